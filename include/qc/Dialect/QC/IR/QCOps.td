@@ -1,0 +1,300 @@
+//===- QCOps.td - operations of the qc dialect ---------------*- tablegen -*-===//
+//
+// Each op documents its semantics over real numbers (see the dialect
+// description), its syntax and an example. Verifiers name the offending operand.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_DIALECT_QC_IR_QCOPS_TD
+#define QC_DIALECT_QC_IR_QCOPS_TD
+
+include "qc/Dialect/QC/IR/QCDialect.td"
+include "qc/Dialect/QC/IR/QCAttrs.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def QC_QuantizedElementType : Type<
+    CPred<"::llvm::isa<::mlir::quant::UniformQuantizedType, "
+          "::mlir::quant::UniformQuantizedPerAxisType, "
+          "::mlir::quant::UniformQuantizedSubChannelType>($_self)">,
+    "!quant.uniform (per-tensor, per-axis or sub-channel)">;
+
+def QC_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def QC_QuantizedTensor : RankedTensorOf<[QC_QuantizedElementType]>;
+def QC_FloatOrQuantizedTensor
+    : RankedTensorOf<[AnyFloat, QC_QuantizedElementType]>;
+
+//===----------------------------------------------------------------------===//
+// qc.quantize / qc.dequantize
+//===----------------------------------------------------------------------===//
+
+def QC_QuantizeOp : QC_Op<"quantize", [Pure]> {
+  let summary = "Quantize a float tensor to a `!quant.uniform` tensor";
+  let description = [{
+    Quantizes every element of `input` with the parameters of the result's
+    element type:
+
+    ```
+    q = clamp(round_half_to_even(x / scale) + zero_point, storage_min, storage_max)
+    ```
+
+    where `scale` and `zero_point` are those of the element's tensor (per-tensor),
+    of its index along the quantized axis (per-axis), or of its block
+    (sub-channel). This is ONNX `QuantizeLinear` with `saturate = 1`. Unlike
+    upstream `quant.qcast`, whose rounding is left to the lowering, the rounding
+    here is fixed, so every backend produces the same integers.
+
+    Constraints, checked by the verifier:
+    - `input` and `result` have the same shape;
+    - the result's expressed type is the element type of `input`;
+    - per-axis: the quantized axis is within the rank and, when that dimension
+      is static, it has as many elements as there are scales;
+    - sub-channel: the scales tensor has the rank of the data and, for every
+      static dimension `d`, `scales.shape[d] * block_size[d] == shape[d]`.
+
+    Example:
+
+    ```mlir
+    // Per-tensor int8 with a zero point.
+    %q = qc.quantize %x : tensor<4x8xf32> -> tensor<4x8x!quant.uniform<i8:f32, 0.5:-3>>
+    // int4 weights, group 32 along the reduction axis (axis 1 of an [N, K] weight).
+    %w = qc.quantize %wf : tensor<2x64xf32>
+        -> tensor<2x64x!quant.uniform<i4:f32:{0:1, 1:32}, {{0.1, 0.2}, {0.3, 0.4}}>>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input);
+  let results = (outs QC_QuantizedTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def QC_DequantizeOp : QC_Op<"dequantize", [Pure]> {
+  let summary = "Dequantize a `!quant.uniform` tensor to float";
+  let description = [{
+    Maps each stored value back to the real number it represents:
+    `x = (q - zero_point) * scale`, with the parameters of the input's element
+    type (per-tensor, per-axis or per block). This is ONNX `DequantizeLinear`.
+
+    The result element type must be the input's expressed type and the shapes
+    must match.
+
+    `qc.dequantize(qc.quantize(x))` is deliberately *not* folded: it rounds `x`
+    to the quantization grid, which is the point of the pair. The opposite
+    order, `qc.quantize(qc.dequantize(q))` with the same type, is exact and
+    folds to `q`.
+
+    Example:
+
+    ```mlir
+    %x = qc.dequantize %q : tensor<4x8x!quant.uniform<u8:f32, 0.02:128>> -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins QC_QuantizedTensor:$input);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// qc.matmul
+//===----------------------------------------------------------------------===//
+
+def QC_MatMulOp : QC_Op<"matmul", [Pure]> {
+  let summary = "Matrix product with float or quantized operands and an optional bias";
+  let description = [{
+    `result = lhs · rhs (+ bias)`, or `lhs · rhsᵀ (+ bias)` with `transpose_rhs`,
+    with the broadcasting of ONNX `MatMul` (that is, `numpy.matmul`):
+
+    - the last two dimensions are the matrix dimensions; all others are batch
+      dimensions, broadcast against each other numpy-style (a missing or size-1
+      dimension stretches);
+    - a 1-D `lhs` of size K is treated as `[1, K]` and the 1 is removed from the
+      result; a 1-D `rhs` of size K as `[K, 1]` (with `transpose_rhs`: `[1, K]`),
+      and the 1 is removed from the result.
+
+    `transpose_rhs` means `rhs` is stored as `[..., N, K]`, the layout of
+    linear-layer weights (`y = x Wᵀ`). Group quantization of such a weight is
+    along its last axis, the reduction axis.
+
+    Operands are float tensors or `!quant.uniform` tensors; quantized operands
+    stand for their dequantized values. A quantized result is the real product
+    quantized to the result type. `bias`, when present, is 1-D of size N and is
+    added before that quantization. All operands and the result must agree on
+    the float type they express (`f32`, `f16`, `bf16`, ...).
+
+    Example:
+
+    ```mlir
+    // A W8A8 linear layer: per-token-free static activations, per-channel weights.
+    %y = qc.matmul %x, %w, %b {transpose_rhs}
+        : (tensor<2x16x!quant.uniform<i8:f32, 0.05>>,
+           tensor<4x16x!quant.uniform<i8:f32:0, {0.1, 0.2, 0.3, 0.4}>>,
+           tensor<4xf32>) -> tensor<2x4xf32>
+    // Batched float matmul with broadcasting: [2,1,3,5] x [4,5,6] -> [2,4,3,6].
+    %z = qc.matmul %a, %c : (tensor<2x1x3x5xf32>, tensor<4x5x6xf32>) -> tensor<2x4x3x6xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatOrQuantizedTensor:$lhs,
+                       QC_FloatOrQuantizedTensor:$rhs,
+                       Optional<QC_FloatOrQuantizedTensor>:$bias,
+                       UnitAttr:$transpose_rhs);
+  let results = (outs QC_FloatOrQuantizedTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Normalisations
+//===----------------------------------------------------------------------===//
+
+def QC_RMSNormOp : QC_Op<"rms_norm", [Pure]> {
+  let summary = "RMS normalisation over the trailing dimensions, with an optional gain";
+  let description = [{
+    `y = x / sqrt(mean(x², over dims [axis, rank)) + epsilon) · scale`, as ONNX
+    `RMSNormalization`. `scale` (the gain γ) has the shape of the normalised
+    dimensions, `input.shape[axis:]`; it is optional because `qc-fold-norms`
+    folds it into the consuming linear layers and leaves a scale-free norm, which
+    commutes with orthogonal rotations of the last axis:
+    `rms_norm(x Qᵀ) Q = rms_norm(x)`.
+
+    Example:
+
+    ```mlir
+    %y = qc.rms_norm %x scale %g {epsilon = 1.0e-06 : f32}
+        : (tensor<2x16x64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+    %n = qc.rms_norm %x : (tensor<2x16x64xf32>) -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input,
+                       Optional<QC_FloatTensor>:$scale,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`scale` $scale^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def QC_LayerNormOp : QC_Op<"layer_norm", [Pure, AttrSizedOperandSegments]> {
+  let summary = "Layer normalisation over the trailing dimensions";
+  let description = [{
+    `y = (x - mean) / sqrt(var + epsilon) · scale + bias`, mean and (biased)
+    variance over the dimensions `[axis, rank)`, as ONNX `LayerNormalization`.
+    `scale` and `bias` have the shape `input.shape[axis:]` and are optional, so
+    that `qc-fold-norms` can move them into the consuming layers.
+
+    Example:
+
+    ```mlir
+    %y = qc.layer_norm %x scale %g bias %b {epsilon = 1.0e-05 : f32}
+        : (tensor<8x32xf32>, tensor<32xf32>, tensor<32xf32>) -> tensor<8x32xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input,
+                       Optional<QC_FloatTensor>:$scale,
+                       Optional<QC_FloatTensor>:$bias,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`scale` $scale^)? (`bias` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// qc.hadamard
+//===----------------------------------------------------------------------===//
+
+def QC_HadamardOp : QC_Op<"hadamard", [Pure, SameOperandsAndResultType]> {
+  let summary = "Online orthonormal Walsh–Hadamard transform along the last axis";
+  let description = [{
+    Multiplies the last axis by the orthonormal Hadamard matrix
+    `H_b / sqrt(b)`, where `H_b = H_K ⊗ H_{2^m}` (`b = K·2^m`, `H_{2^m}` the
+    Sylvester matrix, `H_K` one of the built-in K×K Hadamard matrices).
+
+    The last axis, of static length `n`, is viewed as `[n / (size·stride), size,
+    stride]` and the transform is applied along the middle dimension:
+
+    - default (`size = n`, `stride = 1`): the full transform `x ← x · H_n/√n`;
+    - `size = d`, `stride = 1`: a block-diagonal transform `I ⊗ H_d`, e.g. one
+      head-dimension rotation per attention head;
+    - `size = h`, `stride = d`: `H_h ⊗ I_d`, a transform across heads
+      (QuaRot's online rotation before `o_proj`, using
+      `H_{h·d} = (I_h ⊗ H_d)(H_h ⊗ I_d)`).
+
+    `size` must be `K·2^m` for K in {1, 12, 20, 28, 36, 40, 52, 60, 108, 140,
+    156, 172}; the verifier says so when it is not.
+
+    Two identical transforms of a power-of-two size cancel (the Sylvester matrix
+    is symmetric and orthonormal), and a transform of size 1 is the identity;
+    both are folded.
+
+    Example:
+
+    ```mlir
+    %y = qc.hadamard %x : tensor<4x4096xf32>
+    %h = qc.hadamard %x size 32 stride 128 : tensor<4x4096xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input,
+                       OptionalAttr<I64Attr>:$size,
+                       OptionalAttr<I64Attr>:$stride);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input (`size` $size^)? (`stride` $stride^)? attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let extraClassDeclaration = [{
+    /// The transform size b (defaults to the whole last axis over the stride).
+    int64_t getTransformSize();
+    /// The stride s between transformed elements (defaults to 1).
+    int64_t getTransformStride();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// qc.observe
+//===----------------------------------------------------------------------===//
+
+def QC_ObserveOp : QC_Op<"observe", [SameOperandsAndResultType,
+                                     MemoryEffects<[MemWrite]>]> {
+  let summary = "Calibration tap: records a statistic of its input, returns the input";
+  let description = [{
+    Returns `input` unchanged and, when the model is run for calibration,
+    records `statistic` of the values that pass through under the name `tag`.
+    Per-channel statistics (`abs_max_per_channel`, `mean_abs_per_channel`) and
+    `gram` need `axis`, the channel axis; the others take none.
+
+    The op has a write effect, so it survives dead-code elimination even when its
+    result is unused: the statistic is what matters. `qc-strip-observers` removes
+    the taps once calibration is done.
+
+    Example:
+
+    ```mlir
+    %y = qc.observe min_max %x tag "blk0.attn.q_proj.input" : tensor<1x16x64xf32>
+    %z = qc.observe abs_max_per_channel %x tag "blk0.attn.in" axis 2 : tensor<1x16x64xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input,
+                       QC_StatisticAttr:$statistic,
+                       StrAttr:$tag,
+                       OptionalAttr<I64Attr>:$axis);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat = [{
+    $statistic $input `tag` $tag (`axis` $axis^)? attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // QC_DIALECT_QC_IR_QCOPS_TD
