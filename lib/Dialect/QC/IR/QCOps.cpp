@@ -375,6 +375,31 @@ OpFoldResult HadamardOp::fold(FoldAdaptor) {
 // ObserveOp
 //===----------------------------------------------------------------------===//
 
+/// The statistic of `qc.observe` as a bare keyword: `qc.observe min_max %x ...`.
+static ParseResult parseStatisticKeyword(OpAsmParser &parser,
+                                         StatisticAttr &statistic) {
+  SMLoc loc = parser.getCurrentLocation();
+  StringRef keyword;
+  if (parser.parseKeyword(&keyword))
+    return failure();
+  std::optional<Statistic> value = symbolizeStatistic(keyword);
+  if (!value) {
+    InFlightDiagnostic diag = parser.emitError(loc)
+                              << "unknown statistic '" << keyword
+                              << "'; expected one of: ";
+    for (uint32_t i = 0; i <= getMaxEnumValForStatistic(); ++i)
+      diag << (i ? ", " : "") << stringifyStatistic(static_cast<Statistic>(i));
+    return failure();
+  }
+  statistic = StatisticAttr::get(parser.getContext(), *value);
+  return success();
+}
+
+static void printStatisticKeyword(OpAsmPrinter &printer, Operation *,
+                                  StatisticAttr statistic) {
+  printer << stringifyStatistic(statistic.getValue());
+}
+
 LogicalResult ObserveOp::verify() {
   if (getTag().empty())
     return emitOpError() << "expects a non-empty tag";

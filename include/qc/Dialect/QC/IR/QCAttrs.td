@@ -34,7 +34,7 @@ def QC_StatisticAttr : EnumAttr<QC_Dialect, QC_Statistic, "statistic"> {
     - `gram`: the sum of x xᵀ over rows, x being vectors along `axis`
       (the Hessian proxy of GPTQ).
   }];
-  let assemblyFormat = "$value";
+  let assemblyFormat = "`<` $value `>`";
 }
 
 #endif // QC_DIALECT_QC_IR_QCATTRS_TD

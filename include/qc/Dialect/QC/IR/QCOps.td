@@ -292,7 +292,7 @@ def QC_ObserveOp : QC_Op<"observe", [SameOperandsAndResultType,
                        OptionalAttr<I64Attr>:$axis);
   let results = (outs QC_FloatTensor:$result);
   let assemblyFormat = [{
-    $statistic $input `tag` $tag (`axis` $axis^)? attr-dict `:` type($input)
+    custom<StatisticKeyword>($statistic) $input `tag` $tag (`axis` $axis^)? attr-dict `:` type($input)
   }];
   let hasVerifier = 1;
 }
