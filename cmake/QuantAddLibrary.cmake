@@ -1,3 +1,21 @@
+# QuantMLIR: what code built against libMLIR.so/libLLVM.so needs, as one interface
+# target that our libraries link and export: the shared libraries, their
+# include directories (the imported MLIR target carries none), LLVM's
+# definitions, and -fno-rtti when LLVM was built without RTTI (Debian's is), so
+# that consumers do not reference typeinfo libMLIR.so does not export.
+add_library(QuantMLIR INTERFACE)
+add_library(Quant::QuantMLIR ALIAS QuantMLIR)
+target_link_libraries(QuantMLIR INTERFACE MLIR LLVM)
+target_include_directories(QuantMLIR SYSTEM INTERFACE
+  ${MLIR_INCLUDE_DIRS} ${LLVM_INCLUDE_DIRS})
+separate_arguments(_quant_llvm_defs NATIVE_COMMAND "${LLVM_DEFINITIONS}")
+list(TRANSFORM _quant_llvm_defs REPLACE "^-D" "")
+target_compile_definitions(QuantMLIR INTERFACE ${_quant_llvm_defs})
+if(NOT LLVM_ENABLE_RTTI)
+  target_compile_options(QuantMLIR INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-fno-rtti>)
+endif()
+set_property(GLOBAL APPEND PROPERTY QUANT_EXPORTED_LIBS QuantMLIR)
+
 # add_quant_library(name SOURCES... [DEPENDS tablegen-targets...] [LINK_LIBS libs...])
 #
 # Our libraries are plain static archives (PIC) that link the shared libMLIR.so and
@@ -19,7 +37,7 @@ function(add_quant_library name)
     add_dependencies(${name} ${ARG_DEPENDS})
   endif()
   if(NOT ARG_NO_MLIR)
-    target_link_libraries(${name} PUBLIC MLIR LLVM)
+    target_link_libraries(${name} PUBLIC QuantMLIR)
   endif()
   if(ARG_LINK_LIBS)
     target_link_libraries(${name} PUBLIC ${ARG_LINK_LIBS})

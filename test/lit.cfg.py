@@ -17,10 +17,9 @@ config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%qc_src_root", config.qc_src_root))
 config.substitutions.append(("%qc_obj_root", config.qc_obj_root))
-config.substitutions.append(("%cmake", config.cmake_command))
-config.substitutions.append(("%cmake_generator", config.cmake_generator))
-config.substitutions.append(("%cxx", config.cxx_compiler))
-config.substitutions.append(("%mlir_dir", config.mlir_dir))
+config.substitutions.append(("%{cmake}", config.cmake_command))
+config.substitutions.append(("%{cmake_generator}", config.cmake_generator))
+config.substitutions.append(("%{cxx}", config.cxx_compiler))
 
 llvm_config.with_system_environment(["HOME", "INCLUDE", "LIB", "TMP", "TEMP"])
 llvm_config.use_default_substitutions()
