@@ -1,12 +1,14 @@
 //===- Hadamard.h - Hadamard sizes and transforms ---------------*- C++ -*-===//
 //
 // Plain C++ (no MLIR headers or libraries; only the namespace is shared with
-// the dialect so that passes can say numerics::foo): which sizes have a Hadamard matrix we can apply, and the
-// fast Walsh–Hadamard transform for the power-of-two part.
+// the dialect so that passes can say numerics::foo): which sizes have a
+// Hadamard matrix we can apply, and the fast Walsh–Hadamard transform for the
+// power-of-two part.
 //
 // A size n is supported when n = K·2^m with K one of the built-in factors
 // {1, 12, 20, 28, 36, 40, 52, 60, 108, 140, 156, 172} (QuaRot's set; see
-// REFERENCES: QuaRot). H_n = H_K ⊗ H_{2^m}, applied as a K×K matmul and an FWHT.
+// REFERENCES: QuaRot). H_n = H_K ⊗ H_{2^m}, applied as a K×K matmul and an
+// FWHT.
 //
 //===----------------------------------------------------------------------===//
 

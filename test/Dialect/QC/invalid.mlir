@@ -300,6 +300,31 @@ func.func @hadamard_divides(%x: tensor<4x64xf32>) {
 
 // -----
 
+func.func @hadamard_overflow(%x: tensor<4x64xf32>) {
+  // size * stride overflows int64: still a diagnostic, not a division by zero.
+  // expected-error @+1 {{'qc.hadamard' op transform size 4611686018427387904 times stride 4 does not divide the last dimension 64}}
+  %0 = qc.hadamard %x size 4611686018427387904 stride 4 : tensor<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @hadamard_negative_size(%x: tensor<4x64xf32>) {
+  // expected-error @+1 {{'qc.hadamard' op expects size >= 1, but got -4}}
+  %0 = qc.hadamard %x size -4 : tensor<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @rms_norm_axis_min(%x: tensor<4x64xf32>) {
+  // expected-error @+1 {{'qc.rms_norm' op axis -9223372036854775808 is out of range for input of rank 2}}
+  %0 = qc.rms_norm %x {axis = -9223372036854775808} : (tensor<4x64xf32>) -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
 func.func @hadamard_unsupported(%x: tensor<4x29568xf32>) {
   // 29568 = 2^7 * 231: 231 has no built-in Hadamard factor.
   // expected-error @+1 {{'qc.hadamard' op transform size 29568 is not supported; supported sizes are K*2^m for K in {1, 12, 20, 28, 36, 40, 52, 60, 108, 140, 156, 172}}}

@@ -32,8 +32,7 @@ TEST(MatMulShape, Matrices) {
 
 TEST(MatMulShape, NumpyBatchBroadcasting) {
   // The example of numpy.matmul's documentation, with a stretched 1.
-  EXPECT_EQ(infer({2, 1, 3, 5}, {4, 5, 6}),
-            (SmallVector<int64_t>{2, 4, 3, 6}));
+  EXPECT_EQ(infer({2, 1, 3, 5}, {4, 5, 6}), (SmallVector<int64_t>{2, 4, 3, 6}));
   EXPECT_EQ(infer({7, 3, 5}, {5, 6}), (SmallVector<int64_t>{7, 3, 6}));
   EXPECT_EQ(infer({3, 5}, {7, 5, 6}), (SmallVector<int64_t>{7, 3, 6}));
 }
@@ -51,8 +50,7 @@ TEST(MatMulShape, DynamicDimensions) {
   EXPECT_EQ(infer({2, kDyn}, {5, 6}), (SmallVector<int64_t>{2, 6}));
   // A dynamic batch dimension takes the static size it meets (unless 1).
   EXPECT_EQ(infer({kDyn, 2, 5}, {3, 5, 6}), (SmallVector<int64_t>{3, 2, 6}));
-  EXPECT_EQ(infer({kDyn, 2, 5}, {1, 5, 6}),
-            (SmallVector<int64_t>{kDyn, 2, 6}));
+  EXPECT_EQ(infer({kDyn, 2, 5}, {1, 5, 6}), (SmallVector<int64_t>{kDyn, 2, 6}));
   EXPECT_EQ(infer({kDyn, 2, 5}, {kDyn, 5, 6}),
             (SmallVector<int64_t>{kDyn, 2, 6}));
 }

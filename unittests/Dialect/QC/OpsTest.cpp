@@ -46,20 +46,24 @@ TEST_F(QCOpsTest, BuildsAndVerifiesAQuantizedLinearLayer) {
       quant::QuantizationFlags::Signed, i8, f32, /*scale=*/0.05,
       /*zeroPoint=*/0, -128, 127);
   auto perChannel = quant::UniformQuantizedPerAxisType::get(
-      quant::QuantizationFlags::Signed, i8, f32, {0.1, 0.2, 0.3},
-      {0, 0, 0}, /*quantizedDimension=*/0, -128, 127);
+      quant::QuantizationFlags::Signed, i8, f32, {0.1, 0.2, 0.3}, {0, 0, 0},
+      /*quantizedDimension=*/0, -128, 127);
   auto xTy = RankedTensorType::get({2, 8}, f32);
   auto wTy = RankedTensorType::get({3, 8}, f32);
   auto yTy = RankedTensorType::get({2, 3}, f32);
 
-  auto func = func::FuncOp::create(builder, loc, "linear", builder.getFunctionType({xTy, wTy}, {yTy}));
+  auto func = func::FuncOp::create(builder, loc, "linear",
+                                   builder.getFunctionType({xTy, wTy}, {yTy}));
   Block *body = func.addEntryBlock();
   builder.setInsertionPointToStart(body);
-  Value xq = QuantizeOp::create(builder, loc, RankedTensorType::get({2, 8}, perTensor), body->getArgument(0));
-  Value wq = QuantizeOp::create(builder, loc, RankedTensorType::get({3, 8}, perChannel), body->getArgument(1));
-  auto matmul =
-      MatMulOp::create(builder, loc, yTy, xq, wq, /*bias=*/Value(),
-                               /*transpose_rhs=*/builder.getUnitAttr());
+  Value xq =
+      QuantizeOp::create(builder, loc, RankedTensorType::get({2, 8}, perTensor),
+                         body->getArgument(0));
+  Value wq = QuantizeOp::create(builder, loc,
+                                RankedTensorType::get({3, 8}, perChannel),
+                                body->getArgument(1));
+  auto matmul = MatMulOp::create(builder, loc, yTy, xq, wq, /*bias=*/Value(),
+                                 /*transpose_rhs=*/builder.getUnitAttr());
   func::ReturnOp::create(builder, loc, matmul.getResult());
 
   EXPECT_TRUE(succeeded(verify(*module)));
@@ -110,9 +114,11 @@ TEST_F(QCOpsTest, ExpressedElementType) {
       0, IntegerType::get(&context, 8), b.getF16Type(), 0.5, 128, 0, 255);
   EXPECT_EQ(getExpressedElementType(RankedTensorType::get({4}, quantized)),
             b.getF16Type());
-  EXPECT_EQ(getExpressedElementType(RankedTensorType::get({4}, b.getBF16Type())),
-            b.getBF16Type());
-  EXPECT_FALSE(getExpressedElementType(RankedTensorType::get({4}, b.getI32Type())));
+  EXPECT_EQ(
+      getExpressedElementType(RankedTensorType::get({4}, b.getBF16Type())),
+      b.getBF16Type());
+  EXPECT_FALSE(
+      getExpressedElementType(RankedTensorType::get({4}, b.getI32Type())));
 }
 
 } // namespace

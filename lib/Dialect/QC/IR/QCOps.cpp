@@ -54,9 +54,8 @@ static LogicalResult verifyQuantizedShape(Operation *op, StringRef what,
   if (auto perAxis = dyn_cast<quant::UniformQuantizedPerAxisType>(element)) {
     int64_t axis = perAxis.getQuantizedDimension();
     if (axis >= rank)
-      return op->emitOpError()
-             << what << " is quantized along axis " << axis
-             << " but has rank " << rank;
+      return op->emitOpError() << what << " is quantized along axis " << axis
+                               << " but has rank " << rank;
     int64_t numScales = perAxis.getScales().size();
     if (!ShapedType::isDynamic(shape[axis]) && shape[axis] != numScales)
       return op->emitOpError()
@@ -67,8 +66,7 @@ static LogicalResult verifyQuantizedShape(Operation *op, StringRef what,
 
   if (auto subChannel =
           dyn_cast<quant::UniformQuantizedSubChannelType>(element)) {
-    ArrayRef<int64_t> scaleShape =
-        subChannel.getScales().getType().getShape();
+    ArrayRef<int64_t> scaleShape = subChannel.getScales().getType().getShape();
     if (static_cast<int64_t>(scaleShape.size()) != rank)
       return op->emitOpError()
              << what << " has rank " << rank << " but its sub-channel scales "
@@ -77,8 +75,9 @@ static LogicalResult verifyQuantizedShape(Operation *op, StringRef what,
     for (auto [axis, block] : llvm::zip(subChannel.getQuantizedDimensions(),
                                         subChannel.getBlockSizes())) {
       if (axis >= rank)
-        return op->emitOpError() << what << " is quantized in blocks along axis "
-                                 << axis << " but has rank " << rank;
+        return op->emitOpError()
+               << what << " is quantized in blocks along axis " << axis
+               << " but has rank " << rank;
       blockSizes[axis] = block;
     }
     for (int64_t d = 0; d < rank; ++d) {
@@ -90,8 +89,8 @@ static LogicalResult verifyQuantizedShape(Operation *op, StringRef what,
           shape[d] / block != scaleShape[d])
         return op->emitOpError()
                << what << " dimension " << d << " of size " << shape[d]
-               << " is not covered by " << scaleShape[d]
-               << " blocks of size " << block;
+               << " is not covered by " << scaleShape[d] << " blocks of size "
+               << block;
     }
   }
   return success();
@@ -240,18 +239,19 @@ LogicalResult MatMulOp::verify() {
       }))
     return emitOpError() << "result shape " << resultTy
                          << " is incompatible with the inferred shape ["
-                         << llvm::interleaved(llvm::map_range(*inferred,
-                                                              formatDim))
+                         << llvm::interleaved(
+                                llvm::map_range(*inferred, formatDim))
                          << "]";
 
   if (Value bias = getBias()) {
     if (failed(checkExpressed(bias, "bias")))
       return failure();
     auto biasTy = cast<RankedTensorType>(bias.getType());
-    int64_t n = rhsTy.getRank() == 1
-                    ? 1
-                    : (getTransposeRhs() ? rhsTy.getDimSize(rhsTy.getRank() - 2)
-                                         : rhsTy.getDimSize(rhsTy.getRank() - 1));
+    int64_t n =
+        rhsTy.getRank() == 1
+            ? 1
+            : (getTransposeRhs() ? rhsTy.getDimSize(rhsTy.getRank() - 2)
+                                 : rhsTy.getDimSize(rhsTy.getRank() - 1));
     if (biasTy.getRank() != 1 || !dimsCompatible(biasTy.getDimSize(0), n))
       return emitOpError() << "expects bias of shape [" << formatDim(n)
                            << "] (one value per output column), but got "
@@ -282,8 +282,8 @@ static LogicalResult verifyNorm(Operation *op, RankedTensorType inputTy,
     return op->emitOpError() << "expects the result type " << resultTy
                              << " to equal the input type " << inputTy;
   if (!(epsilon.convertToDouble() > 0.0))
-    return op->emitOpError() << "expects epsilon > 0, but got "
-                             << epsilon.convertToDouble();
+    return op->emitOpError()
+           << "expects epsilon > 0, but got " << epsilon.convertToDouble();
   int64_t rank = inputTy.getRank();
   if (axis < -rank || axis >= rank)
     return op->emitOpError() << "axis " << axis << " is out of range for input "
@@ -295,9 +295,9 @@ static LogicalResult verifyNorm(Operation *op, RankedTensorType inputTy,
       continue;
     auto type = cast<RankedTensorType>(value.getType());
     if (type.getElementType() != inputTy.getElementType())
-      return op->emitOpError() << "expects " << name << " to have element type "
-                               << inputTy.getElementType() << ", but got "
-                               << type;
+      return op->emitOpError()
+             << "expects " << name << " to have element type "
+             << inputTy.getElementType() << ", but got " << type;
     if (type.getRank() != static_cast<int64_t>(normShape.size()) ||
         !llvm::all_of(llvm::zip(type.getShape(), normShape), [](auto pair) {
           return dimsCompatible(std::get<0>(pair), std::get<1>(pair));
@@ -347,7 +347,10 @@ LogicalResult HadamardOp::verify() {
   if (stride < 1)
     return emitOpError() << "expects stride >= 1, but got " << stride;
   int64_t size = getTransformSize();
-  if (size < 1 || n % (size * stride) != 0)
+  if (size < 1)
+    return emitOpError() << "expects size >= 1, but got " << size;
+  // Compare before multiplying: size·stride may overflow for hostile input.
+  if (size > n || stride > n / size || n % (size * stride) != 0)
     return emitOpError() << "transform size " << size << " times stride "
                          << stride << " does not divide the last dimension "
                          << n;
@@ -375,7 +378,8 @@ OpFoldResult HadamardOp::fold(FoldAdaptor) {
 // ObserveOp
 //===----------------------------------------------------------------------===//
 
-/// The statistic of `qc.observe` as a bare keyword: `qc.observe min_max %x ...`.
+/// The statistic of `qc.observe` as a bare keyword: `qc.observe min_max %x
+/// ...`.
 static ParseResult parseStatisticKeyword(OpAsmParser &parser,
                                          StatisticAttr &statistic) {
   SMLoc loc = parser.getCurrentLocation();

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs every test (GoogleTest unit tests and the lit suite) through ctest and
+# ends with one line CI reads: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+build_dir=${BUILD_DIR:-build}
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+ctest --test-dir "$build_dir" --output-on-failure -j "$(nproc)" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+summary=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+' "$log" | tail -n 1)
+if [ -n "$summary" ]; then
+  failed=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\1/' <<<"$summary")
+  total=$(sed -E 's/.* ([0-9]+) tests failed out of ([0-9]+).*/\2/' <<<"$summary")
+  echo "$((total - failed)) passed, $failed failed"
+else
+  echo "0 passed, 1 failed"
+  [ "$status" -ne 0 ] || status=1
+fi
+exit "$status"
