@@ -1,0 +1,97 @@
+//===- Importer.h - internals shared by the ONNX importer's files -*- C++ -*-===//
+//
+// GraphImporter walks a GraphProto in topological order, keeps the table from
+// ONNX value names to MLIR values, and hands each node to the converter
+// registered for its (domain, op_type). Converters infer result shapes
+// themselves (the packaged ONNX shape inference stops at opset 17).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_LIB_IMPORT_ONNX_IMPORTER_H
+#define QC_LIB_IMPORT_ONNX_IMPORTER_H
+
+#include "qc/Import/ONNX.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/StringMap.h"
+
+#include "onnx/onnx_pb.h"
+
+#include <functional>
+#include <optional>
+
+namespace mlir::qc::onnx_import {
+
+/// Maps an ONNX TensorProto data type code to an MLIR element type, or null
+/// when the importer does not support it. Codes newer than the packaged ONNX
+/// headers (float8 17-20, uint4/int4 21/22, float4e2m1 23) are known by number.
+Type convertElementType(int32_t dataType, MLIRContext *context);
+
+/// The ONNX name of a data type code, for diagnostics ("FLOAT", "INT4", ...).
+std::string dataTypeName(int32_t dataType);
+
+/// Decodes a TensorProto (raw_data or the typed fields) into an attribute of
+/// `type`. Checks that the byte size matches the shape. Large tensors become
+/// DenseResourceElementsAttr blobs named after the tensor. `modelDir` resolves
+/// external data. Emits a diagnostic at `loc` and returns null on error.
+ElementsAttr convertTensor(const onnx::TensorProto &tensor, Location loc,
+                           llvm::StringRef modelDir);
+
+/// One node being converted: its proto, location and resolved inputs (a null
+/// Value stands for an omitted optional input).
+struct NodeContext {
+  const onnx::NodeProto &node;
+  Location loc;
+  SmallVector<Value> inputs;
+  int64_t opset;
+  OpBuilder &builder;
+
+  /// Emits an error at the node naming its op type.
+  InFlightDiagnostic emitError() const;
+
+  /// Attribute lookup; nullptr when absent.
+  const onnx::AttributeProto *attr(llvm::StringRef name) const;
+  int64_t intAttr(llvm::StringRef name, int64_t defaultValue) const;
+  float floatAttr(llvm::StringRef name, float defaultValue) const;
+  std::string stringAttr(llvm::StringRef name,
+                         llvm::StringRef defaultValue) const;
+
+  /// Input `i` as a ranked tensor value, or an error if it is missing.
+  FailureOr<Value> input(unsigned i) const;
+  /// True if input `i` was given (non-empty name).
+  bool hasInput(unsigned i) const {
+    return i < inputs.size() && static_cast<bool>(inputs[i]);
+  }
+};
+
+/// A converter appends the node's results (one Value per ONNX output, in order)
+/// to `results`, or emits a diagnostic and fails.
+using OpConverter =
+    std::function<LogicalResult(NodeContext &, SmallVectorImpl<Value> &)>;
+
+/// The table of converters, keyed by "domain::OpType" with the default domain
+/// written as "" ("::Relu", "com.microsoft::MatMulNBits").
+const llvm::StringMap<OpConverter> &getOpConverters();
+
+/// Registration helpers, one per op family file.
+void addElementwiseConverters(llvm::StringMap<OpConverter> &table);
+void addLinearAlgebraConverters(llvm::StringMap<OpConverter> &table);
+
+//===----------------------------------------------------------------------===//
+// Shape helpers shared by converters.
+//===----------------------------------------------------------------------===//
+
+/// numpy broadcasting of two shapes; failure when they do not broadcast.
+FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
+                                                ArrayRef<int64_t> b);
+
+/// Prepends unit dimensions so that `value` has rank `rank` (tosa element-wise
+/// ops need equal ranks).
+Value expandToRank(OpBuilder &builder, Location loc, Value value,
+                   int64_t rank);
+
+} // namespace mlir::qc::onnx_import
+
+#endif // QC_LIB_IMPORT_ONNX_IMPORTER_H
