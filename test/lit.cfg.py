@@ -9,7 +9,7 @@ from lit.llvm.subst import ToolSubst
 
 config.name = "QC"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
-config.suffixes = [".mlir", ".test"]
+config.suffixes = [".mlir", ".test", ".onnxtxt"]
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.qc_obj_root, "test")
 config.excludes = ["CMakeLists.txt", "lit.cfg.py", "lit.site.cfg.py", "Inputs"]
@@ -29,5 +29,8 @@ llvm_config.use_default_substitutions()
 config.quant_tools_dir = config.qc_tools_dir
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.qc_tools_dir, config.llvm_tools_dir]
-tools = ["quant-opt"]
+tools = ["quant-opt", "quant-translate"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# Python with Debian's python3-onnx, for tests that generate binary models.
+config.substitutions.append(("%onnx_python", config.onnx_python))

@@ -44,8 +44,9 @@ struct ONNXImportOptions {
 
 /// Parses "name=d0,d1,..." into `shape`. Returns an empty string on success,
 /// otherwise a sentence saying what is wrong with `spec`.
-std::string parseInputShapeSpec(llvm::StringRef spec,
-                                std::pair<std::string, std::vector<int64_t>> &shape);
+std::string
+parseInputShapeSpec(llvm::StringRef spec,
+                    std::pair<std::string, std::vector<int64_t>> &shape);
 
 /// Imports the model held in `buffer`. The buffer's identifier is the model's
 /// path: it decides between binary and text (".onnxtxt") and anchors the

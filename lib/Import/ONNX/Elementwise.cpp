@@ -73,8 +73,8 @@ LogicalResult prepareBinary(NodeContext &nc, Value &lhs, Value &rhs,
   auto aTy = cast<RankedTensorType>(a->getType());
   auto bTy = cast<RankedTensorType>(b->getType());
   if (aTy.getElementType() != bTy.getElementType())
-    return nc.emitError() << "operands have different element types, "
-                          << aTy << " and " << bTy;
+    return nc.emitError() << "operands have different element types, " << aTy
+                          << " and " << bTy;
   FailureOr<SmallVector<int64_t>> shape =
       broadcastShapes(aTy.getShape(), bTy.getShape());
   if (failed(shape))
@@ -86,8 +86,7 @@ LogicalResult prepareBinary(NodeContext &nc, Value &lhs, Value &rhs,
   return success();
 }
 
-template <typename TosaOp>
-OpConverter binary() {
+template <typename TosaOp> OpConverter binary() {
   return [](NodeContext &nc, SmallVectorImpl<Value> &results) -> LogicalResult {
     Value lhs, rhs;
     RankedTensorType type;
@@ -114,15 +113,14 @@ LogicalResult convertMul(NodeContext &nc, SmallVectorImpl<Value> &results) {
 }
 
 /// Float-only unary ops.
-template <typename TosaOp>
-OpConverter unaryFloat() {
+template <typename TosaOp> OpConverter unaryFloat() {
   return [](NodeContext &nc, SmallVectorImpl<Value> &results) -> LogicalResult {
     FailureOr<Value> x = nc.input(0);
     if (failed(x))
       return failure();
     if (!isa<FloatType>(getElementTypeOrSelf(x->getType())))
-      return nc.emitError() << "expects a float input, but got "
-                            << x->getType();
+      return nc.emitError()
+             << "expects a float input, but got " << x->getType();
     results.push_back(TosaOp::create(nc.builder, nc.loc, x->getType(), *x));
     return success();
   };

@@ -37,7 +37,15 @@ using namespace mlir::qc::onnx_import;
 //===----------------------------------------------------------------------===//
 
 InFlightDiagnostic NodeContext::emitError() const {
-  return mlir::emitError(loc) << node.op_type() << ": ";
+  return mlir::emitError(loc)
+         << "node '" << label << "' (" << node.op_type() << "): ";
+}
+
+/// The node's name, or "<OpType>_<index>" when it has none; used in locations
+/// and diagnostics.
+static std::string nodeLabel(const onnx::NodeProto &node, size_t index) {
+  return node.name().empty() ? node.op_type() + "_" + std::to_string(index)
+                             : node.name();
 }
 
 const onnx::AttributeProto *NodeContext::attr(llvm::StringRef name) const {
@@ -109,7 +117,8 @@ std::string mlir::qc::parseInputShapeSpec(
   dims.split(parts, ',');
   for (llvm::StringRef part : parts) {
     int64_t dim;
-    if (part.trim().getAsInteger(10, dim) || dim < 0 || dim > (int64_t(1) << 40))
+    if (part.trim().getAsInteger(10, dim) || dim < 0 ||
+        dim > (int64_t(1) << 40))
       return "dimension '" + part.str() + "' of input '" + name.str() +
              "' is not a non-negative integer";
     shape.second.push_back(dim);
@@ -127,8 +136,8 @@ public:
   GraphImporter(const onnx::ModelProto &model, MLIRContext *ctx,
                 const ONNXImportOptions &options, llvm::StringRef path)
       : model(model), graph(model.graph()), ctx(ctx), options(options),
-        path(path), modelDir(llvm::sys::path::parent_path(path)),
-        builder(ctx) {}
+        path(path), modelDir(llvm::sys::path::parent_path(path)), builder(ctx) {
+  }
 
   OwningOpRef<ModuleOp> run();
 
@@ -154,10 +163,7 @@ private:
 } // namespace
 
 Location GraphImporter::nodeLoc(const onnx::NodeProto &node, size_t index) {
-  std::string name = node.name().empty()
-                         ? node.op_type() + "_" + std::to_string(index)
-                         : node.name();
-  return NameLoc::get(StringAttr::get(ctx, name),
+  return NameLoc::get(StringAttr::get(ctx, nodeLabel(node, index)),
                       FileLineColLoc::get(ctx, path, 0, 0));
 }
 
@@ -205,9 +211,7 @@ LogicalResult GraphImporter::checkOperators() {
                           : node.domain() + "." + node.op_type();
     Unsupported &entry = unsupported[key];
     if (entry.count++ == 0)
-      entry.firstNode = node.name().empty()
-                            ? node.op_type() + "_" + std::to_string(index)
-                            : node.name();
+      entry.firstNode = nodeLabel(node, index);
   }
   if (unsupported.empty())
     return success();
@@ -225,8 +229,7 @@ LogicalResult GraphImporter::checkOperators() {
 
 /// Orders the nodes so that every value is defined before it is used; reports
 /// values nothing defines and cycles.
-LogicalResult
-GraphImporter::sortNodes(SmallVectorImpl<size_t> &order) {
+LogicalResult GraphImporter::sortNodes(SmallVectorImpl<size_t> &order) {
   llvm::StringSet<> available;
   for (const auto &input : graph.input())
     available.insert(input.name());
@@ -239,7 +242,8 @@ GraphImporter::sortNodes(SmallVectorImpl<size_t> &order) {
       if (!out.empty()) {
         if (available.contains(out) || producer.count(out))
           return emitError(nodeLoc(node, index))
-                 << node.op_type() << ": output '" << out
+                 << "node '" << nodeLabel(node, index) << "' ("
+                 << node.op_type() << "): output '" << out
                  << "' is already defined by another node, a graph input or "
                     "an initializer";
         producer[out] = index;
@@ -255,7 +259,8 @@ GraphImporter::sortNodes(SmallVectorImpl<size_t> &order) {
       auto it = producer.find(in);
       if (it == producer.end())
         return emitError(nodeLoc(node, index))
-               << node.op_type() << ": input '" << in
+               << "node '" << nodeLabel(node, index) << "' (" << node.op_type()
+               << "): input '" << in
                << "' is not produced by any node, graph input or initializer";
       ++pending[index];
       users[it->second].push_back(index);
@@ -277,8 +282,9 @@ GraphImporter::sortNodes(SmallVectorImpl<size_t> &order) {
     for (size_t i = 0; i < n; ++i)
       if (pending[i] > 0)
         return emitError(nodeLoc(graph.node(i), i))
+               << "node '" << nodeLabel(graph.node(i), i) << "' ("
                << graph.node(i).op_type()
-               << ": the graph has a cycle through this node";
+               << "): the graph has a cycle through this node";
   }
   for (const auto &output : graph.output())
     if (!available.contains(output.name()) && !producer.count(output.name()))
@@ -307,9 +313,9 @@ GraphImporter::convertValueType(const onnx::ValueInfoProto &info,
   for (const auto &dim : tensorType.shape().dim()) {
     if (dim.has_dim_value()) {
       if (dim.dim_value() < 0 || dim.dim_value() > (int64_t(1) << 40))
-        return emitError(loc) << "value '" << info.name() << "' has dimension "
-                              << dim.dim_value()
-                              << ", which is negative or absurdly large";
+        return emitError(loc)
+               << "value '" << info.name() << "' has dimension "
+               << dim.dim_value() << ", which is negative or absurdly large";
       shape.push_back(dim.dim_value());
     } else {
       shape.push_back(ShapedType::kDynamic);
@@ -325,12 +331,10 @@ GraphImporter::convertValueType(const onnx::ValueInfoProto &info,
                << dims.size() << ", but the model declares rank "
                << shape.size();
       for (size_t i = 0; i < dims.size(); ++i)
-        if (hasShape && !ShapedType::isDynamic(shape[i]) &&
-            shape[i] != dims[i])
-          return emitError(loc)
-                 << "--input-shape gives dimension " << i << " of input '"
-                 << name << "' as " << dims[i]
-                 << ", but the model fixes it to " << shape[i];
+        if (hasShape && !ShapedType::isDynamic(shape[i]) && shape[i] != dims[i])
+          return emitError(loc) << "--input-shape gives dimension " << i
+                                << " of input '" << name << "' as " << dims[i]
+                                << ", but the model fixes it to " << shape[i];
       shape.assign(dims.begin(), dims.end());
       hasShape = true;
     }
@@ -346,9 +350,8 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   if (failed(checkOpsets()) || failed(checkOperators()))
     return {};
   for (const auto &[name, dims] : options.inputShapes) {
-    bool known = llvm::any_of(graph.input(), [&](const auto &input) {
-      return input.name() == name;
-    });
+    bool known = llvm::any_of(
+        graph.input(), [&](const auto &input) { return input.name() == name; });
     if (!known) {
       emitError(FileLineColLoc::get(ctx, path, 0, 0))
           << "--input-shape names '" << name
@@ -402,7 +405,8 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   for (size_t index : order) {
     const onnx::NodeProto *node = &graph.node(index);
     Location loc = nodeLoc(*node, index);
-    NodeContext nc{*node, loc, {}, defaultOpset, builder};
+    NodeContext nc{*node,  nodeLabel(*node, index), loc, {}, defaultOpset,
+                   builder};
     for (const std::string &in : node->input())
       nc.inputs.push_back(in.empty() ? Value() : values.lookup(in));
     SmallVector<Value> results;
@@ -428,8 +432,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
       const auto &dims = output.type().tensor_type().shape().dim();
       bool contradicts = dims.size() != inferred.getRank();
       for (int i = 0; !contradicts && i < dims.size(); ++i)
-        contradicts = dims[i].has_dim_value() &&
-                      !inferred.isDynamicDim(i) &&
+        contradicts = dims[i].has_dim_value() && !inferred.isDynamicDim(i) &&
                       dims[i].dim_value() != inferred.getDimSize(i);
       if (contradicts) {
         emitError(valueLoc(output.name()))
@@ -456,6 +459,21 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
 // Entry points
 //===----------------------------------------------------------------------===//
 
+/// True when `bytes` starts, after blank lines and `#` comments, with the '<'
+/// of a textual model header. Binary ModelProtos start with a field tag
+/// (0x08 for ir_version), so the two cannot be confused; this lets a split
+/// chunk of an .onnxtxt test file (whose name no longer ends in .onnxtxt) be
+/// recognised.
+static bool looksLikeONNXText(llvm::StringRef bytes) {
+  while (true) {
+    bytes = bytes.ltrim();
+    if (!bytes.starts_with("#"))
+      break;
+    bytes = bytes.drop_until([](char c) { return c == '\n'; });
+  }
+  return bytes.starts_with("<");
+}
+
 OwningOpRef<ModuleOp> mlir::qc::importONNX(const llvm::MemoryBuffer &buffer,
                                            MLIRContext *context,
                                            const ONNXImportOptions &options) {
@@ -467,7 +485,7 @@ OwningOpRef<ModuleOp> mlir::qc::importONNX(const llvm::MemoryBuffer &buffer,
   context->loadAllAvailableDialects();
 
   onnx::ModelProto model;
-  if (path.ends_with(".onnxtxt")) {
+  if (path.ends_with(".onnxtxt") || looksLikeONNXText(buffer.getBuffer())) {
     std::string text = buffer.getBuffer().str();
     onnx::Common::Status status = onnx::OnnxParser::Parse(model, text.c_str());
     if (!status.IsOK()) {
@@ -491,9 +509,9 @@ OwningOpRef<ModuleOp> mlir::qc::importONNX(const llvm::MemoryBuffer &buffer,
   return GraphImporter(model, context, options, path).run();
 }
 
-OwningOpRef<ModuleOp> mlir::qc::importONNXFile(llvm::StringRef path,
-                                               MLIRContext *context,
-                                               const ONNXImportOptions &options) {
+OwningOpRef<ModuleOp>
+mlir::qc::importONNXFile(llvm::StringRef path, MLIRContext *context,
+                         const ONNXImportOptions &options) {
   auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
                                             /*RequiresNullTerminator=*/false);
   if (!buffer) {
@@ -505,7 +523,7 @@ OwningOpRef<ModuleOp> mlir::qc::importONNXFile(llvm::StringRef path,
 }
 
 void mlir::qc::registerONNXImportDialects(DialectRegistry &registry) {
-  registry.insert<QCDialect, quant::QuantDialect, func::FuncDialect,
-                  arith::ArithDialect, tensor::TensorDialect,
-                  tosa::TosaDialect>();
+  registry
+      .insert<QCDialect, quant::QuantDialect, func::FuncDialect,
+              arith::ArithDialect, tensor::TensorDialect, tosa::TosaDialect>();
 }

@@ -1,4 +1,5 @@
-//===- Importer.h - internals shared by the ONNX importer's files -*- C++ -*-===//
+//===- Importer.h - internals shared by the ONNX importer's files -*- C++
+//-*-===//
 //
 // GraphImporter walks a GraphProto in topological order, keeps the table from
 // ONNX value names to MLIR values, and hands each node to the converter
@@ -43,12 +44,14 @@ ElementsAttr convertTensor(const onnx::TensorProto &tensor, Location loc,
 /// Value stands for an omitted optional input).
 struct NodeContext {
   const onnx::NodeProto &node;
+  /// The node's name, or "<OpType>_<index>" when it has none.
+  std::string label;
   Location loc;
   SmallVector<Value> inputs;
   int64_t opset;
   OpBuilder &builder;
 
-  /// Emits an error at the node naming its op type.
+  /// Emits an error at the node, starting "node '<label>' (<OpType>): ".
   InFlightDiagnostic emitError() const;
 
   /// Attribute lookup; nullptr when absent.
@@ -89,8 +92,7 @@ FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
 
 /// Prepends unit dimensions so that `value` has rank `rank` (tosa element-wise
 /// ops need equal ranks).
-Value expandToRank(OpBuilder &builder, Location loc, Value value,
-                   int64_t rank);
+Value expandToRank(OpBuilder &builder, Location loc, Value value, int64_t rank);
 
 } // namespace mlir::qc::onnx_import
 

@@ -53,8 +53,8 @@ LogicalResult convertMatMul(NodeContext &nc, SmallVectorImpl<Value> &results) {
 /// Multiplies `value` by the scalar `factor` (a splat constant).
 Value scale(NodeContext &nc, Value value, float factor) {
   auto type = cast<RankedTensorType>(value.getType());
-  auto splatType = RankedTensorType::get(SmallVector<int64_t>(type.getRank(), 1),
-                                         type.getElementType());
+  auto splatType = RankedTensorType::get(
+      SmallVector<int64_t>(type.getRank(), 1), type.getElementType());
   Value splat = arith::ConstantOp::create(
       nc.builder, nc.loc,
       DenseElementsAttr::get(

@@ -2,21 +2,21 @@
 //
 // Decodes TensorProto payloads into MLIR attributes. Every size is checked
 // against the shape before a byte is read, so a hostile model cannot make the
-// importer read outside a buffer. Large tensors become DenseResourceElementsAttr
-// blobs; external data is memory-mapped and wrapped without a copy when its
-// alignment allows.
+// importer read outside a buffer. Large tensors become
+// DenseResourceElementsAttr blobs; external data is memory-mapped and wrapped
+// without a copy when its alignment allows.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Importer.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-#include "llvm/Support/FileSystem.h"
 
 #include <cstring>
 
@@ -61,12 +61,12 @@ constexpr int64_t kMaxElements = int64_t(1) << 40;
 
 std::string mlir::qc::onnx_import::dataTypeName(int32_t dataType) {
   static const char *names[] = {
-      "UNDEFINED",     "FLOAT",          "UINT8",       "INT8",
-      "UINT16",        "INT16",          "INT32",       "INT64",
-      "STRING",        "BOOL",           "FLOAT16",     "DOUBLE",
-      "UINT32",        "UINT64",         "COMPLEX64",   "COMPLEX128",
-      "BFLOAT16",      "FLOAT8E4M3FN",   "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
-      "FLOAT8E5M2FNUZ", "UINT4",         "INT4",        "FLOAT4E2M1"};
+      "UNDEFINED",      "FLOAT",        "UINT8",          "INT8",
+      "UINT16",         "INT16",        "INT32",          "INT64",
+      "STRING",         "BOOL",         "FLOAT16",        "DOUBLE",
+      "UINT32",         "UINT64",       "COMPLEX64",      "COMPLEX128",
+      "BFLOAT16",       "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2",
+      "FLOAT8E5M2FNUZ", "UINT4",        "INT4",           "FLOAT4E2M1"};
   if (dataType >= 0 && dataType < int32_t(std::size(names)))
     return names[dataType];
   return "data type " + std::to_string(dataType);
@@ -200,9 +200,9 @@ static LogicalResult readExternal(const onnx::TensorProto &tensor, Location loc,
     } else if (entry.key() == "offset" || entry.key() == "length") {
       int64_t value = 0;
       if (llvm::StringRef(entry.value()).getAsInteger(10, value) || value < 0)
-        return emitError(loc) << "tensor '" << tensor.name() << "': external "
-                              << entry.key() << " '" << entry.value()
-                              << "' is not a non-negative integer";
+        return emitError(loc)
+               << "tensor '" << tensor.name() << "': external " << entry.key()
+               << " '" << entry.value() << "' is not a non-negative integer";
       (entry.key() == "offset" ? offset : length) = value;
     }
   }
@@ -246,7 +246,8 @@ static LogicalResult readExternal(const onnx::TensorProto &tensor, Location loc,
 
 /// Copies `count` typed-field values into bytes of `elementBytes` each.
 template <typename FieldT>
-static std::vector<char> narrowField(const FieldT &field, unsigned elementBytes) {
+static std::vector<char> narrowField(const FieldT &field,
+                                     unsigned elementBytes) {
   std::vector<char> bytes(size_t(field.size()) * elementBytes);
   for (int i = 0; i < field.size(); ++i) {
     auto value = field.Get(i);
@@ -255,9 +256,9 @@ static std::vector<char> narrowField(const FieldT &field, unsigned elementBytes)
   return bytes;
 }
 
-ElementsAttr mlir::qc::onnx_import::convertTensor(const onnx::TensorProto &tensor,
-                                                  Location loc,
-                                                  llvm::StringRef modelDir) {
+ElementsAttr
+mlir::qc::onnx_import::convertTensor(const onnx::TensorProto &tensor,
+                                     Location loc, llvm::StringRef modelDir) {
   MLIRContext *ctx = loc.getContext();
   int32_t dataType = tensor.data_type();
   Type elementType = convertElementType(dataType, ctx);
@@ -270,8 +271,8 @@ ElementsAttr mlir::qc::onnx_import::convertTensor(const onnx::TensorProto &tenso
   int64_t numElements = 1;
   for (int64_t dim : tensor.dims()) {
     if (dim < 0 || (dim > 0 && numElements > kMaxElements / dim)) {
-      emitError(loc) << "tensor '" << tensor.name() << "' has dimension "
-                     << dim << ", which is negative or absurdly large";
+      emitError(loc) << "tensor '" << tensor.name() << "' has dimension " << dim
+                     << ", which is negative or absurdly large";
       return {};
     }
     shape.push_back(dim);
@@ -283,12 +284,12 @@ ElementsAttr mlir::qc::onnx_import::convertTensor(const onnx::TensorProto &tenso
   DecodedTensor decoded;
   auto sizeMismatch = [&](llvm::StringRef field, int64_t got,
                           llvm::StringRef unit) {
-    emitError(loc) << "tensor '" << tensor.name() << "' of shape "
-                   << type << " needs "
-                   << (unit == "bytes" ? expected
-                                       : (isFourBit(dataType)
-                                              ? (numElements + 1) / 2
-                                              : numElements))
+    emitError(loc) << "tensor '" << tensor.name() << "' of shape " << type
+                   << " needs "
+                   << (unit == "bytes"
+                           ? expected
+                           : (isFourBit(dataType) ? (numElements + 1) / 2
+                                                  : numElements))
                    << " " << unit << " but its " << field << " has " << got;
     return ElementsAttr();
   };
@@ -323,8 +324,7 @@ ElementsAttr mlir::qc::onnx_import::convertTensor(const onnx::TensorProto &tenso
     case kUInt32:
     case kUInt64:
       if (tensor.uint64_data_size() != want)
-        return sizeMismatch("uint64_data", tensor.uint64_data_size(),
-                            "values");
+        return sizeMismatch("uint64_data", tensor.uint64_data_size(), "values");
       decoded.bytes =
           narrowField(tensor.uint64_data(), rawElementBytes(dataType));
       break;
@@ -337,9 +337,9 @@ ElementsAttr mlir::qc::onnx_import::convertTensor(const onnx::TensorProto &tenso
       // types, one byte of two values) per entry; only the low bytes count.
       if (tensor.int32_data_size() != want)
         return sizeMismatch("int32_data", tensor.int32_data_size(), "values");
-      decoded.bytes = narrowField(tensor.int32_data(),
-                                  isFourBit(dataType) ? 1
-                                                      : rawElementBytes(dataType));
+      decoded.bytes =
+          narrowField(tensor.int32_data(),
+                      isFourBit(dataType) ? 1 : rawElementBytes(dataType));
       break;
     }
   }
@@ -374,9 +374,10 @@ ElementsAttr mlir::qc::onnx_import::convertTensor(const onnx::TensorProto &tenso
   if (decoded.mapped &&
       reinterpret_cast<uintptr_t>(data.data()) % alignment == 0) {
     std::shared_ptr<llvm::MemoryBuffer> keep(std::move(decoded.mapped));
-    blob = AsmResourceBlob(data, alignment,
-                           [keep](void *, size_t, size_t) mutable { keep.reset(); },
-                           /*dataIsMutable=*/false);
+    blob = AsmResourceBlob(
+        data, alignment,
+        [keep](void *, size_t, size_t) mutable { keep.reset(); },
+        /*dataIsMutable=*/false);
   } else {
     blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(data, alignment);
   }
