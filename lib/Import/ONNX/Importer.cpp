@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Importer.h"
+#include "TextParser.h"
 
 #include "qc/Dialect/QC/IR/QCDialect.h"
 
@@ -22,8 +23,6 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
-
-#include "onnx/defs/parser.h"
 
 #include <deque>
 #include <map>
@@ -487,9 +486,9 @@ OwningOpRef<ModuleOp> mlir::qc::importONNX(const llvm::MemoryBuffer &buffer,
   onnx::ModelProto model;
   if (path.ends_with(".onnxtxt") || looksLikeONNXText(buffer.getBuffer())) {
     std::string text = buffer.getBuffer().str();
-    onnx::Common::Status status = onnx::OnnxParser::Parse(model, text.c_str());
-    if (!status.IsOK()) {
-      emitError(loc) << "cannot parse ONNX text: " << status.ErrorMessage();
+    std::string error;
+    if (!parseONNXText(text, model, error)) {
+      emitError(loc) << "cannot parse ONNX text: " << error;
       return {};
     }
   } else {
