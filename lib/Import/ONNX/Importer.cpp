@@ -299,8 +299,8 @@ GraphImporter::convertValueType(const onnx::ValueInfoProto &info,
   Location loc = valueLoc(info.name());
   if (!info.type().has_tensor_type())
     return emitError(loc) << "value '" << info.name()
-                          << "' is not a tensor; only tensor inputs and "
-                             "outputs are supported";
+                          << "' has an unsupported non-tensor type (sequence, "
+                             "map or optional); only tensors are supported";
   const auto &tensorType = info.type().tensor_type();
   Type element = convertElementType(tensorType.elem_type(), ctx);
   if (!element)
