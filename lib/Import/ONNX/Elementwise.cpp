@@ -9,6 +9,8 @@
 #include "Importer.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 
@@ -59,6 +61,50 @@ Value mlir::qc::onnx_import::expandToRank(OpBuilder &builder, Location loc,
       groups.push_back({i});
   }
   return tensor::ExpandShapeOp::create(builder, loc, resultType, value, groups);
+}
+
+Value mlir::qc::onnx_import::buildBroadcastGeneric(
+    OpBuilder &builder, Location loc, ArrayRef<Value> operands,
+    RankedTensorType resultType,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  int64_t rank = resultType.getRank();
+  MLIRContext *ctx = builder.getContext();
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  for (Value operand : operands) {
+    Value expanded = expandToRank(builder, loc, operand, rank);
+    auto type = cast<RankedTensorType>(expanded.getType());
+    SmallVector<AffineExpr> exprs;
+    for (int64_t d = 0; d < rank; ++d)
+      exprs.push_back(type.getDimSize(d) == 1 && resultType.getDimSize(d) != 1
+                          ? getAffineConstantExpr(0, ctx)
+                          : getAffineDimExpr(d, ctx));
+    inputs.push_back(expanded);
+    maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
+  }
+  // Dynamic result sizes come from an operand that is not broadcast there.
+  SmallVector<Value> dynamicSizes;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!resultType.isDynamicDim(d))
+      continue;
+    for (Value input : inputs)
+      if (cast<RankedTensorType>(input.getType()).isDynamicDim(d)) {
+        dynamicSizes.push_back(tensor::DimOp::create(builder, loc, input, d));
+        break;
+      }
+  }
+  Value init =
+      tensor::EmptyOp::create(builder, loc, resultType.getShape(),
+                              resultType.getElementType(), dynamicSizes);
+  maps.push_back(AffineMap::getMultiDimIdentityMap(rank, ctx));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      builder, loc, TypeRange{resultType}, inputs, ValueRange{init}, maps,
+      iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+        linalg::YieldOp::create(b, l, body(b, l, args.drop_back()));
+      });
+  return generic.getResult(0);
 }
 
 namespace {
@@ -165,6 +211,412 @@ LogicalResult convertConstant(NodeContext &nc,
 
 } // namespace
 
+namespace {
+
+bool isSignedInteger(Type type) {
+  auto integer = dyn_cast<IntegerType>(type);
+  return integer && integer.isSignless() && integer.getWidth() > 1;
+}
+
+/// Rejects element types the arithmetic below does not handle: unsigned
+/// integers (arith and tosa want signless) and bool where numbers are needed.
+LogicalResult checkNumeric(NodeContext &nc, Value value, bool allowInteger) {
+  Type element = getElementTypeOrSelf(value.getType());
+  if (isa<FloatType>(element) || (allowInteger && isSignedInteger(element)))
+    return success();
+  return nc.emitError() << "unsupported element type in " << value.getType()
+                        << (allowInteger ? " (expects float or signed integer)"
+                                         : " (expects float)");
+}
+
+/// Unary ops on float tensors with an element-wise math/arith/tosa op.
+template <typename OpT> OpConverter unaryFloatOp() {
+  return [](NodeContext &nc, SmallVectorImpl<Value> &results) -> LogicalResult {
+    FailureOr<Value> x = nc.input(0);
+    if (failed(x) || failed(checkNumeric(nc, *x, false)))
+      return failure();
+    results.push_back(OpT::create(nc.builder, nc.loc, x->getType(), *x));
+    return success();
+  };
+}
+
+LogicalResult convertNeg(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0);
+  if (failed(x) || failed(checkNumeric(nc, *x, true)))
+    return failure();
+  auto type = cast<RankedTensorType>(x->getType());
+  if (isa<FloatType>(type.getElementType())) {
+    results.push_back(arith::NegFOp::create(nc.builder, nc.loc, *x));
+    return success();
+  }
+  results.push_back(buildBroadcastGeneric(
+      nc.builder, nc.loc, {*x}, type,
+      [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+        Value zero = arith::ConstantOp::create(
+            b, l, b.getIntegerAttr(type.getElementType(), 0));
+        return arith::SubIOp::create(b, l, zero, args[0]);
+      }));
+  return success();
+}
+
+LogicalResult convertAbs(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0);
+  if (failed(x) || failed(checkNumeric(nc, *x, true)))
+    return failure();
+  if (isa<FloatType>(getElementTypeOrSelf(x->getType())))
+    results.push_back(math::AbsFOp::create(nc.builder, nc.loc, *x));
+  else
+    results.push_back(math::AbsIOp::create(nc.builder, nc.loc, *x));
+  return success();
+}
+
+LogicalResult convertNot(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0);
+  if (failed(x))
+    return failure();
+  if (!getElementTypeOrSelf(x->getType()).isInteger(1))
+    return nc.emitError() << "expects a bool input, but got " << x->getType();
+  results.push_back(
+      tosa::LogicalNotOp::create(nc.builder, nc.loc, x->getType(), *x));
+  return success();
+}
+
+/// Binary ops with a tosa op of the same broadcasting semantics. `swap`
+/// exchanges the operands (Less = Greater with swapped operands).
+template <typename TosaOp, bool kBoolResult, bool kAllowInteger,
+          bool kSwap = false>
+OpConverter tosaBinary() {
+  return [](NodeContext &nc, SmallVectorImpl<Value> &results) -> LogicalResult {
+    Value lhs, rhs;
+    RankedTensorType type;
+    if (failed(prepareBinary(nc, lhs, rhs, type)) ||
+        failed(checkNumeric(nc, lhs, kAllowInteger)))
+      return failure();
+    if (kBoolResult)
+      type = RankedTensorType::get(type.getShape(), nc.builder.getI1Type());
+    if (kSwap)
+      std::swap(lhs, rhs);
+    results.push_back(TosaOp::create(nc.builder, nc.loc, type, lhs, rhs));
+    return success();
+  };
+}
+
+template <typename TosaOp> OpConverter logicalBinary() {
+  return [](NodeContext &nc, SmallVectorImpl<Value> &results) -> LogicalResult {
+    Value lhs, rhs;
+    RankedTensorType type;
+    if (failed(prepareBinary(nc, lhs, rhs, type)))
+      return failure();
+    if (!type.getElementType().isInteger(1))
+      return nc.emitError() << "expects bool operands, but got " << type;
+    results.push_back(TosaOp::create(nc.builder, nc.loc, type, lhs, rhs));
+    return success();
+  };
+}
+
+/// Div and Mod have no exact tosa equivalent for floats: a broadcasting
+/// linalg.generic with the arith op.
+LogicalResult convertDiv(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  Value lhs, rhs;
+  RankedTensorType type;
+  if (failed(prepareBinary(nc, lhs, rhs, type)) ||
+      failed(checkNumeric(nc, lhs, true)))
+    return failure();
+  bool isFloat = isa<FloatType>(type.getElementType());
+  results.push_back(buildBroadcastGeneric(
+      nc.builder, nc.loc, {lhs, rhs}, type,
+      [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+        if (isFloat)
+          return arith::DivFOp::create(b, l, args[0], args[1]);
+        return arith::DivSIOp::create(b, l, args[0], args[1]);
+      }));
+  return success();
+}
+
+LogicalResult convertPow(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  FailureOr<Value> a = nc.input(0), b = nc.input(1);
+  if (failed(a) || failed(b) || failed(checkNumeric(nc, *a, false)))
+    return failure();
+  // ONNX lets the exponent have another numeric type; it is converted to the
+  // base's float type (exact for the integer exponents models use).
+  Type element = getElementTypeOrSelf(a->getType());
+  if (getElementTypeOrSelf(b->getType()) != element) {
+    if (failed(checkNumeric(nc, *b, true)))
+      return failure();
+    auto bTy = cast<RankedTensorType>(b->getType());
+    nc.inputs[1] = tosa::CastOp::create(
+        nc.builder, nc.loc, RankedTensorType::get(bTy.getShape(), element), *b);
+  }
+  Value lhs, rhs;
+  RankedTensorType type;
+  if (failed(prepareBinary(nc, lhs, rhs, type)))
+    return failure();
+  results.push_back(tosa::PowOp::create(nc.builder, nc.loc, type, lhs, rhs));
+  return success();
+}
+
+/// Max/Min: variadic, folded pairwise.
+template <typename TosaOp> OpConverter variadicMinMax() {
+  return [](NodeContext &nc, SmallVectorImpl<Value> &results) -> LogicalResult {
+    if (nc.inputs.empty())
+      return nc.emitError() << "expects at least one input";
+    FailureOr<Value> acc = nc.input(0);
+    if (failed(acc) || failed(checkNumeric(nc, *acc, true)))
+      return failure();
+    Value result = *acc;
+    for (unsigned i = 1; i < nc.inputs.size(); ++i) {
+      FailureOr<Value> next = nc.input(i);
+      if (failed(next))
+        return failure();
+      auto aTy = cast<RankedTensorType>(result.getType());
+      auto bTy = cast<RankedTensorType>(next->getType());
+      if (aTy.getElementType() != bTy.getElementType())
+        return nc.emitError() << "inputs have different element types, " << aTy
+                              << " and " << bTy;
+      FailureOr<SmallVector<int64_t>> shape =
+          broadcastShapes(aTy.getShape(), bTy.getShape());
+      if (failed(shape))
+        return nc.emitError()
+               << "shapes " << aTy << " and " << bTy << " do not broadcast";
+      auto type = RankedTensorType::get(*shape, aTy.getElementType());
+      result = TosaOp::create(
+          nc.builder, nc.loc, type,
+          expandToRank(nc.builder, nc.loc, result, shape->size()),
+          expandToRank(nc.builder, nc.loc, *next, shape->size()));
+    }
+    results.push_back(result);
+    return success();
+  };
+}
+
+LogicalResult convertWhere(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  FailureOr<Value> c = nc.input(0), x = nc.input(1), y = nc.input(2);
+  if (failed(c) || failed(x) || failed(y))
+    return failure();
+  auto cTy = cast<RankedTensorType>(c->getType());
+  auto xTy = cast<RankedTensorType>(x->getType());
+  auto yTy = cast<RankedTensorType>(y->getType());
+  if (!cTy.getElementType().isInteger(1))
+    return nc.emitError() << "expects a bool condition, but got " << cTy;
+  if (xTy.getElementType() != yTy.getElementType())
+    return nc.emitError() << "expects X and Y of one element type, but got "
+                          << xTy << " and " << yTy;
+  FailureOr<SmallVector<int64_t>> xy =
+      broadcastShapes(xTy.getShape(), yTy.getShape());
+  FailureOr<SmallVector<int64_t>> shape = failure();
+  if (succeeded(xy))
+    shape = broadcastShapes(cTy.getShape(), *xy);
+  if (failed(shape))
+    return nc.emitError() << "shapes " << cTy << ", " << xTy << " and " << yTy
+                          << " do not broadcast";
+  int64_t rank = shape->size();
+  auto type = RankedTensorType::get(*shape, xTy.getElementType());
+  results.push_back(tosa::SelectOp::create(
+      nc.builder, nc.loc, type, expandToRank(nc.builder, nc.loc, *c, rank),
+      expandToRank(nc.builder, nc.loc, *x, rank),
+      expandToRank(nc.builder, nc.loc, *y, rank)));
+  return success();
+}
+
+/// A scalar constant broadcastable against a tensor of rank `rank`.
+Value splatLike(NodeContext &nc, Type element, int64_t rank, double value) {
+  auto type = RankedTensorType::get(SmallVector<int64_t>(rank, 1), element);
+  return arith::ConstantOp::create(
+      nc.builder, nc.loc,
+      DenseElementsAttr::get(type, nc.builder.getFloatAttr(element, value)));
+}
+
+Value mulBy(NodeContext &nc, Value x, Value y) {
+  auto shiftType = RankedTensorType::get({1}, nc.builder.getI8Type());
+  Value shift = tosa::ConstOp::create(
+      nc.builder, nc.loc, shiftType,
+      DenseElementsAttr::get(shiftType, nc.builder.getI8IntegerAttr(0)));
+  return tosa::MulOp::create(nc.builder, nc.loc, x.getType(), x, y, shift);
+}
+
+Value clampFloat(NodeContext &nc, Value x, double lo, double hi) {
+  Type element = getElementTypeOrSelf(x.getType());
+  return tosa::ClampOp::create(nc.builder, nc.loc, x.getType(), x,
+                               nc.builder.getFloatAttr(element, lo),
+                               nc.builder.getFloatAttr(element, hi),
+                               /*nan_mode=*/nullptr);
+}
+
+LogicalResult convertLeakyRelu(NodeContext &nc,
+                               SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0);
+  if (failed(x) || failed(checkNumeric(nc, *x, false)))
+    return failure();
+  auto type = cast<RankedTensorType>(x->getType());
+  Value zero = splatLike(nc, type.getElementType(), type.getRank(), 0.0);
+  Value alpha = splatLike(nc, type.getElementType(), type.getRank(),
+                          nc.floatAttr("alpha", 0.01f));
+  auto boolType =
+      RankedTensorType::get(type.getShape(), nc.builder.getI1Type());
+  Value positive =
+      tosa::GreaterEqualOp::create(nc.builder, nc.loc, boolType, *x, zero);
+  results.push_back(tosa::SelectOp::create(nc.builder, nc.loc, type, positive,
+                                           *x, mulBy(nc, *x, alpha)));
+  return success();
+}
+
+/// max(0, min(1, alpha·x + beta)).
+Value hardSigmoid(NodeContext &nc, Value x, float alpha, float beta) {
+  auto type = cast<RankedTensorType>(x.getType());
+  Value a = splatLike(nc, type.getElementType(), type.getRank(), alpha);
+  Value b = splatLike(nc, type.getElementType(), type.getRank(), beta);
+  Value ax = mulBy(nc, x, a);
+  Value axb = tosa::AddOp::create(nc.builder, nc.loc, type, ax, b);
+  return clampFloat(nc, axb, 0.0, 1.0);
+}
+
+LogicalResult convertHardSigmoid(NodeContext &nc,
+                                 SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0);
+  if (failed(x) || failed(checkNumeric(nc, *x, false)))
+    return failure();
+  results.push_back(hardSigmoid(nc, *x, nc.floatAttr("alpha", 0.2f),
+                                nc.floatAttr("beta", 0.5f)));
+  return success();
+}
+
+LogicalResult convertHardSwish(NodeContext &nc,
+                               SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0);
+  if (failed(x) || failed(checkNumeric(nc, *x, false)))
+    return failure();
+  results.push_back(mulBy(nc, *x, hardSigmoid(nc, *x, 1.0f / 6.0f, 0.5f)));
+  return success();
+}
+
+LogicalResult convertGelu(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0);
+  if (failed(x) || failed(checkNumeric(nc, *x, false)))
+    return failure();
+  std::string approximate = nc.stringAttr("approximate", "none");
+  auto type = cast<RankedTensorType>(x->getType());
+  Type element = type.getElementType();
+  int64_t rank = type.getRank();
+  Value inner;
+  if (approximate == "none") {
+    // 0.5·x·(1 + erf(x/√2))
+    Value scaled = mulBy(nc, *x, splatLike(nc, element, rank, M_SQRT1_2));
+    inner = tosa::ErfOp::create(nc.builder, nc.loc, type, scaled);
+  } else if (approximate == "tanh") {
+    // 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³)))
+    Value cube = mulBy(nc, mulBy(nc, *x, *x), *x);
+    Value poly = tosa::AddOp::create(
+        nc.builder, nc.loc, type, *x,
+        mulBy(nc, cube, splatLike(nc, element, rank, 0.044715)));
+    Value arg =
+        mulBy(nc, poly, splatLike(nc, element, rank, std::sqrt(2.0 / M_PI)));
+    inner = tosa::TanhOp::create(nc.builder, nc.loc, type, arg);
+  } else {
+    return nc.emitError() << "approximate must be 'none' or 'tanh', but is '"
+                          << approximate << "'";
+  }
+  Value onePlus = tosa::AddOp::create(nc.builder, nc.loc, type, inner,
+                                      splatLike(nc, element, rank, 1.0));
+  Value half = mulBy(nc, *x, splatLike(nc, element, rank, 0.5));
+  results.push_back(mulBy(nc, half, onePlus));
+  return success();
+}
+
+/// Reads a constant scalar input (Clip's min/max) if it is one.
+std::optional<double> constantScalar(Value value) {
+  if (!value)
+    return std::nullopt;
+  auto constant = value.getDefiningOp<arith::ConstantOp>();
+  auto dense = constant ? dyn_cast<DenseElementsAttr>(constant.getValue())
+                        : DenseElementsAttr();
+  if (!dense || dense.getNumElements() != 1 ||
+      !isa<FloatType>(dense.getElementType()))
+    return std::nullopt;
+  return (*dense.getValues<APFloat>().begin()).convertToDouble();
+}
+
+LogicalResult convertClip(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0);
+  if (failed(x) || failed(checkNumeric(nc, *x, true)))
+    return failure();
+  auto type = cast<RankedTensorType>(x->getType());
+  // Constant float bounds: one tosa.clamp.
+  auto floatType = dyn_cast<FloatType>(type.getElementType());
+  std::optional<double> lo, hi;
+  if (nc.hasInput(1))
+    lo = constantScalar(nc.inputs[1]);
+  if (nc.hasInput(2))
+    hi = constantScalar(nc.inputs[2]);
+  if (floatType && (!nc.hasInput(1) || lo) && (!nc.hasInput(2) || hi)) {
+    double largest =
+        APFloat::getLargest(floatType.getFloatSemantics()).convertToDouble();
+    results.push_back(
+        clampFloat(nc, *x, lo.value_or(-largest), hi.value_or(largest)));
+    return success();
+  }
+  // Otherwise max(x, min) then min(., max), broadcasting the bounds.
+  Value result = *x;
+  for (unsigned index : {1u, 2u}) {
+    if (!nc.hasInput(index))
+      continue;
+    Value bound = nc.inputs[index];
+    if (getElementTypeOrSelf(bound.getType()) != type.getElementType())
+      return nc.emitError()
+             << "expects bounds of element type " << type.getElementType()
+             << ", but got " << bound.getType();
+    Value expanded = expandToRank(nc.builder, nc.loc, bound, type.getRank());
+    if (index == 1)
+      result =
+          tosa::MaximumOp::create(nc.builder, nc.loc, type, result, expanded);
+    else
+      result =
+          tosa::MinimumOp::create(nc.builder, nc.loc, type, result, expanded);
+  }
+  results.push_back(result);
+  return success();
+}
+
+/// Softmax/LogSoftmax (opset 13: one axis, default -1), computed stably as
+/// exp(x - max) / sum(exp(x - max)).
+template <bool kLog>
+LogicalResult convertSoftmax(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0);
+  if (failed(x) || failed(checkNumeric(nc, *x, false)))
+    return failure();
+  auto type = cast<RankedTensorType>(x->getType());
+  int64_t rank = type.getRank();
+  int64_t axis = nc.intAttr("axis", -1);
+  if (axis < -rank || axis >= rank || rank == 0)
+    return nc.emitError() << "axis " << axis << " is out of range for rank "
+                          << rank;
+  if (axis < 0)
+    axis += rank;
+  SmallVector<int64_t> reducedShape(type.getShape());
+  reducedShape[axis] = 1;
+  auto reducedType = RankedTensorType::get(reducedShape, type.getElementType());
+  auto axisAttr = nc.builder.getI32IntegerAttr(axis);
+  Value max =
+      tosa::ReduceMaxOp::create(nc.builder, nc.loc, reducedType, *x, axisAttr);
+  Value shifted = tosa::SubOp::create(nc.builder, nc.loc, type, *x, max);
+  Value exp = tosa::ExpOp::create(nc.builder, nc.loc, type, shifted);
+  Value sum =
+      tosa::ReduceSumOp::create(nc.builder, nc.loc, reducedType, exp, axisAttr);
+  if (kLog) {
+    Value logSum = tosa::LogOp::create(nc.builder, nc.loc, reducedType, sum);
+    results.push_back(
+        tosa::SubOp::create(nc.builder, nc.loc, type, shifted, logSum));
+    return success();
+  }
+  results.push_back(buildBroadcastGeneric(
+      nc.builder, nc.loc, {exp, sum}, type,
+      [](OpBuilder &b, Location l, ValueRange args) -> Value {
+        return arith::DivFOp::create(b, l, args[0], args[1]);
+      }));
+  return success();
+}
+
+} // namespace
+
 void mlir::qc::onnx_import::addElementwiseConverters(
     llvm::StringMap<OpConverter> &table) {
   table["::Add"] = binary<tosa::AddOp>();
@@ -176,5 +628,35 @@ void mlir::qc::onnx_import::addElementwiseConverters(
   table["::Exp"] = unaryFloat<tosa::ExpOp>();
   table["::Log"] = unaryFloat<tosa::LogOp>();
   table["::Identity"] = convertIdentity;
+  table["::Neg"] = convertNeg;
+  table["::Abs"] = convertAbs;
+  table["::Not"] = convertNot;
+  table["::Sqrt"] = unaryFloatOp<math::SqrtOp>();
+  table["::Reciprocal"] = unaryFloatOp<tosa::ReciprocalOp>();
+  table["::Erf"] = unaryFloatOp<tosa::ErfOp>();
+  table["::Ceil"] = unaryFloatOp<tosa::CeilOp>();
+  table["::Floor"] = unaryFloatOp<tosa::FloorOp>();
+  table["::Sin"] = unaryFloatOp<tosa::SinOp>();
+  table["::Cos"] = unaryFloatOp<tosa::CosOp>();
+  table["::Div"] = convertDiv;
+  table["::Pow"] = convertPow;
+  table["::Max"] = variadicMinMax<tosa::MaximumOp>();
+  table["::Min"] = variadicMinMax<tosa::MinimumOp>();
+  table["::Equal"] = tosaBinary<tosa::EqualOp, true, true>();
+  table["::Greater"] = tosaBinary<tosa::GreaterOp, true, true>();
+  table["::GreaterOrEqual"] = tosaBinary<tosa::GreaterEqualOp, true, true>();
+  table["::Less"] = tosaBinary<tosa::GreaterOp, true, true, true>();
+  table["::LessOrEqual"] = tosaBinary<tosa::GreaterEqualOp, true, true, true>();
+  table["::And"] = logicalBinary<tosa::LogicalAndOp>();
+  table["::Or"] = logicalBinary<tosa::LogicalOrOp>();
+  table["::Xor"] = logicalBinary<tosa::LogicalXorOp>();
+  table["::Where"] = convertWhere;
+  table["::LeakyRelu"] = convertLeakyRelu;
+  table["::HardSigmoid"] = convertHardSigmoid;
+  table["::HardSwish"] = convertHardSwish;
+  table["::Gelu"] = convertGelu;
+  table["::Clip"] = convertClip;
+  table["::Softmax"] = convertSoftmax<false>;
+  table["::LogSoftmax"] = convertSoftmax<true>;
   table["::Constant"] = convertConstant;
 }

@@ -14,6 +14,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
@@ -522,7 +524,7 @@ mlir::qc::importONNXFile(llvm::StringRef path, MLIRContext *context,
 }
 
 void mlir::qc::registerONNXImportDialects(DialectRegistry &registry) {
-  registry
-      .insert<QCDialect, quant::QuantDialect, func::FuncDialect,
-              arith::ArithDialect, tensor::TensorDialect, tosa::TosaDialect>();
+  registry.insert<QCDialect, quant::QuantDialect, func::FuncDialect,
+                  arith::ArithDialect, tensor::TensorDialect, tosa::TosaDialect,
+                  linalg::LinalgDialect, math::MathDialect>();
 }

@@ -94,6 +94,15 @@ FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
 /// ops need equal ranks).
 Value expandToRank(OpBuilder &builder, Location loc, Value value, int64_t rank);
 
+/// A linalg.generic applying `body` (scalar block arguments -> scalar) to
+/// `operands` broadcast numpy-style to `resultType`. Used where no tosa op has
+/// the exact semantics (float division, for one). A dynamic dimension is
+/// assumed not to be a broadcast 1 at run time.
+Value buildBroadcastGeneric(
+    OpBuilder &builder, Location loc, ArrayRef<Value> operands,
+    RankedTensorType resultType,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body);
+
 } // namespace mlir::qc::onnx_import
 
 #endif // QC_LIB_IMPORT_ONNX_IMPORTER_H

@@ -7,7 +7,8 @@ A model is
   imported     when quant-translate --import-onnx succeeds;
   unsupported  when the importer says it lacks an operator or a type
                ("unsupported operators: ...", "unsupported non-tensor type",
-               "unsupported STRING elements", ...);
+               "unsupported STRING elements", "unsupported element type in
+               'tensor<3xui8>'" for arithmetic on unsigned integers, ...);
   old opset    when it imports a default-domain opset outside 13..21;
   failed       otherwise: a model whose operators and types are all supported
                did not import. Any failure fails this script (exit 1).
@@ -36,7 +37,8 @@ def run(model):
 
 
 unsupported_re = re.compile(r"unsupported operators: |unsupported non-tensor type|"
-                            r"has unsupported \w+ elements")
+                            r"has unsupported \w+ elements|"
+                            r"unsupported element type")
 counts = collections.Counter()
 missing_ops = collections.Counter()
 failures = []
