@@ -89,6 +89,7 @@ const llvm::StringMap<OpConverter> &mlir::qc::onnx_import::getOpConverters() {
     llvm::StringMap<OpConverter> t;
     addElementwiseConverters(t);
     addLinearAlgebraConverters(t);
+    addShapeConverters(t);
     return t;
   }();
   return table;

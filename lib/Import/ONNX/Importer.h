@@ -81,10 +81,16 @@ const llvm::StringMap<OpConverter> &getOpConverters();
 /// Registration helpers, one per op family file.
 void addElementwiseConverters(llvm::StringMap<OpConverter> &table);
 void addLinearAlgebraConverters(llvm::StringMap<OpConverter> &table);
+void addShapeConverters(llvm::StringMap<OpConverter> &table);
 
 //===----------------------------------------------------------------------===//
 // Shape helpers shared by converters.
 //===----------------------------------------------------------------------===//
+
+/// The values of an integer constant (arith.constant with dense integer
+/// elements), sign-extended (zero-extended for unsigned types); nullopt when
+/// `value` is not such a constant.
+std::optional<SmallVector<int64_t>> getConstantIntValues(Value value);
 
 /// numpy broadcasting of two shapes; failure when they do not broadcast.
 FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
