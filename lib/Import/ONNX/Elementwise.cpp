@@ -198,14 +198,34 @@ LogicalResult convertIdentity(NodeContext &nc,
 
 LogicalResult convertConstant(NodeContext &nc,
                               SmallVectorImpl<Value> &results) {
-  const onnx::AttributeProto *value = nc.attr("value");
-  if (!value || !value->has_t())
-    return nc.emitError() << "only the 'value' (tensor) form is supported";
-  ElementsAttr attr = convertTensor(value->t(), nc.loc, "");
-  if (!attr)
-    return failure();
-  results.push_back(
-      arith::ConstantOp::create(nc.builder, nc.loc, cast<TypedAttr>(attr)));
+  OpBuilder &b = nc.builder;
+  TypedAttr attr;
+  if (const onnx::AttributeProto *value = nc.attr("value")) {
+    ElementsAttr tensor = convertTensor(value->t(), nc.loc, "");
+    if (!tensor)
+      return failure();
+    attr = cast<TypedAttr>(tensor);
+  } else if (const onnx::AttributeProto *a = nc.attr("value_float")) {
+    attr = DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
+                                  b.getF32FloatAttr(a->f()));
+  } else if (const onnx::AttributeProto *a = nc.attr("value_int")) {
+    attr = DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
+                                  b.getI64IntegerAttr(a->i()));
+  } else if (const onnx::AttributeProto *a = nc.attr("value_floats")) {
+    SmallVector<float> values(a->floats().begin(), a->floats().end());
+    attr = DenseElementsAttr::get(
+        RankedTensorType::get({int64_t(values.size())}, b.getF32Type()),
+        ArrayRef<float>(values));
+  } else if (const onnx::AttributeProto *a = nc.attr("value_ints")) {
+    SmallVector<int64_t> values(a->ints().begin(), a->ints().end());
+    attr = DenseElementsAttr::get(
+        RankedTensorType::get({int64_t(values.size())}, b.getI64Type()),
+        ArrayRef<int64_t>(values));
+  } else {
+    return nc.emitError() << "unsupported constant form (sparse or string "
+                             "values)";
+  }
+  results.push_back(arith::ConstantOp::create(b, nc.loc, attr));
   return success();
 }
 

@@ -412,7 +412,8 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     for (const std::string &in : node->input())
       nc.inputs.push_back(in.empty() ? Value() : values.lookup(in));
     SmallVector<Value> results;
-    if (failed(getOpConverters().lookup(converterKey(*node))(nc, results)))
+    if (!tryFoldConstantNode(nc, results) &&
+        failed(getOpConverters().lookup(converterKey(*node))(nc, results)))
       return {};
     if (results.size() < size_t(node->output_size())) {
       nc.emitError() << "produces " << node->output_size()
@@ -451,6 +452,15 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   func.setType(builder.getFunctionType(argTypes, resultTypes));
   for (auto [i, output] : llvm::enumerate(graph.output()))
     func.setResultAttr(i, "onnx.name", builder.getStringAttr(output.name()));
+
+  // Constants that only fed folded shape computations are dead now.
+  SmallVector<Operation *> dead;
+  func.walk([&](arith::ConstantOp op) {
+    if (op->use_empty())
+      dead.push_back(op);
+  });
+  for (Operation *op : dead)
+    op->erase();
 
   if (failed(verify(*module)))
     return {};

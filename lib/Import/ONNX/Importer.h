@@ -87,6 +87,12 @@ void addShapeConverters(llvm::StringMap<OpConverter> &table);
 // Shape helpers shared by converters.
 //===----------------------------------------------------------------------===//
 
+/// Evaluates `nc` at import when all its inputs are small integer or bool
+/// constants and it is one of the ops shape computations use (Gather, Concat,
+/// Unsqueeze, Slice, Reshape, Cast, Add, Mul, Range, ...). Returns true and
+/// appends constant results on success; false leaves `results` untouched.
+bool tryFoldConstantNode(NodeContext &nc, SmallVectorImpl<Value> &results);
+
 /// The values of an integer constant (arith.constant with dense integer
 /// elements), sign-extended (zero-extended for unsigned types); nullopt when
 /// `value` is not such a constant.

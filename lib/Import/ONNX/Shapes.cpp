@@ -151,37 +151,43 @@ LogicalResult convertReshape(NodeContext &nc, SmallVectorImpl<Value> &results) {
       type.getNumElements() != resultType.getNumElements())
     return nc.emitError() << "cannot reshape " << type << " to " << resultType;
 
-  // The shape operand of tensor.reshape: constants where known, sizes read
-  // from the input for copied (0) dimensions, the quotient for -1.
-  SmallVector<Value> sizes;
-  Value total = indexConstant(nc.builder, nc.loc, 1);
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    total = arith::MulIOp::create(nc.builder, nc.loc, total,
-                                  dimSize(nc.builder, nc.loc, *x, d));
-  Value others = indexConstant(nc.builder, nc.loc, 1);
-  for (auto [i, dim] : llvm::enumerate(shape)) {
-    Value size;
-    if (int64_t(i) == inferred && ShapedType::isDynamic(dim))
-      size = Value();
-    else if (ShapedType::isDynamic(dim))
-      size = dimSize(nc.builder, nc.loc, *x, i);
-    else
-      size = indexConstant(nc.builder, nc.loc, dim);
-    sizes.push_back(size);
-    if (size)
-      others = arith::MulIOp::create(nc.builder, nc.loc, others, size);
-  }
-  for (Value &size : sizes)
-    if (!size)
-      size = arith::DivUIOp::create(nc.builder, nc.loc, total, others);
-  SmallVector<Value> sizes64;
-  for (Value size : sizes)
-    sizes64.push_back(arith::IndexCastOp::create(
-        nc.builder, nc.loc, nc.builder.getI64Type(), size));
   auto shapeType =
       RankedTensorType::get({int64_t(shape.size())}, nc.builder.getI64Type());
-  Value shapeTensor =
-      tensor::FromElementsOp::create(nc.builder, nc.loc, shapeType, sizes64);
+  Value shapeTensor;
+  if (resultType.hasStaticShape()) {
+    shapeTensor = arith::ConstantOp::create(
+        nc.builder, nc.loc, DenseIntElementsAttr::get(shapeType, shape));
+  } else {
+    // Constants where known, sizes read from the input for copied (0)
+    // dimensions, and the quotient total / (product of the others) for -1.
+    SmallVector<Value> sizes;
+    for (auto [i, dim] : llvm::enumerate(shape)) {
+      if (int64_t(i) == inferred && ShapedType::isDynamic(dim))
+        sizes.push_back(Value());
+      else if (ShapedType::isDynamic(dim))
+        sizes.push_back(dimSize(nc.builder, nc.loc, *x, i));
+      else
+        sizes.push_back(indexConstant(nc.builder, nc.loc, dim));
+    }
+    if (inferred >= 0 && !sizes[inferred]) {
+      Value total = indexConstant(nc.builder, nc.loc, 1);
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        total = arith::MulIOp::create(nc.builder, nc.loc, total,
+                                      dimSize(nc.builder, nc.loc, *x, d));
+      Value others = indexConstant(nc.builder, nc.loc, 1);
+      for (Value size : sizes)
+        if (size)
+          others = arith::MulIOp::create(nc.builder, nc.loc, others, size);
+      sizes[inferred] =
+          arith::DivUIOp::create(nc.builder, nc.loc, total, others);
+    }
+    SmallVector<Value> sizes64;
+    for (Value size : sizes)
+      sizes64.push_back(arith::IndexCastOp::create(
+          nc.builder, nc.loc, nc.builder.getI64Type(), size));
+    shapeTensor =
+        tensor::FromElementsOp::create(nc.builder, nc.loc, shapeType, sizes64);
+  }
   results.push_back(tensor::ReshapeOp::create(nc.builder, nc.loc, resultType,
                                               *x, shapeTensor));
   return success();
@@ -765,6 +771,13 @@ LogicalResult convertPad(NodeContext &nc, SmallVectorImpl<Value> &results) {
   return success();
 }
 
+/// Range with integer constant bounds is evaluated by ConstantFolding.cpp
+/// before this converter runs; anything else is not supported yet.
+LogicalResult convertRange(NodeContext &nc, SmallVectorImpl<Value> &) {
+  return nc.emitError() << "unsupported Range: start, limit and delta must be "
+                           "integer constants";
+}
+
 } // namespace
 
 void mlir::qc::onnx_import::addShapeConverters(
@@ -783,4 +796,5 @@ void mlir::qc::onnx_import::addShapeConverters(
   table["::ConstantOfShape"] = convertConstantOfShape;
   table["::Split"] = convertSplit;
   table["::Pad"] = convertPad;
+  table["::Range"] = convertRange;
 }
