@@ -26,8 +26,9 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
-#include <deque>
+#include <functional>
 #include <map>
+#include <queue>
 
 using namespace mlir;
 using namespace mlir::qc;
@@ -90,6 +91,7 @@ const llvm::StringMap<OpConverter> &mlir::qc::onnx_import::getOpConverters() {
     addElementwiseConverters(t);
     addLinearAlgebraConverters(t);
     addShapeConverters(t);
+    addNormalizationConverters(t);
     return t;
   }();
   return table;
@@ -268,17 +270,19 @@ LogicalResult GraphImporter::sortNodes(SmallVectorImpl<size_t> &order) {
       users[it->second].push_back(index);
     }
   }
-  std::deque<size_t> ready;
+  // Always take the earliest ready node, so that a graph that is already
+  // sorted keeps its order.
+  std::priority_queue<size_t, std::vector<size_t>, std::greater<size_t>> ready;
   for (size_t i = 0; i < n; ++i)
     if (pending[i] == 0)
-      ready.push_back(i);
+      ready.push(i);
   while (!ready.empty()) {
-    size_t i = ready.front();
-    ready.pop_front();
+    size_t i = ready.top();
+    ready.pop();
     order.push_back(i);
     for (size_t user : users[i])
       if (--pending[user] == 0)
-        ready.push_back(user);
+        ready.push(user);
   }
   if (order.size() != n) {
     for (size_t i = 0; i < n; ++i)

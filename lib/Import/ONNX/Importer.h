@@ -13,6 +13,7 @@
 
 #include "qc/Import/ONNX.h"
 
+#include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
@@ -82,6 +83,7 @@ const llvm::StringMap<OpConverter> &getOpConverters();
 void addElementwiseConverters(llvm::StringMap<OpConverter> &table);
 void addLinearAlgebraConverters(llvm::StringMap<OpConverter> &table);
 void addShapeConverters(llvm::StringMap<OpConverter> &table);
+void addNormalizationConverters(llvm::StringMap<OpConverter> &table);
 
 //===----------------------------------------------------------------------===//
 // Shape helpers shared by converters.
@@ -97,6 +99,12 @@ bool tryFoldConstantNode(NodeContext &nc, SmallVectorImpl<Value> &results);
 /// elements), sign-extended (zero-extended for unsigned types); nullopt when
 /// `value` is not such a constant.
 std::optional<SmallVector<int64_t>> getConstantIntValues(Value value);
+
+/// Reassociation groups for tensor.collapse_shape (or expand_shape) between
+/// rank `rank` and the rank without the `removed` unit dimensions: each removed
+/// dimension joins the next kept one (the last kept one at the end).
+SmallVector<ReassociationIndices> groupsAround(int64_t rank,
+                                               ArrayRef<bool> removed);
 
 /// numpy broadcasting of two shapes; failure when they do not broadcast.
 FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,

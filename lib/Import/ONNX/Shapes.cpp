@@ -37,6 +37,24 @@ mlir::qc::onnx_import::getConstantIntValues(Value value) {
   return values;
 }
 
+/// Groups for collapsing `rank` dims where `removed` dims disappear: each
+/// removed dim joins the next kept one (or the last kept one at the end).
+SmallVector<ReassociationIndices>
+mlir::qc::onnx_import::groupsAround(int64_t rank, ArrayRef<bool> removed) {
+  SmallVector<ReassociationIndices> groups;
+  ReassociationIndices pending;
+  for (int64_t d = 0; d < rank; ++d) {
+    pending.push_back(d);
+    if (!removed[d]) {
+      groups.push_back(pending);
+      pending.clear();
+    }
+  }
+  if (!pending.empty() && !groups.empty())
+    groups.back().append(pending.begin(), pending.end());
+  return groups;
+}
+
 namespace {
 
 /// Normalises an axis in [-rank, rank) to [0, rank), or fails with a message.
@@ -278,24 +296,6 @@ LogicalResult convertTranspose(NodeContext &nc,
       nc.builder, nc.loc, RankedTensorType::get(shape, type.getElementType()),
       *x, nc.builder.getDenseI32ArrayAttr(perm)));
   return success();
-}
-
-/// Groups for collapsing `rank` dims where `removed` dims disappear: each
-/// removed dim joins the next kept one (or the last kept one at the end).
-SmallVector<ReassociationIndices> groupsAround(int64_t rank,
-                                               ArrayRef<bool> removed) {
-  SmallVector<ReassociationIndices> groups;
-  ReassociationIndices pending;
-  for (int64_t d = 0; d < rank; ++d) {
-    pending.push_back(d);
-    if (!removed[d]) {
-      groups.push_back(pending);
-      pending.clear();
-    }
-  }
-  if (!pending.empty() && !groups.empty())
-    groups.back().append(pending.begin(), pending.end());
-  return groups;
 }
 
 LogicalResult convertSqueeze(NodeContext &nc, SmallVectorImpl<Value> &results) {

@@ -1,0 +1,265 @@
+//===- Normalization.cpp - reductions, LayerNorm, BatchNorm ---------------===//
+//
+// Reductions become one tosa.reduce_* per axis (keeping dimensions, then
+// collapsing them away when keepdims = 0). LayerNormalization becomes
+// qc.layer_norm, the op norm folding and rotation reason about;
+// BatchNormalization (inference) becomes element-wise tosa ops per channel.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Importer.h"
+
+#include "qc/Dialect/QC/IR/QCOps.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+
+using namespace mlir;
+using namespace mlir::qc;
+using namespace mlir::qc::onnx_import;
+
+namespace {
+
+enum class ReduceKind { Sum, Mean, Max, Min };
+
+/// The axes to reduce: input 1 from opset 18 (13 for ReduceSum), the `axes`
+/// attribute before. Empty means all, unless noop_with_empty_axes.
+FailureOr<SmallVector<int64_t>> reductionAxes(NodeContext &nc, int64_t rank,
+                                              bool axesAsInput, bool &noop) {
+  SmallVector<int64_t> axes;
+  if (axesAsInput) {
+    if (nc.hasInput(1)) {
+      std::optional<SmallVector<int64_t>> values =
+          getConstantIntValues(nc.inputs[1]);
+      if (!values) {
+        nc.emitError() << "unsupported run-time axes: they must be constant";
+        return failure();
+      }
+      axes = *values;
+    }
+  } else if (const onnx::AttributeProto *a = nc.attr("axes")) {
+    axes.assign(a->ints().begin(), a->ints().end());
+  }
+  noop = axes.empty() && nc.intAttr("noop_with_empty_axes", 0) != 0;
+  if (axes.empty())
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  SmallVector<int64_t> normalized;
+  for (int64_t axis : axes) {
+    if (axis < -rank || axis >= rank) {
+      nc.emitError() << "axis " << axis << " is out of range for rank " << rank;
+      return failure();
+    }
+    normalized.push_back(axis < 0 ? axis + rank : axis);
+  }
+  llvm::sort(normalized);
+  if (std::adjacent_find(normalized.begin(), normalized.end()) !=
+      normalized.end()) {
+    nc.emitError() << "axes repeat an axis";
+    return failure();
+  }
+  return normalized;
+}
+
+template <ReduceKind kKind>
+LogicalResult convertReduce(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0);
+  if (failed(x))
+    return failure();
+  auto type = cast<RankedTensorType>(x->getType());
+  Type element = type.getElementType();
+  bool isFloat = isa<FloatType>(element);
+  if (!isFloat &&
+      !(isa<IntegerType>(element) && cast<IntegerType>(element).isSignless() &&
+        !element.isInteger(1) && kKind != ReduceKind::Mean))
+    return nc.emitError() << "unsupported element type in " << type;
+  bool axesAsInput = nc.opset >= 18 || (kKind == ReduceKind::Sum);
+  bool noop = false;
+  FailureOr<SmallVector<int64_t>> axes =
+      reductionAxes(nc, type.getRank(), axesAsInput, noop);
+  if (failed(axes))
+    return failure();
+  if (noop) {
+    results.push_back(*x);
+    return success();
+  }
+  Value value = *x;
+  SmallVector<int64_t> shape(type.getShape());
+  int64_t count = 1;
+  for (int64_t axis : *axes) {
+    if (ShapedType::isDynamic(shape[axis]) && kKind == ReduceKind::Mean)
+      return nc.emitError()
+             << "unsupported mean over dynamic dimension " << axis;
+    count *= ShapedType::isDynamic(shape[axis]) ? 1 : shape[axis];
+    shape[axis] = 1;
+    auto reducedType = RankedTensorType::get(shape, element);
+    auto axisAttr = nc.builder.getI32IntegerAttr(axis);
+    switch (kKind) {
+    case ReduceKind::Sum:
+    case ReduceKind::Mean:
+      value = tosa::ReduceSumOp::create(nc.builder, nc.loc, reducedType, value,
+                                        axisAttr);
+      break;
+    case ReduceKind::Max:
+      value = tosa::ReduceMaxOp::create(nc.builder, nc.loc, reducedType, value,
+                                        axisAttr);
+      break;
+    case ReduceKind::Min:
+      value = tosa::ReduceMinOp::create(nc.builder, nc.loc, reducedType, value,
+                                        axisAttr);
+      break;
+    }
+  }
+  if (kKind == ReduceKind::Mean) {
+    auto reducedType = cast<RankedTensorType>(value.getType());
+    auto countType = RankedTensorType::get({}, element);
+    Value divisor = arith::ConstantOp::create(
+        nc.builder, nc.loc,
+        DenseElementsAttr::get(countType,
+                               nc.builder.getFloatAttr(element, count)));
+    value = buildBroadcastGeneric(
+        nc.builder, nc.loc, {value, divisor}, reducedType,
+        [](OpBuilder &b, Location l, ValueRange args) -> Value {
+          return arith::DivFOp::create(b, l, args[0], args[1]);
+        });
+  }
+  if (nc.intAttr("keepdims", 1) == 0) {
+    SmallVector<bool> removed(type.getRank(), false);
+    SmallVector<int64_t> kept;
+    for (int64_t axis : *axes)
+      removed[axis] = true;
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      if (!removed[d])
+        kept.push_back(shape[d]);
+    value = tensor::CollapseShapeOp::create(
+        nc.builder, nc.loc, RankedTensorType::get(kept, element), value,
+        groupsAround(type.getRank(), removed));
+  }
+  results.push_back(value);
+  return success();
+}
+
+LogicalResult convertLayerNorm(NodeContext &nc,
+                               SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0), scale = nc.input(1);
+  if (failed(x) || failed(scale))
+    return failure();
+  for (int i = 1; i < nc.node.output_size(); ++i)
+    if (!nc.node.output(i).empty())
+      return nc.emitError() << "unsupported output " << i
+                            << " (Mean/InvStdDev are training outputs)";
+  auto type = cast<RankedTensorType>(x->getType());
+  if (!isa<FloatType>(type.getElementType()))
+    return nc.emitError() << "unsupported element type in " << type;
+  int64_t rank = type.getRank();
+  int64_t axis = nc.intAttr("axis", -1);
+  if (axis < -rank || axis >= rank)
+    return nc.emitError() << "axis " << axis << " is out of range for rank "
+                          << rank;
+  int64_t first = axis < 0 ? axis + rank : axis;
+  auto paramType = RankedTensorType::get(type.getShape().drop_front(first),
+                                         type.getElementType());
+  // qc.layer_norm takes parameters of exactly the normalised shape; ONNX
+  // allows anything that broadcasts to it.
+  auto checkParam = [&](Value v, llvm::StringRef name) -> LogicalResult {
+    if (v.getType() != paramType)
+      return nc.emitError() << "unsupported " << name << " of type "
+                            << v.getType() << " (expects " << paramType << ")";
+    return success();
+  };
+  Value bias = nc.hasInput(2) ? nc.inputs[2] : Value();
+  if (failed(checkParam(*scale, "Scale")) ||
+      (bias && failed(checkParam(bias, "B"))))
+    return failure();
+  float epsilon = nc.floatAttr("epsilon", 1e-5f);
+  if (!(epsilon > 0))
+    return nc.emitError() << "epsilon must be positive, but is " << epsilon;
+  results.push_back(LayerNormOp::create(
+      nc.builder, nc.loc, type, *x, *scale, bias,
+      nc.builder.getF32FloatAttr(epsilon), nc.builder.getI64IntegerAttr(axis)));
+  return success();
+}
+
+/// Reshapes a [C] parameter to [1, C, 1, ...] for channel axis 1.
+Value channelParam(NodeContext &nc, Value param, int64_t rank) {
+  auto type = cast<RankedTensorType>(param.getType());
+  SmallVector<int64_t> shape(rank, 1);
+  shape[1] = type.getDimSize(0);
+  ReassociationIndices all;
+  for (int64_t d = 0; d < rank; ++d)
+    all.push_back(d);
+  return tensor::ExpandShapeOp::create(
+      nc.builder, nc.loc, RankedTensorType::get(shape, type.getElementType()),
+      param, SmallVector<ReassociationIndices>{all});
+}
+
+LogicalResult convertBatchNorm(NodeContext &nc,
+                               SmallVectorImpl<Value> &results) {
+  if (nc.intAttr("training_mode", 0) != 0)
+    return nc.emitError() << "unsupported training_mode (inference only)";
+  for (int i = 1; i < nc.node.output_size(); ++i)
+    if (!nc.node.output(i).empty())
+      return nc.emitError() << "unsupported output " << i
+                            << " (running statistics are training outputs)";
+  SmallVector<Value> in;
+  for (unsigned i = 0; i < 5; ++i) {
+    FailureOr<Value> v = nc.input(i);
+    if (failed(v))
+      return failure();
+    in.push_back(*v);
+  }
+  auto type = cast<RankedTensorType>(in[0].getType());
+  int64_t rank = type.getRank();
+  if (rank < 2 || !isa<FloatType>(type.getElementType()))
+    return nc.emitError() << "expects a float input of rank >= 2, but got "
+                          << type;
+  int64_t channels = type.getDimSize(1);
+  for (unsigned i = 1; i < 5; ++i) {
+    auto t = cast<RankedTensorType>(in[i].getType());
+    if (t.getRank() != 1 || t.getElementType() != type.getElementType() ||
+        (!ShapedType::isDynamic(channels) && !t.isDynamicDim(0) &&
+         t.getDimSize(0) != channels))
+      return nc.emitError() << "expects parameter " << i << " of shape ["
+                            << channels << "], but got " << t;
+  }
+  Type element = type.getElementType();
+  Value scale = channelParam(nc, in[1], rank);
+  Value bias = channelParam(nc, in[2], rank);
+  Value mean = channelParam(nc, in[3], rank);
+  Value var = channelParam(nc, in[4], rank);
+  auto paramType = cast<RankedTensorType>(var.getType());
+  auto epsType = RankedTensorType::get(SmallVector<int64_t>(rank, 1), element);
+  Value eps = arith::ConstantOp::create(
+      nc.builder, nc.loc,
+      DenseElementsAttr::get(
+          epsType,
+          nc.builder.getFloatAttr(element, nc.floatAttr("epsilon", 1e-5f))));
+  auto shiftType = RankedTensorType::get({1}, nc.builder.getI8Type());
+  Value shift = tosa::ConstOp::create(
+      nc.builder, nc.loc, shiftType,
+      DenseElementsAttr::get(shiftType, nc.builder.getI8IntegerAttr(0)));
+  // y = (x - mean) · rsqrt(var + eps) · scale + bias
+  Value centered = tosa::SubOp::create(nc.builder, nc.loc, type, in[0], mean);
+  Value varEps = tosa::AddOp::create(nc.builder, nc.loc, paramType, var, eps);
+  Value inv = tosa::RsqrtOp::create(nc.builder, nc.loc, paramType, varEps);
+  Value factor =
+      tosa::MulOp::create(nc.builder, nc.loc, paramType, inv, scale, shift);
+  Value scaled =
+      tosa::MulOp::create(nc.builder, nc.loc, type, centered, factor, shift);
+  results.push_back(
+      tosa::AddOp::create(nc.builder, nc.loc, type, scaled, bias));
+  return success();
+}
+
+} // namespace
+
+void mlir::qc::onnx_import::addNormalizationConverters(
+    llvm::StringMap<OpConverter> &table) {
+  table["::ReduceSum"] = convertReduce<ReduceKind::Sum>;
+  table["::ReduceMean"] = convertReduce<ReduceKind::Mean>;
+  table["::ReduceMax"] = convertReduce<ReduceKind::Max>;
+  table["::ReduceMin"] = convertReduce<ReduceKind::Min>;
+  table["::LayerNormalization"] = convertLayerNorm;
+  table["::BatchNormalization"] = convertBatchNorm;
+}
