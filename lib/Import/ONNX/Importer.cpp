@@ -21,6 +21,8 @@
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+#include "mlir/Transforms/RegionUtils.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -92,6 +94,7 @@ const llvm::StringMap<OpConverter> &mlir::qc::onnx_import::getOpConverters() {
     addLinearAlgebraConverters(t);
     addShapeConverters(t);
     addNormalizationConverters(t);
+    addQuantizationConverters(t);
     return t;
   }();
   return table;
@@ -457,14 +460,14 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
   for (auto [i, output] : llvm::enumerate(graph.output()))
     func.setResultAttr(i, "onnx.name", builder.getStringAttr(output.name()));
 
-  // Constants that only fed folded shape computations are dead now.
-  SmallVector<Operation *> dead;
-  func.walk([&](arith::ConstantOp op) {
-    if (op->use_empty())
-      dead.push_back(op);
-  });
-  for (Operation *op : dead)
-    op->erase();
+  // Constants that only fed folded shape computations, and casts that a
+  // QuantizeLinear -> DequantizeLinear pair no longer needs, are dead now.
+  // Ops with side effects (qc.observe) are never trivially dead.
+  SmallVector<Operation *> ops;
+  func.walk([&](Operation *op) { ops.push_back(op); });
+  for (Operation *op : llvm::reverse(ops))
+    if (op != func && isOpTriviallyDead(op))
+      op->erase();
 
   if (failed(verify(*module)))
     return {};

@@ -84,6 +84,7 @@ void addElementwiseConverters(llvm::StringMap<OpConverter> &table);
 void addLinearAlgebraConverters(llvm::StringMap<OpConverter> &table);
 void addShapeConverters(llvm::StringMap<OpConverter> &table);
 void addNormalizationConverters(llvm::StringMap<OpConverter> &table);
+void addQuantizationConverters(llvm::StringMap<OpConverter> &table);
 
 //===----------------------------------------------------------------------===//
 // Shape helpers shared by converters.
