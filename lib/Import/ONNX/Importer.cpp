@@ -95,6 +95,7 @@ const llvm::StringMap<OpConverter> &mlir::qc::onnx_import::getOpConverters() {
     addShapeConverters(t);
     addNormalizationConverters(t);
     addQuantizationConverters(t);
+    addQuantizedMatMulConverters(t);
     return t;
   }();
   return table;

@@ -13,6 +13,7 @@
 
 #include "qc/Import/ONNX.h"
 
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/Dialect/Utils/ReshapeOpsUtils.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -85,6 +86,7 @@ void addLinearAlgebraConverters(llvm::StringMap<OpConverter> &table);
 void addShapeConverters(llvm::StringMap<OpConverter> &table);
 void addNormalizationConverters(llvm::StringMap<OpConverter> &table);
 void addQuantizationConverters(llvm::StringMap<OpConverter> &table);
+void addQuantizedMatMulConverters(llvm::StringMap<OpConverter> &table);
 
 //===----------------------------------------------------------------------===//
 // Shape helpers shared by converters.
@@ -95,6 +97,21 @@ void addQuantizationConverters(llvm::StringMap<OpConverter> &table);
 /// Unsqueeze, Slice, Reshape, Cast, Add, Mul, Range, ...). Returns true and
 /// appends constant results on success; false leaves `results` untouched.
 bool tryFoldConstantNode(NodeContext &nc, SmallVectorImpl<Value> &results);
+
+/// A constant input (arith.constant with dense elements) as its attribute, or
+/// null.
+DenseElementsAttr constantAttr(Value value);
+
+/// The !quant.uniform element type described by a quantization node's scale
+/// (input `scaleIndex`) and optional zero point (`zeroPointIndex`) for data of
+/// `dataShape` stored as the ONNX integer type `storage` (iN or uiN):
+/// per-tensor for a scalar scale, per-axis along `axisOverride` (or the node's
+/// `axis`, default 1) for a 1-D one, sub-channel for the node's `block_size`.
+/// Emits a diagnostic and fails for run-time or invalid parameters.
+FailureOr<quant::QuantizedType>
+buildQuantizedType(NodeContext &nc, Type storage, ArrayRef<int64_t> dataShape,
+                   unsigned scaleIndex, unsigned zeroPointIndex,
+                   std::optional<int64_t> axisOverride = std::nullopt);
 
 /// The values of an integer constant (arith.constant with dense integer
 /// elements), sign-extended (zero-extended for unsigned types); nullopt when

@@ -30,10 +30,8 @@ using namespace mlir;
 using namespace mlir::qc;
 using namespace mlir::qc::onnx_import;
 
-namespace {
-
 /// A constant input as a dense attribute, or null.
-DenseElementsAttr constantAttr(Value value) {
+DenseElementsAttr mlir::qc::onnx_import::constantAttr(Value value) {
   if (!value)
     return {};
   auto constant = value.getDefiningOp<arith::ConstantOp>();
@@ -44,9 +42,10 @@ DenseElementsAttr constantAttr(Value value) {
 /// Builds the !quant.uniform element type described by a QuantizeLinear or
 /// DequantizeLinear node: `storage` is the ONNX integer element type (iN or
 /// uiN), `dataShape` the shape of the quantized tensor.
-FailureOr<quant::QuantizedType>
-buildQuantizedType(NodeContext &nc, Type storage, ArrayRef<int64_t> dataShape,
-                   unsigned scaleIndex, unsigned zeroPointIndex) {
+FailureOr<quant::QuantizedType> mlir::qc::onnx_import::buildQuantizedType(
+    NodeContext &nc, Type storage, ArrayRef<int64_t> dataShape,
+    unsigned scaleIndex, unsigned zeroPointIndex,
+    std::optional<int64_t> axisOverride) {
   auto integer = dyn_cast<IntegerType>(storage);
   if (!integer || integer.getWidth() == 1 || integer.getWidth() > 16) {
     nc.emitError() << "unsupported element type " << storage
@@ -109,7 +108,7 @@ buildQuantizedType(NodeContext &nc, Type storage, ArrayRef<int64_t> dataShape,
   int64_t blockSize = nc.intAttr("block_size", 0);
   ArrayRef<int64_t> scaleShape = scale.getType().getShape();
   auto axisOf = [&]() -> FailureOr<int64_t> {
-    int64_t axis = nc.intAttr("axis", 1);
+    int64_t axis = axisOverride ? *axisOverride : nc.intAttr("axis", 1);
     if (axis < -rank || axis >= rank) {
       nc.emitError() << "axis " << axis << " is out of range for rank " << rank;
       return failure();
@@ -175,6 +174,8 @@ buildQuantizedType(NodeContext &nc, Type storage, ArrayRef<int64_t> dataShape,
       DenseElementsAttr::get(zpType, zpValues), quantizedDims, blockSizes, min,
       max));
 }
+
+namespace {
 
 /// Signless storage tensor <-> the ONNX integer tensor (which may be uiN).
 Value toOnnxInteger(NodeContext &nc, Value storage, Type onnxElement) {
