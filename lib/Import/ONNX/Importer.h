@@ -42,6 +42,13 @@ std::string dataTypeName(int32_t dataType);
 ElementsAttr convertTensor(const onnx::TensorProto &tensor, Location loc,
                            llvm::StringRef modelDir);
 
+/// An attribute holding `data` (MLIR's dense storage layout: one element per
+/// byte-rounded unit) for `type`: a DenseElementsAttr when small, a
+/// DenseResourceElementsAttr blob named `name` otherwise. Null when the size
+/// does not match.
+ElementsAttr buildElementsAttr(RankedTensorType type, ArrayRef<char> data,
+                               llvm::StringRef name);
+
 /// One node being converted: its proto, location and resolved inputs (a null
 /// Value stands for an omitted optional input).
 struct NodeContext {
@@ -98,9 +105,14 @@ void addQuantizedMatMulConverters(llvm::StringMap<OpConverter> &table);
 /// appends constant results on success; false leaves `results` untouched.
 bool tryFoldConstantNode(NodeContext &nc, SmallVectorImpl<Value> &results);
 
-/// A constant input (arith.constant with dense elements) as its attribute, or
-/// null.
+/// A constant input (arith.constant with dense elements, or a resource blob
+/// copied into dense elements) as its attribute, or null.
 DenseElementsAttr constantAttr(Value value);
+
+/// The bytes of a non-splat constant in MLIR's dense layout (one element per
+/// byte-rounded unit), from a dense attribute or a resource blob, without a
+/// copy; nullopt for anything else.
+std::optional<ArrayRef<char>> getConstantRawData(Value value);
 
 /// The !quant.uniform element type described by a quantization node's scale
 /// (input `scaleIndex`) and optional zero point (`zeroPointIndex`) for data of

@@ -24,19 +24,48 @@
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
 using namespace mlir::qc;
 using namespace mlir::qc::onnx_import;
 
-/// A constant input as a dense attribute, or null.
 DenseElementsAttr mlir::qc::onnx_import::constantAttr(Value value) {
   if (!value)
     return {};
   auto constant = value.getDefiningOp<arith::ConstantOp>();
-  return constant ? dyn_cast<DenseElementsAttr>(constant.getValue())
-                  : DenseElementsAttr();
+  if (!constant)
+    return {};
+  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue()))
+    return dense;
+  // Scales and zero points of large layers arrive as resource blobs; they are
+  // small next to the weights, so a dense copy is fine.
+  std::optional<ArrayRef<char>> raw = getConstantRawData(value);
+  auto type = cast<RankedTensorType>(constant.getType());
+  bool splat = false;
+  if (!raw || !DenseElementsAttr::isValidRawBuffer(type, *raw, splat))
+    return {};
+  return DenseElementsAttr::getFromRawBuffer(type, *raw);
+}
+
+std::optional<ArrayRef<char>>
+mlir::qc::onnx_import::getConstantRawData(Value value) {
+  if (!value)
+    return std::nullopt;
+  auto constant = value.getDefiningOp<arith::ConstantOp>();
+  if (!constant)
+    return std::nullopt;
+  if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
+    if (dense.isSplat() || dense.getElementType().isInteger(1))
+      return std::nullopt; // not one element per storage unit
+    return dense.getRawData();
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue()))
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      return blob->getData();
+  return std::nullopt;
 }
 
 /// Builds the !quant.uniform element type described by a QuantizeLinear or

@@ -209,10 +209,10 @@ LogicalResult convertMatMulNBits(NodeContext &nc,
     return nc.emitError() << "expects A of float type with last dimension K = "
                           << k << ", but got " << aTy;
 
-  DenseElementsAttr packed = constantAttr(nc.inputs[1]);
   int64_t blobSize = blockSize * bits / 8;
-  if (!packed || packed.getNumElements() != n * blocks * blobSize ||
-      !packed.getElementType().isInteger(8))
+  std::optional<ArrayRef<char>> packed = getConstantRawData(nc.inputs[1]);
+  if (!packed || int64_t(packed->size()) != n * blocks * blobSize ||
+      !getElementTypeOrSelf(nc.inputs[1].getType()).isInteger(8))
     return nc.emitError() << "B must be a constant uint8 tensor of "
                           << n * blocks * blobSize << " bytes ([N, "
                           << "k_blocks, block_size*bits/8])";
@@ -221,9 +221,8 @@ LogicalResult convertMatMulNBits(NodeContext &nc,
       scales.getNumElements() != n * blocks)
     return nc.emitError() << "scales must be a constant of " << n * blocks
                           << " values of A's element type " << expressed;
-  SmallVector<uint8_t> bytes;
-  for (const APInt &v : packed.getValues<APInt>())
-    bytes.push_back(static_cast<uint8_t>(v.getZExtValue()));
+  ArrayRef<uint8_t> bytes(reinterpret_cast<const uint8_t *>(packed->data()),
+                          packed->size());
 
   // Zero points: packed like B (default 2^(bits-1)).
   SmallVector<int64_t> zeroPoints(n * blocks, int64_t(1) << (bits - 1));
@@ -245,22 +244,28 @@ LogicalResult convertMatMulNBits(NodeContext &nc,
             ArrayRef(zpBytes).slice(row * perRow, perRow), blk, bits);
   }
 
-  // Unpack B into an [N, K] tensor of iN storage (one value per byte),
-  // holding the unsigned codes 0 .. 2^bits - 1.
+  // Unpack B into an [N, K] tensor of iN storage (one value per byte, MLIR's
+  // dense layout), holding the unsigned codes 0 .. 2^bits - 1. Large weights
+  // become a resource blob, never a vector of APInts.
   MLIRContext *ctx = nc.builder.getContext();
   Type storage = IntegerType::get(ctx, bits);
-  SmallVector<APInt> values;
-  values.reserve(n * k);
+  std::vector<char> unpacked(size_t(n) * size_t(k));
   for (int64_t row = 0; row < n; ++row)
     for (int64_t col = 0; col < k; ++col) {
       int64_t blk = col / blockSize, within = col % blockSize;
       ArrayRef<uint8_t> blob =
           ArrayRef(bytes).slice((row * blocks + blk) * blobSize, blobSize);
-      values.push_back(APInt(bits, packedValue(blob, within, bits)));
+      uint8_t code = packedValue(blob, within, bits);
+      // Sign-extend the i4 bit pattern as MLIR's dense storage expects.
+      unpacked[row * k + col] =
+          static_cast<char>(bits == 4 && (code & 0x8) ? (code | 0xF0) : code);
     }
   auto storageType = RankedTensorType::get({n, k}, storage);
+  std::string name =
+      nc.node.input(1).empty() ? "matmulnbits_weight" : nc.node.input(1);
   Value weight = arith::ConstantOp::create(
-      nc.builder, nc.loc, DenseIntElementsAttr::get(storageType, values));
+      nc.builder, nc.loc,
+      cast<TypedAttr>(buildElementsAttr(storageType, unpacked, name)));
 
   auto scaleType = RankedTensorType::get({n, blocks}, expressed);
   auto zpType = RankedTensorType::get({n, blocks}, storage);

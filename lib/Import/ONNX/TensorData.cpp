@@ -357,30 +357,41 @@ mlir::qc::onnx_import::convertTensor(const onnx::TensorProto &tensor,
     data = decoded.data();
   }
 
-  if (data.size() <= kResourceThresholdBytes) {
-    bool detectedSplat = false;
-    if (!DenseElementsAttr::isValidRawBuffer(type, data, detectedSplat)) {
-      emitError(loc) << "tensor '" << tensor.name()
-                     << "': payload does not match its type " << type;
-      return {};
-    }
-    return DenseElementsAttr::getFromRawBuffer(type, data);
-  }
-
-  // A resource blob. Mapped external data is used in place when it is aligned
-  // for the element type; otherwise (or for inline data) it is copied once.
+  std::string name = tensor.name().empty() ? "onnx_tensor" : tensor.name();
   size_t alignment = std::max<size_t>(1, rawElementBytes(dataType));
-  AsmResourceBlob blob;
-  if (decoded.mapped &&
+  // Mapped external data is used in place when it is aligned for the element
+  // type and large enough to become a blob; otherwise it is copied once.
+  if (decoded.mapped && data.size() > kResourceThresholdBytes &&
       reinterpret_cast<uintptr_t>(data.data()) % alignment == 0) {
     std::shared_ptr<llvm::MemoryBuffer> keep(std::move(decoded.mapped));
-    blob = AsmResourceBlob(
+    AsmResourceBlob blob(
         data, alignment,
         [keep](void *, size_t, size_t) mutable { keep.reset(); },
         /*dataIsMutable=*/false);
-  } else {
-    blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(data, alignment);
+    return DenseResourceElementsAttr::get(type, name, std::move(blob));
   }
-  std::string name = tensor.name().empty() ? "onnx_tensor" : tensor.name();
-  return DenseResourceElementsAttr::get(type, name, std::move(blob));
+  ElementsAttr attr = buildElementsAttr(type, data, name);
+  if (!attr)
+    emitError(loc) << "tensor '" << tensor.name()
+                   << "': payload does not match its type " << type;
+  return attr;
+}
+
+ElementsAttr mlir::qc::onnx_import::buildElementsAttr(RankedTensorType type,
+                                                      ArrayRef<char> data,
+                                                      llvm::StringRef name) {
+  if (data.size() <= kResourceThresholdBytes) {
+    bool detectedSplat = false;
+    if (!DenseElementsAttr::isValidRawBuffer(type, data, detectedSplat))
+      return {};
+    return DenseElementsAttr::getFromRawBuffer(type, data);
+  }
+  size_t alignment =
+      std::max<size_t>(1, (type.getElementTypeBitWidth() + 7) / 8);
+  if (data.size() !=
+      size_t(type.getNumElements()) * ((type.getElementTypeBitWidth() + 7) / 8))
+    return {};
+  return DenseResourceElementsAttr::get(
+      type, name,
+      HeapAsmResourceBlob::allocateAndCopyWithAlign(data, alignment));
 }

@@ -106,3 +106,25 @@ with open(os.path.join(out, "truncated.onnx"), "wb") as f:
 with open(os.path.join(out, "not-onnx.onnx"), "wb") as f:
     f.write(b"\xff\xff\xff\xff this is not a protobuf \x00\x01")
 open(os.path.join(out, "empty.onnx"), "wb").close()
+
+# MatMulNBits with weights large enough to be resource blobs (N = 64,
+# K = 128, block 32: 4096 packed bytes, scales 256 floats).
+n, k, block = 64, 128, 32
+blocks = k // block
+# Deterministic bytes: 11 (0x0B), 48 (0x30), ... (37 i + 11 mod 256).
+packed = ((np.arange(n * blocks * (block // 2)) * 37 + 11) % 256).astype(np.uint8)
+packed = packed.reshape(n, blocks, block // 2)
+scales = (np.arange(n * blocks, dtype=np.float32) / 64 + 0.5).astype(np.float32)
+node = helper.make_node("MatMulNBits", ["A", "B", "S"], ["Y"], domain="com.microsoft",
+                        K=k, N=n, bits=4, block_size=block, name="proj_nbits")
+graph = helper.make_graph(
+    [node], "nbits", [helper.make_tensor_value_info("A", TensorProto.FLOAT, [1, k])],
+    [helper.make_tensor_value_info("Y", TensorProto.FLOAT, [1, n])],
+    initializer=[helper.make_tensor("B", TensorProto.UINT8, [n, blocks, block // 2],
+                                    packed.tobytes(), raw=True),
+                 helper.make_tensor("S", TensorProto.FLOAT, [n * blocks], scales.tobytes(), raw=True)])
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
+                                                helper.make_opsetid("com.microsoft", 1)])
+model.ir_version = 8
+with open(os.path.join(out, "matmulnbits.onnx"), "wb") as f:
+    f.write(model.SerializeToString())
