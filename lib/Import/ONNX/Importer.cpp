@@ -11,6 +11,7 @@
 #include "TextParser.h"
 
 #include "qc/Dialect/QC/IR/QCDialect.h"
+#include "qc/Dialect/QC/IR/QCOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -156,6 +157,7 @@ private:
   FailureOr<RankedTensorType> convertValueType(const onnx::ValueInfoProto &info,
                                                bool isGraphInput);
   Location nodeLoc(const onnx::NodeProto &node, size_t index);
+  Value buildRMSNorm(const NormFusion &fusion, Location loc);
   Location valueLoc(llvm::StringRef name);
 
   const onnx::ModelProto &model;
@@ -178,6 +180,49 @@ Location GraphImporter::nodeLoc(const onnx::NodeProto &node, size_t index) {
 Location GraphImporter::valueLoc(llvm::StringRef name) {
   return NameLoc::get(StringAttr::get(ctx, name),
                       FileLineColLoc::get(ctx, path, 0, 0));
+}
+
+/// qc.rms_norm for a recognised decomposed RMSNorm. A gain that is not
+/// exactly of the normalised shape is applied by a separate multiply.
+Value GraphImporter::buildRMSNorm(const NormFusion &fusion, Location loc) {
+  Value x = values.lookup(fusion.input);
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  if (!isa<FloatType>(type.getElementType()) || fusion.axis < -rank ||
+      fusion.axis >= rank) {
+    emitError(loc) << "RMSNorm pattern over axis " << fusion.axis << " of "
+                   << type << " is not supported";
+    return {};
+  }
+  int64_t axis = fusion.axis < 0 ? fusion.axis + rank : fusion.axis;
+  Value gain = fusion.gain.empty() ? Value() : values.lookup(fusion.gain);
+  auto normType = RankedTensorType::get(type.getShape().drop_front(axis),
+                                        type.getElementType());
+  bool gainFits = gain && gain.getType() == normType;
+  Value result = RMSNormOp::create(
+      builder, loc, type, x, gainFits ? gain : Value(),
+      builder.getF32FloatAttr(static_cast<float>(fusion.epsilon)),
+      builder.getI64IntegerAttr(axis - rank));
+  if (gain && !gainFits) {
+    auto gainType = cast<RankedTensorType>(gain.getType());
+    FailureOr<SmallVector<int64_t>> shape =
+        broadcastShapes(type.getShape(), gainType.getShape());
+    if (failed(shape) || gainType.getElementType() != type.getElementType()) {
+      emitError(loc) << "RMSNorm gain " << gainType << " does not broadcast to "
+                     << type;
+      return {};
+    }
+    auto resultType = RankedTensorType::get(*shape, type.getElementType());
+    auto shiftType = RankedTensorType::get({1}, builder.getI8Type());
+    Value shift = tosa::ConstOp::create(
+        builder, loc, shiftType,
+        DenseElementsAttr::get(shiftType, builder.getI8IntegerAttr(0)));
+    result = tosa::MulOp::create(
+        builder, loc, resultType,
+        expandToRank(builder, loc, result, shape->size()),
+        expandToRank(builder, loc, gain, shape->size()), shift);
+  }
+  return result;
 }
 
 LogicalResult GraphImporter::checkOpsets() {
@@ -412,8 +457,22 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
         arith::ConstantOp::create(builder, loc, cast<TypedAttr>(attr));
   }
 
+  llvm::DenseSet<size_t> fusedAway;
+  llvm::DenseMap<size_t, NormFusion> normFusions =
+      findNormFusions(graph, fusedAway);
+
   for (size_t index : order) {
+    if (fusedAway.count(index))
+      continue;
     const onnx::NodeProto *node = &graph.node(index);
+    if (auto it = normFusions.find(index); it != normFusions.end()) {
+      Location loc = nodeLoc(*node, index);
+      Value result = buildRMSNorm(it->second, loc);
+      if (!result)
+        return {};
+      values[node->output(0)] = result;
+      continue;
+    }
     Location loc = nodeLoc(*node, index);
     NodeContext nc{*node,  nodeLabel(*node, index), loc, {}, defaultOpset,
                    builder};

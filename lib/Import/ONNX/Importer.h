@@ -18,6 +18,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 
 #include "onnx/onnx_pb.h"
@@ -48,6 +50,22 @@ ElementsAttr convertTensor(const onnx::TensorProto &tensor, Location loc,
 /// does not match.
 ElementsAttr buildElementsAttr(RankedTensorType type, ArrayRef<char> data,
                                llvm::StringRef name);
+
+/// A decomposed RMSNorm found in the graph (see RaiseNorms.cpp): the node it
+/// ends at becomes qc.rms_norm(input, gain) over `axis`.
+struct NormFusion {
+  std::string input;
+  std::string gain; ///< empty when there is none
+  double epsilon = 0;
+  int64_t axis = -1;
+};
+
+/// Finds decomposed RMSNorm chains. Returns, keyed by the index of each
+/// chain's last node, what to build there; `fusedAway` receives the indices of
+/// the other nodes of the chains, which are not converted.
+llvm::DenseMap<size_t, NormFusion>
+findNormFusions(const onnx::GraphProto &graph,
+                llvm::DenseSet<size_t> &fusedAway);
 
 /// One node being converted: its proto, location and resolved inputs (a null
 /// Value stands for an omitted optional input).
