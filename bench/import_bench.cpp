@@ -29,9 +29,9 @@ int main(int argc, char **argv) {
     return 1;
   int64_t ops = 0;
   module->walk([&](mlir::Operation *) { ++ops; });
-  double seconds = std::chrono::duration<double>(
-                       std::chrono::steady_clock::now() - start)
-                       .count();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
   struct rusage usage;
   getrusage(RUSAGE_SELF, &usage);
   llvm::outs() << "import_seconds " << seconds << "\n"

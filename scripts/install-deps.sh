@@ -14,6 +14,8 @@ packages=(
   python3-onnx python3-numpy
   # unit tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev
+  # the importer fuzzer (scripts/fuzz.sh): clang with libFuzzer and sanitizers
+  clang-22 libclang-rt-22-dev
   # needed by LLVM's CMake config (LLVMExports references these)
   zlib1g-dev libzstd-dev libxml2-dev libcurl4-openssl-dev libedit-dev libffi-dev
 )

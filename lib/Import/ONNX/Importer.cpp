@@ -97,6 +97,7 @@ const llvm::StringMap<OpConverter> &mlir::qc::onnx_import::getOpConverters() {
     addNormalizationConverters(t);
     addQuantizationConverters(t);
     addQuantizedMatMulConverters(t);
+    addConvolutionConverters(t);
     return t;
   }();
   return table;
@@ -239,11 +240,15 @@ LogicalResult GraphImporter::checkOpsets() {
     // nothing; accept them with the newest default opset.
     defaultOpset = kMaxONNXOpset;
   }
-  if (defaultOpset < kMinONNXOpset || defaultOpset > kMaxONNXOpset)
+  // Older opsets are accepted operator by operator (checkOperators): an
+  // operator whose schema did not change between the model's opset and
+  // kMinONNXOpset means the same thing.
+  if (defaultOpset < 1 || defaultOpset > kMaxONNXOpset)
     return emitError(loc) << "the model imports opset " << defaultOpset
                           << " of the default ONNX domain; supported opsets "
                              "are "
-                          << kMinONNXOpset << " to " << kMaxONNXOpset;
+                          << kMinONNXOpset << " to " << kMaxONNXOpset
+                          << " (and older ones for operators unchanged since)";
   return success();
 }
 
@@ -257,11 +262,20 @@ LogicalResult GraphImporter::checkOperators() {
   llvm::MapVector<std::string, Unsupported, std::map<std::string, unsigned>>
       unsupported;
   for (auto [index, node] : llvm::enumerate(graph.node())) {
-    if (table.count(converterKey(node)))
-      continue;
-    std::string key = node.domain().empty() || node.domain() == "ai.onnx"
-                          ? node.op_type()
-                          : node.domain() + "." + node.op_type();
+    bool defaultDomain = node.domain().empty() || node.domain() == "ai.onnx";
+    std::string key =
+        defaultDomain ? node.op_type() : node.domain() + "." + node.op_type();
+    if (table.count(converterKey(node))) {
+      if (!defaultDomain || defaultOpset >= kMinONNXOpset)
+        continue;
+      // An old opset: supported when it selects the same schema version as
+      // the oldest opset the converters are written for.
+      int version = schemaSinceVersion(node.op_type(), defaultOpset);
+      int supported = schemaSinceVersion(node.op_type(), kMinONNXOpset);
+      if (version >= 0 && version == supported)
+        continue;
+      key += " at opset " + std::to_string(defaultOpset);
+    }
     Unsupported &entry = unsupported[key];
     if (entry.count++ == 0)
       entry.firstNode = nodeLabel(node, index);

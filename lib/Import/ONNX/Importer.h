@@ -112,6 +112,7 @@ void addShapeConverters(llvm::StringMap<OpConverter> &table);
 void addNormalizationConverters(llvm::StringMap<OpConverter> &table);
 void addQuantizationConverters(llvm::StringMap<OpConverter> &table);
 void addQuantizedMatMulConverters(llvm::StringMap<OpConverter> &table);
+void addConvolutionConverters(llvm::StringMap<OpConverter> &table);
 
 //===----------------------------------------------------------------------===//
 // Shape helpers shared by converters.

@@ -1,4 +1,4 @@
-//===- TextParser.h - ONNX text syntax without exceptions -------*- C++ -*-===//
+//===- TextParser.h - ONNX library calls that need exceptions ---*- C++ -*-===//
 
 #ifndef QC_LIB_IMPORT_ONNX_TEXTPARSER_H
 #define QC_LIB_IMPORT_ONNX_TEXTPARSER_H
@@ -14,6 +14,10 @@ namespace mlir::qc::onnx_import {
 /// throws on malformed numbers.
 bool parseONNXText(const std::string &text, onnx::ModelProto &model,
                    std::string &error);
+
+/// The since-version of the schema of default-domain operator `opType` that
+/// opset `opset` selects, or -1 when ONNX's registry does not know one.
+int schemaSinceVersion(const std::string &opType, int opset);
 
 } // namespace mlir::qc::onnx_import
 
