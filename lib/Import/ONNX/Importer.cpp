@@ -92,8 +92,10 @@ const llvm::StringMap<OpConverter> &mlir::qc::onnx_import::getOpConverters() {
   static const llvm::StringMap<OpConverter> table = [] {
     llvm::StringMap<OpConverter> t;
     addElementwiseConverters(t);
+    addActivationConverters(t);
     addLinearAlgebraConverters(t);
     addShapeConverters(t);
+    addDataMovementConverters(t);
     addNormalizationConverters(t);
     addQuantizationConverters(t);
     addQuantizedMatMulConverters(t);

@@ -107,8 +107,10 @@ const llvm::StringMap<OpConverter> &getOpConverters();
 
 /// Registration helpers, one per op family file.
 void addElementwiseConverters(llvm::StringMap<OpConverter> &table);
+void addActivationConverters(llvm::StringMap<OpConverter> &table);
 void addLinearAlgebraConverters(llvm::StringMap<OpConverter> &table);
 void addShapeConverters(llvm::StringMap<OpConverter> &table);
+void addDataMovementConverters(llvm::StringMap<OpConverter> &table);
 void addNormalizationConverters(llvm::StringMap<OpConverter> &table);
 void addQuantizationConverters(llvm::StringMap<OpConverter> &table);
 void addQuantizedMatMulConverters(llvm::StringMap<OpConverter> &table);
@@ -154,6 +156,28 @@ std::optional<SmallVector<int64_t>> getConstantIntValues(Value value);
 /// dimension joins the next kept one (the last kept one at the end).
 SmallVector<ReassociationIndices> groupsAround(int64_t rank,
                                                ArrayRef<bool> removed);
+
+/// Fails with "unsupported element type" unless `value` holds floats (or,
+/// with `allowInteger`, signless integers other than bool): arith and tosa
+/// want signless types, so unsigned integers are not computed on.
+LogicalResult checkNumeric(NodeContext &nc, Value value, bool allowInteger);
+
+/// Normalises an axis in [-rank, rank) to [0, rank), or fails with a message
+/// naming it `what`.
+FailureOr<int64_t> normalizeAxis(NodeContext &nc, int64_t axis, int64_t rank,
+                                 llvm::StringRef what = "axis");
+
+/// The values of constant integer input `index`, or an "unsupported run-time
+/// `what`" error.
+FailureOr<SmallVector<int64_t>> constantInput(NodeContext &nc, unsigned index,
+                                              llvm::StringRef what);
+
+/// An index constant.
+Value indexConstant(OpBuilder &b, Location loc, int64_t v);
+
+/// Size of dimension `d` of `value` as an index value (a constant when
+/// static).
+Value dimSize(OpBuilder &b, Location loc, Value value, int64_t d);
 
 /// numpy broadcasting of two shapes; failure when they do not broadcast.
 FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,

@@ -1,0 +1,402 @@
+//===- DataMovement.cpp - Concat, Cast, Gather, Slice, Split, Pad ---------===//
+//
+// Operators that move or convert data without arithmetic: tensor.concat,
+// arith casts with ONNX's rounding, Gather as a linalg.generic with
+// tensor.extract, Slice and Split as tensor.extract_slice, Pad as tensor.pad.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Importer.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "llvm/Support/InterleavedRange.h"
+
+using namespace mlir;
+using namespace mlir::qc;
+using namespace mlir::qc::onnx_import;
+
+namespace {
+
+LogicalResult convertConcat(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  if (nc.inputs.empty())
+    return nc.emitError() << "expects at least one input";
+  SmallVector<Value> inputs;
+  for (unsigned i = 0; i < nc.inputs.size(); ++i) {
+    FailureOr<Value> v = nc.input(i);
+    if (failed(v))
+      return failure();
+    inputs.push_back(*v);
+  }
+  auto first = cast<RankedTensorType>(inputs[0].getType());
+  FailureOr<int64_t> axis =
+      normalizeAxis(nc, nc.intAttr("axis", 0), first.getRank());
+  if (failed(axis))
+    return failure();
+  for (Value v : inputs) {
+    auto t = cast<RankedTensorType>(v.getType());
+    if (t.getRank() != first.getRank() ||
+        t.getElementType() != first.getElementType())
+      return nc.emitError()
+             << "inputs " << first << " and " << t << " cannot be concatenated";
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (d != *axis && !t.isDynamicDim(d) && !first.isDynamicDim(d) &&
+          t.getDimSize(d) != first.getDimSize(d))
+        return nc.emitError() << "inputs " << first << " and " << t
+                              << " differ in dimension " << d;
+  }
+  if (inputs.size() == 1) {
+    results.push_back(inputs[0]);
+    return success();
+  }
+  results.push_back(
+      tensor::ConcatOp::create(nc.builder, nc.loc, *axis, inputs));
+  return success();
+}
+
+/// Cast with ONNX's semantics: float to integer truncates toward zero (arith
+/// fptosi, unlike tosa.cast which rounds), to bool means "not zero".
+LogicalResult convertCast(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0);
+  if (failed(x))
+    return failure();
+  auto type = cast<RankedTensorType>(x->getType());
+  int32_t to = static_cast<int32_t>(nc.intAttr("to", 0));
+  Type target = convertElementType(to, nc.builder.getContext());
+  if (!target)
+    return nc.emitError() << "unsupported element type in cast to "
+                          << dataTypeName(to);
+  Type source = type.getElementType();
+  auto resultType = RankedTensorType::get(type.getShape(), target);
+  if (source == target) {
+    results.push_back(*x);
+    return success();
+  }
+  auto isSignless = [](Type t) {
+    return isa<IntegerType>(t) && cast<IntegerType>(t).isSignless();
+  };
+  if (!(isa<FloatType>(source) || isSignless(source)) ||
+      !(isa<FloatType>(target) || isSignless(target)))
+    return nc.emitError() << "unsupported element type in cast from " << source
+                          << " to " << target;
+  results.push_back(buildBroadcastGeneric(
+      nc.builder, nc.loc, {*x}, resultType,
+      [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+        Value v = args[0];
+        if (target.isInteger(1)) {
+          Value zero = arith::ConstantOp::create(b, l, b.getZeroAttr(source));
+          if (isa<FloatType>(source))
+            return arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNE, v,
+                                         zero);
+          return arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne, v, zero);
+        }
+        if (isa<FloatType>(source) && isa<FloatType>(target))
+          return source.getIntOrFloatBitWidth() < target.getIntOrFloatBitWidth()
+                     ? arith::ExtFOp::create(b, l, target, v).getResult()
+                     : arith::TruncFOp::create(b, l, target, v).getResult();
+        if (isa<FloatType>(source))
+          return arith::FPToSIOp::create(b, l, target, v);
+        // Booleans are unsigned 0/1; other integers are signed.
+        if (isa<FloatType>(target))
+          return source.isInteger(1)
+                     ? arith::UIToFPOp::create(b, l, target, v).getResult()
+                     : arith::SIToFPOp::create(b, l, target, v).getResult();
+        unsigned from = source.getIntOrFloatBitWidth();
+        unsigned toWidth = target.getIntOrFloatBitWidth();
+        if (from < toWidth)
+          return source.isInteger(1)
+                     ? arith::ExtUIOp::create(b, l, target, v).getResult()
+                     : arith::ExtSIOp::create(b, l, target, v).getResult();
+        return arith::TruncIOp::create(b, l, target, v);
+      }));
+  return success();
+}
+
+/// Gather along `axis` with run-time indices: a linalg.generic whose body
+/// reads the data with tensor.extract; negative indices count from the end.
+LogicalResult convertGather(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  FailureOr<Value> data = nc.input(0), indices = nc.input(1);
+  if (failed(data) || failed(indices))
+    return failure();
+  auto dataTy = cast<RankedTensorType>(data->getType());
+  auto idxTy = cast<RankedTensorType>(indices->getType());
+  if (!isa<IntegerType>(idxTy.getElementType()) ||
+      idxTy.getElementType().isInteger(1))
+    return nc.emitError() << "expects integer indices, but got " << idxTy;
+  if (dataTy.getRank() == 0)
+    return nc.emitError() << "expects data of rank >= 1";
+  FailureOr<int64_t> axis =
+      normalizeAxis(nc, nc.intAttr("axis", 0), dataTy.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t q = idxTy.getRank();
+  SmallVector<int64_t> shape(dataTy.getShape().take_front(*axis));
+  llvm::append_range(shape, idxTy.getShape());
+  llvm::append_range(shape, dataTy.getShape().drop_front(*axis + 1));
+  auto resultType = RankedTensorType::get(shape, dataTy.getElementType());
+  int64_t rank = shape.size();
+  MLIRContext *ctx = nc.builder.getContext();
+
+  SmallVector<Value> dynamicSizes;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (!resultType.isDynamicDim(d))
+      continue;
+    if (d < *axis)
+      dynamicSizes.push_back(dimSize(nc.builder, nc.loc, *data, d));
+    else if (d < *axis + q)
+      dynamicSizes.push_back(dimSize(nc.builder, nc.loc, *indices, d - *axis));
+    else
+      dynamicSizes.push_back(dimSize(nc.builder, nc.loc, *data, d - q + 1));
+  }
+  Value init = tensor::EmptyOp::create(nc.builder, nc.loc, shape,
+                                       dataTy.getElementType(), dynamicSizes);
+  SmallVector<AffineExpr> idxExprs;
+  for (int64_t d = *axis; d < *axis + q; ++d)
+    idxExprs.push_back(getAffineDimExpr(d, ctx));
+  SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, idxExprs, ctx),
+                                 AffineMap::getMultiDimIdentityMap(rank, ctx)};
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  Value axisSize = dimSize(nc.builder, nc.loc, *data, *axis);
+  auto generic = linalg::GenericOp::create(
+      nc.builder, nc.loc, TypeRange{resultType}, ValueRange{*indices},
+      ValueRange{init}, maps, iterators,
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value index =
+            arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
+        Value zero = arith::ConstantIndexOp::create(b, l, 0);
+        Value negative =
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, index, zero);
+        Value wrapped = arith::AddIOp::create(b, l, index, axisSize);
+        index = arith::SelectOp::create(b, l, negative, wrapped, index);
+        SmallVector<Value> coords;
+        for (int64_t d = 0; d < *axis; ++d)
+          coords.push_back(linalg::IndexOp::create(b, l, d));
+        coords.push_back(index);
+        for (int64_t d = *axis + q; d < rank; ++d)
+          coords.push_back(linalg::IndexOp::create(b, l, d));
+        Value element = tensor::ExtractOp::create(b, l, *data, coords);
+        linalg::YieldOp::create(b, l, element);
+      });
+  results.push_back(generic.getResult(0));
+  return success();
+}
+
+LogicalResult convertSlice(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0);
+  FailureOr<SmallVector<int64_t>> starts = constantInput(nc, 1, "starts");
+  FailureOr<SmallVector<int64_t>> ends = constantInput(nc, 2, "ends");
+  if (failed(x) || failed(starts) || failed(ends))
+    return failure();
+  auto type = cast<RankedTensorType>(x->getType());
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> axes, steps;
+  if (nc.hasInput(3)) {
+    FailureOr<SmallVector<int64_t>> a = constantInput(nc, 3, "axes");
+    if (failed(a))
+      return failure();
+    axes = *a;
+  } else {
+    for (int64_t i = 0; i < int64_t(starts->size()); ++i)
+      axes.push_back(i);
+  }
+  if (nc.hasInput(4)) {
+    FailureOr<SmallVector<int64_t>> s = constantInput(nc, 4, "steps");
+    if (failed(s))
+      return failure();
+    steps = *s;
+  } else {
+    steps.assign(starts->size(), 1);
+  }
+  if (ends->size() != starts->size() || axes.size() != starts->size() ||
+      steps.size() != starts->size())
+    return nc.emitError() << "starts, ends, axes and steps differ in length";
+
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  SmallVector<int64_t> shape(type.getShape());
+  for (int64_t d = 0; d < rank; ++d) {
+    offsets.push_back(nc.builder.getIndexAttr(0));
+    strides.push_back(nc.builder.getIndexAttr(1));
+    sizes.push_back(type.isDynamicDim(d)
+                        ? OpFoldResult(dimSize(nc.builder, nc.loc, *x, d))
+                        : nc.builder.getIndexAttr(type.getDimSize(d)));
+  }
+  for (size_t i = 0; i < axes.size(); ++i) {
+    FailureOr<int64_t> axis = normalizeAxis(nc, axes[i], rank);
+    if (failed(axis))
+      return failure();
+    int64_t step = steps[i];
+    if (step <= 0)
+      return nc.emitError() << "unsupported step " << step
+                            << " (only positive steps are supported)";
+    int64_t dim = type.getDimSize(*axis);
+    int64_t start = (*starts)[i], end = (*ends)[i];
+    if (ShapedType::isDynamic(dim)) {
+      // Only "from a non-negative start to the end" is expressible without
+      // knowing the size.
+      if (start < 0 || end < (int64_t(1) << 31) || step != 1)
+        return nc.emitError() << "unsupported slice [" << start << ", " << end
+                              << ") of dynamic dimension " << *axis;
+      offsets[*axis] = nc.builder.getIndexAttr(start);
+      Value size = arith::SubIOp::create(
+          nc.builder, nc.loc, dimSize(nc.builder, nc.loc, *x, *axis),
+          indexConstant(nc.builder, nc.loc, start));
+      sizes[*axis] = size;
+      continue;
+    }
+    if (start < 0)
+      start += dim;
+    if (end < 0)
+      end += dim;
+    start = std::clamp<int64_t>(start, 0, dim);
+    end = std::clamp<int64_t>(end, 0, dim);
+    int64_t count = end > start ? (end - start + step - 1) / step : 0;
+    offsets[*axis] = nc.builder.getIndexAttr(start);
+    sizes[*axis] = nc.builder.getIndexAttr(count);
+    strides[*axis] = nc.builder.getIndexAttr(step);
+    shape[*axis] = count;
+  }
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
+  results.push_back(tensor::ExtractSliceOp::create(
+      nc.builder, nc.loc, resultType, *x, offsets, sizes, strides));
+  return success();
+}
+
+LogicalResult convertSplit(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0);
+  if (failed(x))
+    return failure();
+  auto type = cast<RankedTensorType>(x->getType());
+  FailureOr<int64_t> axis =
+      normalizeAxis(nc, nc.intAttr("axis", 0), type.getRank());
+  if (failed(axis))
+    return failure();
+  int64_t dim = type.getDimSize(*axis);
+  if (ShapedType::isDynamic(dim))
+    return nc.emitError() << "unsupported split of dynamic dimension " << *axis;
+  int64_t outputs = nc.node.output_size();
+  SmallVector<int64_t> sizes;
+  if (nc.hasInput(1)) {
+    FailureOr<SmallVector<int64_t>> split = constantInput(nc, 1, "split");
+    if (failed(split))
+      return failure();
+    sizes = *split;
+  } else {
+    int64_t parts = nc.intAttr("num_outputs", outputs);
+    if (parts <= 0)
+      return nc.emitError() << "num_outputs must be positive";
+    int64_t chunk = (dim + parts - 1) / parts;
+    for (int64_t i = 0, left = dim; i < parts; ++i, left -= chunk)
+      sizes.push_back(std::max<int64_t>(0, std::min(chunk, left)));
+  }
+  int64_t total = 0;
+  for (int64_t s : sizes)
+    total += s;
+  if (int64_t(sizes.size()) != outputs || total != dim ||
+      llvm::any_of(sizes, [](int64_t s) { return s < 0; }))
+    return nc.emitError() << "split sizes [" << llvm::interleaved(sizes)
+                          << "] do not cover dimension " << *axis << " of "
+                          << type << " with " << outputs << " outputs";
+  int64_t offset = 0;
+  for (int64_t size : sizes) {
+    SmallVector<OpFoldResult> offsets, extents, strides;
+    SmallVector<int64_t> shape(type.getShape());
+    shape[*axis] = size;
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      offsets.push_back(nc.builder.getIndexAttr(d == *axis ? offset : 0));
+      strides.push_back(nc.builder.getIndexAttr(1));
+      extents.push_back(
+          d == *axis ? OpFoldResult(nc.builder.getIndexAttr(size))
+          : type.isDynamicDim(d)
+              ? OpFoldResult(dimSize(nc.builder, nc.loc, *x, d))
+              : OpFoldResult(nc.builder.getIndexAttr(type.getDimSize(d))));
+    }
+    results.push_back(tensor::ExtractSliceOp::create(
+        nc.builder, nc.loc, RankedTensorType::get(shape, type.getElementType()),
+        *x, offsets, extents, strides));
+    offset += size;
+  }
+  return success();
+}
+
+LogicalResult convertPad(NodeContext &nc, SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0);
+  FailureOr<SmallVector<int64_t>> pads = constantInput(nc, 1, "pads");
+  if (failed(x) || failed(pads))
+    return failure();
+  std::string mode = nc.stringAttr("mode", "constant");
+  if (mode != "constant")
+    return nc.emitError() << "unsupported mode '" << mode
+                          << "' (only 'constant' is supported)";
+  auto type = cast<RankedTensorType>(x->getType());
+  int64_t rank = type.getRank();
+  SmallVector<int64_t> axes;
+  if (nc.hasInput(3)) {
+    FailureOr<SmallVector<int64_t>> a = constantInput(nc, 3, "axes");
+    if (failed(a))
+      return failure();
+    for (int64_t axis : *a) {
+      FailureOr<int64_t> n = normalizeAxis(nc, axis, rank);
+      if (failed(n))
+        return failure();
+      axes.push_back(*n);
+    }
+  } else {
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  }
+  if (pads->size() != 2 * axes.size())
+    return nc.emitError() << "pads has " << pads->size() << " entries for "
+                          << axes.size() << " axes";
+  SmallVector<int64_t> low(rank, 0), high(rank, 0), shape(type.getShape());
+  for (size_t i = 0; i < axes.size(); ++i) {
+    low[axes[i]] = (*pads)[i];
+    high[axes[i]] = (*pads)[i + axes.size()];
+    if (low[axes[i]] < 0 || high[axes[i]] < 0)
+      return nc.emitError() << "unsupported negative padding";
+    if (!type.isDynamicDim(axes[i]))
+      shape[axes[i]] += low[axes[i]] + high[axes[i]];
+  }
+  Type element = type.getElementType();
+  Value padValue;
+  if (nc.hasInput(2)) {
+    auto constant = nc.inputs[2].getDefiningOp<arith::ConstantOp>();
+    auto dense = constant ? dyn_cast<DenseElementsAttr>(constant.getValue())
+                          : DenseElementsAttr();
+    if (!dense || dense.getNumElements() != 1)
+      return nc.emitError() << "constant_value must be a constant scalar";
+    padValue = arith::ConstantOp::create(
+        nc.builder, nc.loc,
+        cast<TypedAttr>(*dense.getValues<Attribute>().begin()));
+  } else {
+    padValue = arith::ConstantOp::create(nc.builder, nc.loc,
+                                         nc.builder.getZeroAttr(element));
+  }
+  auto resultType = RankedTensorType::get(shape, element);
+  auto pad = tensor::PadOp::create(nc.builder, nc.loc, resultType, *x, low,
+                                   high, ValueRange{}, ValueRange{});
+  {
+    OpBuilder::InsertionGuard guard(nc.builder);
+    SmallVector<Type> argTypes(rank, nc.builder.getIndexType());
+    SmallVector<Location> argLocs(rank, nc.loc);
+    Block *block =
+        nc.builder.createBlock(&pad.getRegion(), {}, argTypes, argLocs);
+    nc.builder.setInsertionPointToEnd(block);
+    tensor::YieldOp::create(nc.builder, nc.loc, padValue);
+  }
+  results.push_back(pad.getResult());
+  return success();
+}
+
+} // namespace
+
+void mlir::qc::onnx_import::addDataMovementConverters(
+    llvm::StringMap<OpConverter> &table) {
+  table["::Concat"] = convertConcat;
+  table["::Cast"] = convertCast;
+  table["::Gather"] = convertGather;
+  table["::Slice"] = convertSlice;
+  table["::Split"] = convertSplit;
+  table["::Pad"] = convertPad;
+}
