@@ -100,6 +100,7 @@ const llvm::StringMap<OpConverter> &mlir::qc::onnx_import::getOpConverters() {
     addQuantizationConverters(t);
     addQuantizedMatMulConverters(t);
     addConvolutionConverters(t);
+    addDynamicQuantizationConverters(t);
     return t;
   }();
   return table;

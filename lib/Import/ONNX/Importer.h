@@ -115,6 +115,7 @@ void addNormalizationConverters(llvm::StringMap<OpConverter> &table);
 void addQuantizationConverters(llvm::StringMap<OpConverter> &table);
 void addQuantizedMatMulConverters(llvm::StringMap<OpConverter> &table);
 void addConvolutionConverters(llvm::StringMap<OpConverter> &table);
+void addDynamicQuantizationConverters(llvm::StringMap<OpConverter> &table);
 
 //===----------------------------------------------------------------------===//
 // Shape helpers shared by converters.
