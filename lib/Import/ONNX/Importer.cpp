@@ -161,7 +161,6 @@ private:
   FailureOr<RankedTensorType> convertValueType(const onnx::ValueInfoProto &info,
                                                bool isGraphInput);
   Location nodeLoc(const onnx::NodeProto &node, size_t index);
-  Value buildRMSNorm(const NormFusion &fusion, Location loc);
   Location valueLoc(llvm::StringRef name);
 
   const onnx::ModelProto &model;
@@ -184,49 +183,6 @@ Location GraphImporter::nodeLoc(const onnx::NodeProto &node, size_t index) {
 Location GraphImporter::valueLoc(llvm::StringRef name) {
   return NameLoc::get(StringAttr::get(ctx, name),
                       FileLineColLoc::get(ctx, path, 0, 0));
-}
-
-/// qc.rms_norm for a recognised decomposed RMSNorm. A gain that is not
-/// exactly of the normalised shape is applied by a separate multiply.
-Value GraphImporter::buildRMSNorm(const NormFusion &fusion, Location loc) {
-  Value x = values.lookup(fusion.input);
-  auto type = cast<RankedTensorType>(x.getType());
-  int64_t rank = type.getRank();
-  if (!isa<FloatType>(type.getElementType()) || fusion.axis < -rank ||
-      fusion.axis >= rank) {
-    emitError(loc) << "RMSNorm pattern over axis " << fusion.axis << " of "
-                   << type << " is not supported";
-    return {};
-  }
-  int64_t axis = fusion.axis < 0 ? fusion.axis + rank : fusion.axis;
-  Value gain = fusion.gain.empty() ? Value() : values.lookup(fusion.gain);
-  auto normType = RankedTensorType::get(type.getShape().drop_front(axis),
-                                        type.getElementType());
-  bool gainFits = gain && gain.getType() == normType;
-  Value result = RMSNormOp::create(
-      builder, loc, type, x, gainFits ? gain : Value(),
-      builder.getF32FloatAttr(static_cast<float>(fusion.epsilon)),
-      builder.getI64IntegerAttr(axis - rank));
-  if (gain && !gainFits) {
-    auto gainType = cast<RankedTensorType>(gain.getType());
-    FailureOr<SmallVector<int64_t>> shape =
-        broadcastShapes(type.getShape(), gainType.getShape());
-    if (failed(shape) || gainType.getElementType() != type.getElementType()) {
-      emitError(loc) << "RMSNorm gain " << gainType << " does not broadcast to "
-                     << type;
-      return {};
-    }
-    auto resultType = RankedTensorType::get(*shape, type.getElementType());
-    auto shiftType = RankedTensorType::get({1}, builder.getI8Type());
-    Value shift = tosa::ConstOp::create(
-        builder, loc, shiftType,
-        DenseElementsAttr::get(shiftType, builder.getI8IntegerAttr(0)));
-    result = tosa::MulOp::create(
-        builder, loc, resultType,
-        expandToRank(builder, loc, result, shape->size()),
-        expandToRank(builder, loc, gain, shape->size()), shift);
-  }
-  return result;
 }
 
 LogicalResult GraphImporter::checkOpsets() {
@@ -484,7 +440,13 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     const onnx::NodeProto *node = &graph.node(index);
     if (auto it = normFusions.find(index); it != normFusions.end()) {
       Location loc = nodeLoc(*node, index);
-      Value result = buildRMSNorm(it->second, loc);
+      const NormFusion &fusion = it->second;
+      auto lookup = [&](const std::string &name) {
+        return name.empty() ? Value() : values.lookup(name);
+      };
+      Value result =
+          buildNorm(builder, loc, fusion, values.lookup(fusion.input),
+                    lookup(fusion.gain), lookup(fusion.bias));
       if (!result)
         return {};
       values[node->output(0)] = result;

@@ -51,21 +51,30 @@ ElementsAttr convertTensor(const onnx::TensorProto &tensor, Location loc,
 ElementsAttr buildElementsAttr(RankedTensorType type, ArrayRef<char> data,
                                llvm::StringRef name);
 
-/// A decomposed RMSNorm found in the graph (see RaiseNorms.cpp): the node it
-/// ends at becomes qc.rms_norm(input, gain) over `axis`.
+/// A decomposed RMSNorm or LayerNorm found in the graph (see RaiseNorms.cpp):
+/// the node it ends at becomes qc.rms_norm / qc.layer_norm over `axis`.
 struct NormFusion {
+  enum class Kind { RMS, Layer };
+  Kind kind = Kind::RMS;
   std::string input;
   std::string gain; ///< empty when there is none
+  std::string bias; ///< LayerNorm only; empty when there is none
   double epsilon = 0;
   int64_t axis = -1;
 };
 
-/// Finds decomposed RMSNorm chains. Returns, keyed by the index of each
-/// chain's last node, what to build there; `fusedAway` receives the indices of
-/// the other nodes of the chains, which are not converted.
+/// Finds decomposed RMSNorm and LayerNorm chains. Returns, keyed by the index
+/// of each chain's last node, what to build there; `fusedAway` receives the
+/// indices of the other nodes of the chains, which are not converted.
 llvm::DenseMap<size_t, NormFusion>
 findNormFusions(const onnx::GraphProto &graph,
                 llvm::DenseSet<size_t> &fusedAway);
+
+/// Builds the qc.rms_norm / qc.layer_norm of a fusion found by
+/// findNormFusions over the last axis of `x`; a gain or bias that is not of
+/// the normalised shape is applied afterwards. Null after a diagnostic.
+Value buildNorm(OpBuilder &builder, Location loc, const NormFusion &fusion,
+                Value x, Value gain, Value bias);
 
 /// One node being converted: its proto, location and resolved inputs (a null
 /// Value stands for an omitted optional input).

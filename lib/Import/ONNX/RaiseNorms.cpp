@@ -1,4 +1,4 @@
-//===- RaiseNorms.cpp - recognise decomposed RMSNorm in ONNX graphs -------===//
+//===- RaiseNorms.cpp - recognise decomposed RMSNorm and LayerNorm --------===//
 //
 // Exporters write RMSNorm as element-wise ops (before opset 23 there is no
 // RMSNormalization):
@@ -6,16 +6,23 @@
 //   Pow(X, 2) | Mul(X, X) -> ReduceMean(axes = [-1], keepdims) -> Add(eps)
 //     -> Sqrt -> Div(X, .) | Mul(X, Reciprocal(.)) [-> Mul(., gamma)]
 //
+// and LayerNorm as ReduceMean -> Sub -> Pow -> ReduceMean -> Add(eps) -> Sqrt
+// -> Div [-> Mul(gain)] [-> Add(bias)] (the opset-17 LayerNormalization is
+// imported directly).
+//
 // This file finds such chains on the graph before conversion, where every
 // intermediate value has exactly one consumer and is not a graph output, and
-// records them so that the importer emits one qc.rms_norm (which norm folding
-// and rotation reason about) instead of eight ops. The result is
-// x / sqrt(mean(x²) + eps) · gamma either way.
+// records them so that the importer emits one qc.rms_norm / qc.layer_norm
+// (which norm folding and rotation reason about) instead of many ops. The
+// numbers are the same either way.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Importer.h"
 
+#include "qc/Dialect/QC/IR/QCOps.h"
+
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "llvm/ADT/StringSet.h"
 
 using namespace mlir;
@@ -214,32 +221,207 @@ bool matchRMSNorm(const GraphIndex &g, size_t lastIndex, NormFusion &fusion,
   return true;
 }
 
+/// Uses of `name` as a node input, counting repeats (Mul(d, d) uses d twice).
+int useCount(const GraphIndex &g, llvm::StringRef name) {
+  auto it = g.uses.find(name);
+  return it == g.uses.end() ? 0 : it->second;
+}
+
+/// ReduceMean over axes [-1] with keepdims; returns its input or "".
+std::string meanOverLastAxis(const GraphIndex &g, const onnx::NodeProto *mean) {
+  if (!isOp(mean, "ReduceMean") || intAttrOr(*mean, "keepdims", 1) != 1)
+    return "";
+  std::optional<std::vector<int64_t>> axes = intsAttr(*mean, "axes");
+  if (mean->input_size() > 1)
+    axes = g.ints(mean->input(1));
+  if (!axes || axes->size() != 1 || (*axes)[0] != -1)
+    return "";
+  return mean->input(0);
+}
+
+/// The core of a decomposed LayerNorm, ending at the Div:
+///   mean = ReduceMean(X); d = Sub(X, mean); var = ReduceMean(Pow(d, 2) |
+///   Mul(d, d)); Div(d, Sqrt(Add(var, eps)))
+bool matchLayerNormCore(const GraphIndex &g, size_t divIndex,
+                        NormFusion &fusion, SmallVectorImpl<size_t> &chain) {
+  const onnx::NodeProto *div = &g.graph.node(divIndex);
+  if (!isOp(div, "Div") || div->input_size() != 2 ||
+      !g.singleUse(div->input(1)))
+    return false;
+  const std::string &d = div->input(0);
+  const onnx::NodeProto *sqrt = g.producerOf(div->input(1));
+  if (!isOp(sqrt, "Sqrt") || !g.singleUse(sqrt->input(0)))
+    return false;
+  const onnx::NodeProto *add = g.producerOf(sqrt->input(0));
+  if (!isOp(add, "Add") || add->input_size() != 2)
+    return false;
+  std::optional<double> eps;
+  std::string varName;
+  for (int side = 0; side < 2 && !eps; ++side)
+    if ((eps = g.scalar(add->input(side))))
+      varName = add->input(1 - side);
+  if (!eps || !(*eps > 0) || !g.singleUse(varName))
+    return false;
+  std::string sqName = meanOverLastAxis(g, g.producerOf(varName));
+  if (sqName.empty() || !g.singleUse(sqName))
+    return false;
+  const onnx::NodeProto *sq = g.producerOf(sqName);
+  bool isPow = isOp(sq, "Pow") && sq->input_size() == 2 && sq->input(0) == d &&
+               g.scalar(sq->input(1)) == 2.0;
+  bool isMul = isOp(sq, "Mul") && sq->input_size() == 2 && sq->input(0) == d &&
+               sq->input(1) == d;
+  // d feeds the square and the division, nothing else.
+  if (!(isPow || isMul) || useCount(g, d) != (isPow ? 2 : 3))
+    return false;
+  const onnx::NodeProto *sub = g.producerOf(d);
+  if (!isOp(sub, "Sub") || sub->input_size() != 2 ||
+      !g.singleUse(sub->input(1)))
+    return false;
+  const std::string &x = sub->input(0);
+  if (meanOverLastAxis(g, g.producerOf(sub->input(1))) != x)
+    return false;
+  fusion.kind = NormFusion::Kind::Layer;
+  fusion.input = x;
+  fusion.epsilon = *eps;
+  chain.append({*g.indexOf(sub->input(1)), *g.indexOf(d), *g.indexOf(sqName),
+                *g.indexOf(varName), *g.indexOf(sqrt->input(0)),
+                *g.indexOf(div->input(1)), divIndex});
+  return true;
+}
+
+/// A LayerNorm core, optionally followed by Mul(gain) and then Add(bias).
+bool matchLayerNorm(const GraphIndex &g, size_t lastIndex, NormFusion &fusion,
+                    SmallVectorImpl<size_t> &chain) {
+  const onnx::NodeProto *last = &g.graph.node(lastIndex);
+  auto inner = [&](llvm::StringRef op, std::string &other, size_t &innerIndex) {
+    if (!isOp(last, op) || last->input_size() != 2)
+      return false;
+    for (int side = 0; side < 2; ++side)
+      if (g.producerOf(last->input(side)) && g.singleUse(last->input(side))) {
+        innerIndex = *g.indexOf(last->input(side));
+        other = last->input(1 - side);
+        NormFusion probe;
+        SmallVector<size_t> probeChain;
+        if (matchLayerNorm(g, innerIndex, probe, probeChain))
+          return true;
+      }
+    return false;
+  };
+  std::string other;
+  size_t innerIndex = 0;
+  if (isOp(last, "Add") && inner("Add", other, innerIndex)) {
+    if (!matchLayerNorm(g, innerIndex, fusion, chain) || !fusion.bias.empty())
+      return false;
+    fusion.bias = other;
+    chain.push_back(lastIndex);
+    return true;
+  }
+  if (isOp(last, "Mul") && inner("Mul", other, innerIndex)) {
+    if (!matchLayerNorm(g, innerIndex, fusion, chain) || !fusion.gain.empty() ||
+        !fusion.bias.empty())
+      return false;
+    fusion.gain = other;
+    chain.push_back(lastIndex);
+    return true;
+  }
+  return matchLayerNormCore(g, lastIndex, fusion, chain);
+}
+
 } // namespace
 
 llvm::DenseMap<size_t, NormFusion>
 mlir::qc::onnx_import::findNormFusions(const onnx::GraphProto &graph,
                                        llvm::DenseSet<size_t> &fusedAway) {
   GraphIndex g(graph);
+  struct Candidate {
+    size_t last;
+    NormFusion fusion;
+    SmallVector<size_t> chain;
+  };
+  SmallVector<Candidate> candidates;
+  for (size_t i = 0; i < size_t(graph.node_size()); ++i) {
+    Candidate c{i, {}, {}};
+    if (matchLayerNorm(g, i, c.fusion, c.chain) ||
+        (c = Candidate{i, {}, {}}, matchRMSNorm(g, i, c.fusion, c.chain)))
+      candidates.push_back(std::move(c));
+  }
+  // The longest chains first, so that a norm is taken with its gain and bias
+  // rather than as the bare core they would also match.
+  llvm::stable_sort(candidates, [](const Candidate &a, const Candidate &b) {
+    return a.chain.size() > b.chain.size();
+  });
   llvm::DenseMap<size_t, NormFusion> fusions;
-  // Try the largest chains first (the gain Mul), so that a norm is matched
-  // once, with its gain.
-  for (int pass = 0; pass < 2; ++pass)
-    for (size_t i = 0; i < size_t(graph.node_size()); ++i) {
-      if (fusions.count(i) || fusedAway.count(i))
-        continue;
-      NormFusion fusion;
-      SmallVector<size_t> chain;
-      if (!matchRMSNorm(g, i, fusion, chain) ||
-          (pass == 0 && fusion.gain.empty()))
-        continue;
-      if (llvm::any_of(chain, [&](size_t c) {
-            return fusedAway.count(c) || fusions.count(c);
-          }))
-        continue;
-      for (size_t c : chain)
-        if (c != i)
-          fusedAway.insert(c);
-      fusions[i] = fusion;
+  llvm::DenseSet<size_t> taken;
+  for (Candidate &c : candidates) {
+    if (llvm::any_of(c.chain, [&](size_t n) { return taken.count(n); }))
+      continue;
+    for (size_t n : c.chain) {
+      taken.insert(n);
+      if (n != c.last)
+        fusedAway.insert(n);
     }
+    fusions[c.last] = c.fusion;
+  }
   return fusions;
+}
+
+/// Multiplies (or adds) `param` onto `value` with numpy broadcasting.
+static Value applyParam(OpBuilder &builder, Location loc, Value value,
+                        Value param, bool multiply) {
+  auto type = cast<RankedTensorType>(value.getType());
+  auto paramType = cast<RankedTensorType>(param.getType());
+  FailureOr<SmallVector<int64_t>> shape =
+      broadcastShapes(type.getShape(), paramType.getShape());
+  if (failed(shape) || paramType.getElementType() != type.getElementType()) {
+    emitError(loc) << "norm parameter " << paramType
+                   << " does not broadcast to " << type;
+    return {};
+  }
+  auto resultType = RankedTensorType::get(*shape, type.getElementType());
+  Value lhs = expandToRank(builder, loc, value, shape->size());
+  Value rhs = expandToRank(builder, loc, param, shape->size());
+  if (!multiply)
+    return tosa::AddOp::create(builder, loc, resultType, lhs, rhs);
+  auto shiftType = RankedTensorType::get({1}, builder.getI8Type());
+  Value shift = tosa::ConstOp::create(
+      builder, loc, shiftType,
+      DenseElementsAttr::get(shiftType, builder.getI8IntegerAttr(0)));
+  return tosa::MulOp::create(builder, loc, resultType, lhs, rhs, shift);
+}
+
+Value mlir::qc::onnx_import::buildNorm(OpBuilder &builder, Location loc,
+                                       const NormFusion &fusion, Value x,
+                                       Value gain, Value bias) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  if (!isa<FloatType>(type.getElementType()) || rank == 0) {
+    emitError(loc) << "normalisation pattern over " << type
+                   << " is not supported";
+    return {};
+  }
+  auto normType = RankedTensorType::get(type.getShape().take_back(1),
+                                        type.getElementType());
+  // Parameters of exactly the normalised shape go into the op; otherwise
+  // both are applied afterwards, in the pattern's order (gain, then bias).
+  bool fits = (!gain || gain.getType() == normType) &&
+              (!bias || bias.getType() == normType);
+  FloatAttr epsilon =
+      builder.getF32FloatAttr(static_cast<float>(fusion.epsilon));
+  IntegerAttr axis = builder.getI64IntegerAttr(-1);
+  Value result;
+  if (fusion.kind == NormFusion::Kind::RMS) {
+    bool gainFits = !gain || gain.getType() == normType;
+    result = RMSNormOp::create(builder, loc, type, x, gainFits ? gain : Value(),
+                               epsilon, axis);
+    if (!gainFits)
+      result = applyParam(builder, loc, result, gain, /*multiply=*/true);
+    return result;
+  }
+  result = LayerNormOp::create(builder, loc, type, x, fits ? gain : Value(),
+                               fits ? bias : Value(), epsilon, axis);
+  if (!fits && gain)
+    result = applyParam(builder, loc, result, gain, /*multiply=*/true);
+  if (!fits && bias && result)
+    result = applyParam(builder, loc, result, bias, /*multiply=*/false);
+  return result;
 }
