@@ -29,11 +29,7 @@ Value splatLike(NodeContext &nc, Type element, int64_t rank, double value) {
 }
 
 Value mulBy(NodeContext &nc, Value x, Value y) {
-  auto shiftType = RankedTensorType::get({1}, nc.builder.getI8Type());
-  Value shift = tosa::ConstOp::create(
-      nc.builder, nc.loc, shiftType,
-      DenseElementsAttr::get(shiftType, nc.builder.getI8IntegerAttr(0)));
-  return tosa::MulOp::create(nc.builder, nc.loc, x.getType(), x, y, shift);
+  return createTosaMul(nc.builder, nc.loc, x.getType(), x, y);
 }
 
 Value clampFloat(NodeContext &nc, Value x, double lo, double hi) {

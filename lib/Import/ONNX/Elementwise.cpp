@@ -107,6 +107,16 @@ Value mlir::qc::onnx_import::buildBroadcastGeneric(
   return generic.getResult(0);
 }
 
+Value mlir::qc::onnx_import::createTosaMul(OpBuilder &builder, Location loc,
+                                           Type type, Value lhs, Value rhs) {
+  // tosa.mul's shift applies to i32 only; it is zero here.
+  auto shiftType = RankedTensorType::get({1}, builder.getI8Type());
+  Value shift = tosa::ConstOp::create(
+      builder, loc, shiftType,
+      DenseElementsAttr::get(shiftType, builder.getI8IntegerAttr(0)));
+  return tosa::MulOp::create(builder, loc, type, lhs, rhs, shift);
+}
+
 namespace {
 
 /// Checks that both operands have the same element type and computes the
@@ -148,13 +158,7 @@ LogicalResult convertMul(NodeContext &nc, SmallVectorImpl<Value> &results) {
   RankedTensorType type;
   if (failed(prepareBinary(nc, lhs, rhs, type)))
     return failure();
-  // tosa.mul's shift applies to i32 only; it is zero here.
-  auto shiftType = RankedTensorType::get({1}, nc.builder.getI8Type());
-  Value shift = tosa::ConstOp::create(
-      nc.builder, nc.loc, shiftType,
-      DenseElementsAttr::get(shiftType, nc.builder.getI8IntegerAttr(0)));
-  results.push_back(
-      tosa::MulOp::create(nc.builder, nc.loc, type, lhs, rhs, shift));
+  results.push_back(createTosaMul(nc.builder, nc.loc, type, lhs, rhs));
   return success();
 }
 

@@ -189,6 +189,10 @@ Value indexConstant(OpBuilder &b, Location loc, int64_t v);
 /// static).
 Value dimSize(OpBuilder &b, Location loc, Value value, int64_t d);
 
+/// tosa.mul of `lhs` and `rhs` (equal ranks) with the zero shift it needs.
+Value createTosaMul(OpBuilder &builder, Location loc, Type type, Value lhs,
+                    Value rhs);
+
 /// numpy broadcasting of two shapes; failure when they do not broadcast.
 FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
                                                 ArrayRef<int64_t> b);

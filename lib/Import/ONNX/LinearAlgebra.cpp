@@ -59,11 +59,7 @@ Value scale(NodeContext &nc, Value value, float factor) {
       nc.builder, nc.loc,
       DenseElementsAttr::get(
           splatType, nc.builder.getFloatAttr(type.getElementType(), factor)));
-  auto shiftType = RankedTensorType::get({1}, nc.builder.getI8Type());
-  Value shift = tosa::ConstOp::create(
-      nc.builder, nc.loc, shiftType,
-      DenseElementsAttr::get(shiftType, nc.builder.getI8IntegerAttr(0)));
-  return tosa::MulOp::create(nc.builder, nc.loc, type, value, splat, shift);
+  return createTosaMul(nc.builder, nc.loc, type, value, splat);
 }
 
 LogicalResult convertGemm(NodeContext &nc, SmallVectorImpl<Value> &results) {

@@ -235,18 +235,12 @@ LogicalResult convertBatchNorm(NodeContext &nc,
       DenseElementsAttr::get(
           epsType,
           nc.builder.getFloatAttr(element, nc.floatAttr("epsilon", 1e-5f))));
-  auto shiftType = RankedTensorType::get({1}, nc.builder.getI8Type());
-  Value shift = tosa::ConstOp::create(
-      nc.builder, nc.loc, shiftType,
-      DenseElementsAttr::get(shiftType, nc.builder.getI8IntegerAttr(0)));
   // y = (x - mean) · rsqrt(var + eps) · scale + bias
   Value centered = tosa::SubOp::create(nc.builder, nc.loc, type, in[0], mean);
   Value varEps = tosa::AddOp::create(nc.builder, nc.loc, paramType, var, eps);
   Value inv = tosa::RsqrtOp::create(nc.builder, nc.loc, paramType, varEps);
-  Value factor =
-      tosa::MulOp::create(nc.builder, nc.loc, paramType, inv, scale, shift);
-  Value scaled =
-      tosa::MulOp::create(nc.builder, nc.loc, type, centered, factor, shift);
+  Value factor = createTosaMul(nc.builder, nc.loc, paramType, inv, scale);
+  Value scaled = createTosaMul(nc.builder, nc.loc, type, centered, factor);
   results.push_back(
       tosa::AddOp::create(nc.builder, nc.loc, type, scaled, bias));
   return success();

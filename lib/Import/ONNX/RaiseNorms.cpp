@@ -138,6 +138,46 @@ int64_t intAttrOr(const onnx::NodeProto &n, llvm::StringRef name, int64_t def) {
   return def;
 }
 
+/// Matches Sqrt(Add(M, eps)) at `root` with a positive constant eps and single
+/// uses along the way: returns eps and M, and appends the Sqrt and Add nodes.
+std::optional<std::pair<double, std::string>>
+matchSqrtPlusEps(const GraphIndex &g, llvm::StringRef root,
+                 SmallVectorImpl<size_t> &chain) {
+  if (!g.singleUse(root))
+    return std::nullopt;
+  const onnx::NodeProto *sqrt = g.producerOf(root);
+  if (!isOp(sqrt, "Sqrt") || !g.singleUse(sqrt->input(0)))
+    return std::nullopt;
+  const onnx::NodeProto *add = g.producerOf(sqrt->input(0));
+  if (!isOp(add, "Add") || add->input_size() != 2)
+    return std::nullopt;
+  for (int side = 0; side < 2; ++side) {
+    std::optional<double> eps = g.scalar(add->input(side));
+    if (!eps)
+      continue;
+    const std::string &mean = add->input(1 - side);
+    if (!(*eps > 0) || !g.singleUse(mean))
+      return std::nullopt;
+    chain.append({*g.indexOf(sqrt->input(0)), *g.indexOf(root)});
+    return std::make_pair(*eps, mean);
+  }
+  return std::nullopt;
+}
+
+/// ReduceMean over axes [-1] with keepdims; returns its input or "".
+std::string meanOverLastAxis(const GraphIndex &g, const onnx::NodeProto *mean) {
+  if (!isOp(mean, "ReduceMean") || intAttrOr(*mean, "keepdims", 1) != 1)
+    return "";
+  std::optional<std::vector<int64_t>> axes = intsAttr(*mean, "axes");
+  if (mean->input_size() > 1)
+    axes = g.ints(mean->input(1));
+  // Only the last axis, written -1: a single middle axis is not what the qc
+  // norms (trailing dimensions) compute, and the rank is not known yet.
+  if (!axes || axes->size() != 1 || (*axes)[0] != -1)
+    return "";
+  return mean->input(0);
+}
+
 /// Tries to match the chain ending at `last` (a Div, Mul(X, Reciprocal) or the
 /// gain Mul). Fills `fusion` and the chain's node indices.
 bool matchRMSNorm(const GraphIndex &g, size_t lastIndex, NormFusion &fusion,
@@ -180,33 +220,17 @@ bool matchRMSNorm(const GraphIndex &g, size_t lastIndex, NormFusion &fusion,
       }
     }
   }
-  if (root.empty() || !g.singleUse(root))
+  if (root.empty())
     return false;
-  const onnx::NodeProto *sqrt = g.producerOf(root);
-  if (!isOp(sqrt, "Sqrt") || !g.singleUse(sqrt->input(0)))
+  std::optional<std::pair<double, std::string>> eps =
+      matchSqrtPlusEps(g, root, chain);
+  if (!eps)
     return false;
-  const onnx::NodeProto *add = g.producerOf(sqrt->input(0));
-  if (!isOp(add, "Add") || add->input_size() != 2)
+  const std::string &meanName = eps->second;
+  std::string squared = meanOverLastAxis(g, g.producerOf(meanName));
+  if (squared.empty() || !g.singleUse(squared))
     return false;
-  std::optional<double> eps;
-  std::string meanName;
-  for (int side = 0; side < 2 && !eps; ++side)
-    if ((eps = g.scalar(add->input(side))))
-      meanName = add->input(1 - side);
-  if (!eps || !(*eps > 0) || !g.singleUse(meanName))
-    return false;
-  const onnx::NodeProto *mean = g.producerOf(meanName);
-  if (!isOp(mean, "ReduceMean") || intAttrOr(*mean, "keepdims", 1) != 1 ||
-      !g.singleUse(mean->input(0)))
-    return false;
-  std::optional<std::vector<int64_t>> axes = intsAttr(*mean, "axes");
-  if (mean->input_size() > 1)
-    axes = g.ints(mean->input(1));
-  // Only the last axis, written -1: a single middle axis is not what
-  // qc.rms_norm (trailing dimensions) computes, and the rank is not known yet.
-  if (!axes || axes->size() != 1 || (*axes)[0] != -1)
-    return false;
-  const onnx::NodeProto *square = g.producerOf(mean->input(0));
+  const onnx::NodeProto *square = g.producerOf(squared);
   bool squares = (isOp(square, "Pow") && square->input_size() == 2 &&
                   square->input(0) == x && g.scalar(square->input(1)) == 2.0) ||
                  (isOp(square, "Mul") && square->input_size() == 2 &&
@@ -214,10 +238,8 @@ bool matchRMSNorm(const GraphIndex &g, size_t lastIndex, NormFusion &fusion,
   if (!squares)
     return false;
   fusion.input = x;
-  fusion.epsilon = *eps;
-  fusion.axis = (*axes)[0];
-  chain.append({*g.indexOf(mean->input(0)), *g.indexOf(meanName),
-                *g.indexOf(sqrt->input(0)), *g.indexOf(root), lastIndex});
+  fusion.epsilon = eps->first;
+  chain.append({*g.indexOf(squared), *g.indexOf(meanName), lastIndex});
   return true;
 }
 
@@ -227,41 +249,20 @@ int useCount(const GraphIndex &g, llvm::StringRef name) {
   return it == g.uses.end() ? 0 : it->second;
 }
 
-/// ReduceMean over axes [-1] with keepdims; returns its input or "".
-std::string meanOverLastAxis(const GraphIndex &g, const onnx::NodeProto *mean) {
-  if (!isOp(mean, "ReduceMean") || intAttrOr(*mean, "keepdims", 1) != 1)
-    return "";
-  std::optional<std::vector<int64_t>> axes = intsAttr(*mean, "axes");
-  if (mean->input_size() > 1)
-    axes = g.ints(mean->input(1));
-  if (!axes || axes->size() != 1 || (*axes)[0] != -1)
-    return "";
-  return mean->input(0);
-}
-
 /// The core of a decomposed LayerNorm, ending at the Div:
 ///   mean = ReduceMean(X); d = Sub(X, mean); var = ReduceMean(Pow(d, 2) |
 ///   Mul(d, d)); Div(d, Sqrt(Add(var, eps)))
 bool matchLayerNormCore(const GraphIndex &g, size_t divIndex,
                         NormFusion &fusion, SmallVectorImpl<size_t> &chain) {
   const onnx::NodeProto *div = &g.graph.node(divIndex);
-  if (!isOp(div, "Div") || div->input_size() != 2 ||
-      !g.singleUse(div->input(1)))
+  if (!isOp(div, "Div") || div->input_size() != 2)
     return false;
   const std::string &d = div->input(0);
-  const onnx::NodeProto *sqrt = g.producerOf(div->input(1));
-  if (!isOp(sqrt, "Sqrt") || !g.singleUse(sqrt->input(0)))
+  std::optional<std::pair<double, std::string>> eps =
+      matchSqrtPlusEps(g, div->input(1), chain);
+  if (!eps)
     return false;
-  const onnx::NodeProto *add = g.producerOf(sqrt->input(0));
-  if (!isOp(add, "Add") || add->input_size() != 2)
-    return false;
-  std::optional<double> eps;
-  std::string varName;
-  for (int side = 0; side < 2 && !eps; ++side)
-    if ((eps = g.scalar(add->input(side))))
-      varName = add->input(1 - side);
-  if (!eps || !(*eps > 0) || !g.singleUse(varName))
-    return false;
+  const std::string &varName = eps->second;
   std::string sqName = meanOverLastAxis(g, g.producerOf(varName));
   if (sqName.empty() || !g.singleUse(sqName))
     return false;
@@ -282,10 +283,9 @@ bool matchLayerNormCore(const GraphIndex &g, size_t divIndex,
     return false;
   fusion.kind = NormFusion::Kind::Layer;
   fusion.input = x;
-  fusion.epsilon = *eps;
+  fusion.epsilon = eps->first;
   chain.append({*g.indexOf(sub->input(1)), *g.indexOf(d), *g.indexOf(sqName),
-                *g.indexOf(varName), *g.indexOf(sqrt->input(0)),
-                *g.indexOf(div->input(1)), divIndex});
+                *g.indexOf(varName), divIndex});
   return true;
 }
 
@@ -382,11 +382,7 @@ static Value applyParam(OpBuilder &builder, Location loc, Value value,
   Value rhs = expandToRank(builder, loc, param, shape->size());
   if (!multiply)
     return tosa::AddOp::create(builder, loc, resultType, lhs, rhs);
-  auto shiftType = RankedTensorType::get({1}, builder.getI8Type());
-  Value shift = tosa::ConstOp::create(
-      builder, loc, shiftType,
-      DenseElementsAttr::get(shiftType, builder.getI8IntegerAttr(0)));
-  return tosa::MulOp::create(builder, loc, resultType, lhs, rhs, shift);
+  return createTosaMul(builder, loc, resultType, lhs, rhs);
 }
 
 Value mlir::qc::onnx_import::buildNorm(OpBuilder &builder, Location loc,
