@@ -172,6 +172,7 @@ private:
   OpBuilder builder;
   int64_t defaultOpset = 0;
   llvm::StringMap<Value> values;
+  ShapeTracker shapes;
 };
 } // namespace
 
@@ -453,12 +454,13 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
       continue;
     }
     Location loc = nodeLoc(*node, index);
-    NodeContext nc{*node,  nodeLabel(*node, index), loc, {}, defaultOpset,
-                   builder};
+    NodeContext nc{
+        *node, nodeLabel(*node, index), loc, {}, defaultOpset, builder, shapes};
     for (const std::string &in : node->input())
       nc.inputs.push_back(in.empty() ? Value() : values.lookup(in));
     SmallVector<Value> results;
     if (!tryFoldConstantNode(nc, results) &&
+        !tryTrackShapeNode(nc, shapes, results) &&
         failed(getOpConverters().lookup(converterKey(*node))(nc, results)))
       return {};
     if (results.size() < size_t(node->output_size())) {

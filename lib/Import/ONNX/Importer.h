@@ -76,6 +76,40 @@ findNormFusions(const onnx::GraphProto &graph,
 Value buildNorm(OpBuilder &builder, Location loc, const NormFusion &fusion,
                 Value x, Value gain, Value bias);
 
+/// An element of a small integer tensor tracked through shape computations:
+/// a constant, or a dynamic `index` value.
+struct ShapeElement {
+  std::optional<int64_t> constant;
+  Value value;
+};
+
+/// A tracked rank-0 or rank-1 integer tensor (see SymbolicShapes.cpp).
+struct SymbolicShape {
+  SmallVector<ShapeElement> elements;
+  bool isScalar = false;
+};
+
+/// Shape tensors whose elements the importer knows symbolically.
+class ShapeTracker {
+public:
+  /// The tracked elements of `value`, or its values if it is a small integer
+  /// constant; nullopt otherwise.
+  std::optional<SymbolicShape> lookup(Value value) const;
+  /// Builds the tensor holding `shape` (tensor.from_elements of
+  /// `elementType`) and tracks it.
+  Value materialize(OpBuilder &builder, Location loc,
+                    const SymbolicShape &shape, Type elementType);
+  /// Tracks `value` as holding `shape`.
+  void track(Value value, SymbolicShape shape) {
+    tracked[value] = std::move(shape);
+  }
+  /// An element as an index value.
+  static Value asIndex(OpBuilder &builder, Location loc, const ShapeElement &e);
+
+private:
+  llvm::DenseMap<Value, SymbolicShape> tracked;
+};
+
 /// One node being converted: its proto, location and resolved inputs (a null
 /// Value stands for an omitted optional input).
 struct NodeContext {
@@ -86,6 +120,8 @@ struct NodeContext {
   SmallVector<Value> inputs;
   int64_t opset;
   OpBuilder &builder;
+  /// Symbolic shape tensors of the graph being imported.
+  ShapeTracker &shapes;
 
   /// Emits an error at the node, starting "node '<label>' (<OpType>): ".
   InFlightDiagnostic emitError() const;
@@ -155,6 +191,11 @@ FailureOr<quant::QuantizedType>
 buildQuantizedType(NodeContext &nc, Type storage, ArrayRef<int64_t> dataShape,
                    unsigned scaleIndex, unsigned zeroPointIndex,
                    std::optional<int64_t> axisOverride = std::nullopt);
+
+/// Evaluates shape arithmetic on tracked tensors with dynamic elements
+/// (SymbolicShapes.cpp). Returns true and appends the result on success.
+bool tryTrackShapeNode(NodeContext &nc, ShapeTracker &tracker,
+                       SmallVectorImpl<Value> &results);
 
 /// The values of an integer constant (arith.constant with dense integer
 /// elements), sign-extended (zero-extended for unsigned types); nullopt when

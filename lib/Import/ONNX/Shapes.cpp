@@ -109,40 +109,59 @@ LogicalResult convertShape(NodeContext &nc, SmallVectorImpl<Value> &results) {
   start = std::clamp<int64_t>(start < 0 ? start + rank : start, 0, rank);
   end = std::clamp<int64_t>(end < 0 ? end + rank : end, 0, rank);
   int64_t count = std::max<int64_t>(0, end - start);
-  auto resultType = RankedTensorType::get({count}, nc.builder.getI64Type());
   ArrayRef<int64_t> dims = type.getShape().slice(start, count);
   if (!llvm::is_contained(dims, ShapedType::kDynamic)) {
+    auto resultType = RankedTensorType::get({count}, nc.builder.getI64Type());
     results.push_back(arith::ConstantOp::create(
         nc.builder, nc.loc, DenseIntElementsAttr::get(resultType, dims)));
     return success();
   }
-  SmallVector<Value> elements;
-  for (int64_t d = start; d < end; ++d)
-    elements.push_back(
-        arith::IndexCastOp::create(nc.builder, nc.loc, nc.builder.getI64Type(),
-                                   dimSize(nc.builder, nc.loc, *x, d)));
-  results.push_back(
-      tensor::FromElementsOp::create(nc.builder, nc.loc, resultType, elements));
+  // Dynamic dimensions: tracked, so that shape arithmetic on the result keeps
+  // knowing which entries are constant (SymbolicShapes.cpp).
+  SymbolicShape shape;
+  for (int64_t d = start; d < end; ++d) {
+    if (type.isDynamicDim(d))
+      shape.elements.push_back(
+          {std::nullopt, tensor::DimOp::create(nc.builder, nc.loc, *x, d)});
+    else
+      shape.elements.push_back({type.getDimSize(d), Value()});
+  }
+  results.push_back(nc.shapes.materialize(nc.builder, nc.loc, shape,
+                                          nc.builder.getI64Type()));
   return success();
 }
 
 LogicalResult convertReshape(NodeContext &nc, SmallVectorImpl<Value> &results) {
   FailureOr<Value> x = nc.input(0);
-  if (failed(x))
+  if (failed(x) || failed(nc.input(1)))
     return failure();
-  FailureOr<SmallVector<int64_t>> spec = constantInput(nc, 1, "shape");
-  if (failed(spec))
-    return failure();
+  // The target: constants, or elements tracked through shape arithmetic
+  // (dynamic entries are sizes computed at run time).
+  std::optional<SymbolicShape> spec = nc.shapes.lookup(nc.inputs[1]);
+  if (!spec || spec->isScalar)
+    return nc.emitError() << "unsupported run-time shape: it must be a "
+                             "constant (or computed from constants and "
+                             "tensor shapes)";
   auto type = cast<RankedTensorType>(x->getType());
   bool allowZero = nc.intAttr("allowzero", 0) != 0;
   SmallVector<int64_t> shape;
+  SmallVector<Value> sizes; // index values; null for the inferred entry
   int64_t inferred = -1, knownProduct = 1;
-  for (auto [i, dim] : llvm::enumerate(*spec)) {
+  bool othersStatic = true;
+  for (auto [i, element] : llvm::enumerate(spec->elements)) {
+    if (!element.constant) {
+      shape.push_back(ShapedType::kDynamic);
+      sizes.push_back(element.value);
+      othersStatic = false;
+      continue;
+    }
+    int64_t dim = *element.constant;
     if (dim == -1) {
       if (inferred >= 0)
         return nc.emitError() << "shape has more than one -1";
       inferred = i;
       shape.push_back(ShapedType::kDynamic);
+      sizes.push_back(Value());
       continue;
     }
     if (dim == 0 && !allowZero) {
@@ -151,22 +170,27 @@ LogicalResult convertReshape(NodeContext &nc, SmallVectorImpl<Value> &results) {
                << "shape entry " << i << " is 0 (copy) but the input has rank "
                << type.getRank();
       dim = type.getDimSize(i);
+      sizes.push_back(dimSize(nc.builder, nc.loc, *x, i));
     } else if (dim < 0) {
       return nc.emitError() << "shape entry " << i << " is " << dim;
+    } else {
+      sizes.push_back(indexConstant(nc.builder, nc.loc, dim));
     }
     shape.push_back(dim);
-    if (!ShapedType::isDynamic(dim))
+    if (ShapedType::isDynamic(dim))
+      othersStatic = false;
+    else
       knownProduct *= dim;
   }
-  // Resolve -1 statically when every other size is known.
-  if (inferred >= 0 && type.hasStaticShape() &&
-      !llvm::is_contained(ArrayRef(shape).drop_front(inferred + 1),
-                          ShapedType::kDynamic) &&
-      !llvm::is_contained(ArrayRef(shape).take_front(inferred),
-                          ShapedType::kDynamic)) {
-    if (knownProduct == 0 || type.getNumElements() % knownProduct != 0)
+  // Resolve -1 statically when the input and every other size are known.
+  if (inferred >= 0 && type.hasStaticShape() && othersStatic) {
+    if (knownProduct == 0 || type.getNumElements() % knownProduct != 0) {
+      SmallVector<int64_t> values;
+      for (const ShapeElement &e : spec->elements)
+        values.push_back(*e.constant);
       return nc.emitError() << "cannot reshape " << type << " to ["
-                            << llvm::interleaved(*spec) << "]";
+                            << llvm::interleaved(values) << "]";
+    }
     shape[inferred] = type.getNumElements() / knownProduct;
   }
   auto resultType = RankedTensorType::get(shape, type.getElementType());
@@ -181,18 +205,8 @@ LogicalResult convertReshape(NodeContext &nc, SmallVectorImpl<Value> &results) {
     shapeTensor = arith::ConstantOp::create(
         nc.builder, nc.loc, DenseIntElementsAttr::get(shapeType, shape));
   } else {
-    // Constants where known, sizes read from the input for copied (0)
-    // dimensions, and the quotient total / (product of the others) for -1.
-    SmallVector<Value> sizes;
-    for (auto [i, dim] : llvm::enumerate(shape)) {
-      if (int64_t(i) == inferred && ShapedType::isDynamic(dim))
-        sizes.push_back(Value());
-      else if (ShapedType::isDynamic(dim))
-        sizes.push_back(dimSize(nc.builder, nc.loc, *x, i));
-      else
-        sizes.push_back(indexConstant(nc.builder, nc.loc, dim));
-    }
-    if (inferred >= 0 && !sizes[inferred]) {
+    // The inferred entry is total / (product of the others) at run time.
+    if (inferred >= 0 && ShapedType::isDynamic(shape[inferred])) {
       Value total = indexConstant(nc.builder, nc.loc, 1);
       for (int64_t d = 0; d < type.getRank(); ++d)
         total = arith::MulIOp::create(nc.builder, nc.loc, total,
@@ -203,6 +217,8 @@ LogicalResult convertReshape(NodeContext &nc, SmallVectorImpl<Value> &results) {
           others = arith::MulIOp::create(nc.builder, nc.loc, others, size);
       sizes[inferred] =
           arith::DivUIOp::create(nc.builder, nc.loc, total, others);
+    } else if (inferred >= 0) {
+      sizes[inferred] = indexConstant(nc.builder, nc.loc, shape[inferred]);
     }
     SmallVector<Value> sizes64;
     for (Value size : sizes)
