@@ -205,11 +205,7 @@ LogicalResult convertSoftmax(NodeContext &nc, SmallVectorImpl<Value> &results) {
         tosa::SubOp::create(nc.builder, nc.loc, type, shifted, logSum));
     return success();
   }
-  results.push_back(buildBroadcastGeneric(
-      nc.builder, nc.loc, {exp, sum}, type,
-      [](OpBuilder &b, Location l, ValueRange args) -> Value {
-        return arith::DivFOp::create(b, l, args[0], args[1]);
-      }));
+  results.push_back(divideFloat(nc.builder, nc.loc, exp, sum));
   return success();
 }
 

@@ -99,26 +99,12 @@ Value padSpatial(NodeContext &nc, Value x, const Window &w, Attribute value) {
   if (llvm::all_of(w.padBegin, [](int64_t p) { return p == 0; }) &&
       llvm::all_of(w.padEnd, [](int64_t p) { return p == 0; }))
     return x;
-  auto type = cast<RankedTensorType>(x.getType());
   SmallVector<int64_t> low = {0, 0}, high = {0, 0};
   llvm::append_range(low, w.padBegin);
   llvm::append_range(high, w.padEnd);
-  SmallVector<int64_t> shape(type.getShape());
-  for (size_t i = 0; i < w.padBegin.size(); ++i)
-    shape[i + 2] += w.padBegin[i] + w.padEnd[i];
-  auto pad = tensor::PadOp::create(
-      nc.builder, nc.loc, RankedTensorType::get(shape, type.getElementType()),
-      x, low, high, ValueRange{}, ValueRange{});
-  OpBuilder::InsertionGuard guard(nc.builder);
-  SmallVector<Type> argTypes(type.getRank(), nc.builder.getIndexType());
-  SmallVector<Location> argLocs(type.getRank(), nc.loc);
-  Block *block =
-      nc.builder.createBlock(&pad.getRegion(), {}, argTypes, argLocs);
-  nc.builder.setInsertionPointToEnd(block);
   Value v =
       arith::ConstantOp::create(nc.builder, nc.loc, cast<TypedAttr>(value));
-  tensor::YieldOp::create(nc.builder, nc.loc, v);
-  return pad.getResult();
+  return buildConstantPad(nc.builder, nc.loc, x, low, high, v);
 }
 
 /// An output tensor [N, C, spatial...] filled with `value`.
@@ -342,16 +328,7 @@ LogicalResult convertPool(NodeContext &nc, SmallVectorImpl<Value> &results) {
     int64_t count = 1;
     for (int64_t k : w->kernel)
       count *= k;
-    Value divisor = arith::ConstantOp::create(
-        nc.builder, nc.loc,
-        DenseElementsAttr::get(RankedTensorType::get({}, element),
-                               nc.builder.getFloatAttr(element, count)));
-    result = buildBroadcastGeneric(
-        nc.builder, nc.loc, {result, divisor},
-        cast<RankedTensorType>(result.getType()),
-        [](OpBuilder &b, Location l, ValueRange args) -> Value {
-          return arith::DivFOp::create(b, l, args[0], args[1]);
-        });
+    result = divideByCount(nc.builder, nc.loc, result, count);
   }
   results.push_back(result);
   return success();
@@ -375,17 +352,7 @@ LogicalResult convertGlobalAveragePool(NodeContext &nc,
         nc.builder, nc.loc, RankedTensorType::get(shape, xTy->getElementType()),
         value, nc.builder.getI32IntegerAttr(d));
   }
-  Type element = xTy->getElementType();
-  Value divisor = arith::ConstantOp::create(
-      nc.builder, nc.loc,
-      DenseElementsAttr::get(RankedTensorType::get({}, element),
-                             nc.builder.getFloatAttr(element, count)));
-  results.push_back(buildBroadcastGeneric(
-      nc.builder, nc.loc, {value, divisor},
-      cast<RankedTensorType>(value.getType()),
-      [](OpBuilder &b, Location l, ValueRange args) -> Value {
-        return arith::DivFOp::create(b, l, args[0], args[1]);
-      }));
+  results.push_back(divideByCount(nc.builder, nc.loc, value, count));
   return success();
 }
 

@@ -17,6 +17,27 @@ using namespace mlir;
 using namespace mlir::qc;
 using namespace mlir::qc::onnx_import;
 
+Value mlir::qc::onnx_import::buildConstantPad(OpBuilder &builder, Location loc,
+                                              Value x, ArrayRef<int64_t> low,
+                                              ArrayRef<int64_t> high,
+                                              Value padValue) {
+  auto type = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  for (size_t d = 0; d < shape.size(); ++d)
+    if (!ShapedType::isDynamic(shape[d]))
+      shape[d] += low[d] + high[d];
+  auto pad = tensor::PadOp::create(
+      builder, loc, RankedTensorType::get(shape, type.getElementType()), x, low,
+      high, ValueRange{}, ValueRange{});
+  OpBuilder::InsertionGuard guard(builder);
+  SmallVector<Type> argTypes(type.getRank(), builder.getIndexType());
+  SmallVector<Location> argLocs(type.getRank(), loc);
+  Block *block = builder.createBlock(&pad.getRegion(), {}, argTypes, argLocs);
+  builder.setInsertionPointToEnd(block);
+  tensor::YieldOp::create(builder, loc, padValue);
+  return pad.getResult();
+}
+
 namespace {
 
 LogicalResult convertConcat(NodeContext &nc, SmallVectorImpl<Value> &results) {
@@ -349,14 +370,12 @@ LogicalResult convertPad(NodeContext &nc, SmallVectorImpl<Value> &results) {
   if (pads->size() != 2 * axes.size())
     return nc.emitError() << "pads has " << pads->size() << " entries for "
                           << axes.size() << " axes";
-  SmallVector<int64_t> low(rank, 0), high(rank, 0), shape(type.getShape());
+  SmallVector<int64_t> low(rank, 0), high(rank, 0);
   for (size_t i = 0; i < axes.size(); ++i) {
     low[axes[i]] = (*pads)[i];
     high[axes[i]] = (*pads)[i + axes.size()];
     if (low[axes[i]] < 0 || high[axes[i]] < 0)
       return nc.emitError() << "unsupported negative padding";
-    if (!type.isDynamicDim(axes[i]))
-      shape[axes[i]] += low[axes[i]] + high[axes[i]];
   }
   Type element = type.getElementType();
   Value padValue;
@@ -373,19 +392,8 @@ LogicalResult convertPad(NodeContext &nc, SmallVectorImpl<Value> &results) {
     padValue = arith::ConstantOp::create(nc.builder, nc.loc,
                                          nc.builder.getZeroAttr(element));
   }
-  auto resultType = RankedTensorType::get(shape, element);
-  auto pad = tensor::PadOp::create(nc.builder, nc.loc, resultType, *x, low,
-                                   high, ValueRange{}, ValueRange{});
-  {
-    OpBuilder::InsertionGuard guard(nc.builder);
-    SmallVector<Type> argTypes(rank, nc.builder.getIndexType());
-    SmallVector<Location> argLocs(rank, nc.loc);
-    Block *block =
-        nc.builder.createBlock(&pad.getRegion(), {}, argTypes, argLocs);
-    nc.builder.setInsertionPointToEnd(block);
-    tensor::YieldOp::create(nc.builder, nc.loc, padValue);
-  }
-  results.push_back(pad.getResult());
+  results.push_back(
+      buildConstantPad(nc.builder, nc.loc, *x, low, high, padValue));
   return success();
 }
 

@@ -107,6 +107,26 @@ Value mlir::qc::onnx_import::buildBroadcastGeneric(
   return generic.getResult(0);
 }
 
+Value mlir::qc::onnx_import::divideFloat(OpBuilder &builder, Location loc,
+                                         Value numerator, Value denominator) {
+  return buildBroadcastGeneric(
+      builder, loc, {numerator, denominator},
+      cast<RankedTensorType>(numerator.getType()),
+      [](OpBuilder &b, Location l, ValueRange args) -> Value {
+        return arith::DivFOp::create(b, l, args[0], args[1]);
+      });
+}
+
+Value mlir::qc::onnx_import::divideByCount(OpBuilder &builder, Location loc,
+                                           Value value, double count) {
+  Type element = getElementTypeOrSelf(value.getType());
+  Value divisor = arith::ConstantOp::create(
+      builder, loc,
+      DenseElementsAttr::get(RankedTensorType::get({}, element),
+                             builder.getFloatAttr(element, count)));
+  return divideFloat(builder, loc, value, divisor);
+}
+
 Value mlir::qc::onnx_import::createTosaMul(OpBuilder &builder, Location loc,
                                            Type type, Value lhs, Value rhs) {
   // tosa.mul's shift applies to i32 only; it is zero here.

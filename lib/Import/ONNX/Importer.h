@@ -230,6 +230,20 @@ Value indexConstant(OpBuilder &b, Location loc, int64_t v);
 /// static).
 Value dimSize(OpBuilder &b, Location loc, Value value, int64_t d);
 
+/// numerator / denominator element-wise (exact arith.divf, broadcasting the
+/// denominator); the result has the numerator's type.
+Value divideFloat(OpBuilder &builder, Location loc, Value numerator,
+                  Value denominator);
+
+/// `value` divided by the constant `count` (means and average pools).
+Value divideByCount(OpBuilder &builder, Location loc, Value value,
+                    double count);
+
+/// tensor.pad of `x` by `low`/`high` per dimension with the scalar `padValue`.
+Value buildConstantPad(OpBuilder &builder, Location loc, Value x,
+                       ArrayRef<int64_t> low, ArrayRef<int64_t> high,
+                       Value padValue);
+
 /// tosa.mul of `lhs` and `rhs` (equal ranks) with the zero shift it needs.
 Value createTosaMul(OpBuilder &builder, Location loc, Type type, Value lhs,
                     Value rhs);

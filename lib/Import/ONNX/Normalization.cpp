@@ -112,17 +112,7 @@ LogicalResult convertReduce(NodeContext &nc, SmallVectorImpl<Value> &results) {
     }
   }
   if (kKind == ReduceKind::Mean) {
-    auto reducedType = cast<RankedTensorType>(value.getType());
-    auto countType = RankedTensorType::get({}, element);
-    Value divisor = arith::ConstantOp::create(
-        nc.builder, nc.loc,
-        DenseElementsAttr::get(countType,
-                               nc.builder.getFloatAttr(element, count)));
-    value = buildBroadcastGeneric(
-        nc.builder, nc.loc, {value, divisor}, reducedType,
-        [](OpBuilder &b, Location l, ValueRange args) -> Value {
-          return arith::DivFOp::create(b, l, args[0], args[1]);
-        });
+    value = divideByCount(nc.builder, nc.loc, value, count);
   }
   if (nc.intAttr("keepdims", 1) == 0) {
     SmallVector<bool> removed(type.getRank(), false);
