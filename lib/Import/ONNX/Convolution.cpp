@@ -107,7 +107,7 @@ Value padSpatial(NodeContext &nc, Value x, const Window &w, Attribute value) {
   return buildConstantPad(nc.builder, nc.loc, x, low, high, v);
 }
 
-/// An output tensor [N, C, spatial...] filled with `value`.
+/// An output tensor [N, C, spatial...] filled with `value` (of its type).
 Value filledOutput(NodeContext &nc, Value input, int64_t channels,
                    ArrayRef<int64_t> spatial, Attribute value) {
   auto inTy = cast<RankedTensorType>(input.getType());
@@ -116,8 +116,8 @@ Value filledOutput(NodeContext &nc, Value input, int64_t channels,
   SmallVector<Value> dynamic;
   if (inTy.isDynamicDim(0))
     dynamic.push_back(tensor::DimOp::create(nc.builder, nc.loc, input, 0));
-  Value empty = tensor::EmptyOp::create(nc.builder, nc.loc, shape,
-                                        inTy.getElementType(), dynamic);
+  Value empty = tensor::EmptyOp::create(
+      nc.builder, nc.loc, shape, cast<TypedAttr>(value).getType(), dynamic);
   Value fill =
       arith::ConstantOp::create(nc.builder, nc.loc, cast<TypedAttr>(value));
   return linalg::FillOp::create(nc.builder, nc.loc, fill, empty).getResult(0);
@@ -132,15 +132,17 @@ SmallVector<NamedAttribute> windowAttrs(NodeContext &nc, const Window &w) {
           nc.builder.getNamedAttr("dilations", attr(w.dilations))};
 }
 
-/// Checks an NC + spatial float input with static C and spatial sizes.
-FailureOr<RankedTensorType> checkNCHW(NodeContext &nc, Value x) {
+/// Checks an NC + spatial input with static C and spatial sizes (float
+/// unless `allowInteger`).
+FailureOr<RankedTensorType> checkNCHW(NodeContext &nc, Value x,
+                                      bool allowInteger = false) {
   auto type = cast<RankedTensorType>(x.getType());
   if (type.getRank() != 3 && type.getRank() != 4) {
     nc.emitError() << "unsupported input rank " << type.getRank()
                    << " (1-D and 2-D, NCW and NCHW, are supported)";
     return failure();
   }
-  if (!isa<FloatType>(type.getElementType())) {
+  if (!isa<FloatType>(type.getElementType()) && !allowInteger) {
     nc.emitError() << "unsupported element type in " << type;
     return failure();
   }
@@ -273,6 +275,50 @@ LogicalResult convertConv(NodeContext &nc, SmallVectorImpl<Value> &results) {
   return success();
 }
 
+/// ConvInteger: the exact int32 convolution of zero-point-shifted int8/uint8
+/// operands (group 1). Padding is zero after the shift, i.e. the zero point
+/// before it, as ONNX defines.
+LogicalResult convertConvInteger(NodeContext &nc,
+                                 SmallVectorImpl<Value> &results) {
+  FailureOr<Value> x = nc.input(0), weight = nc.input(1);
+  if (failed(x) || failed(weight))
+    return failure();
+  FailureOr<RankedTensorType> xTy = checkNCHW(nc, *x, /*allowInteger=*/true);
+  if (failed(xTy))
+    return failure();
+  auto wTy = cast<RankedTensorType>(weight->getType());
+  int64_t rank = xTy->getRank();
+  if (nc.intAttr("group", 1) != 1)
+    return nc.emitError() << "unsupported group " << nc.intAttr("group", 1)
+                          << " (ConvInteger supports group 1)";
+  if (wTy.getRank() != rank || !wTy.hasStaticShape() ||
+      wTy.getDimSize(1) != xTy->getDimSize(1))
+    return nc.emitError() << "weight " << wTy << " does not fit " << *xTy;
+  FailureOr<Window> w = readWindow(nc, xTy->getShape().drop_front(2),
+                                   wTy.getShape().drop_front(2));
+  if (failed(w))
+    return failure();
+  FailureOr<Value> x32 = centeredInt32(nc, *x, 2);
+  FailureOr<Value> w32 = centeredInt32(nc, *weight, 3);
+  if (failed(x32) || failed(w32))
+    return failure();
+  Attribute zero = nc.builder.getI32IntegerAttr(0);
+  Value padded = padSpatial(nc, *x32, *w, zero);
+  Value init = filledOutput(nc, *x, wTy.getDimSize(0), w->output, zero);
+  SmallVector<NamedAttribute> attrs = windowAttrs(nc, *w);
+  Operation *conv = rank == 3
+                        ? linalg::Conv1DNcwFcwOp::create(
+                              nc.builder, nc.loc, TypeRange{init.getType()},
+                              ValueRange{padded, *w32}, ValueRange{init}, attrs)
+                              .getOperation()
+                        : linalg::Conv2DNchwFchwOp::create(
+                              nc.builder, nc.loc, TypeRange{init.getType()},
+                              ValueRange{padded, *w32}, ValueRange{init}, attrs)
+                              .getOperation();
+  results.push_back(conv->getResult(0));
+  return success();
+}
+
 template <bool kMax>
 LogicalResult convertPool(NodeContext &nc, SmallVectorImpl<Value> &results) {
   FailureOr<Value> x = nc.input(0);
@@ -361,6 +407,7 @@ LogicalResult convertGlobalAveragePool(NodeContext &nc,
 void mlir::qc::onnx_import::addConvolutionConverters(
     llvm::StringMap<OpConverter> &table) {
   table["::Conv"] = convertConv;
+  table["::ConvInteger"] = convertConvInteger;
   table["::MaxPool"] = convertPool<true>;
   table["::AveragePool"] = convertPool<false>;
   table["::GlobalAveragePool"] = convertGlobalAveragePool;

@@ -244,6 +244,11 @@ Value buildConstantPad(OpBuilder &builder, Location loc, Value x,
                        ArrayRef<int64_t> low, ArrayRef<int64_t> high,
                        Value padValue);
 
+/// An int8/uint8 tensor widened to i32 with the scalar zero point of input
+/// `zpIndex` (absent: 0) subtracted: the exact integer operand of
+/// MatMulInteger and ConvInteger.
+FailureOr<Value> centeredInt32(NodeContext &nc, Value value, unsigned zpIndex);
+
 /// tosa.mul of `lhs` and `rhs` (equal ranks) with the zero shift it needs.
 Value createTosaMul(OpBuilder &builder, Location loc, Type type, Value lhs,
                     Value rhs);

@@ -91,9 +91,11 @@ LogicalResult convertQLinearMatMul(NodeContext &nc,
   return success();
 }
 
-/// Widens an integer tensor to i32 and subtracts a scalar zero point (input
-/// `zpIndex`, absent = 0).
-FailureOr<Value> centeredInt32(NodeContext &nc, Value value, unsigned zpIndex) {
+} // namespace
+
+FailureOr<Value> mlir::qc::onnx_import::centeredInt32(NodeContext &nc,
+                                                      Value value,
+                                                      unsigned zpIndex) {
   auto type = cast<RankedTensorType>(value.getType());
   auto integer = dyn_cast<IntegerType>(type.getElementType());
   if (!integer || integer.getWidth() != 8) {
@@ -133,6 +135,8 @@ FailureOr<Value> centeredInt32(NodeContext &nc, Value value, unsigned zpIndex) {
         return v;
       });
 }
+
+namespace {
 
 LogicalResult convertMatMulInteger(NodeContext &nc,
                                    SmallVectorImpl<Value> &results) {
