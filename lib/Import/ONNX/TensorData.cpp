@@ -160,13 +160,17 @@ namespace {
 /// Bytes in the layout MLIR's dense storage expects: one element per storage
 /// unit (sub-byte integers widened to a byte), booleans one byte each.
 struct DecodedTensor {
+  /// Bytes decoded from typed fields or unpacked from 4-bit values.
   std::vector<char> bytes;
-  /// When set, the bytes are the external file mapped into memory; `bytes`
-  /// is empty.
+  /// The external file mapped into memory, when the data is external.
   std::unique_ptr<llvm::MemoryBuffer> mapped;
+  /// raw_data of the TensorProto, read in place (no copy).
+  std::optional<ArrayRef<char>> raw;
   ArrayRef<char> data() const {
     if (mapped)
       return ArrayRef<char>(mapped->getBufferStart(), mapped->getBufferSize());
+    if (raw)
+      return *raw;
     return bytes;
   }
 };
@@ -301,7 +305,7 @@ mlir::qc::onnx_import::convertTensor(const onnx::TensorProto &tensor,
     const std::string &raw = tensor.raw_data();
     if (int64_t(raw.size()) != expected)
       return sizeMismatch("raw_data", raw.size(), "bytes");
-    decoded.bytes.assign(raw.begin(), raw.end());
+    decoded.raw = ArrayRef<char>(raw.data(), raw.size());
   } else {
     // Typed fields: which one holds the data depends on the data type.
     int64_t want = isFourBit(dataType) ? (numElements + 1) / 2 : numElements;
@@ -354,6 +358,7 @@ mlir::qc::onnx_import::convertTensor(const onnx::TensorProto &tensor,
   if (isFourBit(dataType)) {
     decoded.bytes = unpackNibbles(data, numElements, dataType == kInt4);
     decoded.mapped.reset();
+    decoded.raw.reset();
     data = decoded.data();
   }
 
