@@ -31,25 +31,18 @@ struct IntTensor {
 };
 
 std::optional<IntTensor> asIntTensor(Value value) {
-  if (!value)
+  auto type =
+      value ? dyn_cast<RankedTensorType>(value.getType()) : RankedTensorType();
+  auto element =
+      type ? dyn_cast<IntegerType>(type.getElementType()) : IntegerType();
+  if (!element || !element.isSignless() || element.getWidth() > 64 ||
+      !type.hasStaticShape() || type.getNumElements() > kMaxFoldElements)
     return std::nullopt;
-  auto constant = value.getDefiningOp<arith::ConstantOp>();
-  if (!constant)
+  std::optional<SmallVector<int64_t>> values = getConstantIntValues(value);
+  if (!values)
     return std::nullopt;
-  auto dense = dyn_cast<DenseIntElementsAttr>(constant.getValue());
-  if (!dense || dense.getNumElements() > kMaxFoldElements)
-    return std::nullopt;
-  auto type = dyn_cast<IntegerType>(dense.getElementType());
-  if (!type || !type.isSignless() || type.getWidth() > 64)
-    return std::nullopt;
-  IntTensor t;
-  t.shape.assign(dense.getType().getShape().begin(),
-                 dense.getType().getShape().end());
-  t.elementType = type;
-  for (const APInt &v : dense.getValues<APInt>())
-    t.values.push_back(type.getWidth() == 1 ? int64_t(v.getZExtValue())
-                                            : v.getSExtValue());
-  return t;
+  return IntTensor{SmallVector<int64_t>(type.getShape()), std::move(*values),
+                   element};
 }
 
 Value materialize(NodeContext &nc, const IntTensor &t) {

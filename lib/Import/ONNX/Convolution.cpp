@@ -260,14 +260,7 @@ LogicalResult convertConv(NodeContext &nc, SmallVectorImpl<Value> &results) {
         bTy.getElementType() != element)
       return nc.emitError()
              << "expects a bias of shape [" << filters << "], but got " << bTy;
-    SmallVector<int64_t> shape(rank, 1);
-    shape[1] = filters;
-    ReassociationIndices all;
-    for (int64_t d = 0; d < rank; ++d)
-      all.push_back(d);
-    Value b = tensor::ExpandShapeOp::create(
-        nc.builder, nc.loc, RankedTensorType::get(shape, element), bias,
-        SmallVector<ReassociationIndices>{all});
+    Value b = expandAlongAxis(nc.builder, nc.loc, bias, rank, 1);
     result =
         tosa::AddOp::create(nc.builder, nc.loc, result.getType(), result, b);
   }

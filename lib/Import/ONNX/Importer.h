@@ -253,6 +253,11 @@ FailureOr<Value> centeredInt32(NodeContext &nc, Value value, unsigned zpIndex);
 Value createTosaMul(OpBuilder &builder, Location loc, Type type, Value lhs,
                     Value rhs);
 
+/// A 1-D parameter [C] placed along `axis` of rank `rank`: [1, .., C, .., 1]
+/// (per-channel BatchNorm parameters, conv biases, per-axis scales).
+Value expandAlongAxis(OpBuilder &builder, Location loc, Value param,
+                      int64_t rank, int64_t axis);
+
 /// numpy broadcasting of two shapes; failure when they do not broadcast.
 FailureOr<SmallVector<int64_t>> broadcastShapes(ArrayRef<int64_t> a,
                                                 ArrayRef<int64_t> b);

@@ -171,19 +171,6 @@ LogicalResult convertLayerNorm(NodeContext &nc,
   return success();
 }
 
-/// Reshapes a [C] parameter to [1, C, 1, ...] for channel axis 1.
-Value channelParam(NodeContext &nc, Value param, int64_t rank) {
-  auto type = cast<RankedTensorType>(param.getType());
-  SmallVector<int64_t> shape(rank, 1);
-  shape[1] = type.getDimSize(0);
-  ReassociationIndices all;
-  for (int64_t d = 0; d < rank; ++d)
-    all.push_back(d);
-  return tensor::ExpandShapeOp::create(
-      nc.builder, nc.loc, RankedTensorType::get(shape, type.getElementType()),
-      param, SmallVector<ReassociationIndices>{all});
-}
-
 LogicalResult convertBatchNorm(NodeContext &nc,
                                SmallVectorImpl<Value> &results) {
   if (nc.intAttr("training_mode", 0) != 0)
@@ -214,10 +201,10 @@ LogicalResult convertBatchNorm(NodeContext &nc,
                             << channels << "], but got " << t;
   }
   Type element = type.getElementType();
-  Value scale = channelParam(nc, in[1], rank);
-  Value bias = channelParam(nc, in[2], rank);
-  Value mean = channelParam(nc, in[3], rank);
-  Value var = channelParam(nc, in[4], rank);
+  Value scale = expandAlongAxis(nc.builder, nc.loc, in[1], rank, 1);
+  Value bias = expandAlongAxis(nc.builder, nc.loc, in[2], rank, 1);
+  Value mean = expandAlongAxis(nc.builder, nc.loc, in[3], rank, 1);
+  Value var = expandAlongAxis(nc.builder, nc.loc, in[4], rank, 1);
   auto paramType = cast<RankedTensorType>(var.getType());
   auto epsType = RankedTensorType::get(SmallVector<int64_t>(rank, 1), element);
   Value eps = arith::ConstantOp::create(

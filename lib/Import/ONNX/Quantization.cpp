@@ -238,18 +238,8 @@ FailureOr<Value> alignParameter(NodeContext &nc, Value param, int64_t rank) {
     nc.emitError() << "axis " << axis << " is out of range for rank " << rank;
     return failure();
   }
-  if (axis < 0)
-    axis += rank;
-  SmallVector<int64_t> shape(rank, 1);
-  shape[axis] = type.getDimSize(0);
-  ReassociationIndices all;
-  for (int64_t d = 0; d < rank; ++d)
-    all.push_back(d);
-  return tensor::ExpandShapeOp::create(
-             nc.builder, nc.loc,
-             RankedTensorType::get(shape, type.getElementType()), param,
-             SmallVector<ReassociationIndices>{all})
-      .getResult();
+  return expandAlongAxis(nc.builder, nc.loc, param, rank,
+                         axis < 0 ? axis + rank : axis);
 }
 
 /// A uiN tensor viewed as signless iN (arith works on signless integers).

@@ -31,7 +31,9 @@ mlir::qc::onnx_import::getConstantIntValues(Value value) {
   if (!dense)
     return std::nullopt;
   SmallVector<int64_t> values;
-  bool isUnsigned = dense.getElementType().isUnsignedInteger();
+  // Unsigned integers and booleans zero-extend (true is 1, not -1).
+  bool isUnsigned = dense.getElementType().isUnsignedInteger() ||
+                    dense.getElementType().isInteger(1);
   for (const APInt &v : dense.getValues<APInt>())
     values.push_back(isUnsigned ? int64_t(v.getZExtValue()) : v.getSExtValue());
   return values;
@@ -95,6 +97,20 @@ Value mlir::qc::onnx_import::dimSize(OpBuilder &b, Location loc, Value value,
   if (!type.isDynamicDim(d))
     return indexConstant(b, loc, type.getDimSize(d));
   return tensor::DimOp::create(b, loc, value, d);
+}
+
+Value mlir::qc::onnx_import::expandAlongAxis(OpBuilder &builder, Location loc,
+                                             Value param, int64_t rank,
+                                             int64_t axis) {
+  auto type = cast<RankedTensorType>(param.getType());
+  SmallVector<int64_t> shape(rank, 1);
+  shape[axis] = type.getDimSize(0);
+  ReassociationIndices all;
+  for (int64_t d = 0; d < rank; ++d)
+    all.push_back(d);
+  return tensor::ExpandShapeOp::create(
+      builder, loc, RankedTensorType::get(shape, type.getElementType()), param,
+      SmallVector<ReassociationIndices>{all});
 }
 
 namespace {
