@@ -204,14 +204,45 @@ LogicalResult convertGather(NodeContext &nc, SmallVectorImpl<Value> &results) {
   return success();
 }
 
+/// Slice bound `e` normalised as ONNX does at run time: negative counts from
+/// the end (`dim` added), then clamped to [0, dim].
+Value sliceBound(NodeContext &nc, const ShapeElement &e, Value dim) {
+  OpBuilder &b = nc.builder;
+  Location loc = nc.loc;
+  Value zero = indexConstant(b, loc, 0);
+  Value v;
+  if (e.constant) {
+    // Out-of-range constants (INT64_MAX for "to the end") clamp to dim.
+    int64_t c = std::clamp<int64_t>(*e.constant, -(int64_t(1) << 62),
+                                    int64_t(1) << 62);
+    v = indexConstant(b, loc, c);
+  } else {
+    v = ShapeTracker::asIndex(b, loc, e);
+  }
+  Value negative =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::slt, v, zero);
+  v = arith::SelectOp::create(b, loc, negative,
+                              arith::AddIOp::create(b, loc, v, dim), v);
+  v = arith::MaxSIOp::create(b, loc, v, zero);
+  return arith::MinSIOp::create(b, loc, v, dim);
+}
+
+/// Slice. Bounds are constants or tracked shape values (Shape -> Gather
+/// chains, e.g. a sequence length); axes and steps are constants. A bound
+/// that is not known at import, or a dynamic dimension, gives a dynamic
+/// result size computed as ONNX defines (negative from the end, clamped).
 LogicalResult convertSlice(NodeContext &nc, SmallVectorImpl<Value> &results) {
   FailureOr<Value> x = nc.input(0);
-  FailureOr<SmallVector<int64_t>> starts = constantInput(nc, 1, "starts");
-  FailureOr<SmallVector<int64_t>> ends = constantInput(nc, 2, "ends");
-  if (failed(x) || failed(starts) || failed(ends))
+  if (failed(x) || failed(nc.input(1)) || failed(nc.input(2)))
     return failure();
+  std::optional<SymbolicShape> starts = nc.shapes.lookup(nc.inputs[1]);
+  std::optional<SymbolicShape> ends = nc.shapes.lookup(nc.inputs[2]);
+  if (!starts || !ends)
+    return nc.emitError() << "unsupported run-time " << (starts ? "ends" : "starts")
+                          << ": it must be a constant or computed from shapes";
   auto type = cast<RankedTensorType>(x->getType());
   int64_t rank = type.getRank();
+  size_t count = starts->elements.size();
   SmallVector<int64_t> axes, steps;
   if (nc.hasInput(3)) {
     FailureOr<SmallVector<int64_t>> a = constantInput(nc, 3, "axes");
@@ -219,19 +250,19 @@ LogicalResult convertSlice(NodeContext &nc, SmallVectorImpl<Value> &results) {
       return failure();
     axes = *a;
   } else {
-    for (int64_t i = 0; i < int64_t(starts->size()); ++i)
+    for (int64_t i = 0; i < int64_t(count); ++i)
       axes.push_back(i);
   }
   if (nc.hasInput(4)) {
-    FailureOr<SmallVector<int64_t>> s = constantInput(nc, 4, "steps");
-    if (failed(s))
+    FailureOr<SmallVector<int64_t>> st = constantInput(nc, 4, "steps");
+    if (failed(st))
       return failure();
-    steps = *s;
+    steps = *st;
   } else {
-    steps.assign(starts->size(), 1);
+    steps.assign(count, 1);
   }
-  if (ends->size() != starts->size() || axes.size() != starts->size() ||
-      steps.size() != starts->size())
+  if (ends->elements.size() != count || axes.size() != count ||
+      steps.size() != count)
     return nc.emitError() << "starts, ends, axes and steps differ in length";
 
   SmallVector<OpFoldResult> offsets, sizes, strides;
@@ -243,40 +274,48 @@ LogicalResult convertSlice(NodeContext &nc, SmallVectorImpl<Value> &results) {
                         ? OpFoldResult(dimSize(nc.builder, nc.loc, *x, d))
                         : nc.builder.getIndexAttr(type.getDimSize(d)));
   }
-  for (size_t i = 0; i < axes.size(); ++i) {
+  SmallVector<bool> seen(rank, false);
+  for (size_t i = 0; i < count; ++i) {
     FailureOr<int64_t> axis = normalizeAxis(nc, axes[i], rank);
     if (failed(axis))
       return failure();
+    if (seen[*axis])
+      return nc.emitError() << "axes repeats axis " << *axis;
+    seen[*axis] = true;
     int64_t step = steps[i];
     if (step <= 0)
       return nc.emitError() << "unsupported step " << step
                             << " (only positive steps are supported)";
+    strides[*axis] = nc.builder.getIndexAttr(step);
     int64_t dim = type.getDimSize(*axis);
-    int64_t start = (*starts)[i], end = (*ends)[i];
-    if (ShapedType::isDynamic(dim)) {
-      // Only "from a non-negative start to the end" is expressible without
-      // knowing the size.
-      if (start < 0 || end < (int64_t(1) << 31) || step != 1)
-        return nc.emitError() << "unsupported slice [" << start << ", " << end
-                              << ") of dynamic dimension " << *axis;
+    const ShapeElement &startE = starts->elements[i];
+    const ShapeElement &endE = ends->elements[i];
+    if (!ShapedType::isDynamic(dim) && startE.constant && endE.constant) {
+      int64_t start = *startE.constant, end = *endE.constant;
+      if (start < 0)
+        start += dim;
+      if (end < 0)
+        end += dim;
+      start = std::clamp<int64_t>(start, 0, dim);
+      end = std::clamp<int64_t>(end, 0, dim);
+      int64_t n = end > start ? (end - start + step - 1) / step : 0;
       offsets[*axis] = nc.builder.getIndexAttr(start);
-      Value size = arith::SubIOp::create(
-          nc.builder, nc.loc, dimSize(nc.builder, nc.loc, *x, *axis),
-          indexConstant(nc.builder, nc.loc, start));
-      sizes[*axis] = size;
+      sizes[*axis] = nc.builder.getIndexAttr(n);
+      shape[*axis] = n;
       continue;
     }
-    if (start < 0)
-      start += dim;
-    if (end < 0)
-      end += dim;
-    start = std::clamp<int64_t>(start, 0, dim);
-    end = std::clamp<int64_t>(end, 0, dim);
-    int64_t count = end > start ? (end - start + step - 1) / step : 0;
-    offsets[*axis] = nc.builder.getIndexAttr(start);
-    sizes[*axis] = nc.builder.getIndexAttr(count);
-    strides[*axis] = nc.builder.getIndexAttr(step);
-    shape[*axis] = count;
+    // Run-time bounds: size = max(0, ceil((end - start) / step)).
+    Value dimV = dimSize(nc.builder, nc.loc, *x, *axis);
+    Value start = sliceBound(nc, startE, dimV);
+    Value end = sliceBound(nc, endE, dimV);
+    Value span = arith::SubIOp::create(nc.builder, nc.loc, end, start);
+    span = arith::MaxSIOp::create(nc.builder, nc.loc, span,
+                                  indexConstant(nc.builder, nc.loc, 0));
+    Value n = arith::CeilDivSIOp::create(
+        nc.builder, nc.loc, span, indexConstant(nc.builder, nc.loc, step));
+    offsets[*axis] = start;
+    sizes[*axis] = n;
+    shape[*axis] = ShapedType::kDynamic;
   }
   auto resultType = RankedTensorType::get(shape, type.getElementType());
   results.push_back(tensor::ExtractSliceOp::create(

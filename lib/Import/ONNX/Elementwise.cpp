@@ -66,7 +66,8 @@ Value mlir::qc::onnx_import::expandToRank(OpBuilder &builder, Location loc,
 Value mlir::qc::onnx_import::buildBroadcastGeneric(
     OpBuilder &builder, Location loc, ArrayRef<Value> operands,
     RankedTensorType resultType,
-    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body,
+    ArrayRef<Value> resultSizes) {
   int64_t rank = resultType.getRank();
   MLIRContext *ctx = builder.getContext();
   SmallVector<Value> inputs;
@@ -83,8 +84,8 @@ Value mlir::qc::onnx_import::buildBroadcastGeneric(
     maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
   }
   // Dynamic result sizes come from an operand that is not broadcast there.
-  SmallVector<Value> dynamicSizes;
-  for (int64_t d = 0; d < rank; ++d) {
+  SmallVector<Value> dynamicSizes(resultSizes);
+  for (int64_t d = 0; d < rank && resultSizes.empty(); ++d) {
     if (!resultType.isDynamicDim(d))
       continue;
     for (Value input : inputs)

@@ -100,6 +100,7 @@ const llvm::StringMap<OpConverter> &mlir::qc::onnx_import::getOpConverters() {
     addQuantizationConverters(t);
     addQuantizedMatMulConverters(t);
     addConvolutionConverters(t);
+    addResizeConverters(t);
     addDynamicQuantizationConverters(t);
     return t;
   }();

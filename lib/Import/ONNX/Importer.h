@@ -160,6 +160,7 @@ void addNormalizationConverters(llvm::StringMap<OpConverter> &table);
 void addQuantizationConverters(llvm::StringMap<OpConverter> &table);
 void addQuantizedMatMulConverters(llvm::StringMap<OpConverter> &table);
 void addConvolutionConverters(llvm::StringMap<OpConverter> &table);
+void addResizeConverters(llvm::StringMap<OpConverter> &table);
 void addDynamicQuantizationConverters(llvm::StringMap<OpConverter> &table);
 
 //===----------------------------------------------------------------------===//
@@ -191,6 +192,15 @@ FailureOr<quant::QuantizedType>
 buildQuantizedType(NodeContext &nc, Type storage, ArrayRef<int64_t> dataShape,
                    unsigned scaleIndex, unsigned zeroPointIndex,
                    std::optional<int64_t> axisOverride = std::nullopt);
+
+/// The quantized view of an ONNX integer tensor: tensor.bitcast to signless
+/// (for uiN) and quant.scast to `quantElement`.
+Value viewAsQuantized(NodeContext &nc, Value value,
+                      quant::QuantizedType quantElement);
+
+/// The inverse: a quantized tensor (or a signless storage tensor) as the ONNX
+/// integer tensor of `onnxElement` (quant.scast, then bitcast for uiN).
+Value viewAsOnnxInteger(NodeContext &nc, Value value, Type onnxElement);
 
 /// Evaluates shape arithmetic on tracked tensors with dynamic elements
 /// (SymbolicShapes.cpp). Returns true and appends the result on success.
@@ -244,10 +254,12 @@ Value buildConstantPad(OpBuilder &builder, Location loc, Value x,
                        ArrayRef<int64_t> low, ArrayRef<int64_t> high,
                        Value padValue);
 
-/// An int8/uint8 tensor widened to i32 with the scalar zero point of input
-/// `zpIndex` (absent: 0) subtracted: the exact integer operand of
-/// MatMulInteger and ConvInteger.
-FailureOr<Value> centeredInt32(NodeContext &nc, Value value, unsigned zpIndex);
+/// An int8/uint8 tensor widened to i32 with the zero point of input `zpIndex`
+/// (absent: 0) subtracted: the exact integer operand of MatMulInteger,
+/// ConvInteger and QLinearConv. The zero point is a scalar or, when `zpAxis`
+/// is given, may hold one value per index of that dimension.
+FailureOr<Value> centeredInt32(NodeContext &nc, Value value, unsigned zpIndex,
+                               std::optional<int64_t> zpAxis = std::nullopt);
 
 /// tosa.mul of `lhs` and `rhs` (equal ranks) with the zero shift it needs.
 Value createTosaMul(OpBuilder &builder, Location loc, Type type, Value lhs,
@@ -269,11 +281,14 @@ Value expandToRank(OpBuilder &builder, Location loc, Value value, int64_t rank);
 /// A linalg.generic applying `body` (scalar block arguments -> scalar) to
 /// `operands` broadcast numpy-style to `resultType`. Used where no tosa op has
 /// the exact semantics (float division, for one). A dynamic dimension is
-/// assumed not to be a broadcast 1 at run time.
+/// assumed not to be a broadcast 1 at run time. The dynamic result sizes are
+/// `resultSizes` (one per dynamic dimension) when given, else taken from an
+/// operand.
 Value buildBroadcastGeneric(
     OpBuilder &builder, Location loc, ArrayRef<Value> operands,
     RankedTensorType resultType,
-    function_ref<Value(OpBuilder &, Location, ValueRange)> body);
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body,
+    ArrayRef<Value> resultSizes = {});
 
 } // namespace mlir::qc::onnx_import
 

@@ -204,17 +204,34 @@ FailureOr<quant::QuantizedType> mlir::qc::onnx_import::buildQuantizedType(
       max));
 }
 
-namespace {
+Value mlir::qc::onnx_import::viewAsQuantized(
+    NodeContext &nc, Value value, quant::QuantizedType quantElement) {
+  auto type = cast<RankedTensorType>(value.getType());
+  Type storage = quantElement.getStorageType();
+  if (type.getElementType() != storage)
+    value = tensor::BitcastOp::create(
+        nc.builder, nc.loc, RankedTensorType::get(type.getShape(), storage),
+        value);
+  return quant::StorageCastOp::create(
+      nc.builder, nc.loc, RankedTensorType::get(type.getShape(), quantElement),
+      value);
+}
 
-/// Signless storage tensor <-> the ONNX integer tensor (which may be uiN).
-Value toOnnxInteger(NodeContext &nc, Value storage, Type onnxElement) {
-  auto type = cast<RankedTensorType>(storage.getType());
-  if (type.getElementType() == onnxElement)
-    return storage;
+Value mlir::qc::onnx_import::viewAsOnnxInteger(NodeContext &nc, Value value,
+                                               Type onnxElement) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (auto q = dyn_cast<quant::QuantizedType>(type.getElementType()))
+    value = quant::StorageCastOp::create(
+        nc.builder, nc.loc,
+        RankedTensorType::get(type.getShape(), q.getStorageType()), value);
+  if (getElementTypeOrSelf(value.getType()) == onnxElement)
+    return value;
   return tensor::BitcastOp::create(
       nc.builder, nc.loc, RankedTensorType::get(type.getShape(), onnxElement),
-      storage);
+      value);
 }
+
+namespace {
 
 /// True when the scale (and zero point, if any) are constants, so the
 /// parameters fit into a !quant.uniform type.
@@ -318,7 +335,7 @@ LogicalResult convertRuntimeQuantization(NodeContext &nc, bool quantize,
                      ? arith::FPToSIOp::create(b, l, storage, v).getResult()
                      : arith::FPToUIOp::create(b, l, storage, v).getResult();
         });
-    results.push_back(toOnnxInteger(nc, result, onnxInteger));
+    results.push_back(viewAsOnnxInteger(nc, result, onnxInteger));
     return success();
   }
   result = buildBroadcastGeneric(
@@ -363,11 +380,7 @@ LogicalResult convertQuantizeLinear(NodeContext &nc,
                           << " and scale type " << qType->getExpressedType();
   auto quantTensor = RankedTensorType::get(xTy.getShape(), *qType);
   Value q = QuantizeOp::create(nc.builder, nc.loc, quantTensor, *x);
-  auto storageTensor =
-      RankedTensorType::get(xTy.getShape(), qType->getStorageType());
-  Value storage =
-      quant::StorageCastOp::create(nc.builder, nc.loc, storageTensor, q);
-  results.push_back(toOnnxInteger(nc, storage, onnxElement));
+  results.push_back(viewAsOnnxInteger(nc, q, onnxElement));
   return success();
 }
 

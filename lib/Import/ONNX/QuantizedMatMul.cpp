@@ -32,21 +32,6 @@ using namespace mlir::qc::onnx_import;
 
 namespace {
 
-/// The quantized view of an ONNX integer tensor: bitcast to signless (for uiN)
-/// and quant.scast to `quantElement`.
-Value viewAsQuantized(NodeContext &nc, Value value,
-                      quant::QuantizedType quantElement) {
-  auto type = cast<RankedTensorType>(value.getType());
-  Type storage = quantElement.getStorageType();
-  if (type.getElementType() != storage)
-    value = tensor::BitcastOp::create(
-        nc.builder, nc.loc, RankedTensorType::get(type.getShape(), storage),
-        value);
-  return quant::StorageCastOp::create(
-      nc.builder, nc.loc, RankedTensorType::get(type.getShape(), quantElement),
-      value);
-}
-
 LogicalResult convertQLinearMatMul(NodeContext &nc,
                                    SmallVectorImpl<Value> &results) {
   for (unsigned i = 0; i < 8; ++i)
@@ -81,21 +66,16 @@ LogicalResult convertQLinearMatMul(NodeContext &nc,
   Value product = MatMulOp::create(
       nc.builder, nc.loc, resultType, viewAsQuantized(nc, a, *aQ),
       viewAsQuantized(nc, b, *bQ), Value(), UnitAttr());
-  Value storage = quant::StorageCastOp::create(
-      nc.builder, nc.loc, RankedTensorType::get(*shape, yQ->getStorageType()),
-      product);
-  if (yElement != yQ->getStorageType())
-    storage = tensor::BitcastOp::create(
-        nc.builder, nc.loc, RankedTensorType::get(*shape, yElement), storage);
-  results.push_back(storage);
+  results.push_back(viewAsOnnxInteger(nc, product, yElement));
   return success();
 }
 
 } // namespace
 
-FailureOr<Value> mlir::qc::onnx_import::centeredInt32(NodeContext &nc,
-                                                      Value value,
-                                                      unsigned zpIndex) {
+FailureOr<Value>
+mlir::qc::onnx_import::centeredInt32(NodeContext &nc, Value value,
+                                     unsigned zpIndex,
+                                     std::optional<int64_t> zpAxis) {
   auto type = cast<RankedTensorType>(value.getType());
   auto integer = dyn_cast<IntegerType>(type.getElementType());
   if (!integer || integer.getWidth() != 8) {
@@ -111,8 +91,13 @@ FailureOr<Value> mlir::qc::onnx_import::centeredInt32(NodeContext &nc,
   SmallVector<Value> operands = {value};
   if (nc.hasInput(zpIndex)) {
     auto zpType = cast<RankedTensorType>(nc.inputs[zpIndex].getType());
-    if (zpType.getNumElements() != 1)
-      return nc.emitError() << "unsupported per-axis zero point " << zpType;
+    bool perAxis = zpAxis && zpType.getRank() == 1 &&
+                   zpType.getDimSize(0) == type.getDimSize(*zpAxis);
+    if (zpType.getNumElements() != 1 && !perAxis)
+      return nc.emitError() << "unsupported zero point " << zpType
+                            << (zpAxis ? " (expects one value or one per "
+                                         "output channel)"
+                                       : " (expects one value)");
     if (zpType.getElementType() != type.getElementType())
       return nc.emitError() << "zero point type " << zpType
                             << " differs from the input's " << type;
@@ -120,6 +105,10 @@ FailureOr<Value> mlir::qc::onnx_import::centeredInt32(NodeContext &nc,
     if (isUnsigned)
       zp = tensor::BitcastOp::create(
           nc.builder, nc.loc, RankedTensorType::get(zpType.getShape(), i8), zp);
+    if (perAxis)
+      zp = expandAlongAxis(nc.builder, nc.loc, zp, type.getRank(), *zpAxis);
+    else
+      zp = expandToRank(nc.builder, nc.loc, zp, type.getRank());
     operands.push_back(zp);
   }
   return buildBroadcastGeneric(
@@ -153,8 +142,8 @@ LogicalResult convertMatMulInteger(NodeContext &nc,
       inferMatMulShape(aTy.getShape(), bTy.getShape(), false, &error);
   if (failed(shape))
     return nc.emitError() << error;
-  FailureOr<Value> a32 = centeredInt32(nc, *a, 2);
-  FailureOr<Value> b32 = centeredInt32(nc, *b, 3);
+  FailureOr<Value> a32 = centeredInt32(nc, *a, 2, /*zpAxis=*/0);
+  FailureOr<Value> b32 = centeredInt32(nc, *b, 3, /*zpAxis=*/1);
   if (failed(a32) || failed(b32))
     return failure();
   Type i32 = nc.builder.getI32Type();

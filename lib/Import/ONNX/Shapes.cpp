@@ -396,32 +396,72 @@ LogicalResult convertUnsqueeze(NodeContext &nc,
   return success();
 }
 
+/// Expand. The target shape is a constant or a tracked shape tensor; a target
+/// element unknown at import gives a dynamic size: the target where the input
+/// has 1, else max(input size, target) (they are equal or one is 1).
 LogicalResult convertExpand(NodeContext &nc, SmallVectorImpl<Value> &results) {
   FailureOr<Value> x = nc.input(0);
-  FailureOr<SmallVector<int64_t>> target = constantInput(nc, 1, "shape");
-  if (failed(x) || failed(target))
+  if (failed(x) || failed(nc.input(1)))
     return failure();
+  std::optional<SymbolicShape> target = nc.shapes.lookup(nc.inputs[1]);
+  if (!target || target->isScalar)
+    return nc.emitError() << "unsupported run-time shape: it must be a 1-D "
+                             "constant or computed from shapes";
   auto type = cast<RankedTensorType>(x->getType());
-  FailureOr<SmallVector<int64_t>> shape =
-      broadcastShapes(type.getShape(), *target);
-  if (failed(shape))
-    return nc.emitError() << type << " does not broadcast to ["
-                          << llvm::interleaved(*target) << "]";
-  auto resultType = RankedTensorType::get(*shape, type.getElementType());
+  int64_t rank = std::max<int64_t>(type.getRank(), target->elements.size());
+  int64_t xOffset = rank - type.getRank();
+  int64_t tOffset = rank - int64_t(target->elements.size());
+  SmallVector<int64_t> shape;
+  SmallVector<Value> sizes;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t xd = d >= xOffset ? type.getDimSize(d - xOffset) : 1;
+    if (d < tOffset) {
+      shape.push_back(xd);
+      if (ShapedType::isDynamic(xd))
+        sizes.push_back(dimSize(nc.builder, nc.loc, *x, d - xOffset));
+      continue;
+    }
+    const ShapeElement &t = target->elements[d - tOffset];
+    if (t.constant) {
+      int64_t td = *t.constant;
+      if (td < 0 || (td != 1 && xd != 1 && !ShapedType::isDynamic(xd) &&
+                     td != xd))
+        return nc.emitError() << type << " does not broadcast to target size "
+                              << td << " in dimension " << d;
+      shape.push_back(td == 1 ? xd : td);
+      if (td == 1 && ShapedType::isDynamic(xd))
+        sizes.push_back(dimSize(nc.builder, nc.loc, *x, d - xOffset));
+      continue;
+    }
+    if (xd != 1 && !ShapedType::isDynamic(xd)) {
+      shape.push_back(xd); // the target must be 1 or xd
+      continue;
+    }
+    shape.push_back(ShapedType::kDynamic);
+    Value tv = ShapeTracker::asIndex(nc.builder, nc.loc, t);
+    if (ShapedType::isDynamic(xd))
+      tv = arith::MaxSIOp::create(
+          nc.builder, nc.loc, dimSize(nc.builder, nc.loc, *x, d - xOffset),
+          tv);
+    sizes.push_back(tv);
+  }
+  auto resultType = RankedTensorType::get(shape, type.getElementType());
   results.push_back(buildBroadcastGeneric(
       nc.builder, nc.loc, {*x}, resultType,
-      [](OpBuilder &, Location, ValueRange args) { return args[0]; }));
+      [](OpBuilder &, Location, ValueRange args) { return args[0]; }, sizes));
   return success();
 }
 
+/// ConstantOfShape: a constant for a shape known at import, else
+/// tensor.empty + linalg.fill with the tracked sizes.
 LogicalResult convertConstantOfShape(NodeContext &nc,
                                      SmallVectorImpl<Value> &results) {
-  FailureOr<SmallVector<int64_t>> shape = constantInput(nc, 0, "shape");
-  if (failed(shape))
+  if (failed(nc.input(0)))
     return failure();
-  for (int64_t d : *shape)
-    if (d < 0)
-      return nc.emitError() << "shape has negative entry " << d;
+  std::optional<SymbolicShape> shape = nc.shapes.lookup(nc.inputs[0]);
+  if (!shape || shape->isScalar)
+    return nc.emitError() << "unsupported run-time shape: it must be a 1-D "
+                             "constant or computed from shapes";
   MLIRContext *ctx = nc.builder.getContext();
   Attribute value = FloatAttr::get(Float32Type::get(ctx), 0.0);
   if (const onnx::AttributeProto *a = nc.attr("value")) {
@@ -432,9 +472,28 @@ LogicalResult convertConstantOfShape(NodeContext &nc,
       return nc.emitError() << "value must hold one element";
     value = *attr.getValues<Attribute>().begin();
   }
-  auto type = RankedTensorType::get(*shape, cast<TypedAttr>(value).getType());
-  results.push_back(arith::ConstantOp::create(
-      nc.builder, nc.loc, DenseElementsAttr::get(type, value)));
+  SmallVector<int64_t> dims;
+  SmallVector<Value> dynamic;
+  for (const ShapeElement &e : shape->elements) {
+    if (e.constant && *e.constant < 0)
+      return nc.emitError() << "shape has negative entry " << *e.constant;
+    dims.push_back(e.constant ? *e.constant : ShapedType::kDynamic);
+    if (!e.constant)
+      dynamic.push_back(ShapeTracker::asIndex(nc.builder, nc.loc, e));
+  }
+  Type element = cast<TypedAttr>(value).getType();
+  auto type = RankedTensorType::get(dims, element);
+  if (dynamic.empty()) {
+    results.push_back(arith::ConstantOp::create(
+        nc.builder, nc.loc, DenseElementsAttr::get(type, value)));
+    return success();
+  }
+  Value empty =
+      tensor::EmptyOp::create(nc.builder, nc.loc, dims, element, dynamic);
+  Value fill =
+      arith::ConstantOp::create(nc.builder, nc.loc, cast<TypedAttr>(value));
+  results.push_back(
+      linalg::FillOp::create(nc.builder, nc.loc, fill, empty).getResult(0));
   return success();
 }
 
