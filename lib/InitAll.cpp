@@ -1,6 +1,7 @@
 //===- InitAll.cpp - register quant's dialects and passes -----------------===//
 
 #include "qc/InitAll.h"
+#include "qc/Conversion/Passes.h"
 #include "qc/Dialect/QC/IR/QCDialect.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 
@@ -15,4 +16,8 @@ void mlir::qc::registerQuantDialects(DialectRegistry &registry) {
                   arith::ArithDialect, tensor::TensorDialect>();
 }
 
-void mlir::qc::registerQuantPasses() { registerQCPasses(); }
+void mlir::qc::registerQuantPasses() {
+  registerQCPasses();
+  registerQCConversionPasses();
+  registerLowerToLLVMPipeline();
+}

@@ -1,0 +1,84 @@
+//===- Compiler.h - from an imported module to code -------------*- C++ -*-===//
+//
+// The library behind quant-compile: the model's signature (for the header and
+// the embedded signature string), the lowering to the LLVM dialect, and code
+// emission through LLVM's TargetMachine, all in-process.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_COMPILER_COMPILER_H
+#define QC_COMPILER_COMPILER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LLVM.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::qc {
+
+/// What quant-compile writes.
+enum class EmitKind { MLIR, LLVM, Asm, Object, Shared };
+
+struct CompileOptions {
+  /// Prefix of every exported symbol (<name>_run, <name>_signature).
+  std::string name = "model";
+  EmitKind emit = EmitKind::Object;
+  unsigned optLevel = 2;
+  /// Target CPU; "native" is the host's.
+  std::string cpu = "native";
+  /// Target triple; empty is the host's.
+  std::string triple;
+};
+
+/// One input or output of the compiled entry point.
+struct TensorSignature {
+  std::string name;
+  /// ONNX's name of the element type: float32, float16, bfloat16, float64,
+  /// int8 ... int64, uint8 ... uint64, bool.
+  std::string dtype;
+  /// -1 for a dynamic dimension.
+  std::vector<int64_t> shape;
+  /// Bytes per element.
+  unsigned elementBytes = 0;
+};
+
+struct ModelSignature {
+  std::vector<TensorSignature> inputs, outputs;
+};
+
+/// Reads the signature of func.func @main (tensor arguments and results with
+/// `onnx.name` attributes). Fails with a diagnostic for element types the C
+/// ABI does not carry.
+FailureOr<ModelSignature> getModelSignature(ModuleOp module);
+
+/// The signature as one line, embedded in the object as <name>_signature:
+///   "in X float32 2x4;out Y float32 2x3" (dynamic dims are "?").
+std::string encodeSignature(const ModelSignature &signature);
+
+/// The C header declaring the entry point and describing each tensor.
+std::string renderHeader(const ModelSignature &signature,
+                         const CompileOptions &options,
+                         llvm::StringRef source);
+
+/// Runs qc-lower-to-llvm on `module` and adds the <name>_signature global.
+LogicalResult lowerToLLVMDialect(ModuleOp module,
+                                 const ModelSignature &signature,
+                                 const CompileOptions &options);
+
+/// Translates an LLVM-dialect module to LLVM IR, optimises it at
+/// options.optLevel for the target, and writes LLVM IR text, assembly or an
+/// object file (Shared writes the object; linking is the caller's).
+LogicalResult emitCode(ModuleOp module, const CompileOptions &options,
+                       llvm::raw_pwrite_stream &os);
+
+/// Links `object` into a shared library at `output` with the system C
+/// compiler driver (cc, gcc or clang on PATH). Fails with `error` set.
+LogicalResult linkShared(llvm::StringRef object, llvm::StringRef output,
+                         std::string &error);
+
+} // namespace mlir::qc
+
+#endif // QC_COMPILER_COMPILER_H

@@ -1,0 +1,44 @@
+//===- Passes.h - lowering passes from qc to LLVM ---------------*- C++ -*-===//
+
+#ifndef QC_CONVERSION_PASSES_H
+#define QC_CONVERSION_PASSES_H
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace mlir::qc {
+
+#define GEN_PASS_DECL
+#include "qc/Conversion/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "qc/Conversion/Passes.h.inc"
+
+/// Options of the whole CPU lowering.
+struct LowerToLLVMOptions {
+  /// Prefix of the C entry point (<name>_run).
+  std::string entryName = "model";
+  /// Tile and vectorize contractions and element-wise ops (off: plain loops,
+  /// for debugging the lowering).
+  bool vectorize = true;
+};
+
+/// Adds the passes from imported IR (qc, tosa, linalg, tensor on tensors) down
+/// to the LLVM dialect, with the C entry point.
+void buildLowerToLLVMPipeline(OpPassManager &pm,
+                              const LowerToLLVMOptions &options);
+
+/// Registers `qc-lower-to-llvm` for quant-opt.
+void registerLowerToLLVMPipeline();
+
+} // namespace mlir::qc
+
+#endif // QC_CONVERSION_PASSES_H

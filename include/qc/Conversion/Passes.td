@@ -1,0 +1,88 @@
+//===- Passes.td - lowering passes from qc to LLVM -----------*- tablegen -*-===//
+//
+// The CPU lowering: qc ops to linalg on tensors, the C entry point, and the
+// named pipeline `qc-lower-to-llvm` (registered in Pipelines.cpp) that chains
+// them with the upstream passes down to the LLVM dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_CONVERSION_PASSES_TD
+#define QC_CONVERSION_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "ModuleOp"> {
+  let summary = "Lower qc ops to linalg, arith and math on tensors";
+  let description = [{
+    Rewrites every `qc` op into `linalg.generic`s (and `tensor` reshapes) over
+    plain tensors, and removes `!quant.uniform` types: a quantized tensor
+    becomes its storage tensor (`i8`, `i4`, `i32`, ...), `quant.scast` between
+    the two disappears.
+
+    - `qc.quantize`: `clamp(round_half_even(x / scale) + zero_point)` in the
+      float type, then to the storage integer; per-tensor, per-axis and
+      sub-channel parameters are constants read through an indexing map
+      (`d floordiv block` for sub-channel).
+    - `qc.dequantize`: `(q - zero_point) · scale`.
+    - `qc.matmul` with float operands: one contraction `linalg.generic` over
+      (batch..., m, n, k) whose maps express numpy broadcasting,
+      `transpose_rhs` and 1-D operands; f16/bf16 accumulate in f32.
+    - `qc.matmul` with both operands quantized and no scale varying along K
+      (per-tensor, per-row lhs, per-column rhs): integer arithmetic, the
+      zero-point-shifted storage values multiplied and accumulated in `i32`,
+      then a float epilogue `acc · s_lhs · s_rhs (+ bias)` and, for a quantized
+      result, the quantization above. The float epilogue (not a fixed-point
+      multiplier) matches ONNX's definition, which rounds the real product.
+    - `qc.matmul` with one quantized operand (weight-only, e.g. MatMulNBits):
+      the weight is dequantized inside the contraction body, element by
+      element, so no float copy of it is materialised.
+    - `qc.rms_norm`, `qc.layer_norm`: reductions over the trailing dimensions
+      in f32, then one element-wise generic.
+    - `qc.hadamard` of a power-of-two size: log2(size) butterfly stages, each
+      one generic over the axis viewed as [..., 2, ...], then the 1/sqrt(size)
+      normalisation.
+
+    Invariant: the lowered program computes the values the `qc` ops define
+    (lit tests check the IR; the conformance sweep runs it). What cannot be
+    lowered (a `qc.observe` left in the program, a Hadamard size with a
+    non-power-of-two factor, an op on quantized tensors other than the above)
+    is an error at the op.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"
+  ];
+}
+
+def QCEmitCInterface : Pass<"qc-emit-c-interface", "ModuleOp"> {
+  let summary = "Add the C entry point `<name>_run` around the bufferized @main";
+  let description = [{
+    Runs after bufferization and `buffer-results-to-out-params`, when `@main`
+    takes one memref per input and then one per output, all with the identity
+    layout. Adds
+
+    ```c
+    int32_t <name>_run(void *const *inputs, const int64_t *const *shapes,
+                       void *const *outputs);
+    ```
+
+    which checks its pointers, builds a memref for each input (its dynamic
+    sizes from `shapes[i]`, which may be null when no input has a dynamic
+    dimension; static sizes given there must match), calls `@main`, and returns
+    0, or 1 (`QUANT_ERR_NULL`) for a null pointer, or 2 (`QUANT_ERR_SHAPE`) for
+    a size that does not match. docs/abi.md is the reference. `@main` is
+    renamed `__<name>_main` with internal linkage so that only the entry point
+    is exported. Outputs must have static
+    shapes (the caller allocates them).
+  }];
+  let options = [
+    Option<"entryName", "name", "std::string", /*default=*/"\"model\"",
+           "Prefix of the entry point: <name>_run">
+  ];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect", "::mlir::cf::ControlFlowDialect"
+  ];
+}
+
+#endif // QC_CONVERSION_PASSES_TD

@@ -1,0 +1,328 @@
+//===- Compiler.cpp - from an imported module to code ---------------------===//
+
+#include "qc/Compiler/Compiler.h"
+#include "qc/Conversion/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/SubtargetFeature.h"
+#include "llvm/TargetParser/Triple.h"
+
+using namespace mlir;
+using namespace mlir::qc;
+
+namespace {
+
+/// ONNX's name and size of an element type the C ABI carries.
+std::optional<std::pair<std::string, unsigned>> describeElement(Type type) {
+  if (type.isF32())
+    return std::make_pair(std::string("float32"), 4u);
+  if (type.isF16())
+    return std::make_pair(std::string("float16"), 2u);
+  if (type.isBF16())
+    return std::make_pair(std::string("bfloat16"), 2u);
+  if (type.isF64())
+    return std::make_pair(std::string("float64"), 8u);
+  if (auto i = dyn_cast<IntegerType>(type)) {
+    unsigned w = i.getWidth();
+    if (w == 1)
+      return std::make_pair(std::string("bool"), 1u);
+    if (w != 8 && w != 16 && w != 32 && w != 64)
+      return std::nullopt;
+    return std::make_pair(
+        (i.isUnsigned() ? "uint" : "int") + std::to_string(w), w / 8);
+  }
+  return std::nullopt;
+}
+
+FailureOr<TensorSignature> describeTensor(Operation *where, Type type,
+                                          DictionaryAttr attrs,
+                                          llvm::StringRef fallbackName) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor)
+    return where->emitError("unsupported non-tensor entry type ") << type;
+  auto element = describeElement(tensor.getElementType());
+  if (!element)
+    return where->emitError("unsupported element type at the C interface: ")
+           << tensor;
+  TensorSignature sig;
+  sig.name = fallbackName.str();
+  if (attrs)
+    if (auto name = attrs.getAs<StringAttr>("onnx.name"))
+      sig.name = name.str();
+  sig.dtype = element->first;
+  sig.elementBytes = element->second;
+  for (int64_t d : tensor.getShape())
+    sig.shape.push_back(ShapedType::isDynamic(d) ? -1 : d);
+  return sig;
+}
+
+std::string shapeString(const std::vector<int64_t> &shape) {
+  if (shape.empty())
+    return "scalar";
+  std::string s;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    if (i)
+      s += "x";
+    s += shape[i] < 0 ? "?" : std::to_string(shape[i]);
+  }
+  return s;
+}
+
+} // namespace
+
+FailureOr<ModelSignature> mlir::qc::getModelSignature(ModuleOp module) {
+  auto main = module.lookupSymbol<func::FuncOp>("main");
+  if (!main)
+    return module.emitError("the module has no func.func @main");
+  ModelSignature signature;
+  FunctionType type = main.getFunctionType();
+  for (unsigned i = 0; i < type.getNumInputs(); ++i) {
+    FailureOr<TensorSignature> t =
+        describeTensor(main, type.getInput(i), main.getArgAttrDict(i),
+                       "input" + std::to_string(i));
+    if (failed(t))
+      return failure();
+    signature.inputs.push_back(*t);
+  }
+  for (unsigned i = 0; i < type.getNumResults(); ++i) {
+    FailureOr<TensorSignature> t =
+        describeTensor(main, type.getResult(i), main.getResultAttrDict(i),
+                       "output" + std::to_string(i));
+    if (failed(t))
+      return failure();
+    for (int64_t d : t->shape)
+      if (d < 0)
+        return main.emitError("unsupported dynamic dimension in output '")
+               << t->name << "' (" << type.getResult(i)
+               << "): outputs are allocated by the caller, so their shapes "
+                  "must be static; fix the inputs' shapes with --input-shape";
+    signature.outputs.push_back(*t);
+  }
+  return signature;
+}
+
+std::string mlir::qc::encodeSignature(const ModelSignature &signature) {
+  std::string s;
+  auto add = [&](const char *kind, const TensorSignature &t) {
+    if (!s.empty())
+      s += ";";
+    s += std::string(kind) + " " + t.name + " " + t.dtype + " " +
+         shapeString(t.shape);
+  };
+  for (const TensorSignature &t : signature.inputs)
+    add("in", t);
+  for (const TensorSignature &t : signature.outputs)
+    add("out", t);
+  return s;
+}
+
+std::string mlir::qc::renderHeader(const ModelSignature &signature,
+                                   const CompileOptions &options,
+                                   llvm::StringRef source) {
+  std::string upper = llvm::StringRef(options.name).upper();
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  os << "/* " << options.name << ".h: generated by quant-compile from "
+     << llvm::sys::path::filename(source) << ". Do not edit.\n"
+     << " *\n"
+     << " * int32_t " << options.name
+     << "_run(inputs, shapes, outputs) runs the model: inputs[i] and\n"
+     << " * outputs[i] point to dense row-major tensors of the types below;\n"
+     << " * the caller allocates the outputs. shapes may be NULL unless an\n"
+     << " * input has a dynamic dimension (-1 below); then shapes[i] points to\n"
+     << " * input i's dimensions. Returns QUANT_OK, QUANT_ERR_NULL or\n"
+     << " * QUANT_ERR_SHAPE. Reentrant: calls may run concurrently.\n"
+     << " * Link the object with -lm. Reference: docs/abi.md.\n"
+     << " *\n";
+  auto describe = [&](const char *kind, size_t i, const TensorSignature &t) {
+    os << " *   " << kind << " " << i << " \"" << t.name << "\": " << t.dtype
+       << " [";
+    for (size_t d = 0; d < t.shape.size(); ++d)
+      os << (d ? ", " : "") << t.shape[d];
+    os << "]\n";
+  };
+  os << " * Inputs:\n";
+  for (size_t i = 0; i < signature.inputs.size(); ++i)
+    describe("input", i, signature.inputs[i]);
+  os << " * Outputs:\n";
+  for (size_t i = 0; i < signature.outputs.size(); ++i)
+    describe("output", i, signature.outputs[i]);
+  os << " */\n"
+     << "#ifndef QUANT_MODEL_" << upper << "_H\n"
+     << "#define QUANT_MODEL_" << upper << "_H\n\n"
+     << "#include <stdint.h>\n\n"
+     << "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n"
+     << "#ifndef QUANT_OK\n"
+     << "#define QUANT_OK 0        /* success */\n"
+     << "#define QUANT_ERR_NULL 1  /* a required pointer was NULL */\n"
+     << "#define QUANT_ERR_SHAPE 2 /* a dimension in shapes does not match */\n"
+     << "#endif\n\n"
+     << "#define " << upper << "_NUM_INPUTS " << signature.inputs.size()
+     << "\n"
+     << "#define " << upper << "_NUM_OUTPUTS " << signature.outputs.size()
+     << "\n\n";
+  auto macros = [&](const char *kind, size_t i, const TensorSignature &t) {
+    std::string prefix = upper + "_" + kind + "_" + std::to_string(i);
+    os << "#define " << prefix << "_RANK " << t.shape.size() << "\n";
+    os << "#define " << prefix << "_SHAPE {";
+    for (size_t d = 0; d < t.shape.size(); ++d)
+      os << (d ? ", " : "") << t.shape[d];
+    os << "}\n";
+    bool isStatic = llvm::all_of(t.shape, [](int64_t d) { return d >= 0; });
+    if (isStatic) {
+      int64_t n = 1;
+      for (int64_t d : t.shape)
+        n *= d;
+      os << "#define " << prefix << "_ELEMENTS " << n << "\n";
+      os << "#define " << prefix << "_BYTES " << n * t.elementBytes << "\n";
+    }
+  };
+  for (size_t i = 0; i < signature.inputs.size(); ++i)
+    macros("INPUT", i, signature.inputs[i]);
+  for (size_t i = 0; i < signature.outputs.size(); ++i)
+    macros("OUTPUT", i, signature.outputs[i]);
+  os << "\nint32_t " << options.name
+     << "_run(void *const *inputs, const int64_t *const *shapes,\n"
+     << "        void *const *outputs);\n\n"
+     << "/* \"in NAME DTYPE DIMS;...;out NAME DTYPE DIMS\" (DIMS like 2x?x4). "
+        "*/\n"
+     << "extern const char " << options.name << "_signature[];\n\n"
+     << "#ifdef __cplusplus\n}\n#endif\n\n"
+     << "#endif /* QUANT_MODEL_" << upper << "_H */\n";
+  return out;
+}
+
+LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
+                                           const ModelSignature &signature,
+                                           const CompileOptions &options) {
+  PassManager pm(module.getContext());
+  LowerToLLVMOptions lowering;
+  lowering.entryName = options.name;
+  buildLowerToLLVMPipeline(pm, lowering);
+  if (failed(pm.run(module)))
+    return failure();
+  // The signature string, so that a loader can check what it feeds.
+  OpBuilder b(module.getBodyRegion());
+  std::string text = encodeSignature(signature);
+  text.push_back('\0');
+  auto type = LLVM::LLVMArrayType::get(b.getI8Type(), text.size());
+  LLVM::GlobalOp::create(b, module.getLoc(), type, /*isConstant=*/true,
+                         LLVM::Linkage::External, options.name + "_signature",
+                         b.getStringAttr(text));
+  return success();
+}
+
+LogicalResult mlir::qc::emitCode(ModuleOp module, const CompileOptions &options,
+                                 llvm::raw_pwrite_stream &os) {
+  MLIRContext *ctx = module.getContext();
+  DialectRegistry registry;
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  ctx->appendDialectRegistry(registry);
+
+  llvm::InitializeAllTargetInfos();
+  llvm::InitializeAllTargets();
+  llvm::InitializeAllTargetMCs();
+  llvm::InitializeAllAsmPrinters();
+
+  llvm::Triple triple(options.triple.empty()
+                          ? llvm::sys::getDefaultTargetTriple()
+                          : options.triple);
+  std::string error;
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target)
+    return module.emitError("unknown target triple '")
+           << triple.str() << "': " << error;
+  std::string cpu = options.cpu;
+  std::string features;
+  if (cpu == "native") {
+    cpu = llvm::sys::getHostCPUName().str();
+    llvm::SubtargetFeatures f;
+    for (auto &[feature, enabled] : llvm::sys::getHostCPUFeatures())
+      f.AddFeature(feature, enabled);
+    features = f.getString();
+  }
+  llvm::CodeGenOptLevel level =
+      options.optLevel == 0   ? llvm::CodeGenOptLevel::None
+      : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
+      : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
+                              : llvm::CodeGenOptLevel::Aggressive;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
+      std::nullopt, level));
+  if (!machine)
+    return module.emitError("cannot create a target machine for ")
+           << triple.str() << " / " << cpu;
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(module, llvmContext, "quant_model");
+  if (!llvmModule)
+    return module.emitError("translation to LLVM IR failed");
+  llvmModule->setTargetTriple(triple);
+  llvmModule->setDataLayout(machine->createDataLayout());
+  auto optimize =
+      makeOptimizingTransformer(options.optLevel, 0, machine.get());
+  if (llvm::Error err = optimize(llvmModule.get()))
+    return module.emitError("LLVM optimisation failed: ")
+           << llvm::toString(std::move(err));
+
+  if (options.emit == EmitKind::LLVM) {
+    llvmModule->print(os, nullptr);
+    return success();
+  }
+  llvm::legacy::PassManager codegen;
+  llvm::CodeGenFileType fileType = options.emit == EmitKind::Asm
+                                       ? llvm::CodeGenFileType::AssemblyFile
+                                       : llvm::CodeGenFileType::ObjectFile;
+  if (machine->addPassesToEmitFile(codegen, os, nullptr, fileType))
+    return module.emitError("the target cannot emit this file type");
+  codegen.run(*llvmModule);
+  return success();
+}
+
+LogicalResult mlir::qc::linkShared(llvm::StringRef object,
+                                   llvm::StringRef output,
+                                   std::string &error) {
+  llvm::ErrorOr<std::string> driver = llvm::sys::findProgramByName("cc");
+  for (const char *alternative : {"gcc", "clang"})
+    if (!driver)
+      driver = llvm::sys::findProgramByName(alternative);
+  if (!driver) {
+    error = "--emit=shared needs a C compiler driver (cc, gcc or clang) on "
+            "PATH to link; none was found";
+    return failure();
+  }
+  llvm::SmallVector<llvm::StringRef> args = {*driver, "-shared", "-o", output,
+                                             object, "-lm"};
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(*driver, args, std::nullopt, {}, 0, 0,
+                                     &message);
+  if (rc != 0) {
+    error = "linking the shared library with " + *driver + " failed" +
+            (message.empty() ? " (exit code " + std::to_string(rc) + ")"
+                             : ": " + message);
+    return failure();
+  }
+  return success();
+}

@@ -1,0 +1,233 @@
+//===- CInterface.cpp - the C entry point <name>_run ----------------------===//
+//
+// See the pass description in include/qc/Conversion/Passes.td and the ABI in
+// docs/abi.md. The entry point is a func.func with LLVM-compatible types
+// (!llvm.ptr arguments, i32 result), so that the standard func-to-llvm
+// lowering gives it the plain C calling convention. Memref descriptors for
+// @main are built as LLVM structs and cast with unrealized_conversion_cast,
+// which reconcile-unrealized-casts removes after the memref lowering.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Conversion/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/SymbolTable.h"
+
+namespace mlir::qc {
+#define GEN_PASS_DEF_QCEMITCINTERFACE
+#include "qc/Conversion/Passes.h.inc"
+} // namespace mlir::qc
+
+using namespace mlir;
+using namespace mlir::qc;
+
+namespace {
+
+constexpr int32_t kErrNull = 1;
+constexpr int32_t kErrShape = 2;
+
+struct QCEmitCInterfacePass
+    : public qc::impl::QCEmitCInterfaceBase<QCEmitCInterfacePass> {
+  using QCEmitCInterfaceBase::QCEmitCInterfaceBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto main = module.lookupSymbol<func::FuncOp>("main");
+    if (!main) {
+      module.emitError("qc-emit-c-interface: no func.func @main");
+      return signalPassFailure();
+    }
+    if (!isValidName(entryName)) {
+      module.emitError("qc-emit-c-interface: the name '")
+          << entryName << "' is not a C identifier";
+      return signalPassFailure();
+    }
+    FunctionType fnType = main.getFunctionType();
+    if (fnType.getNumResults() != 0) {
+      main.emitError("expects @main without results (run "
+                     "buffer-results-to-out-params first)");
+      return signalPassFailure();
+    }
+    SmallVector<MemRefType> inputs, outputs;
+    for (unsigned i = 0; i < fnType.getNumInputs(); ++i) {
+      auto type = dyn_cast<MemRefType>(fnType.getInput(i));
+      if (!type || !type.getLayout().isIdentity()) {
+        main.emitError("expects identity-layout memref arguments, got ")
+            << fnType.getInput(i);
+        return signalPassFailure();
+      }
+      bool isOutput = static_cast<bool>(main.getArgAttr(i, "bufferize.result"));
+      if (isOutput && !type.hasStaticShape()) {
+        main.emitError("unsupported dynamic output shape ")
+            << type << ": outputs are allocated by the caller; fix the "
+                       "input shapes (--input-shape) so that outputs are "
+                       "static";
+        return signalPassFailure();
+      }
+      if (!isOutput && !outputs.empty()) {
+        main.emitError("expects inputs before outputs");
+        return signalPassFailure();
+      }
+      (isOutput ? outputs : inputs).push_back(type);
+    }
+    if (failed(buildEntry(module, main, inputs, outputs)))
+      return signalPassFailure();
+    // Only the entry point is exported: @main gets internal linkage (and a
+    // name that cannot clash with a C program's main).
+    SymbolTable symbols(module);
+    if (failed(symbols.rename(main, "__" + entryName + "_main")))
+      return signalPassFailure();
+    main->setAttr("llvm.linkage", LLVM::LinkageAttr::get(
+                                      &getContext(), LLVM::Linkage::Internal));
+  }
+
+  static bool isValidName(llvm::StringRef name) {
+    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])))
+      return false;
+    return llvm::all_of(name, [](char c) {
+      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+    });
+  }
+
+  LogicalResult buildEntry(ModuleOp module, func::FuncOp main,
+                           ArrayRef<MemRefType> inputs,
+                           ArrayRef<MemRefType> outputs) {
+    MLIRContext *ctx = module.getContext();
+    OpBuilder b(ctx);
+    b.setInsertionPointToEnd(module.getBody());
+    Location loc = main.getLoc();
+    auto ptr = LLVM::LLVMPointerType::get(ctx);
+    Type i32 = b.getI32Type(), i64 = b.getI64Type();
+    auto fnType = b.getFunctionType({ptr, ptr, ptr}, {i32});
+    std::string name = entryName + "_run";
+    if (module.lookupSymbol(name))
+      return module.emitError("a symbol named '") << name << "' already exists";
+    auto entry = func::FuncOp::create(b, loc, name, fnType);
+    // Error exits: one block per code, returning it.
+    Region &body = entry.getBody();
+    Block *start = b.createBlock(&body, body.end(), {ptr, ptr, ptr},
+                                 {loc, loc, loc});
+    Block *nullExit = b.createBlock(&body, body.end());
+    func::ReturnOp::create(
+        b, loc, ValueRange{arith::ConstantIntOp::create(b, loc, i32, kErrNull)});
+    Block *shapeExit = b.createBlock(&body, body.end());
+    func::ReturnOp::create(
+        b, loc,
+        ValueRange{arith::ConstantIntOp::create(b, loc, i32, kErrShape)});
+
+    Value insArg = start->getArgument(0), shapesArg = start->getArgument(1),
+          outsArg = start->getArgument(2);
+    Block *current = start;
+    b.setInsertionPointToEnd(current);
+    Value nullPtr = LLVM::ZeroOp::create(b, loc, ptr);
+    // Continues in a new block when `fail` is false, else branches to `exit`.
+    auto check = [&](Value fail, Block *exit) {
+      Block *next = b.createBlock(&body, Region::iterator(nullExit));
+      b.setInsertionPointToEnd(current);
+      cf::CondBranchOp::create(b, loc, fail, exit, next);
+      current = next;
+      b.setInsertionPointToEnd(current);
+    };
+    auto isNull = [&](Value p) -> Value {
+      return LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, p, nullPtr);
+    };
+    auto loadPtr = [&](Value base, int64_t index) -> Value {
+      Value addr = LLVM::GEPOp::create(b, loc, ptr, ptr, base,
+                                       ArrayRef<LLVM::GEPArg>{int32_t(index)});
+      return LLVM::LoadOp::create(b, loc, ptr, addr);
+    };
+    if (!inputs.empty())
+      check(isNull(insArg), nullExit);
+    if (!outputs.empty())
+      check(isNull(outsArg), nullExit);
+    bool anyDynamic = llvm::any_of(
+        inputs, [](MemRefType t) { return !t.hasStaticShape(); });
+    if (anyDynamic)
+      check(isNull(shapesArg), nullExit);
+
+    SmallVector<Value> callArgs;
+    auto descriptor = [&](Value data, MemRefType type,
+                          ArrayRef<Value> sizes) -> Value {
+      int64_t rank = type.getRank();
+      SmallVector<Type> fields = {ptr, ptr, i64};
+      if (rank > 0) {
+        fields.push_back(LLVM::LLVMArrayType::get(i64, rank));
+        fields.push_back(LLVM::LLVMArrayType::get(i64, rank));
+      }
+      auto structTy = LLVM::LLVMStructType::getLiteral(ctx, fields);
+      Value desc = LLVM::UndefOp::create(b, loc, structTy);
+      desc = LLVM::InsertValueOp::create(b, loc, desc, data,
+                                         ArrayRef<int64_t>{0});
+      desc = LLVM::InsertValueOp::create(b, loc, desc, data,
+                                         ArrayRef<int64_t>{1});
+      desc = LLVM::InsertValueOp::create(
+          b, loc, desc, LLVM::ConstantOp::create(b, loc, i64, 0),
+          ArrayRef<int64_t>{2});
+      Value stride = LLVM::ConstantOp::create(b, loc, i64, 1);
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        desc = LLVM::InsertValueOp::create(b, loc, desc, sizes[d],
+                                           ArrayRef<int64_t>{3, d});
+        desc = LLVM::InsertValueOp::create(b, loc, desc, stride,
+                                           ArrayRef<int64_t>{4, d});
+        if (d > 0)
+          stride = LLVM::MulOp::create(b, loc, stride, sizes[d]);
+      }
+      return UnrealizedConversionCastOp::create(b, loc, TypeRange{type},
+                                                ValueRange{desc})
+          .getResult(0);
+    };
+
+    for (auto [i, type] : llvm::enumerate(inputs)) {
+      Value data = loadPtr(insArg, i);
+      check(isNull(data), nullExit);
+      SmallVector<Value> sizes;
+      Value shape;
+      if (!type.hasStaticShape()) {
+        shape = loadPtr(shapesArg, i);
+        check(isNull(shape), nullExit);
+      }
+      for (int64_t d = 0; d < type.getRank(); ++d) {
+        if (!type.isDynamicDim(d)) {
+          sizes.push_back(
+              LLVM::ConstantOp::create(b, loc, i64, type.getDimSize(d)));
+          if (shape) {
+            Value addr = LLVM::GEPOp::create(b, loc, ptr, i64, shape,
+                                             ArrayRef<LLVM::GEPArg>{int32_t(d)});
+            Value given = LLVM::LoadOp::create(b, loc, i64, addr);
+            check(LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ne, given,
+                                       sizes.back()),
+                  shapeExit);
+          }
+          continue;
+        }
+        Value addr = LLVM::GEPOp::create(b, loc, ptr, i64, shape,
+                                         ArrayRef<LLVM::GEPArg>{int32_t(d)});
+        Value given = LLVM::LoadOp::create(b, loc, i64, addr);
+        // Sizes must be in [0, 2^40] (the importer's bound on a dimension).
+        Value tooLarge = LLVM::ICmpOp::create(
+            b, loc, LLVM::ICmpPredicate::ugt, given,
+            LLVM::ConstantOp::create(b, loc, i64, int64_t(1) << 40));
+        check(tooLarge, shapeExit);
+        sizes.push_back(given);
+      }
+      callArgs.push_back(descriptor(data, type, sizes));
+    }
+    for (auto [j, type] : llvm::enumerate(outputs)) {
+      Value data = loadPtr(outsArg, j);
+      check(isNull(data), nullExit);
+      SmallVector<Value> sizes;
+      for (int64_t d = 0; d < type.getRank(); ++d)
+        sizes.push_back(
+            LLVM::ConstantOp::create(b, loc, i64, type.getDimSize(d)));
+      callArgs.push_back(descriptor(data, type, sizes));
+    }
+    func::CallOp::create(b, loc, main, callArgs);
+    func::ReturnOp::create(
+        b, loc, ValueRange{arith::ConstantIntOp::create(b, loc, i32, 0)});
+    return success();
+  }
+};
+
+} // namespace

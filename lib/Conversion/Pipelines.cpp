@@ -1,0 +1,89 @@
+//===- Pipelines.cpp - qc-lower-to-llvm -----------------------------------===//
+//
+// The CPU pipeline, stage by stage (each stage is an ordinary pass, so
+// quant-opt can stop anywhere):
+//   1. qc -> linalg (convert-qc-to-linalg), tosa -> linalg/arith/tensor;
+//   2. element-wise fusion on tensors;
+//   3. one-shot bufferization across function boundaries, results turned into
+//      caller-allocated out-params, the C entry point (qc-emit-c-interface),
+//      buffer deallocation;
+//   4. linalg -> loops, then scf/affine/memref/math/arith/func -> LLVM.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Conversion/Passes.h"
+
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+using namespace mlir;
+
+void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
+                                        const LowerToLLVMOptions &options) {
+  // 1. To linalg on tensors.
+  pm.addPass(createConvertQCToLinalg());
+  tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions{});
+  pm.addPass(createCanonicalizerPass());
+  // 2. Fusion.
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // 3. Buffers and the entry point.
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.addResultAttribute = true;
+  outParams.hoistStaticAllocs = true;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  QCEmitCInterfaceOptions entry;
+  entry.entryName = options.entryName;
+  pm.addPass(createQCEmitCInterface(entry));
+  bufferization::BufferDeallocationPipelineOptions dealloc;
+  bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  // 4. Loops and LLVM.
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
+namespace {
+struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
+  Option<std::string> name{*this, "name",
+                           llvm::cl::desc("Prefix of the C entry point"),
+                           llvm::cl::init("model")};
+};
+} // namespace
+
+void mlir::qc::registerLowerToLLVMPipeline() {
+  PassPipelineRegistration<PipelineOptions>(
+      "qc-lower-to-llvm",
+      "The CPU lowering: qc/tosa/linalg on tensors to the LLVM dialect with "
+      "the C entry point <name>_run",
+      [](OpPassManager &pm, const PipelineOptions &opts) {
+        LowerToLLVMOptions options;
+        options.entryName = opts.name;
+        buildLowerToLLVMPipeline(pm, options);
+      });
+}

@@ -1,0 +1,928 @@
+//===- QCToLinalg.cpp - qc ops to linalg on tensors -----------------------===//
+//
+// See the pass description in include/qc/Conversion/Passes.td. Quantized
+// values are handled through their storage: each pattern reads a quantized
+// operand through `quant.scast` to its storage type and wraps a quantized
+// result in `quant.scast` back; once every qc op is gone, the scast pairs
+// cancel and no !quant type is left.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Conversion/Passes.h"
+#include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Numerics/Hadamard.h"
+
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/IR/AffineMap.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+#include <cmath>
+
+namespace mlir::qc {
+#define GEN_PASS_DEF_CONVERTQCTOLINALG
+#include "qc/Conversion/Passes.h.inc"
+} // namespace mlir::qc
+
+using namespace mlir;
+using namespace mlir::qc;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+/// Quantization parameters of a tensor as constant tensors (scale in the
+/// expressed type, zero point in i32) and the map from the tensor's
+/// dimensions to the parameters' dimensions.
+struct QuantParams {
+  quant::QuantizedType type;
+  Value scale, zeroPoint;
+  AffineMap map;
+  /// True when every zero point is 0 (the subtraction is skipped).
+  bool symmetric = true;
+};
+
+Value constantTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                     Type element, ArrayRef<Attribute> values) {
+  auto type = RankedTensorType::get(shape, element);
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, values));
+}
+
+FailureOr<QuantParams> getQuantParams(OpBuilder &b, Location loc,
+                                      RankedTensorType tensorType,
+                                      Operation *op) {
+  auto q = cast<quant::QuantizedType>(tensorType.getElementType());
+  Type expressed = q.getExpressedType();
+  Type i32 = b.getI32Type();
+  MLIRContext *ctx = b.getContext();
+  int64_t rank = tensorType.getRank();
+  QuantParams p;
+  p.type = q;
+  auto floatAttr = [&](double v) -> Attribute {
+    return b.getFloatAttr(expressed, v);
+  };
+  if (auto u = dyn_cast<quant::UniformQuantizedType>(q)) {
+    p.scale = constantTensor(b, loc, {}, expressed, {floatAttr(u.getScale())});
+    p.zeroPoint = constantTensor(b, loc, {}, i32,
+                                 {b.getI32IntegerAttr(u.getZeroPoint())});
+    p.symmetric = u.getZeroPoint() == 0;
+    p.map = AffineMap::get(rank, 0, {}, ctx);
+    return p;
+  }
+  if (auto a = dyn_cast<quant::UniformQuantizedPerAxisType>(q)) {
+    SmallVector<Attribute> scales, zps;
+    for (double s : a.getScales())
+      scales.push_back(floatAttr(s));
+    for (int64_t z : a.getZeroPoints()) {
+      zps.push_back(b.getI32IntegerAttr(z));
+      p.symmetric &= z == 0;
+    }
+    int64_t n = scales.size();
+    p.scale = constantTensor(b, loc, {n}, expressed, scales);
+    p.zeroPoint = constantTensor(b, loc, {n}, i32, zps);
+    p.map = AffineMap::get(rank, 0,
+                           {getAffineDimExpr(a.getQuantizedDimension(), ctx)},
+                           ctx);
+    return p;
+  }
+  if (auto s = dyn_cast<quant::UniformQuantizedSubChannelType>(q)) {
+    DenseElementsAttr scales = s.getScales();
+    auto pShape = cast<ShapedType>(scales.getType()).getShape();
+    if (int64_t(pShape.size()) != rank || !tensorType.hasStaticShape())
+      return op->emitError("unsupported sub-channel quantization of ")
+             << tensorType;
+    SmallVector<Attribute> scaleValues, zps;
+    for (APFloat v : scales.getValues<APFloat>())
+      scaleValues.push_back(floatAttr(v.convertToDouble()));
+    for (APInt z : s.getZeroPoints().getValues<APInt>()) {
+      int64_t zv = s.isSigned() ? z.getSExtValue() : z.getZExtValue();
+      zps.push_back(b.getI32IntegerAttr(zv));
+      p.symmetric &= zv == 0;
+    }
+    p.scale = constantTensor(b, loc, pShape, expressed, scaleValues);
+    p.zeroPoint = constantTensor(b, loc, pShape, i32, zps);
+    SmallVector<AffineExpr> exprs;
+    for (int64_t d = 0; d < rank; ++d) {
+      if (pShape[d] == 1) {
+        exprs.push_back(getAffineConstantExpr(0, ctx));
+        continue;
+      }
+      int64_t block = tensorType.getDimSize(d) / pShape[d];
+      AffineExpr e = getAffineDimExpr(d, ctx);
+      exprs.push_back(block == 1 ? e : e.floorDiv(block));
+    }
+    p.map = AffineMap::get(rank, 0, exprs, ctx);
+    return p;
+  }
+  return op->emitError("unsupported quantized type ") << q;
+}
+
+/// The storage view of a quantized tensor value.
+Value toStorage(OpBuilder &b, Location loc, Value value) {
+  auto type = cast<RankedTensorType>(value.getType());
+  auto q = cast<quant::QuantizedType>(type.getElementType());
+  return quant::StorageCastOp::create(
+      b, loc, RankedTensorType::get(type.getShape(), q.getStorageType()),
+      value);
+}
+
+bool isQuantizedTensor(Type type) {
+  return isa<quant::QuantizedType>(getElementTypeOrSelf(type));
+}
+
+/// Scalar: storage integer -> i32 (sign- or zero-extended).
+Value widenStorage(OpBuilder &b, Location loc, Value v, bool isSigned) {
+  Type i32 = b.getI32Type();
+  unsigned width = v.getType().getIntOrFloatBitWidth();
+  if (width == 32)
+    return v;
+  if (width > 32)
+    return arith::TruncIOp::create(b, loc, i32, v);
+  return isSigned ? arith::ExtSIOp::create(b, loc, i32, v).getResult()
+                  : arith::ExtUIOp::create(b, loc, i32, v).getResult();
+}
+
+/// Scalar dequantization: (q - zp) · scale in `floatType` (the scale's type).
+Value dequantizeScalar(OpBuilder &b, Location loc, Value stored, Value scale,
+                       Value zp, bool isSigned, bool symmetric) {
+  Value v = widenStorage(b, loc, stored, isSigned);
+  if (!symmetric)
+    v = arith::SubIOp::create(b, loc, v, zp);
+  Value f = arith::SIToFPOp::create(b, loc, scale.getType(), v);
+  return arith::MulFOp::create(b, loc, f, scale);
+}
+
+/// Scalar quantization: clamp(round_even(x / scale) + zp, min, max) as the
+/// storage integer.
+Value quantizeScalar(OpBuilder &b, Location loc, Value x, Value scale,
+                     Value zp, quant::QuantizedType q) {
+  Type fTy = x.getType();
+  if (scale.getType() != fTy)
+    scale = arith::ExtFOp::create(b, loc, fTy, scale);
+  Value v = arith::DivFOp::create(b, loc, x, scale);
+  v = math::RoundEvenOp::create(b, loc, v);
+  // Clamp in f32 at least: i8/u8/i16 bounds are exact there; f16 would not
+  // hold 32767 exactly but does hold every 8-bit bound.
+  Type f32 = b.getF32Type();
+  if (fTy.getIntOrFloatBitWidth() < 32)
+    v = arith::ExtFOp::create(b, loc, f32, v);
+  Type calc = v.getType();
+  v = arith::AddFOp::create(b, loc, v,
+                            arith::SIToFPOp::create(b, loc, calc, zp));
+  auto bound = [&](int64_t n) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getFloatAttr(calc, double(n)));
+  };
+  v = arith::MaximumFOp::create(b, loc, v, bound(q.getStorageTypeMin()));
+  v = arith::MinimumFOp::create(b, loc, v, bound(q.getStorageTypeMax()));
+  Type i64 = b.getI64Type();
+  Value i = arith::FPToSIOp::create(b, loc, i64, v);
+  return arith::TruncIOp::create(b, loc, q.getStorageType(), i);
+}
+
+/// tensor.empty of `type` whose dynamic sizes are those of `like` at
+/// `sourceDims` (one source dimension per result dimension, or -1).
+Value emptyLike(OpBuilder &b, Location loc, RankedTensorType type,
+                ArrayRef<std::pair<Value, int64_t>> sources) {
+  SmallVector<Value> dynamic;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.isDynamicDim(d))
+      dynamic.push_back(
+          tensor::DimOp::create(b, loc, sources[d].first, sources[d].second));
+  return tensor::EmptyOp::create(b, loc, type.getShape(), type.getElementType(),
+                                 dynamic);
+}
+
+/// An element-wise generic over `like`'s shape producing `resultElement`.
+Value elementwise(OpBuilder &b, Location loc, Value like, Type resultElement,
+                  ArrayRef<Value> inputs, ArrayRef<AffineMap> inputMaps,
+                  function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  auto likeTy = cast<RankedTensorType>(like.getType());
+  auto type = RankedTensorType::get(likeTy.getShape(), resultElement);
+  SmallVector<std::pair<Value, int64_t>> sources;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    sources.push_back({like, d});
+  Value init = emptyLike(b, loc, type, sources);
+  SmallVector<AffineMap> maps(inputMaps);
+  maps.push_back(b.getMultiDimIdentityMap(type.getRank()));
+  SmallVector<utils::IteratorType> iters(type.getRank(),
+                                         utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{type}, inputs, ValueRange{init}, maps, iters,
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               linalg::YieldOp::create(nb, nl, body(nb, nl, args.drop_back()));
+             })
+      .getResult(0);
+}
+
+//===----------------------------------------------------------------------===//
+// qc.quantize / qc.dequantize
+//===----------------------------------------------------------------------===//
+
+struct QuantizeLowering : OpRewritePattern<QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizeOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto resultTy = cast<RankedTensorType>(op.getType());
+    FailureOr<QuantParams> p = getQuantParams(rewriter, loc, resultTy, op);
+    if (failed(p))
+      return failure();
+    Value x = op.getInput();
+    int64_t rank = resultTy.getRank();
+    quant::QuantizedType q = p->type;
+    Value storage = elementwise(
+        rewriter, loc, x, q.getStorageType(), {x, p->scale, p->zeroPoint},
+        {rewriter.getMultiDimIdentityMap(rank), p->map, p->map},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          return quantizeScalar(b, l, a[0], a[1], a[2], q);
+        });
+    rewriter.replaceOpWithNewOp<quant::StorageCastOp>(op, resultTy, storage);
+    return success();
+  }
+};
+
+struct DequantizeLowering : OpRewritePattern<DequantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DequantizeOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto inTy = cast<RankedTensorType>(op.getInput().getType());
+    FailureOr<QuantParams> p = getQuantParams(rewriter, loc, inTy, op);
+    if (failed(p))
+      return failure();
+    Value storage = toStorage(rewriter, loc, op.getInput());
+    int64_t rank = inTy.getRank();
+    bool isSigned = p->type.isSigned(), symmetric = p->symmetric;
+    Type resultElement = getElementTypeOrSelf(op.getType());
+    Value result = elementwise(
+        rewriter, loc, storage, resultElement,
+        {storage, p->scale, p->zeroPoint},
+        {rewriter.getMultiDimIdentityMap(rank), p->map, p->map},
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Value v = dequantizeScalar(b, l, a[0], a[1], a[2], isSigned,
+                                     symmetric);
+          if (v.getType() != resultElement)
+            v = arith::TruncFOp::create(b, l, resultElement, v);
+          return v;
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// qc.matmul
+//===----------------------------------------------------------------------===//
+
+/// One operand of the contraction: the tensor read (storage for quantized
+/// ones) and its map from the iteration space.
+struct ContractionOperand {
+  Value value;
+  AffineMap map;
+  std::optional<QuantParams> quant;
+};
+
+struct MatMulLowering : OpRewritePattern<MatMulOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(MatMulOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    Value lhs = op.getLhs(), rhs = op.getRhs();
+    auto lhsTy = cast<RankedTensorType>(lhs.getType());
+    auto rhsTy = cast<RankedTensorType>(rhs.getType());
+    auto resultTy = cast<RankedTensorType>(op.getType());
+    bool transposeRhs = op.getTransposeRhs();
+
+    // 1-D operands become matrices; the unit dimension is dropped from the
+    // result at the end.
+    bool lhsVector = lhsTy.getRank() == 1, rhsVector = rhsTy.getRank() == 1;
+    auto expand = [&](Value v, bool front) -> Value {
+      auto t = cast<RankedTensorType>(v.getType());
+      SmallVector<int64_t> shape =
+          front ? SmallVector<int64_t>{1, t.getDimSize(0)}
+                : SmallVector<int64_t>{t.getDimSize(0), 1};
+      return tensor::ExpandShapeOp::create(
+          rewriter, loc, RankedTensorType::get(shape, t.getElementType()), v,
+          SmallVector<ReassociationIndices>{{0, 1}});
+    };
+    if (lhsVector)
+      lhs = expand(lhs, /*front=*/true);
+    if (rhsVector)
+      rhs = expand(rhs, /*front=*/transposeRhs);
+    lhsTy = cast<RankedTensorType>(lhs.getType());
+    rhsTy = cast<RankedTensorType>(rhs.getType());
+
+    // Iteration space: (batch..., m, n, k).
+    int64_t lhsBatch = lhsTy.getRank() - 2, rhsBatch = rhsTy.getRank() - 2;
+    int64_t batch = std::max(lhsBatch, rhsBatch);
+    int64_t m = batch, n = batch + 1, k = batch + 2, loops = batch + 3;
+    SmallVector<int64_t> outShape;
+    SmallVector<std::pair<Value, int64_t>> outSources;
+    auto batchExprs = [&](RankedTensorType t, int64_t own) {
+      SmallVector<AffineExpr> exprs;
+      for (int64_t d = 0; d < own; ++d) {
+        int64_t loop = batch - own + d;
+        exprs.push_back(t.getDimSize(d) == 1 ? getAffineConstantExpr(0, ctx)
+                                             : getAffineDimExpr(loop, ctx));
+      }
+      return exprs;
+    };
+    for (int64_t d = 0; d < batch; ++d) {
+      int64_t ld = d - (batch - lhsBatch), rd = d - (batch - rhsBatch);
+      int64_t ls = ld >= 0 ? lhsTy.getDimSize(ld) : 1;
+      int64_t rs = rd >= 0 ? rhsTy.getDimSize(rd) : 1;
+      if (ls != 1) {
+        outShape.push_back(ls);
+        outSources.push_back({lhs, ld});
+      } else {
+        outShape.push_back(rs);
+        outSources.push_back({rhs, rd});
+      }
+    }
+    outShape.push_back(lhsTy.getDimSize(lhsBatch));
+    outSources.push_back({lhs, lhsBatch});
+    int64_t rhsN = transposeRhs ? rhsBatch : rhsBatch + 1;
+    outShape.push_back(rhsTy.getDimSize(rhsN));
+    outSources.push_back({rhs, rhsN});
+
+    SmallVector<AffineExpr> lhsExprs = batchExprs(lhsTy, lhsBatch);
+    lhsExprs.push_back(getAffineDimExpr(m, ctx));
+    lhsExprs.push_back(getAffineDimExpr(k, ctx));
+    SmallVector<AffineExpr> rhsExprs = batchExprs(rhsTy, rhsBatch);
+    if (transposeRhs) {
+      rhsExprs.push_back(getAffineDimExpr(n, ctx));
+      rhsExprs.push_back(getAffineDimExpr(k, ctx));
+    } else {
+      rhsExprs.push_back(getAffineDimExpr(k, ctx));
+      rhsExprs.push_back(getAffineDimExpr(n, ctx));
+    }
+    AffineMap lhsMap = AffineMap::get(loops, 0, lhsExprs, ctx);
+    AffineMap rhsMap = AffineMap::get(loops, 0, rhsExprs, ctx);
+    SmallVector<AffineExpr> outExprs;
+    for (int64_t d = 0; d < batch + 2; ++d)
+      outExprs.push_back(getAffineDimExpr(d, ctx));
+    AffineMap outMap = AffineMap::get(loops, 0, outExprs, ctx);
+
+    // Operands, quantized ones through their storage and parameters.
+    auto makeOperand = [&](Value v, AffineMap map)
+        -> FailureOr<ContractionOperand> {
+      ContractionOperand operand{v, map, std::nullopt};
+      if (!isQuantizedTensor(v.getType()))
+        return operand;
+      FailureOr<QuantParams> p = getQuantParams(
+          rewriter, loc, cast<RankedTensorType>(v.getType()), op);
+      if (failed(p))
+        return failure();
+      operand.value = toStorage(rewriter, loc, v);
+      p->map = p->map.compose(map);
+      operand.quant = *p;
+      return operand;
+    };
+    FailureOr<ContractionOperand> a = makeOperand(lhs, lhsMap);
+    FailureOr<ContractionOperand> bOp = makeOperand(rhs, rhsMap);
+    if (failed(a) || failed(bOp))
+      return failure();
+
+    // Integer path: both quantized, no parameter varies along k.
+    auto constantAlongK = [&](const ContractionOperand &o) {
+      return o.quant && !o.quant->map.isFunctionOfDim(k);
+    };
+    bool integer = constantAlongK(*a) && constantAlongK(*bOp) &&
+                   isa<IntegerType>(a->quant->type.getStorageType()) &&
+                   a->quant->type.getStorageTypeIntegralWidth() <= 16 &&
+                   bOp->quant->type.getStorageTypeIntegralWidth() <= 16;
+
+    Type expressed = resultTy.getElementType();
+    if (auto q = dyn_cast<quant::QuantizedType>(expressed))
+      expressed = q.getExpressedType();
+    Type accType = integer ? Type(rewriter.getI32Type())
+                   : expressed.getIntOrFloatBitWidth() < 32
+                       ? Type(rewriter.getF32Type())
+                       : expressed;
+
+    // The accumulator, zero-filled.
+    auto accTy = RankedTensorType::get(outShape, accType);
+    Value init = emptyLike(rewriter, loc, accTy, outSources);
+    Value zero = arith::ConstantOp::create(
+        rewriter, loc,
+        integer ? TypedAttr(rewriter.getIntegerAttr(accType, 0))
+                : TypedAttr(rewriter.getFloatAttr(accType, 0.0)));
+    init = linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
+
+    SmallVector<Value> inputs = {a->value, bOp->value};
+    SmallVector<AffineMap> maps = {a->map, bOp->map};
+    // Float path: parameters of quantized operands are read in the body.
+    auto addParams = [&](const ContractionOperand &o) {
+      if (integer || !o.quant)
+        return;
+      inputs.push_back(o.quant->scale);
+      inputs.push_back(o.quant->zeroPoint);
+      maps.push_back(o.quant->map);
+      maps.push_back(o.quant->map);
+    };
+    // Integer path: zero points (constant along k) are read in the body.
+    auto addZeroPoint = [&](const ContractionOperand &o) {
+      if (!integer || o.quant->symmetric)
+        return;
+      inputs.push_back(o.quant->zeroPoint);
+      maps.push_back(o.quant->map);
+    };
+    addParams(*a);
+    addParams(*bOp);
+    addZeroPoint(*a);
+    addZeroPoint(*bOp);
+    maps.push_back(outMap);
+    SmallVector<utils::IteratorType> iters(loops,
+                                           utils::IteratorType::parallel);
+    iters[k] = utils::IteratorType::reduction;
+
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{accTy}, inputs, ValueRange{init}, maps,
+        iters, [&](OpBuilder &b, Location l, ValueRange args) {
+          unsigned next = 2;
+          auto operandValue = [&](const ContractionOperand &o,
+                                  Value raw) -> Value {
+            if (integer) {
+              Value v = widenStorage(b, l, raw, o.quant->type.isSigned());
+              if (!o.quant->symmetric)
+                v = arith::SubIOp::create(b, l, v, args[next++]);
+              return v;
+            }
+            Value v = raw;
+            if (o.quant) {
+              v = dequantizeScalar(b, l, raw, args[next], args[next + 1],
+                                   o.quant->type.isSigned(),
+                                   o.quant->symmetric);
+              next += 2;
+            }
+            if (v.getType() != accType)
+              v = arith::ExtFOp::create(b, l, accType, v);
+            return v;
+          };
+          Value x = operandValue(*a, args[0]);
+          Value y = operandValue(*bOp, args[1]);
+          Value acc = args.back();
+          Value r = integer
+                        ? arith::AddIOp::create(
+                              b, l, acc, arith::MulIOp::create(b, l, x, y))
+                              .getResult()
+                        : arith::AddFOp::create(
+                              b, l, acc, arith::MulFOp::create(b, l, x, y))
+                              .getResult();
+          linalg::YieldOp::create(b, l, r);
+        });
+    Value acc = generic.getResult(0);
+
+    // Epilogue: scales (integer path), bias, the result's quantization or
+    // float type, in one element-wise generic.
+    int64_t outRank = outShape.size();
+    SmallVector<Value> epiInputs = {acc};
+    SmallVector<AffineMap> epiMaps = {rewriter.getMultiDimIdentityMap(outRank)};
+    // Maps from the iteration space restricted to the output dims.
+    auto toOutput = [&](AffineMap iterMap) -> AffineMap {
+      SmallVector<AffineExpr> repl;
+      for (int64_t d = 0; d < loops; ++d)
+        repl.push_back(d < outRank ? getAffineDimExpr(d, ctx)
+                                   : getAffineConstantExpr(0, ctx));
+      return iterMap.replaceDimsAndSymbols(repl, {}, outRank, 0);
+    };
+    if (integer) {
+      epiInputs.push_back(a->quant->scale);
+      epiMaps.push_back(toOutput(a->quant->map));
+      epiInputs.push_back(bOp->quant->scale);
+      epiMaps.push_back(toOutput(bOp->quant->map));
+    }
+    Value bias = op.getBias();
+    std::optional<QuantParams> biasQuant;
+    if (bias) {
+      auto biasTy = cast<RankedTensorType>(bias.getType());
+      if (isQuantizedTensor(biasTy)) {
+        FailureOr<QuantParams> p = getQuantParams(rewriter, loc, biasTy, op);
+        if (failed(p))
+          return failure();
+        biasQuant = *p;
+        bias = toStorage(rewriter, loc, bias);
+      }
+      AffineMap biasMap = AffineMap::get(outRank, 0,
+                                         {getAffineDimExpr(outRank - 1, ctx)},
+                                         ctx);
+      epiInputs.push_back(bias);
+      epiMaps.push_back(biasMap);
+      if (biasQuant) {
+        epiInputs.push_back(biasQuant->scale);
+        epiMaps.push_back(biasQuant->map.compose(biasMap));
+        epiInputs.push_back(biasQuant->zeroPoint);
+        epiMaps.push_back(biasQuant->map.compose(biasMap));
+      }
+    }
+    std::optional<QuantParams> resultQuant;
+    if (isQuantizedTensor(resultTy)) {
+      auto plainTy = RankedTensorType::get(outShape, resultTy.getElementType());
+      FailureOr<QuantParams> p = getQuantParams(rewriter, loc, plainTy, op);
+      if (failed(p))
+        return failure();
+      resultQuant = *p;
+      epiInputs.push_back(p->scale);
+      epiMaps.push_back(p->map);
+      epiInputs.push_back(p->zeroPoint);
+      epiMaps.push_back(p->map);
+    }
+    Type finalElement = resultQuant ? resultQuant->type.getStorageType()
+                                    : expressed;
+    bool needsEpilogue = integer || bias || resultQuant || accType != expressed;
+    Value result = acc;
+    if (needsEpilogue)
+      result = elementwise(
+          rewriter, loc, acc, finalElement, epiInputs, epiMaps,
+          [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+            unsigned next = 1;
+            Value v = args[0];
+            if (integer) {
+              Value sa = args[next++], sb = args[next++];
+              Type f = sa.getType();
+              v = arith::SIToFPOp::create(b, l, f, v);
+              v = arith::MulFOp::create(b, l, v,
+                                        arith::MulFOp::create(b, l, sa, sb));
+            }
+            if (bias) {
+              Value bv = args[next++];
+              if (biasQuant) {
+                bv = dequantizeScalar(b, l, bv, args[next], args[next + 1],
+                                      biasQuant->type.isSigned(),
+                                      biasQuant->symmetric);
+                next += 2;
+              }
+              if (bv.getType() != v.getType())
+                bv = arith::ExtFOp::create(b, l, v.getType(), bv);
+              v = arith::AddFOp::create(b, l, v, bv);
+            }
+            if (resultQuant)
+              return quantizeScalar(b, l, v, args[next], args[next + 1],
+                                    resultQuant->type);
+            if (v.getType() != expressed)
+              v = arith::TruncFOp::create(b, l, expressed, v);
+            return v;
+          });
+
+    // Drop the unit dimensions of 1-D operands.
+    auto plainResultTy = RankedTensorType::get(
+        resultTy.getShape(), getElementTypeOrSelf(result.getType()));
+    if (lhsVector || rhsVector) {
+      SmallVector<ReassociationIndices> groups;
+      int64_t r = cast<RankedTensorType>(result.getType()).getRank();
+      // Result [..., M, N] -> without M (lhs vector) and/or N (rhs vector).
+      SmallVector<bool> removed(r, false);
+      if (lhsVector)
+        removed[r - 2] = true;
+      if (rhsVector)
+        removed[r - 1] = true;
+      ReassociationIndices current;
+      for (int64_t d = 0; d < r; ++d) {
+        current.push_back(d);
+        if (!removed[d]) {
+          groups.push_back(current);
+          current.clear();
+        }
+      }
+      if (!current.empty()) {
+        if (groups.empty())
+          groups.push_back({});
+        llvm::append_range(groups.back(), current);
+      }
+      if (plainResultTy.getRank() == 0)
+        groups.clear();
+      result = tensor::CollapseShapeOp::create(rewriter, loc, plainResultTy,
+                                               result, groups);
+    }
+    if (resultQuant)
+      result = quant::StorageCastOp::create(rewriter, loc, resultTy, result);
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// Normalisations
+//===----------------------------------------------------------------------===//
+
+/// Sums f(x) over the trailing dimensions [axis, rank) into [outer..., 1...]
+/// -shaped f32 values (kept rank so that maps stay simple).
+Value reduceTrailing(OpBuilder &b, Location loc, Value x, int64_t axis,
+                     ArrayRef<Value> extra, ArrayRef<AffineMap> extraMaps,
+                     function_ref<Value(OpBuilder &, Location, Value,
+                                        ValueRange)>
+                         term) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  MLIRContext *ctx = b.getContext();
+  SmallVector<int64_t> shape(type.getShape().take_front(axis));
+  shape.append(rank - axis, 1);
+  Type f32 = b.getF32Type();
+  auto redTy = RankedTensorType::get(shape, f32);
+  SmallVector<std::pair<Value, int64_t>> sources;
+  for (int64_t d = 0; d < rank; ++d)
+    sources.push_back({x, d});
+  Value init = emptyLike(b, loc, redTy, sources);
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  init = linalg::FillOp::create(b, loc, zero, init).getResult(0);
+  SmallVector<AffineExpr> outExprs;
+  for (int64_t d = 0; d < rank; ++d)
+    outExprs.push_back(d < axis ? getAffineDimExpr(d, ctx)
+                                : getAffineConstantExpr(0, ctx));
+  SmallVector<Value> inputs = {x};
+  llvm::append_range(inputs, extra);
+  SmallVector<AffineMap> maps = {b.getMultiDimIdentityMap(rank)};
+  llvm::append_range(maps, extraMaps);
+  maps.push_back(AffineMap::get(rank, 0, outExprs, ctx));
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  for (int64_t d = axis; d < rank; ++d)
+    iters[d] = utils::IteratorType::reduction;
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{redTy}, inputs, ValueRange{init}, maps, iters,
+             [&](OpBuilder &nb, Location nl, ValueRange args) {
+               Value v = args[0];
+               if (v.getType() != f32)
+                 v = arith::ExtFOp::create(nb, nl, f32, v);
+               Value t = term(nb, nl, v, args.drop_front().drop_back());
+               Value sum = arith::AddFOp::create(nb, nl, args.back(), t);
+               linalg::YieldOp::create(nb, nl, sum);
+             })
+      .getResult(0);
+}
+
+/// Map reading a [outer..., 1...] reduction result from the full space.
+AffineMap reducedMap(MLIRContext *ctx, int64_t rank, int64_t axis) {
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d = 0; d < rank; ++d)
+    exprs.push_back(d < axis ? getAffineDimExpr(d, ctx)
+                             : getAffineConstantExpr(0, ctx));
+  return AffineMap::get(rank, 0, exprs, ctx);
+}
+
+/// Map reading a [normalised...] gain or bias from the full space.
+AffineMap trailingMap(MLIRContext *ctx, int64_t rank, int64_t axis) {
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d = axis; d < rank; ++d)
+    exprs.push_back(getAffineDimExpr(d, ctx));
+  return AffineMap::get(rank, 0, exprs, ctx);
+}
+
+/// The normalised element count, or failure for dynamic trailing dims.
+FailureOr<double> trailingCount(Operation *op, RankedTensorType type,
+                                int64_t axis) {
+  double count = 1;
+  for (int64_t d = axis; d < type.getRank(); ++d) {
+    if (type.isDynamicDim(d))
+      return op->emitError("unsupported dynamic normalised dimension ") << d;
+    count *= double(type.getDimSize(d));
+  }
+  return count;
+}
+
+template <typename NormOp>
+LogicalResult lowerNorm(NormOp op, PatternRewriter &rewriter, bool isLayer,
+                        Value bias) {
+  Location loc = op.getLoc();
+  MLIRContext *ctx = rewriter.getContext();
+  Value x = op.getInput();
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t rank = type.getRank();
+  int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
+  FailureOr<double> count = trailingCount(op, type, axis);
+  if (failed(count))
+    return failure();
+  Type f32 = rewriter.getF32Type();
+  auto f32Const = [&](OpBuilder &b, Location l, double v) -> Value {
+    return arith::ConstantOp::create(b, l, b.getF32FloatAttr(v));
+  };
+  AffineMap identity = rewriter.getMultiDimIdentityMap(rank);
+  AffineMap reduced = reducedMap(ctx, rank, axis);
+  Value mean;
+  if (isLayer)
+    mean = reduceTrailing(rewriter, loc, x, axis, {}, {},
+                          [&](OpBuilder &, Location, Value v, ValueRange) {
+                            return v;
+                          });
+  double inv = 1.0 / *count;
+  // Sum of squares (of x - mean for LayerNorm).
+  SmallVector<Value> extra;
+  SmallVector<AffineMap> extraMaps;
+  if (isLayer) {
+    extra.push_back(mean);
+    extraMaps.push_back(reduced);
+  }
+  Value squares = reduceTrailing(
+      rewriter, loc, x, axis, extra, extraMaps,
+      [&](OpBuilder &b, Location l, Value v, ValueRange e) -> Value {
+        if (isLayer)
+          v = arith::SubFOp::create(
+              b, l, v, arith::MulFOp::create(b, l, e[0], f32Const(b, l, inv)));
+        return arith::MulFOp::create(b, l, v, v);
+      });
+  SmallVector<Value> inputs = {x, squares};
+  SmallVector<AffineMap> maps = {identity, reduced};
+  if (isLayer) {
+    inputs.push_back(mean);
+    maps.push_back(reduced);
+  }
+  Value scale = op.getScale();
+  if (scale) {
+    inputs.push_back(scale);
+    maps.push_back(trailingMap(ctx, rank, axis));
+  }
+  if (bias) {
+    inputs.push_back(bias);
+    maps.push_back(trailingMap(ctx, rank, axis));
+  }
+  double eps = op.getEpsilon().convertToDouble();
+  Type element = type.getElementType();
+  Value result = elementwise(
+      rewriter, loc, x, element, inputs, maps,
+      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+        auto toF32 = [&](Value v) -> Value {
+          return v.getType() == f32 ? v
+                                    : arith::ExtFOp::create(b, l, f32, v)
+                                          .getResult();
+        };
+        unsigned next = 2;
+        Value v = toF32(a[0]);
+        if (isLayer)
+          v = arith::SubFOp::create(
+              b, l, v,
+              arith::MulFOp::create(b, l, a[next++], f32Const(b, l, inv)));
+        Value var = arith::MulFOp::create(b, l, a[1], f32Const(b, l, inv));
+        var = arith::AddFOp::create(b, l, var, f32Const(b, l, eps));
+        Value r = math::RsqrtOp::create(b, l, var);
+        v = arith::MulFOp::create(b, l, v, r);
+        if (scale)
+          v = arith::MulFOp::create(b, l, v, toF32(a[next++]));
+        if (bias)
+          v = arith::AddFOp::create(b, l, v, toF32(a[next++]));
+        if (element != f32)
+          v = arith::TruncFOp::create(b, l, element, v);
+        return v;
+      });
+  rewriter.replaceOp(op, result);
+  return success();
+}
+
+struct RMSNormLowering : OpRewritePattern<RMSNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(RMSNormOp op,
+                                PatternRewriter &rewriter) const override {
+    return lowerNorm(op, rewriter, /*isLayer=*/false, Value());
+  }
+};
+
+struct LayerNormLowering : OpRewritePattern<LayerNormOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(LayerNormOp op,
+                                PatternRewriter &rewriter) const override {
+    return lowerNorm(op, rewriter, /*isLayer=*/true, op.getBias());
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// qc.hadamard
+//===----------------------------------------------------------------------===//
+
+struct HadamardLowering : OpRewritePattern<HadamardOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(HadamardOp op,
+                                PatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t size = op.getTransformSize(), stride = op.getTransformStride();
+    if (!numerics::isPowerOfTwo(size))
+      return op.emitError("unsupported lowering of qc.hadamard of size ")
+             << size << ": only power-of-two sizes are lowered so far";
+    int64_t rank = type.getRank(), n = type.getDimSize(rank - 1);
+    int64_t m = llvm::Log2_64(size);
+    // [..., n] -> [..., n / (size·stride), 2, ..., 2, stride].
+    SmallVector<int64_t> shape(type.getShape().drop_back());
+    shape.push_back(n / (size * stride));
+    shape.append(m, 2);
+    shape.push_back(stride);
+    SmallVector<ReassociationIndices> groups;
+    for (int64_t d = 0; d < rank - 1; ++d)
+      groups.push_back({d});
+    ReassociationIndices last;
+    for (int64_t d = rank - 1; d < int64_t(shape.size()); ++d)
+      last.push_back(d);
+    groups.push_back(last);
+    Type elementType = type.getElementType();
+    Value v = tensor::ExpandShapeOp::create(
+        rewriter, loc, RankedTensorType::get(shape, elementType),
+        op.getInput(), groups);
+    int64_t r = shape.size();
+    for (int64_t s = 0; s < m; ++s) {
+      int64_t axis = rank + s; // the s-th binary axis
+      SmallVector<AffineExpr> e0, e1;
+      for (int64_t d = 0; d < r; ++d) {
+        e0.push_back(d == axis ? getAffineConstantExpr(0, ctx)
+                               : getAffineDimExpr(d, ctx));
+        e1.push_back(d == axis ? getAffineConstantExpr(1, ctx)
+                               : getAffineDimExpr(d, ctx));
+      }
+      AffineMap m0 = AffineMap::get(r, 0, e0, ctx);
+      AffineMap m1 = AffineMap::get(r, 0, e1, ctx);
+      bool lastStage = s == m - 1;
+      double norm = 1.0 / std::sqrt(double(size));
+      Value in = v;
+      v = elementwise(
+          rewriter, loc, in, elementType, {in, in}, {m0, m1},
+          [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+            Value i = linalg::IndexOp::create(b, l, axis);
+            Value isLow = arith::CmpIOp::create(
+                b, l, arith::CmpIPredicate::eq, i,
+                arith::ConstantIndexOp::create(b, l, 0));
+            Value sum = arith::AddFOp::create(b, l, a[0], a[1]);
+            Value diff = arith::SubFOp::create(b, l, a[0], a[1]);
+            Value y = arith::SelectOp::create(b, l, isLow, sum, diff);
+            if (lastStage)
+              y = arith::MulFOp::create(
+                  b, l, y,
+                  arith::ConstantOp::create(
+                      b, l, b.getFloatAttr(elementType, norm)));
+            return y;
+          });
+    }
+    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(op, type, v, groups);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
+// The pass
+//===----------------------------------------------------------------------===//
+
+/// scast(scast(x)) back to x's type is x.
+struct CancelStorageCasts : OpRewritePattern<quant::StorageCastOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(quant::StorageCastOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inner = op.getInput().getDefiningOp<quant::StorageCastOp>();
+    if (!inner || inner.getInput().getType() != op.getType())
+      return failure();
+    rewriter.replaceOp(op, inner.getInput());
+    return success();
+  }
+};
+
+struct ConvertQCToLinalgPass
+    : public qc::impl::ConvertQCToLinalgBase<ConvertQCToLinalgPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    WalkResult observed = module.walk([](ObserveOp op) {
+      op.emitError("qc.observe cannot be compiled: run qc-strip-observers "
+                   "(or calibrate) first");
+      return WalkResult::interrupt();
+    });
+    if (observed.wasInterrupted())
+      return signalPassFailure();
+
+    RewritePatternSet patterns(&getContext());
+    patterns.add<QuantizeLowering, DequantizeLowering, MatMulLowering,
+                 RMSNormLowering, LayerNormLowering, HadamardLowering,
+                 CancelStorageCasts>(&getContext());
+    GreedyRewriteConfig config;
+    config.setUseTopDownTraversal(true);
+    if (failed(applyPatternsGreedily(module, std::move(patterns), config)))
+      return signalPassFailure();
+
+    // Every qc op must be gone; a remaining one failed with a diagnostic.
+    WalkResult left = module.walk([](Operation *op) {
+      if (isa<QCDialect>(op->getDialect())) {
+        op->emitError("could not lower '") << op->getName() << "'";
+        return WalkResult::interrupt();
+      }
+      return WalkResult::advance();
+    });
+    if (left.wasInterrupted())
+      return signalPassFailure();
+
+    // A quantized value may remain where storage was viewed as quantized
+    // and back (quant.scast chains); constants of quantized storage are
+    // already plain. Anything else on quantized tensors is unsupported.
+    WalkResult quantLeft = module.walk([](Operation *op) {
+      for (Type t : op->getResultTypes())
+        if (isQuantizedTensor(t)) {
+          op->emitError("unsupported operation on quantized tensors: '")
+              << op->getName() << "' (only qc ops lower them)";
+          return WalkResult::interrupt();
+        }
+      return WalkResult::advance();
+    });
+    if (quantLeft.wasInterrupted())
+      return signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,299 @@
+//===- quant-compile.cpp - ONNX model to object file ----------------------===//
+//
+//   quant-compile model.onnx -o model.o        # model.o + model.h
+//   quant-compile model.onnx --emit=shared -o libmodel.so
+//
+// Every output is written to a temporary file in the output's directory and
+// renamed when everything succeeded, so a failed compile leaves nothing.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Compiler/Compiler.h"
+#include "qc/Import/ONNX.h"
+#include "qc/InitAll.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllDialects.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir;
+using namespace mlir::qc;
+namespace cl = llvm::cl;
+
+static cl::OptionCategory category("quant-compile options");
+
+static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
+                                      cl::desc("<model.onnx|model.onnxtxt|"
+                                               "module.mlir>"),
+                                      cl::cat(category));
+static cl::opt<std::string>
+    outputPath("o", cl::desc("Output file (default: the model's name with "
+                             "the extension of --emit)"),
+               cl::value_desc("file"), cl::cat(category));
+static cl::opt<EmitKind> emitKind(
+    "emit", cl::desc("What to write"), cl::init(EmitKind::Object),
+    cl::values(
+        clEnumValN(EmitKind::MLIR, "mlir",
+                   "the module lowered to the LLVM dialect (.mlir)"),
+        clEnumValN(EmitKind::LLVM, "llvm", "optimised LLVM IR (.ll)"),
+        clEnumValN(EmitKind::Asm, "asm", "target assembly (.s)"),
+        clEnumValN(EmitKind::Object, "obj",
+                   "an object file (.o) and its header (.h)"),
+        clEnumValN(EmitKind::Shared, "shared",
+                   "a shared library (.so, linked with the system C "
+                   "compiler driver) and its header (.h)")),
+    cl::cat(category));
+static cl::opt<unsigned> optLevel("O", cl::Prefix,
+                                  cl::desc("Optimisation level 0-3 "
+                                           "(default 2)"),
+                                  cl::init(2), cl::cat(category));
+static cl::opt<std::string>
+    mcpu("mcpu", cl::desc("Target CPU (default: native, the host's)"),
+         cl::init("native"), cl::cat(category));
+static cl::opt<std::string>
+    mtriple("mtriple", cl::desc("Target triple (default: the host's)"),
+            cl::cat(category));
+static cl::opt<std::string>
+    entryName("name",
+              cl::desc("Prefix of the exported symbols <name>_run and "
+                       "<name>_signature (default: the output file's stem, "
+                       "made a C identifier)"),
+              cl::cat(category));
+static cl::list<std::string> inputShapes(
+    "input-shape",
+    cl::desc("Fix the shape of a graph input: NAME=D0,D1,... (repeatable)"),
+    cl::value_desc("name=dims"), cl::cat(category));
+
+static const char *extensionFor(EmitKind kind) {
+  switch (kind) {
+  case EmitKind::MLIR:
+    return ".mlir";
+  case EmitKind::LLVM:
+    return ".ll";
+  case EmitKind::Asm:
+    return ".s";
+  case EmitKind::Object:
+    return ".o";
+  case EmitKind::Shared:
+    return ".so";
+  }
+  return ".o";
+}
+
+/// A C identifier from a file stem: "libmy-model" -> "my_model".
+static std::string identifierFrom(llvm::StringRef stem) {
+  stem.consume_front("lib");
+  std::string id;
+  for (char c : stem)
+    id.push_back(std::isalnum(static_cast<unsigned char>(c)) ? c : '_');
+  if (id.empty() || std::isdigit(static_cast<unsigned char>(id[0])))
+    id = "model_" + id;
+  return id;
+}
+
+static bool isIdentifier(llvm::StringRef name) {
+  return !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0])) &&
+         llvm::all_of(name, [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+         });
+}
+
+/// A temporary file next to `path`, kept under that name by commit().
+class PendingFile {
+public:
+  static std::unique_ptr<PendingFile> create(llvm::StringRef path) {
+    llvm::SmallString<256> model(path);
+    model += ".tmp-%%%%%%";
+    llvm::Expected<llvm::sys::fs::TempFile> temp =
+        llvm::sys::fs::TempFile::create(model);
+    if (!temp) {
+      llvm::errs() << "quant-compile: cannot create a file next to '" << path
+                   << "': " << llvm::toString(temp.takeError()) << "\n";
+      return nullptr;
+    }
+    return std::unique_ptr<PendingFile>(
+        new PendingFile(path.str(), std::move(*temp)));
+  }
+  llvm::StringRef tempPath() const { return temp->TmpName; }
+  int fd() const { return temp->FD; }
+  bool commit() {
+    if (llvm::Error err = temp->keep(path)) {
+      llvm::errs() << "quant-compile: cannot write '" << path
+                   << "': " << llvm::toString(std::move(err)) << "\n";
+      return false;
+    }
+    temp.reset();
+    return true;
+  }
+  ~PendingFile() {
+    if (temp)
+      llvm::consumeError(temp->discard());
+  }
+
+private:
+  PendingFile(std::string path, llvm::sys::fs::TempFile temp)
+      : path(std::move(path)), temp(std::move(temp)) {}
+  std::string path;
+  std::optional<llvm::sys::fs::TempFile> temp;
+};
+
+static int compile(MLIRContext &context) {
+  CompileOptions options;
+  options.emit = emitKind;
+  if (optLevel > 3) {
+    llvm::errs() << "quant-compile: -O" << optLevel
+                 << " is not a level (0 to 3)\n";
+    return 1;
+  }
+  options.optLevel = optLevel;
+  options.cpu = mcpu;
+  options.triple = mtriple;
+  std::string output = outputPath;
+  if (output.empty()) {
+    llvm::SmallString<256> p(llvm::sys::path::filename(inputPath));
+    llvm::sys::path::replace_extension(p, extensionFor(options.emit));
+    output = p.str().str();
+  }
+  if (output == "-" && (options.emit == EmitKind::Object ||
+                        options.emit == EmitKind::Shared)) {
+    llvm::errs() << "quant-compile: --emit=obj and --emit=shared need an "
+                    "output file (-o)\n";
+    return 1;
+  }
+  options.name = entryName.empty()
+                     ? identifierFrom(llvm::sys::path::stem(output))
+                     : entryName.getValue();
+  if (!isIdentifier(options.name)) {
+    llvm::errs() << "quant-compile: --name '" << options.name
+                 << "' is not a C identifier\n";
+    return 1;
+  }
+
+  // Import (or parse) the model.
+  OwningOpRef<ModuleOp> module;
+  if (llvm::StringRef(inputPath).ends_with(".mlir")) {
+    if (!inputShapes.empty()) {
+      llvm::errs() << "quant-compile: --input-shape applies to ONNX models, "
+                      "not to .mlir input\n";
+      return 1;
+    }
+    module = parseSourceFile<ModuleOp>(inputPath, &context);
+  } else {
+    ONNXImportOptions importOptions;
+    for (const std::string &spec : inputShapes) {
+      std::pair<std::string, std::vector<int64_t>> shape;
+      std::string error = parseInputShapeSpec(spec, shape);
+      if (!error.empty()) {
+        llvm::errs() << "quant-compile: --input-shape: " << error << "\n";
+        return 1;
+      }
+      importOptions.inputShapes.push_back(std::move(shape));
+    }
+    module = importONNXFile(inputPath, &context, importOptions);
+  }
+  if (!module)
+    return 1;
+
+  FailureOr<ModelSignature> signature = getModelSignature(*module);
+  if (failed(signature) ||
+      failed(lowerToLLVMDialect(*module, *signature, options)))
+    return 1;
+
+  if (output == "-") {
+    if (options.emit == EmitKind::MLIR) {
+      module->print(llvm::outs());
+      return 0;
+    }
+    return failed(emitCode(*module, options, llvm::outs())) ? 1 : 0;
+  }
+
+  std::unique_ptr<PendingFile> file = PendingFile::create(output);
+  if (!file)
+    return 1;
+  std::unique_ptr<PendingFile> objectForLink;
+  {
+    bool shared = options.emit == EmitKind::Shared;
+    if (shared) {
+      objectForLink = PendingFile::create(output + ".o");
+      if (!objectForLink)
+        return 1;
+    }
+    llvm::raw_fd_ostream os(shared ? objectForLink->fd() : file->fd(),
+                            /*shouldClose=*/false);
+    if (options.emit == EmitKind::MLIR)
+      module->print(os);
+    else if (failed(emitCode(*module, options, os)))
+      return 1;
+    os.flush();
+    if (os.has_error()) {
+      llvm::errs() << "quant-compile: writing failed: "
+                   << os.error().message() << "\n";
+      os.clear_error();
+      return 1;
+    }
+  }
+  if (objectForLink) {
+    std::string error;
+    if (failed(linkShared(objectForLink->tempPath(), file->tempPath(),
+                          error))) {
+      llvm::errs() << "quant-compile: " << error << "\n";
+      return 1;
+    }
+  }
+
+  // The header, for objects and shared libraries.
+  std::unique_ptr<PendingFile> header;
+  if (options.emit == EmitKind::Object || options.emit == EmitKind::Shared) {
+    llvm::SmallString<256> headerPath(output);
+    llvm::sys::path::replace_extension(headerPath, ".h");
+    header = PendingFile::create(headerPath);
+    if (!header)
+      return 1;
+    llvm::raw_fd_ostream os(header->fd(), /*shouldClose=*/false);
+    os << renderHeader(*signature, options, inputPath);
+    os.flush();
+    if (os.has_error()) {
+      os.clear_error();
+      llvm::errs() << "quant-compile: writing the header failed\n";
+      return 1;
+    }
+  }
+  if (!file->commit() || (header && !header->commit()))
+    return 1;
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(category);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "quant-compile: compile an ONNX model (or a qc/linalg module) for the "
+      "host CPU\n\n"
+      "  quant-compile model.onnx -o model.o   writes model.o and model.h\n"
+      "  quant-compile model.onnx --emit=shared -o libmodel.so\n\n"
+      "The object exports <name>_run (the C entry point, docs/abi.md) and\n"
+      "<name>_signature; link it with -lm.\n");
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  registerAllExtensions(registry);
+  registerQuantDialects(registry);
+  registerONNXImportDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  // Diagnostics go to stderr as "file:line:col: error: ...".
+  SourceMgrDiagnosticHandler handler(
+      *new llvm::SourceMgr(), &context, llvm::errs());
+  return compile(context);
+}
