@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/Tosa/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
@@ -29,7 +30,15 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
                                         const LowerToLLVMOptions &options) {
   // 1. To linalg on tensors.
   pm.addPass(createConvertQCToLinalg());
+  // uiN carries no information the lowered code needs (the ops that care
+  // say unsigned themselves); make it signless so bitcasts fold away.
+  pm.addNestedPass<func::FuncOp>(
+      tosa::createTosaConvertIntegerTypeToSignless());
+  pm.addPass(createCanonicalizerPass());
   tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions{});
+  // The decompositions above can leave tosa.reshape/const behind.
+  pm.addPass(createTosaToTensorPass());
+  pm.addPass(createTosaToArithPass());
   pm.addPass(createCanonicalizerPass());
   // 2. Fusion.
   pm.addPass(createLinalgElementwiseOpFusionPass());
@@ -52,6 +61,7 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
   // 4. Loops and LLVM.
+  pm.addPass(createQCLowerMemRefCopy());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(createSCFToControlFlowPass());

@@ -75,6 +75,13 @@ static cl::list<std::string> inputShapes(
     cl::desc("Fix the shape of a graph input: NAME=D0,D1,... (repeatable)"),
     cl::value_desc("name=dims"), cl::cat(category));
 
+static cl::list<std::string> constantInputs(
+    "constant-input",
+    cl::desc("Make a graph input a constant read from an ONNX TensorProto "
+             "file: NAME=FILE.pb (repeatable); for shape arguments and "
+             "quantization parameters a model takes as inputs"),
+    cl::value_desc("name=file"), cl::cat(category));
+
 static const char *extensionFor(EmitKind kind) {
   switch (kind) {
   case EmitKind::MLIR:
@@ -183,9 +190,9 @@ static int compile(MLIRContext &context) {
   // Import (or parse) the model.
   OwningOpRef<ModuleOp> module;
   if (llvm::StringRef(inputPath).ends_with(".mlir")) {
-    if (!inputShapes.empty()) {
-      llvm::errs() << "quant-compile: --input-shape applies to ONNX models, "
-                      "not to .mlir input\n";
+    if (!inputShapes.empty() || !constantInputs.empty()) {
+      llvm::errs() << "quant-compile: --input-shape and --constant-input "
+                      "apply to ONNX models, not to .mlir input\n";
       return 1;
     }
     module = parseSourceFile<ModuleOp>(inputPath, &context);
@@ -199,6 +206,17 @@ static int compile(MLIRContext &context) {
         return 1;
       }
       importOptions.inputShapes.push_back(std::move(shape));
+    }
+    for (const std::string &spec : constantInputs) {
+      size_t eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
+        llvm::errs() << "quant-compile: --constant-input expects NAME=FILE, "
+                        "got '"
+                     << spec << "'\n";
+        return 1;
+      }
+      importOptions.constantInputs.push_back(
+          {spec.substr(0, eq), spec.substr(eq + 1)});
     }
     module = importONNXFile(inputPath, &context, importOptions);
   }

@@ -85,4 +85,17 @@ def QCEmitCInterface : Pass<"qc-emit-c-interface", "ModuleOp"> {
   ];
 }
 
+def QCLowerMemRefCopy : Pass<"qc-lower-memref-copy"> {
+  let summary = "Turn memref.copy into a linalg.generic copy";
+  let description = [{
+    MLIR's LLVM lowering of `memref.copy` between non-contiguous memrefs calls
+    `memrefCopy` from MLIR's C runner library, which a compiled model must not
+    depend on. This pass rewrites every `memref.copy` into an element-wise
+    `linalg.generic` (later lowered to loops), so the object needs only libc
+    and libm. Copies of contiguous memrefs get the same treatment; LLVM turns
+    the loops into `memcpy` where it can.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
 #endif // QC_CONVERSION_PASSES_TD

@@ -38,6 +38,10 @@ struct ONNXImportOptions {
   /// Fixed shapes for graph inputs, overriding symbolic or missing dimensions
   /// (`--input-shape name=1,3,224,224`).
   std::vector<std::pair<std::string, std::vector<int64_t>>> inputShapes;
+  /// Graph inputs turned into constants, read from ONNX TensorProto files
+  /// (`--constant-input name=file.pb`): shape arguments or quantization
+  /// parameters that a model takes as inputs but that are fixed in practice.
+  std::vector<std::pair<std::string, std::string>> constantInputs;
   /// Name of the function the graph becomes.
   std::string functionName = "main";
 };

@@ -389,6 +389,18 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
       return {};
     }
   }
+  llvm::StringMap<std::string> constantInputs;
+  for (const auto &[name, file] : options.constantInputs) {
+    bool known = llvm::any_of(
+        graph.input(), [&](const auto &input) { return input.name() == name; });
+    if (!known) {
+      emitError(FileLineColLoc::get(ctx, path, 0, 0))
+          << "--constant-input names '" << name
+          << "', which is not an input of the graph";
+      return {};
+    }
+    constantInputs[name] = file;
+  }
   SmallVector<size_t> order;
   if (failed(sortNodes(order)))
     return {};
@@ -403,10 +415,16 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     initializers.insert(init.name());
   SmallVector<const onnx::ValueInfoProto *> args;
   SmallVector<Type> argTypes;
+  SmallVector<std::pair<const onnx::ValueInfoProto *, RankedTensorType>>
+      boundInputs;
   for (const auto &input : graph.input()) {
     if (initializers.contains(input.name()))
       continue;
     FailureOr<RankedTensorType> type = convertValueType(input, true);
+    if (succeeded(type) && constantInputs.count(input.name())) {
+      boundInputs.push_back({&input, *type});
+      continue;
+    }
     if (failed(type))
       return {};
     args.push_back(&input);
@@ -429,6 +447,35 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     if (!attr)
       return {};
     values[init.name()] =
+        arith::ConstantOp::create(builder, loc, cast<TypedAttr>(attr));
+  }
+
+  for (const auto &[info, type] : boundInputs) {
+    Location loc = valueLoc(info->name());
+    const std::string &file = constantInputs[info->name()];
+    auto buffer = llvm::MemoryBuffer::getFile(file);
+    onnx::TensorProto tensor;
+    if (!buffer || !tensor.ParseFromArray((*buffer)->getBufferStart(),
+                                          (*buffer)->getBufferSize())) {
+      emitError(loc) << "--constant-input: cannot read an ONNX TensorProto "
+                        "from '"
+                     << file << "'";
+      return {};
+    }
+    ElementsAttr attr = convertTensor(tensor, loc, modelDir);
+    if (!attr)
+      return {};
+    auto attrType = cast<RankedTensorType>(attr.getType());
+    bool fits = attrType.getElementType() == type.getElementType() &&
+                attrType.getRank() == type.getRank();
+    for (int64_t d = 0; fits && d < type.getRank(); ++d)
+      fits = type.isDynamicDim(d) || type.getDimSize(d) == attrType.getDimSize(d);
+    if (!fits) {
+      emitError(loc) << "--constant-input: '" << file << "' holds " << attrType
+                     << ", but input '" << info->name() << "' is " << type;
+      return {};
+    }
+    values[info->name()] =
         arith::ConstantOp::create(builder, loc, cast<TypedAttr>(attr));
   }
 

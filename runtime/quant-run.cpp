@@ -1,0 +1,347 @@
+//===- quant-run.cpp - run a model compiled with --emit=shared -----------===//
+//
+//   quant-run libmodel.so -i x.npy [-i NAME=y.pb ...] [--expect out.pb ...]
+//             [--test-dir test_data_set_0] [--rtol R] [--atol A]
+//             [-o DIR] [--bench N] [--name NAME]
+//
+// Loads the library, reads <name>_signature to learn the inputs and outputs,
+// checks the input files against it, runs <name>_run, compares and/or writes
+// the outputs, and benchmarks. No LLVM or MLIR inside: it travels with the
+// compiled models.
+//
+//===----------------------------------------------------------------------===//
+
+#include "TensorFile.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <dirent.h>
+#include <dlfcn.h>
+#include <map>
+#include <sstream>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+using namespace quant;
+
+namespace {
+
+const char *kUsage =
+    "usage: quant-run MODEL.so [options]\n"
+    "\n"
+    "Runs a model compiled with `quant-compile --emit=shared`.\n"
+    "\n"
+    "  -i FILE | -i NAME=FILE   an input (.pb ONNX TensorProto or .npy), in\n"
+    "                           input order or by name (repeatable)\n"
+    "  --expect FILE            an expected output, in output order\n"
+    "                           (repeatable)\n"
+    "  --test-dir DIR           ONNX test-data layout: DIR/input_N.pb as\n"
+    "                           inputs, DIR/output_N.pb as expected outputs\n"
+    "  --rtol R, --atol A       tolerances for float outputs: |a - e| <=\n"
+    "                           atol + rtol*|e| (default 1e-4 and 1e-5);\n"
+    "                           integer outputs must be equal\n"
+    "  -o DIR                   write each output as DIR/NAME.npy\n"
+    "  --print                  print the outputs' values\n"
+    "  --bench N                run N more times and print min/median/max\n"
+    "                           latency\n"
+    "  --name NAME              the model's symbol prefix (default: the\n"
+    "                           library's file name without lib and .so)\n"
+    "\n"
+    "Exit status: 0 when it ran (and matched), 1 on any error or mismatch.\n";
+
+struct Spec {
+  std::string name, dtype;
+  std::vector<int64_t> shape; // -1 dynamic
+};
+
+bool parseSignature(const std::string &text, std::vector<Spec> &inputs,
+                    std::vector<Spec> &outputs, std::string &error) {
+  std::stringstream ss(text);
+  std::string entry;
+  while (std::getline(ss, entry, ';')) {
+    std::stringstream es(entry);
+    std::string kind, dims;
+    Spec s;
+    if (!(es >> kind >> s.name >> s.dtype >> dims) ||
+        (kind != "in" && kind != "out")) {
+      error = "malformed signature entry '" + entry + "'";
+      return false;
+    }
+    if (dims != "scalar") {
+      std::stringstream ds(dims);
+      std::string d;
+      while (std::getline(ds, d, 'x'))
+        s.shape.push_back(d == "?" ? -1 : std::stoll(d));
+    }
+    (kind == "in" ? inputs : outputs).push_back(s);
+  }
+  return true;
+}
+
+std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string r = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    r += (i ? ", " : "") + (shape[i] < 0 ? std::string("?")
+                                         : std::to_string(shape[i]));
+  return r + "]";
+}
+
+bool fileExists(const std::string &path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+
+int fail(const std::string &message) {
+  std::fprintf(stderr, "quant-run: %s\n", message.c_str());
+  return 1;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  std::string library, name, outDir, testDir;
+  std::vector<std::string> inputArgs, expectFiles;
+  double rtol = 1e-4, atol = 1e-5;
+  long bench = 0;
+  bool print = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&](std::string &out) {
+      if (i + 1 >= argc)
+        return false;
+      out = argv[++i];
+      return true;
+    };
+    std::string v;
+    if (a == "-h" || a == "--help") {
+      std::fputs(kUsage, stdout);
+      return 0;
+    } else if (a == "-i" || a == "--input") {
+      if (!value(v))
+        return fail(a + " needs a file");
+      inputArgs.push_back(v);
+    } else if (a == "--expect") {
+      if (!value(v))
+        return fail("--expect needs a file");
+      expectFiles.push_back(v);
+    } else if (a == "--test-dir") {
+      if (!value(testDir))
+        return fail("--test-dir needs a directory");
+    } else if (a == "-o") {
+      if (!value(outDir))
+        return fail("-o needs a directory");
+    } else if (a == "--name") {
+      if (!value(name))
+        return fail("--name needs a value");
+    } else if (a == "--rtol" || a == "--atol" || a == "--bench") {
+      if (!value(v))
+        return fail(a + " needs a number");
+      char *end = nullptr;
+      double d = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end || !(d >= 0))
+        return fail(a + " expects a non-negative number, got '" + v + "'");
+      if (a == "--rtol")
+        rtol = d;
+      else if (a == "--atol")
+        atol = d;
+      else
+        bench = long(d);
+    } else if (a == "--print") {
+      print = true;
+    } else if (!a.empty() && a[0] == '-') {
+      return fail("unknown option '" + a + "' (see --help)");
+    } else if (library.empty()) {
+      library = a;
+    } else {
+      return fail("unexpected argument '" + a + "' (inputs go after -i)");
+    }
+  }
+  if (library.empty()) {
+    std::fputs(kUsage, stderr);
+    return 1;
+  }
+  if (name.empty()) {
+    std::string base = library.substr(library.find_last_of('/') + 1);
+    if (base.rfind("lib", 0) == 0)
+      base = base.substr(3);
+    base = base.substr(0, base.find('.'));
+    for (char &c : base)
+      if (!std::isalnum(static_cast<unsigned char>(c)))
+        c = '_';
+    if (base.empty() || std::isdigit(static_cast<unsigned char>(base[0])))
+      base = "model_" + base;
+    name = base;
+  }
+
+  if (!fileExists(library))
+    return fail("cannot open '" + library + "': no such file");
+  std::string path = library.find('/') == std::string::npos
+                         ? "./" + library
+                         : library;
+  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle)
+    return fail("cannot load '" + library + "': " + dlerror());
+  auto *signature =
+      static_cast<const char *>(dlsym(handle, (name + "_signature").c_str()));
+  using RunFn = int32_t (*)(void *const *, const int64_t *const *,
+                            void *const *);
+  auto run = reinterpret_cast<RunFn>(dlsym(handle, (name + "_run").c_str()));
+  if (!signature || !run)
+    return fail("'" + library + "' does not export " + name + "_run and " +
+                name + "_signature (a model compiled with --name " + name +
+                "?); pass --name");
+  std::vector<Spec> inSpecs, outSpecs;
+  std::string error;
+  if (!parseSignature(signature, inSpecs, outSpecs, error))
+    return fail(error);
+
+  // Inputs, by position or NAME=FILE.
+  if (!testDir.empty()) {
+    for (size_t i = 0;; ++i) {
+      std::string f = testDir + "/input_" + std::to_string(i) + ".pb";
+      if (!fileExists(f))
+        break;
+      inputArgs.push_back(f);
+    }
+    if (expectFiles.empty())
+      for (size_t i = 0;; ++i) {
+        std::string f = testDir + "/output_" + std::to_string(i) + ".pb";
+        if (!fileExists(f))
+          break;
+        expectFiles.push_back(f);
+      }
+  }
+  std::vector<Tensor> inputs(inSpecs.size());
+  std::vector<bool> given(inSpecs.size(), false);
+  size_t position = 0;
+  for (const std::string &arg : inputArgs) {
+    size_t index = position;
+    std::string file = arg;
+    size_t eq = arg.find('=');
+    if (eq != std::string::npos) {
+      std::string n = arg.substr(0, eq);
+      auto it = std::find_if(inSpecs.begin(), inSpecs.end(),
+                             [&](const Spec &s) { return s.name == n; });
+      if (it == inSpecs.end())
+        return fail("the model has no input named '" + n + "'");
+      index = size_t(it - inSpecs.begin());
+      file = arg.substr(eq + 1);
+    } else {
+      ++position;
+    }
+    if (index >= inSpecs.size())
+      return fail("too many inputs: the model takes " +
+                  std::to_string(inSpecs.size()));
+    if (given[index])
+      return fail("input '" + inSpecs[index].name + "' is given twice");
+    if (!readTensorFile(file, inputs[index], error))
+      return fail(error);
+    given[index] = true;
+  }
+  std::vector<void *> inPtrs;
+  std::vector<const int64_t *> shapePtrs;
+  for (size_t i = 0; i < inSpecs.size(); ++i) {
+    const Spec &s = inSpecs[i];
+    if (!given[i])
+      return fail("missing input " + std::to_string(i) + " '" + s.name +
+                  "' (" + s.dtype + " " + shapeString(s.shape) + ")");
+    const Tensor &t = inputs[i];
+    if (t.dtype != s.dtype)
+      return fail("input '" + s.name + "' is " + s.dtype + " but the file holds " +
+                  t.dtype);
+    bool fits = t.shape.size() == s.shape.size();
+    for (size_t d = 0; fits && d < s.shape.size(); ++d)
+      fits = s.shape[d] < 0 || s.shape[d] == t.shape[d];
+    if (!fits)
+      return fail("input '" + s.name + "' has shape " + shapeString(s.shape) +
+                  " but the file holds " + shapeString(t.shape));
+    // A non-null pointer for empty tensors too.
+    if (inputs[i].bytes.empty())
+      inputs[i].bytes.resize(1);
+    inPtrs.push_back(inputs[i].bytes.data());
+    shapePtrs.push_back(inputs[i].shape.data());
+  }
+  std::vector<Tensor> outputs(outSpecs.size());
+  std::vector<void *> outPtrs;
+  for (size_t i = 0; i < outSpecs.size(); ++i) {
+    outputs[i].dtype = outSpecs[i].dtype;
+    outputs[i].shape = outSpecs[i].shape;
+    outputs[i].bytes.assign(
+        std::max<size_t>(1, size_t(outputs[i].numElements()) *
+                                dtypeSize(outSpecs[i].dtype)),
+        0);
+    outPtrs.push_back(outputs[i].bytes.data());
+  }
+
+  auto call = [&]() {
+    return run(inPtrs.data(), shapePtrs.data(), outPtrs.data());
+  };
+  int32_t rc = call();
+  if (rc != 0)
+    return fail(std::string(name) + "_run returned " + std::to_string(rc) +
+                (rc == 1   ? " (QUANT_ERR_NULL)"
+                 : rc == 2 ? " (QUANT_ERR_SHAPE: a dimension does not match)"
+                           : ""));
+  for (Tensor &o : outputs)
+    o.bytes.resize(size_t(o.numElements()) * dtypeSize(o.dtype));
+
+  if (print)
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      std::printf("%s %s %s:", outSpecs[i].name.c_str(),
+                  outSpecs[i].dtype.c_str(),
+                  shapeString(outSpecs[i].shape).c_str());
+      for (int64_t e = 0; e < outputs[i].numElements(); ++e)
+        std::printf(" %.8g", elementAsDouble(outputs[i], e));
+      std::printf("\n");
+    }
+  if (!outDir.empty())
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      std::string safe = outSpecs[i].name;
+      for (char &c : safe)
+        if (c == '/' || c == '\0')
+          c = '_';
+      if (!writeNpy(outDir + "/" + safe + ".npy", outputs[i], error))
+        return fail(error);
+    }
+
+  int status = 0;
+  if (!expectFiles.empty()) {
+    if (expectFiles.size() != outputs.size())
+      return fail(std::to_string(expectFiles.size()) +
+                  " expected outputs given for " +
+                  std::to_string(outputs.size()) + " outputs");
+    for (size_t i = 0; i < outputs.size(); ++i) {
+      Tensor expected;
+      if (!readTensorFile(expectFiles[i], expected, error))
+        return fail(error);
+      Comparison c = compareTensors(outputs[i], expected, rtol, atol);
+      std::printf("output %zu '%s': %s (max abs error %.3g, max rel error "
+                  "%.3g)\n",
+                  i, outSpecs[i].name.c_str(), c.ok ? "match" : "MISMATCH",
+                  c.maxAbsError, c.maxRelError);
+      if (!c.ok) {
+        std::fprintf(stderr, "quant-run: output '%s': %s\n",
+                     outSpecs[i].name.c_str(), c.message.c_str());
+        status = 1;
+      }
+    }
+  }
+
+  if (bench > 0) {
+    std::vector<double> ms;
+    for (long r = 0; r < bench; ++r) {
+      auto t0 = std::chrono::steady_clock::now();
+      call();
+      auto t1 = std::chrono::steady_clock::now();
+      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    std::printf("latency over %ld runs: min %.4f ms, median %.4f ms, max %.4f "
+                "ms\n",
+                bench, ms.front(), ms[ms.size() / 2], ms.back());
+  }
+  return status;
+}

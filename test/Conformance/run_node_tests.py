@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Compiles and runs every ONNX node test, compares with its expected outputs.
+
+usage: run_node_tests.py QUANT_COMPILE QUANT_RUN NODE_DIR WORK_DIR
+                         [--markdown FILE] [--filter REGEX] [-j N]
+
+For each NODE_DIR/<test>/model.onnx:
+  1. quant-compile --emit=shared. A model whose inputs include arguments the
+     compiler needs as constants (Reshape's shape, Resize's scales,
+     QLinearMatMul's scales...) fails with "unsupported run-time ..."; it is
+     then compiled once per test_data_set with every input but the first
+     bound to that set's file (--constant-input), as a deployment would fix
+     them.
+  2. quant-run on each test_data_set_*, comparing every output
+     (|a - e| <= 1e-5 + 1e-3·|e| for floats, as ONNX's backend tests; exact
+     for integers).
+Outcomes: passed, failed (a compile error that is not a declared limitation,
+a crash, a run error or a mismatch), unsupported (the compiler names the
+limitation: every such message says "unsupported"), old opset.
+
+Prints a table of failures and unsupported reasons, the operators whose tests
+all pass, and a last line "N passed, N failed"; exits 1 if anything failed.
+--markdown writes the same as docs/conformance.md.
+"""
+import argparse
+import collections
+import glob
+import os
+import re
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, "/usr/lib/python3/dist-packages")
+import onnx  # noqa: E402
+
+RTOL, ATOL = "1e-3", "1e-5"
+UNSUPPORTED = re.compile(r"\bunsupported\b")
+
+
+def first_error(text):
+    for line in text.splitlines():
+        if "error:" in line:
+            return line.split("error:", 1)[1].strip()
+    lines = [l for l in text.strip().splitlines() if l.strip()]
+    return lines[0] if lines else "(no message)"
+
+
+def run(cmd, timeout=300):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True,
+                           timeout=timeout)
+        return r.returncode, r.stdout + r.stderr
+    except subprocess.TimeoutExpired:
+        return 124, "timed out after %d s" % timeout
+
+
+def test_one(args, model):
+    test_dir = os.path.dirname(model)
+    name = os.path.basename(test_dir)
+    work = os.path.join(args.work_dir, name)
+    os.makedirs(work, exist_ok=True)
+    try:
+        proto = onnx.load(model, load_external_data=False)
+    except Exception as e:  # noqa: BLE001
+        return name, [], "failed", "cannot load: %s" % e
+    ops = sorted({(n.domain + "::" if n.domain else "") + n.op_type
+                  for n in proto.graph.node})
+    inits = {i.name for i in proto.graph.initializer}
+    inputs = [i.name for i in proto.graph.input if i.name not in inits]
+    sets = sorted(glob.glob(os.path.join(test_dir, "test_data_set_*")))
+    if not sets:
+        return name, ops, "unsupported", "no test data"
+    lib = os.path.join(work, "lib%s.so" % re.sub(r"\W", "_", name))
+    compile_cmd = [args.compile, model, "--emit=shared", "-o", lib,
+                   "--name", "m"]
+    rc, out = run(compile_cmd)
+    bound = False
+    if rc != 0 and "unsupported run-time" in out and len(inputs) > 1:
+        bound = True
+    elif rc != 0:
+        if "supported opsets are" in out:
+            return name, ops, "old opset", first_error(out)
+        status = "unsupported" if rc == 1 and UNSUPPORTED.search(out) \
+            else "failed"
+        return name, ops, status, first_error(out)
+    for data in sets:
+        files = sorted(glob.glob(os.path.join(data, "input_*.pb")),
+                       key=lambda f: int(re.findall(r"\d+", f)[-1]))
+        expected = sorted(glob.glob(os.path.join(data, "output_*.pb")),
+                          key=lambda f: int(re.findall(r"\d+", f)[-1]))
+        feed = list(zip(inputs, files))
+        if bound:
+            cmd = list(compile_cmd)
+            for input_name, f in feed[1:]:
+                cmd.append("--constant-input=%s=%s" % (input_name, f))
+            rc, out = run(cmd)
+            if rc != 0:
+                status = "unsupported" if rc == 1 and UNSUPPORTED.search(out) \
+                    else "failed"
+                return name, ops, status, first_error(out)
+            feed = feed[:1]
+        cmd = [args.run, lib, "--name", "m", "--rtol", RTOL, "--atol", ATOL]
+        for input_name, f in feed:
+            cmd += ["-i", "%s=%s" % (input_name, f)]
+        for f in expected:
+            cmd += ["--expect", f]
+        rc, out = run(cmd)
+        if rc != 0:
+            why = [l for l in out.splitlines() if l.startswith("quant-run:")]
+            return name, ops, "failed", (why[0][len("quant-run: "):]
+                                         if why else first_error(out))
+    return name, ops, "passed", ""
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("compile")
+    p.add_argument("run")
+    p.add_argument("node_dir")
+    p.add_argument("work_dir")
+    p.add_argument("--markdown")
+    p.add_argument("--filter", default="")
+    p.add_argument("-j", type=int, default=os.cpu_count() or 2)
+    args = p.parse_args()
+    models = sorted(glob.glob(os.path.join(args.node_dir, "*", "model.onnx")))
+    models = [m for m in models if re.search(args.filter,
+                                             os.path.basename(
+                                                 os.path.dirname(m)))]
+    if not models:
+        print("no node-test models under %s" % args.node_dir)
+        return 1
+    with ThreadPoolExecutor(args.j) as pool:
+        results = list(pool.map(lambda m: test_one(args, m), models))
+
+    counts = collections.Counter(r[2] for r in results)
+    op_status = collections.defaultdict(set)
+    for name, ops, status, _ in results:
+        for op in ops:
+            op_status[op].add(status)
+    passing_ops = sorted(op for op, s in op_status.items()
+                         if "passed" in s and "failed" not in s)
+    failing_ops = sorted(op for op, s in op_status.items() if "failed" in s)
+    reasons = collections.Counter(
+        re.sub(r"'[^']*'", "'...'", why) for _, _, s, why in results
+        if s == "unsupported")
+
+    lines = []
+    lines.append("| outcome | node tests |")
+    lines.append("|---|---|")
+    for k in ("passed", "failed", "unsupported", "old opset"):
+        lines.append("| %s | %d |" % (k, counts[k]))
+    lines.append("")
+    lines.append("Operators whose node tests all pass where they compile "
+                 "(%d): %s" % (len(passing_ops), ", ".join(passing_ops)))
+    lines.append("")
+    if failing_ops:
+        lines.append("Operators with a failing node test (not supported): "
+                     + ", ".join(failing_ops))
+        lines.append("")
+    failures = [(n, why) for n, _, s, why in results if s == "failed"]
+    if failures:
+        lines.append("| failing test | why |")
+        lines.append("|---|---|")
+        for n, why in failures:
+            lines.append("| %s | %s |" % (n, why.replace("|", "\\|")))
+        lines.append("")
+    lines.append("Most common reasons for unsupported tests:")
+    lines.append("")
+    lines.append("| reason | tests |")
+    lines.append("|---|---|")
+    for why, n in reasons.most_common(25):
+        lines.append("| %s | %d |" % (why.replace("|", "\\|")[:160], n))
+    text = "\n".join(lines)
+    print(text)
+    if args.markdown:
+        with open(args.markdown, "w") as f:
+            f.write("# ONNX node-test conformance\n\n"
+                    "Generated by `test/Conformance/run_node_tests.py` (the "
+                    "`conformance` ctest) from libonnx-testdata's %d node "
+                    "tests: each is compiled with `quant-compile "
+                    "--emit=shared` for the host CPU and run with `quant-run` "
+                    "on every test_data_set, comparing with |a - e| <= %s + "
+                    "%s·|e| (floats) or exactly (integers).\n\n"
+                    % (len(models), ATOL, RTOL))
+            f.write(text + "\n")
+    print("%d passed, %d failed" % (counts["passed"], counts["failed"]))
+    return 1 if counts["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
