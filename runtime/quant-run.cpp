@@ -94,6 +94,12 @@ bool fileExists(const std::string &path) {
   return stat(path.c_str(), &st) == 0;
 }
 
+/// Older ONNX test data stores bfloat16 tensors as uint16 bit patterns.
+void adoptBfloat16(Tensor &t, const std::string &wanted) {
+  if (wanted == "bfloat16" && t.dtype == "uint16")
+    t.dtype = "bfloat16";
+}
+
 int fail(const std::string &message) {
   std::fprintf(stderr, "quant-run: %s\n", message.c_str());
   return 1;
@@ -239,6 +245,7 @@ int main(int argc, char **argv) {
       return fail("input '" + inSpecs[index].name + "' is given twice");
     if (!readTensorFile(file, inputs[index], error))
       return fail(error);
+    adoptBfloat16(inputs[index], inSpecs[index].dtype);
     given[index] = true;
   }
   std::vector<void *> inPtrs;
@@ -317,6 +324,7 @@ int main(int argc, char **argv) {
       Tensor expected;
       if (!readTensorFile(expectFiles[i], expected, error))
         return fail(error);
+      adoptBfloat16(expected, outSpecs[i].dtype);
       Comparison c = compareTensors(outputs[i], expected, rtol, atol);
       std::printf("output %zu '%s': %s (max abs error %.3g, max rel error "
                   "%.3g)\n",

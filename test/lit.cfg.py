@@ -29,7 +29,7 @@ llvm_config.use_default_substitutions()
 config.quant_tools_dir = config.qc_tools_dir
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.qc_tools_dir, config.llvm_tools_dir]
-tools = ["quant-opt", "quant-translate"]
+tools = ["quant-opt", "quant-translate", "quant-compile", "quant-run"]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Python with Debian's python3-onnx, for tests that generate binary models.

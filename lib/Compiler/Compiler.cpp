@@ -215,6 +215,8 @@ LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
                                            const ModelSignature &signature,
                                            const CompileOptions &options) {
   PassManager pm(module.getContext());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
   LowerToLLVMOptions lowering;
   lowering.entryName = options.name;
   buildLowerToLLVMPipeline(pm, lowering);

@@ -35,7 +35,14 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(
       tosa::createTosaConvertIntegerTypeToSignless());
   pm.addPass(createCanonicalizerPass());
-  tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions{});
+  // Element-wise arith/math ops applied to whole tensors (the importer's
+  // Sqrt, Abs, Neg) become linalg.generics.
+  pm.addPass(createConvertElementwiseToLinalgPass());
+  // No TOSA profile validation: the importer uses tosa ops as element-wise
+  // building blocks on any type (i8 adds, f64 maxima), which the lowering
+  // handles.
+  tosa::addTosaToLinalgPasses(pm, TosaToLinalgOptions{},
+                              TosaToLinalgNamedOptions{}, std::nullopt);
   // The decompositions above can leave tosa.reshape/const behind.
   pm.addPass(createTosaToTensorPass());
   pm.addPass(createTosaToArithPass());
@@ -52,7 +59,10 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.addResultAttribute = true;
-  outParams.hoistStaticAllocs = true;
+  // Not hoisting static allocs costs one copy per output, but the upstream
+  // hoisting crashes when one buffer is returned twice (Split into empty
+  // parts, a value returned as two outputs).
+  outParams.hoistStaticAllocs = false;
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
   QCEmitCInterfaceOptions entry;

@@ -16,6 +16,8 @@
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
 #include "mlir/IR/AffineMap.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
@@ -93,8 +95,7 @@ FailureOr<QuantParams> getQuantParams(OpBuilder &b, Location loc,
     DenseElementsAttr scales = s.getScales();
     auto pShape = cast<ShapedType>(scales.getType()).getShape();
     if (int64_t(pShape.size()) != rank || !tensorType.hasStaticShape())
-      return op->emitError("unsupported sub-channel quantization of ")
-             << tensorType;
+      return failure(); // reported by checkLowerable
     SmallVector<Attribute> scaleValues, zps;
     for (APFloat v : scales.getValues<APFloat>())
       scaleValues.push_back(floatAttr(v.convertToDouble()));
@@ -118,7 +119,7 @@ FailureOr<QuantParams> getQuantParams(OpBuilder &b, Location loc,
     p.map = AffineMap::get(rank, 0, exprs, ctx);
     return p;
   }
-  return op->emitError("unsupported quantized type ") << q;
+  return failure(); // reported by checkLowerable
 }
 
 /// The storage view of a quantized tensor value.
@@ -674,12 +675,11 @@ AffineMap trailingMap(MLIRContext *ctx, int64_t rank, int64_t axis) {
 }
 
 /// The normalised element count, or failure for dynamic trailing dims.
-FailureOr<double> trailingCount(Operation *op, RankedTensorType type,
-                                int64_t axis) {
+FailureOr<double> trailingCount(RankedTensorType type, int64_t axis) {
   double count = 1;
   for (int64_t d = axis; d < type.getRank(); ++d) {
     if (type.isDynamicDim(d))
-      return op->emitError("unsupported dynamic normalised dimension ") << d;
+      return failure();
     count *= double(type.getDimSize(d));
   }
   return count;
@@ -693,8 +693,11 @@ LogicalResult lowerNorm(NormOp op, PatternRewriter &rewriter, bool isLayer,
   Value x = op.getInput();
   auto type = cast<RankedTensorType>(x.getType());
   int64_t rank = type.getRank();
-  int64_t axis = op.getAxis() < 0 ? op.getAxis() + rank : op.getAxis();
-  FailureOr<double> count = trailingCount(op, type, axis);
+  // I64Attr getters return uint64_t: read the axis as signed.
+  int64_t axis = static_cast<int64_t>(op.getAxis());
+  if (axis < 0)
+    axis += rank;
+  FailureOr<double> count = trailingCount(type, axis);
   if (failed(count))
     return failure();
   Type f32 = rewriter.getF32Type();
@@ -801,8 +804,7 @@ struct HadamardLowering : OpRewritePattern<HadamardOp> {
     auto type = cast<RankedTensorType>(op.getType());
     int64_t size = op.getTransformSize(), stride = op.getTransformStride();
     if (!numerics::isPowerOfTwo(size))
-      return op.emitError("unsupported lowering of qc.hadamard of size ")
-             << size << ": only power-of-two sizes are lowered so far";
+      return rewriter.notifyMatchFailure(op, "size is not a power of two");
     int64_t rank = type.getRank(), n = type.getDimSize(rank - 1);
     int64_t m = llvm::Log2_64(size);
     // [..., n] -> [..., n / (size·stride), 2, ..., 2, stride].
@@ -876,17 +878,106 @@ struct CancelStorageCasts : OpRewritePattern<quant::StorageCastOp> {
   }
 };
 
+/// Unsigned integer constants become signless constants viewed through
+/// tensor.bitcast, so that erasing signedness later (the upstream
+/// tosa-convert-integer-type-to-signless pass retypes results, not attribute
+/// payloads) leaves valid constants. Resource blobs are shared, not copied.
+void signlessConstants(ModuleOp module) {
+  SmallVector<arith::ConstantOp> unsignedConstants;
+  module.walk([&](arith::ConstantOp op) {
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    if (type && type.getElementType().isUnsignedInteger())
+      unsignedConstants.push_back(op);
+  });
+  for (arith::ConstantOp op : unsignedConstants) {
+    auto type = cast<RankedTensorType>(op.getType());
+    auto signless = RankedTensorType::get(
+        type.getShape(),
+        IntegerType::get(op.getContext(),
+                         type.getElementType().getIntOrFloatBitWidth()));
+    TypedAttr value;
+    if (auto dense = dyn_cast<DenseElementsAttr>(op.getValue()))
+      value = dense.bitcast(signless.getElementType());
+    else if (auto resource = dyn_cast<DenseResourceElementsAttr>(op.getValue()))
+      value = DenseResourceElementsAttr::get(signless,
+                                             resource.getRawHandle());
+    if (!value)
+      continue;
+    OpBuilder b(op);
+    Value c = arith::ConstantOp::create(b, op.getLoc(), value);
+    Value view = tensor::BitcastOp::create(b, op.getLoc(), type, c);
+    op.replaceAllUsesWith(view);
+    op.erase();
+  }
+}
+
+/// Reports what the patterns cannot lower, once, before they run (patterns
+/// may be tried several times and must not emit diagnostics).
+LogicalResult checkLowerable(ModuleOp module) {
+  bool ok = true;
+  auto checkQuantType = [&](Operation *op, Type type) {
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!tensor)
+      return;
+    auto q = dyn_cast<quant::QuantizedType>(tensor.getElementType());
+    if (!q)
+      return;
+    if (isa<quant::UniformQuantizedType, quant::UniformQuantizedPerAxisType>(
+            q))
+      return;
+    if (auto s = dyn_cast<quant::UniformQuantizedSubChannelType>(q)) {
+      if (tensor.hasStaticShape() &&
+          cast<ShapedType>(s.getScales().getType()).getRank() ==
+              tensor.getRank())
+        return;
+    }
+    op->emitError("unsupported quantized type ") << tensor;
+    ok = false;
+  };
+  module.walk([&](Operation *op) {
+    if (!isa<QCDialect>(op->getDialect()))
+      return;
+    for (Type t : op->getOperandTypes())
+      checkQuantType(op, t);
+    for (Type t : op->getResultTypes())
+      checkQuantType(op, t);
+    if (auto observe = dyn_cast<ObserveOp>(op)) {
+      observe.emitError("qc.observe cannot be compiled: run "
+                        "qc-strip-observers (or calibrate) first");
+      ok = false;
+    } else if (auto h = dyn_cast<HadamardOp>(op)) {
+      if (!numerics::isPowerOfTwo(h.getTransformSize())) {
+        h.emitError("unsupported lowering of qc.hadamard of size ")
+            << h.getTransformSize()
+            << ": only power-of-two sizes are lowered so far";
+        ok = false;
+      }
+    } else if (isa<RMSNormOp, LayerNormOp>(op)) {
+      auto type = cast<RankedTensorType>(op->getOperand(0).getType());
+      int64_t axis = static_cast<int64_t>(
+          isa<RMSNormOp>(op) ? cast<RMSNormOp>(op).getAxis()
+                             : cast<LayerNormOp>(op).getAxis());
+      if (axis < 0)
+        axis += type.getRank();
+      for (int64_t d = axis; d < type.getRank(); ++d)
+        if (type.isDynamicDim(d)) {
+          op->emitError("unsupported dynamic normalised dimension ") << d;
+          ok = false;
+          break;
+        }
+    }
+  });
+  return success(ok);
+}
+
 struct ConvertQCToLinalgPass
     : public qc::impl::ConvertQCToLinalgBase<ConvertQCToLinalgPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    WalkResult observed = module.walk([](ObserveOp op) {
-      op.emitError("qc.observe cannot be compiled: run qc-strip-observers "
-                   "(or calibrate) first");
-      return WalkResult::interrupt();
-    });
-    if (observed.wasInterrupted())
+    if (failed(checkLowerable(module)))
       return signalPassFailure();
+
+    signlessConstants(module);
 
     RewritePatternSet patterns(&getContext());
     patterns.add<QuantizeLowering, DequantizeLowering, MatMulLowering,
@@ -912,7 +1003,10 @@ struct ConvertQCToLinalgPass
     // and back (quant.scast chains); constants of quantized storage are
     // already plain. Anything else on quantized tensors is unsupported.
     WalkResult quantLeft = module.walk([](Operation *op) {
-      for (Type t : op->getResultTypes())
+      if (isa<quant::StorageCastOp>(op))
+        return WalkResult::advance();
+      for (Type t : llvm::concat<Type>(op->getOperandTypes(),
+                                       op->getResultTypes()))
         if (isQuantizedTensor(t)) {
           op->emitError("unsupported operation on quantized tensors: '")
               << op->getName() << "' (only qc ops lower them)";

@@ -15,8 +15,10 @@ For each NODE_DIR/<test>/model.onnx:
      (|a - e| <= 1e-5 + 1e-3·|e| for floats, as ONNX's backend tests; exact
      for integers).
 Outcomes: passed, failed (a compile error that is not a declared limitation,
-a crash, a run error or a mismatch), unsupported (the compiler names the
-limitation: every such message says "unsupported"), old opset.
+a crash, a run error or a mismatch), known difference (listed below with the
+reason: the test's expected data is wrong or outdated), unsupported (the
+compiler names the limitation: every such message says "unsupported"), old
+opset.
 
 Prints a table of failures and unsupported reasons, the operators whose tests
 all pass, and a last line "N passed, N failed"; exits 1 if anything failed.
@@ -35,6 +37,20 @@ sys.path.insert(0, "/usr/lib/python3/dist-packages")
 import onnx  # noqa: E402
 
 RTOL, ATOL = "1e-3", "1e-5"
+
+# Tests whose expected data disagrees with the operator's current definition
+# or with the model itself. Reported as "known difference", not as passed.
+KNOWN_DIFFERENCES = {
+    "test_cast_FLOAT_to_BFLOAT16":
+        "ONNX 1.12's expected data truncates to bfloat16; the ONNX spec since "
+        "1.14 and ONNX Runtime round to nearest even, as quant does",
+    "test_castlike_BFLOAT16_to_FLOAT_expanded":
+        "the test data's 'like' input has shape [1], the model declares "
+        "[3, 4]",
+    "test_castlike_FLOAT_to_BFLOAT16_expanded":
+        "the test data's 'like' input has shape [1], the model declares "
+        "[3, 4]",
+}
 UNSUPPORTED = re.compile(r"\bunsupported\b")
 
 
@@ -132,6 +148,9 @@ def main():
         return 1
     with ThreadPoolExecutor(args.j) as pool:
         results = list(pool.map(lambda m: test_one(args, m), models))
+    results = [(n, ops, "known difference", KNOWN_DIFFERENCES[n])
+               if n in KNOWN_DIFFERENCES and s != "passed" else (n, ops, s, w)
+               for n, ops, s, w in results]
 
     counts = collections.Counter(r[2] for r in results)
     op_status = collections.defaultdict(set)
@@ -139,7 +158,10 @@ def main():
         for op in ops:
             op_status[op].add(status)
     passing_ops = sorted(op for op, s in op_status.items()
-                         if "passed" in s and "failed" not in s)
+                         if "passed" in s and "failed" not in s
+                         and "known difference" not in s)
+    known_ops = sorted(op for op, s in op_status.items()
+                       if "known difference" in s and "failed" not in s)
     failing_ops = sorted(op for op, s in op_status.items() if "failed" in s)
     reasons = collections.Counter(
         re.sub(r"'[^']*'", "'...'", why) for _, _, s, why in results
@@ -148,7 +170,8 @@ def main():
     lines = []
     lines.append("| outcome | node tests |")
     lines.append("|---|---|")
-    for k in ("passed", "failed", "unsupported", "old opset"):
+    for k in ("passed", "failed", "known difference", "unsupported",
+              "old opset"):
         lines.append("| %s | %d |" % (k, counts[k]))
     lines.append("")
     lines.append("Operators whose node tests all pass where they compile "
@@ -157,6 +180,17 @@ def main():
     if failing_ops:
         lines.append("Operators with a failing node test (not supported): "
                      + ", ".join(failing_ops))
+        lines.append("")
+    if known_ops:
+        lines.append("Operators that pass except for a known difference "
+                     "(below): " + ", ".join(known_ops))
+        lines.append("")
+    known = [(n, why) for n, _, s, why in results if s == "known difference"]
+    if known:
+        lines.append("| known difference | why |")
+        lines.append("|---|---|")
+        for n, why in known:
+            lines.append("| %s | %s |" % (n, why))
         lines.append("")
     failures = [(n, why) for n, _, s, why in results if s == "failed"]
     if failures:

@@ -42,6 +42,10 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "ModuleOp"> {
       one generic over the axis viewed as [..., 2, ...], then the 1/sqrt(size)
       normalisation.
 
+    Unsigned integer constants (`ui8` zero points and weights from ONNX)
+    become signless constants viewed through `tensor.bitcast`, so that the
+    pipeline can then erase signedness altogether.
+
     Invariant: the lowered program computes the values the `qc` ops define
     (lit tests check the IR; the conformance sweep runs it). What cannot be
     lowered (a `qc.observe` left in the program, a Hadamard size with a

@@ -10,6 +10,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "llvm/Support/InterleavedRange.h"
 
@@ -204,6 +205,24 @@ LogicalResult convertGather(NodeContext &nc, SmallVectorImpl<Value> &results) {
   return success();
 }
 
+/// tensor.extract_slice, or tensor.empty when the result is statically empty
+/// (extract_slice rejects offsets into an empty dimension).
+Value sliceOrEmpty(NodeContext &nc, Value x, RankedTensorType resultType,
+                   ArrayRef<OpFoldResult> offsets, ArrayRef<OpFoldResult> sizes,
+                   ArrayRef<OpFoldResult> strides) {
+  if (llvm::is_contained(resultType.getShape(), 0)) {
+    SmallVector<Value> dynamic;
+    for (int64_t d = 0; d < resultType.getRank(); ++d)
+      if (resultType.isDynamicDim(d))
+        dynamic.push_back(getValueOrCreateConstantIndexOp(nc.builder, nc.loc,
+                                                          sizes[d]));
+    return tensor::EmptyOp::create(nc.builder, nc.loc, resultType.getShape(),
+                                   resultType.getElementType(), dynamic);
+  }
+  return tensor::ExtractSliceOp::create(nc.builder, nc.loc, resultType, x,
+                                        offsets, sizes, strides);
+}
+
 /// Slice bound `e` normalised as ONNX does at run time: negative counts from
 /// the end (`dim` added), then clamped to [0, dim].
 Value sliceBound(NodeContext &nc, const ShapeElement &e, Value dim) {
@@ -299,7 +318,9 @@ LogicalResult convertSlice(NodeContext &nc, SmallVectorImpl<Value> &results) {
       start = std::clamp<int64_t>(start, 0, dim);
       end = std::clamp<int64_t>(end, 0, dim);
       int64_t n = end > start ? (end - start + step - 1) / step : 0;
-      offsets[*axis] = nc.builder.getIndexAttr(start);
+      // An empty slice starts at 0 (an offset equal to the size is out of
+      // bounds for tensor.extract_slice).
+      offsets[*axis] = nc.builder.getIndexAttr(n == 0 ? 0 : start);
       sizes[*axis] = nc.builder.getIndexAttr(n);
       shape[*axis] = n;
       continue;
@@ -318,8 +339,7 @@ LogicalResult convertSlice(NodeContext &nc, SmallVectorImpl<Value> &results) {
     shape[*axis] = ShapedType::kDynamic;
   }
   auto resultType = RankedTensorType::get(shape, type.getElementType());
-  results.push_back(tensor::ExtractSliceOp::create(
-      nc.builder, nc.loc, resultType, *x, offsets, sizes, strides));
+  results.push_back(sliceOrEmpty(nc, *x, resultType, offsets, sizes, strides));
   return success();
 }
 
@@ -364,7 +384,8 @@ LogicalResult convertSplit(NodeContext &nc, SmallVectorImpl<Value> &results) {
     SmallVector<int64_t> shape(type.getShape());
     shape[*axis] = size;
     for (int64_t d = 0; d < type.getRank(); ++d) {
-      offsets.push_back(nc.builder.getIndexAttr(d == *axis ? offset : 0));
+      offsets.push_back(
+          nc.builder.getIndexAttr(d == *axis && size > 0 ? offset : 0));
       strides.push_back(nc.builder.getIndexAttr(1));
       extents.push_back(
           d == *axis ? OpFoldResult(nc.builder.getIndexAttr(size))
@@ -372,9 +393,9 @@ LogicalResult convertSplit(NodeContext &nc, SmallVectorImpl<Value> &results) {
               ? OpFoldResult(dimSize(nc.builder, nc.loc, *x, d))
               : OpFoldResult(nc.builder.getIndexAttr(type.getDimSize(d))));
     }
-    results.push_back(tensor::ExtractSliceOp::create(
-        nc.builder, nc.loc, RankedTensorType::get(shape, type.getElementType()),
-        *x, offsets, extents, strides));
+    results.push_back(sliceOrEmpty(
+        nc, *x, RankedTensorType::get(shape, type.getElementType()), offsets,
+        extents, strides));
     offset += size;
   }
   return success();

@@ -5,8 +5,9 @@
 // coordinate_transformation_mode,
 //   half_pixel            (x + 0.5) / s - 0.5
 //   half_pixel_symmetric  offset + (x + 0.5) / s - 0.5
-//   pytorch_half_pixel    (x + 0.5) / s - 0.5, or 0 when the output has size 1
-//   align_corners         x · (in - 1) / (out - 1), or 0 when out is 1
+//   pytorch_half_pixel    (x + 0.5) / s - 0.5, or 0 when s · in is 1
+//   align_corners         x · (in - 1) / (s · in - 1), or 0 when s · in is 1
+// (s · in, not the integer output size, as ONNX's reference computes it)
 //   asymmetric            x / s
 // computed in f64 as ONNX's reference does, then
 //   nearest: rounded by nearest_mode, clamped to [0, in - 1], one
@@ -180,20 +181,23 @@ FailureOr<SmallVector<ResizeAxis>> readResizeAxes(NodeContext &nc,
       return failure();
     }
     double s = scales[d];
+    // ONNX's reference measures the resized length as scale · in (a float),
+    // not as the integer output size.
+    double resizedLength = s * double(a.in);
     if (mode == "half_pixel" || mode == "pytorch_half_pixel" ||
         mode == "half_pixel_symmetric") {
       a.shift = 0.5;
       a.den = s;
       a.offset = -0.5;
-      if (mode == "pytorch_half_pixel" && a.out == 1)
+      if (mode == "pytorch_half_pixel" && resizedLength == 1)
         a.shift = a.offset = 0, a.num = 0;
       if (mode == "half_pixel_symmetric") {
         double adjustment = double(a.out) / (s * double(a.in));
         a.offset += double(a.in) / 2 * (1 - adjustment);
       }
     } else if (mode == "align_corners") {
-      a.num = a.out == 1 ? 0 : double(a.in - 1);
-      a.den = a.out == 1 ? 1 : double(a.out - 1);
+      a.num = resizedLength == 1 ? 0 : double(a.in - 1);
+      a.den = resizedLength == 1 ? 1 : resizedLength - 1;
     } else if (mode == "asymmetric") {
       a.den = s;
     } else if (mode == "tf_crop_and_resize") {

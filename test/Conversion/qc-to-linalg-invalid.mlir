@@ -1,0 +1,32 @@
+// RUN: quant-opt %s --convert-qc-to-linalg --split-input-file --verify-diagnostics
+
+func.func @observe(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{qc.observe cannot be compiled: run qc-strip-observers (or calibrate) first}}
+  %0 = qc.observe min_max %x tag "t" : tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+func.func @hadamard12(%x: tensor<2x12xf32>) -> tensor<2x12xf32> {
+  // expected-error @+1 {{unsupported lowering of qc.hadamard of size 12: only power-of-two sizes are lowered so far}}
+  %0 = qc.hadamard %x : tensor<2x12xf32>
+  return %0 : tensor<2x12xf32>
+}
+
+// -----
+
+func.func @dynamic_norm(%x: tensor<2x?xf32>) -> tensor<2x?xf32> {
+  // expected-error @+1 {{unsupported dynamic normalised dimension 1}}
+  %0 = qc.rms_norm %x : (tensor<2x?xf32>) -> tensor<2x?xf32>
+  return %0 : tensor<2x?xf32>
+}
+
+// -----
+
+func.func @quantized_elsewhere(%x: tensor<4xi8>) -> tensor<2x2x!quant.uniform<i8:f32, 0.5>> {
+  %q = quant.scast %x : tensor<4xi8> to tensor<4x!quant.uniform<i8:f32, 0.5>>
+  // expected-error @+1 {{unsupported operation on quantized tensors: 'tensor.expand_shape' (only qc ops lower them)}}
+  %e = tensor.expand_shape %q [[0, 1]] output_shape [2, 2] : tensor<4x!quant.uniform<i8:f32, 0.5>> into tensor<2x2x!quant.uniform<i8:f32, 0.5>>
+  return %e : tensor<2x2x!quant.uniform<i8:f32, 0.5>>
+}

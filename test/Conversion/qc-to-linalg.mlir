@@ -1,0 +1,150 @@
+// RUN: quant-opt %s --convert-qc-to-linalg --split-input-file | FileCheck %s
+// RUN: quant-opt %s --convert-qc-to-linalg --split-input-file --canonicalize | FileCheck %s --check-prefix=NOQC
+
+// No qc op and no !quant type survives the pass.
+// NOQC-NOT: qc.
+// NOQC-NOT: !quant
+
+// Float matmul with batch broadcasting: [2,1,3,5] x [4,5,6] -> [2,4,3,6].
+// The iteration space is (b0, b1, m, n, k); lhs reads b1 as 0 (size 1), rhs
+// has no b0.
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, 0, d2, d4)>
+// CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d4, d3)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+// CHECK-LABEL: func.func @batched
+// CHECK: %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<2x4x3x6xf32>)
+// CHECK: linalg.generic {indexing_maps = [#[[LHS]], #[[RHS]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK-SAME: ins(%arg0, %arg1 : tensor<2x1x3x5xf32>, tensor<4x5x6xf32>) outs(%[[Z]]
+// CHECK: arith.mulf
+// CHECK: arith.addf
+func.func @batched(%a: tensor<2x1x3x5xf32>, %b: tensor<4x5x6xf32>) -> tensor<2x4x3x6xf32> {
+  %0 = qc.matmul %a, %b : (tensor<2x1x3x5xf32>, tensor<4x5x6xf32>) -> tensor<2x4x3x6xf32>
+  return %0 : tensor<2x4x3x6xf32>
+}
+
+// -----
+
+// transpose_rhs reads the weight as [n, k]; a 1-D lhs is expanded and the
+// unit dimension collapsed again; the bias is added in the epilogue.
+// CHECK-DAG: #[[W:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-LABEL: func.func @vector_times_weight
+// CHECK: tensor.expand_shape %arg0 {{\[\[}}0, 1]] output_shape [1, 8]
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[W]], #{{.*}}]
+// CHECK: linalg.generic
+// CHECK: arith.addf
+// CHECK: tensor.collapse_shape %{{.*}} {{\[\[}}0, 1]] : tensor<1x4xf32> into tensor<4xf32>
+func.func @vector_times_weight(%x: tensor<8xf32>, %w: tensor<4x8xf32>, %bias: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = qc.matmul %x, %w, %bias {transpose_rhs} : (tensor<8xf32>, tensor<4x8xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// W8A8 with per-channel weights and a quantized result: integer accumulation
+// (widened, zero point subtracted in the body, i32 multiply-add), then one
+// float epilogue: acc · s_x · s_w[n], quantized to the result.
+// CHECK-LABEL: func.func @int8_matmul
+// CHECK: linalg.generic
+// CHECK: ^bb0(%[[A:.*]]: i8, %[[B:.*]]: i8, %[[ZA:.*]]: i32, %[[ACC:.*]]: i32):
+// CHECK: arith.extsi %[[A]] : i8 to i32
+// CHECK: arith.subi %{{.*}}, %[[ZA]] : i32
+// CHECK: arith.extsi %[[B]] : i8 to i32
+// CHECK: arith.muli
+// CHECK: arith.addi
+// CHECK: } -> tensor<2x4xi32>
+// CHECK: linalg.generic
+// CHECK: arith.sitofp %{{.*}} : i32 to f32
+// CHECK: arith.divf
+// CHECK: math.roundeven
+// CHECK: arith.fptosi
+// CHECK: arith.trunci %{{.*}} : i64 to i8
+// CHECK: } -> tensor<2x4xi8>
+func.func @int8_matmul(%xs: tensor<2x16xi8>, %ws: tensor<4x16xi8>) -> tensor<2x4xi8> {
+  %x = quant.scast %xs : tensor<2x16xi8> to tensor<2x16x!quant.uniform<i8:f32, 0.05:3>>
+  %w = quant.scast %ws : tensor<4x16xi8> to tensor<4x16x!quant.uniform<i8:f32:0, {0.1, 0.2, 0.3, 0.4}>>
+  %0 = qc.matmul %x, %w {transpose_rhs} : (tensor<2x16x!quant.uniform<i8:f32, 0.05:3>>, tensor<4x16x!quant.uniform<i8:f32:0, {0.1, 0.2, 0.3, 0.4}>>) -> tensor<2x4x!quant.uniform<i8:f32, 0.5>>
+  %s = quant.scast %0 : tensor<2x4x!quant.uniform<i8:f32, 0.5>> to tensor<2x4xi8>
+  return %s : tensor<2x4xi8>
+}
+
+// -----
+
+// Weight-only int4 with groups of 4 along K: the scale and zero point are
+// read at (n, k floordiv 4) and the weight is dequantized in the contraction
+// body (no float copy of the weight).
+// CHECK-DAG: #[[G:.*]] = affine_map<(d0, d1, d2) -> (d1, d2 floordiv 4)>
+// CHECK-LABEL: func.func @w4_groups
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #{{.*}}, #[[G]], #[[G]], #{{.*}}]
+// CHECK: ^bb0(%{{.*}}: f32, %[[W:.*]]: i4, %[[S:.*]]: f32, %[[Z:.*]]: i32, %{{.*}}: f32):
+// CHECK: arith.extui %[[W]] : i4 to i32
+// CHECK: arith.subi %{{.*}}, %[[Z]]
+// CHECK: arith.sitofp
+// CHECK: arith.mulf %{{.*}}, %[[S]]
+// CHECK: } -> tensor<1x2xf32>
+func.func @w4_groups(%x: tensor<1x8xf32>, %w: tensor<2x8xi4>) -> tensor<1x2xf32> {
+  %q = quant.scast %w : tensor<2x8xi4> to tensor<2x8x!quant.uniform<u4:f32:{0:1, 1:4}, {{1.0:8, 0.5:8}, {0.25:8, 2.0:8}}>>
+  %0 = qc.matmul %x, %q {transpose_rhs} : (tensor<1x8xf32>, tensor<2x8x!quant.uniform<u4:f32:{0:1, 1:4}, {{1.0:8, 0.5:8}, {0.25:8, 2.0:8}}>>) -> tensor<1x2xf32>
+  return %0 : tensor<1x2xf32>
+}
+
+// -----
+
+// Per-axis quantize and dequantize: the parameters are read along axis 1.
+// CHECK-DAG: #[[AX:.*]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @per_axis
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[AX]], #[[AX]], #{{.*}}]
+// CHECK: arith.maximumf
+// CHECK: arith.minimumf
+// CHECK: } -> tensor<3x2xi8>
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[AX]], #[[AX]], #{{.*}}]
+// CHECK: arith.extui
+// CHECK: } -> tensor<3x2xf32>
+func.func @per_axis(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
+  %q = qc.quantize %x : tensor<3x2xf32> -> tensor<3x2x!quant.uniform<u8:f32:1, {0.5:10, 0.25:20}>>
+  %d = qc.dequantize %q : tensor<3x2x!quant.uniform<u8:f32:1, {0.5:10, 0.25:20}>> -> tensor<3x2xf32>
+  return %d : tensor<3x2xf32>
+}
+
+// -----
+
+// RMSNorm: a sum of squares over the last axis in f32, then x · rsqrt(sum/n
+// + eps) · gain. f16 input is computed in f32 and truncated.
+// CHECK-LABEL: func.func @rms
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "reduction"]
+// CHECK: arith.extf %{{.*}} : f16 to f32
+// CHECK: } -> tensor<2x1xf32>
+// CHECK: math.rsqrt
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+func.func @rms(%x: tensor<2x8xf16>, %g: tensor<8xf16>) -> tensor<2x8xf16> {
+  %0 = qc.rms_norm %x scale %g {epsilon = 1.0e-06 : f32} : (tensor<2x8xf16>, tensor<8xf16>) -> tensor<2x8xf16>
+  return %0 : tensor<2x8xf16>
+}
+
+// -----
+
+// Hadamard of size 4: two butterfly stages over [.., 1, 2, 2, 1], the last
+// one scaled by 1/sqrt(4).
+// CHECK-LABEL: func.func @hadamard
+// CHECK: %[[HALF:.*]] = arith.constant 5.000000e-01 : f32
+// CHECK: tensor.expand_shape %arg0 {{\[\[}}0], [1, 2, 3, 4]] output_shape [3, 1, 2, 2, 1]
+// CHECK: linalg.index 2
+// CHECK: arith.select
+// CHECK: linalg.index 3
+// CHECK: arith.select
+// CHECK: arith.mulf %{{.*}}, %[[HALF]]
+// CHECK: tensor.collapse_shape
+func.func @hadamard(%x: tensor<3x4xf32>) -> tensor<3x4xf32> {
+  %0 = qc.hadamard %x : tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+// What the pass must leave alone: ops of other dialects.
+// CHECK-LABEL: func.func @untouched
+// CHECK-NEXT: %[[R:.*]] = tosa.add %arg0, %arg0
+// CHECK-NEXT: return %[[R]]
+func.func @untouched(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %0 = tosa.add %x, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
+  return %0 : tensor<4xf32>
+}
