@@ -108,6 +108,8 @@ int fail(const std::string &message) {
 } // namespace
 
 int main(int argc, char **argv) {
+  // Line-buffered, so that results and errors interleave in order in a pipe.
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);
   std::string library, name, outDir, testDir;
   std::vector<std::string> inputArgs, expectFiles;
   double rtol = 1e-4, atol = 1e-5;

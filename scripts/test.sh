@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
-# Runs every test (GoogleTest unit tests and the lit suite) through ctest and
-# ends with one line CI reads: "N passed, N failed".
+# Runs every test (GoogleTest unit tests, the lit suite, the ONNX node-test
+# conformance sweep, end-to-end comparisons with ONNX Runtime, the importer
+# fuzzer) through ctest and ends with one line CI reads: "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# The ONNX Runtime peer (npm) for the end-to-end tests.
+./scripts/install-ort.sh || echo "test: ONNX Runtime could not be installed; e2e-ort will fail"
 build_dir=${BUILD_DIR:-build}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -70,7 +70,7 @@ static cl::opt<std::string>
     entryName("name",
               cl::desc("Prefix of the exported symbols <name>_run and "
                        "<name>_signature (default: the output file's stem, "
-                       "made a C identifier)"),
+                       "or the model's for -o -, made a C identifier)"),
               cl::cat(category));
 static cl::list<std::string> inputShapes(
     "input-shape",
@@ -180,8 +180,11 @@ static int compile(MLIRContext &context) {
                     "output file (-o)\n";
     return 1;
   }
+  // The default name comes from the output file (or, for stdout, the model).
+  llvm::StringRef nameSource = output == "-" ? llvm::StringRef(inputPath)
+                                             : llvm::StringRef(output);
   options.name = entryName.empty()
-                     ? identifierFrom(llvm::sys::path::stem(output))
+                     ? identifierFrom(llvm::sys::path::stem(nameSource))
                      : entryName.getValue();
   if (!isIdentifier(options.name)) {
     llvm::errs() << "quant-compile: --name '" << options.name

@@ -1,0 +1,110 @@
+#!/usr/bin/env python3
+"""Generates small float ONNX models for end-to-end tests and the demo.
+
+    /usr/bin/python3 scripts/gen_models.py {mlp,cnn} OUT.onnx [--seed S]
+
+mlp: x[4, 64] -> Gemm(128) -> Relu -> MatMul(128x64) + Add -> Gelu-free tanh
+     -> MatMul(64x10) -> Softmax.
+cnn: x[2, 3, 16, 16] -> Conv 3x3 (8, pad 1) -> BatchNormalization -> Relu ->
+     MaxPool 2x2 -> Conv 3x3 (16, stride 2, pad 1) -> BatchNormalization ->
+     Relu -> GlobalAveragePool -> Flatten -> Gemm(10) -> Softmax.
+Weights are seeded random float32 initializers (opset 17). Requires Debian's
+python3-onnx and python3-numpy.
+"""
+import argparse
+
+import numpy as np
+from onnx import TensorProto, checker, helper, numpy_helper, save_model
+
+
+def const(name, array):
+    return numpy_helper.from_array(np.asarray(array, dtype=np.float32), name)
+
+
+def mlp(rng):
+    inits = [
+        const("w1", rng.standard_normal((128, 64)) * 0.1),
+        const("b1", rng.standard_normal(128) * 0.1),
+        const("w2", rng.standard_normal((128, 64)) * 0.1),
+        const("b2", rng.standard_normal(64) * 0.1),
+        const("w3", rng.standard_normal((64, 10)) * 0.1),
+    ]
+    nodes = [
+        helper.make_node("Gemm", ["x", "w1", "b1"], ["h1"], transB=1),
+        helper.make_node("Relu", ["h1"], ["r1"]),
+        helper.make_node("MatMul", ["r1", "w2"], ["h2"]),
+        helper.make_node("Add", ["h2", "b2"], ["h3"]),
+        helper.make_node("Tanh", ["h3"], ["t"]),
+        helper.make_node("MatMul", ["t", "w3"], ["logits"]),
+        helper.make_node("Softmax", ["logits"], ["probs"], axis=-1),
+    ]
+    graph = helper.make_graph(
+        nodes, "mlp",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 64])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [4, 10])],
+        inits)
+    return graph
+
+
+def cnn(rng):
+    def bn(prefix, c):
+        return [
+            const(prefix + "_scale", 1 + 0.1 * rng.standard_normal(c)),
+            const(prefix + "_bias", 0.1 * rng.standard_normal(c)),
+            const(prefix + "_mean", 0.1 * rng.standard_normal(c)),
+            const(prefix + "_var", 1 + 0.1 * np.abs(rng.standard_normal(c))),
+        ]
+
+    inits = [const("c1_w", rng.standard_normal((8, 3, 3, 3)) * 0.2),
+             const("c1_b", rng.standard_normal(8) * 0.1)]
+    inits += bn("bn1", 8)
+    inits += [const("c2_w", rng.standard_normal((16, 8, 3, 3)) * 0.2)]
+    inits += bn("bn2", 16)
+    inits += [const("fc_w", rng.standard_normal((10, 16)) * 0.3),
+              const("fc_b", rng.standard_normal(10) * 0.1)]
+    nodes = [
+        helper.make_node("Conv", ["x", "c1_w", "c1_b"], ["c1"],
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization",
+                         ["c1", "bn1_scale", "bn1_bias", "bn1_mean",
+                          "bn1_var"], ["n1"], epsilon=1e-5),
+        helper.make_node("Relu", ["n1"], ["r1"]),
+        helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2],
+                         strides=[2, 2]),
+        helper.make_node("Conv", ["p1", "c2_w"], ["c2"], pads=[1, 1, 1, 1],
+                         strides=[2, 2]),
+        helper.make_node("BatchNormalization",
+                         ["c2", "bn2_scale", "bn2_bias", "bn2_mean",
+                          "bn2_var"], ["n2"], epsilon=1e-5),
+        helper.make_node("Relu", ["n2"], ["r2"]),
+        helper.make_node("GlobalAveragePool", ["r2"], ["g"]),
+        helper.make_node("Flatten", ["g"], ["f"]),
+        helper.make_node("Gemm", ["f", "fc_w", "fc_b"], ["logits"], transB=1),
+        helper.make_node("Softmax", ["logits"], ["probs"], axis=-1),
+    ]
+    graph = helper.make_graph(
+        nodes, "cnn",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 16, 16])],
+        [helper.make_tensor_value_info("probs", TensorProto.FLOAT, [2, 10])],
+        inits)
+    return graph
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("kind", choices=["mlp", "cnn"])
+    p.add_argument("out")
+    p.add_argument("--seed", type=int, default=0)
+    args = p.parse_args()
+    rng = np.random.default_rng(args.seed)
+    graph = {"mlp": mlp, "cnn": cnn}[args.kind](rng)
+    model = helper.make_model(graph,
+                              opset_imports=[helper.make_opsetid("", 17)],
+                              producer_name="quant gen_models.py")
+    model.ir_version = 8
+    checker.check_model(model)
+    save_model(model, args.out)
+
+
+if __name__ == "__main__":
+    main()
