@@ -934,7 +934,22 @@ LogicalResult checkLowerable(ModuleOp module) {
     op->emitError("unsupported quantized type ") << tensor;
     ok = false;
   };
+  bool reportedFloat8 = false;
   module.walk([&](Operation *op) {
+    // float8 and float4 values (fp8 QDQ imports) have no CPU lowering yet.
+    if (!reportedFloat8)
+      for (Type t : llvm::concat<Type>(op->getOperandTypes(),
+                                       op->getResultTypes())) {
+        Type e = getElementTypeOrSelf(t);
+        if (isa<FloatType>(e) && e.getIntOrFloatBitWidth() < 16) {
+          op->emitError("unsupported ")
+              << e << " values: float8/float4 arithmetic is not lowered to "
+                      "the CPU yet";
+          reportedFloat8 = true;
+          ok = false;
+          break;
+        }
+      }
     if (!isa<QCDialect>(op->getDialect()))
       return;
     for (Type t : op->getOperandTypes())

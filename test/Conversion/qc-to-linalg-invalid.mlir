@@ -30,3 +30,11 @@ func.func @quantized_elsewhere(%x: tensor<4xi8>) -> tensor<2x2x!quant.uniform<i8
   %e = tensor.expand_shape %q [[0, 1]] output_shape [2, 2] : tensor<4x!quant.uniform<i8:f32, 0.5>> into tensor<2x2x!quant.uniform<i8:f32, 0.5>>
   return %e : tensor<2x2x!quant.uniform<i8:f32, 0.5>>
 }
+
+// -----
+
+func.func @float8(%x: tensor<4xf32>) -> tensor<4xf8E4M3FN> {
+  // expected-error @+1 {{unsupported 'f8E4M3FN' values: float8/float4 arithmetic is not lowered to the CPU yet}}
+  %e = tensor.empty() : tensor<4xf8E4M3FN>
+  return %e : tensor<4xf8E4M3FN>
+}

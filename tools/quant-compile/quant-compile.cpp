@@ -320,6 +320,8 @@ int main(int argc, char **argv) {
   registerONNXImportDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  // Diagnostics name the node; a dump of the op would bury that.
+  context.printOpOnDiagnostic(false);
   // Diagnostics go to stderr as "file:line:col: error: ...".
   SourceMgrDiagnosticHandler handler(
       *new llvm::SourceMgr(), &context, llvm::errs());

@@ -79,8 +79,7 @@ FailureOr<quant::QuantizedType> mlir::qc::onnx_import::buildQuantizedType(
   if (!integer || integer.getWidth() == 1 || integer.getWidth() > 16) {
     nc.emitError() << "unsupported element type " << storage
                    << " for quantized values (int4/8/16, uint4/8/16 are "
-                      "supported; float8 needs float storage, which MLIR's "
-                      "!quant.uniform lacks)";
+                      "supported, and float8 as arithmetic)";
     return failure();
   }
   bool isSigned = !integer.isUnsigned();
@@ -351,6 +350,76 @@ LogicalResult convertRuntimeQuantization(NodeContext &nc, bool quantize,
   return success();
 }
 
+/// The largest finite value of a float8 type (the saturation bound).
+double float8Max(FloatType type) {
+  return APFloat::getLargest(type.getFloatSemantics()).convertToDouble();
+}
+
+/// QuantizeLinear/DequantizeLinear to or from float8 (E4M3FN, E4M3FNUZ,
+/// E5M2, E5M2FNUZ): the ONNX formulas as element-wise arithmetic, since
+/// !quant.uniform has no float storage. Quantize: x / scale, clamped to the
+/// type's largest finite value when `saturate` (default 1), then arith.truncf
+/// (round to nearest even). Dequantize: extf, times scale. The zero point of a
+/// float8 type must be zero; per-tensor and per-axis scales.
+LogicalResult convertFloat8Quantization(NodeContext &nc, bool quantize,
+                                        FloatType f8,
+                                        SmallVectorImpl<Value> &results) {
+  Value x = nc.inputs[0];
+  auto xTy = cast<RankedTensorType>(x.getType());
+  if (nc.intAttr("block_size", 0) != 0)
+    return nc.emitError() << "unsupported blocked float8 quantization";
+  if (nc.hasInput(2)) {
+    DenseElementsAttr zp = constantAttr(nc.inputs[2]);
+    if (!zp || !llvm::all_of(zp.getValues<APFloat>(),
+                             [](const APFloat &v) { return v.isZero(); }))
+      return nc.emitError() << "unsupported float8 zero point: it must be a "
+                               "constant zero";
+  }
+  Type floatType = getElementTypeOrSelf(nc.inputs[1].getType());
+  if (!isa<FloatType>(floatType))
+    return nc.emitError() << "expects a float scale, but got "
+                          << nc.inputs[1].getType();
+  FailureOr<Value> scale = alignParameter(nc, nc.inputs[1], xTy.getRank());
+  if (failed(scale))
+    return failure();
+  if (quantize) {
+    if (xTy.getElementType() != floatType)
+      return nc.emitError() << "unsupported mix of input " << xTy
+                            << " and scale type " << floatType;
+    bool saturate = nc.intAttr("saturate", 1) != 0;
+    double bound = float8Max(f8);
+    results.push_back(buildBroadcastGeneric(
+        nc.builder, nc.loc, {x, *scale},
+        RankedTensorType::get(xTy.getShape(), f8),
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Value v = arith::DivFOp::create(b, l, args[0], args[1]);
+          if (saturate) {
+            Value hi = arith::ConstantOp::create(
+                b, l, b.getFloatAttr(floatType, bound));
+            Value lo = arith::ConstantOp::create(
+                b, l, b.getFloatAttr(floatType, -bound));
+            v = arith::MaximumFOp::create(b, l, v, lo);
+            v = arith::MinimumFOp::create(b, l, v, hi);
+          }
+          return arith::TruncFOp::create(b, l, f8, v);
+        }));
+    return success();
+  }
+  results.push_back(buildBroadcastGeneric(
+      nc.builder, nc.loc, {x, *scale},
+      RankedTensorType::get(xTy.getShape(), floatType),
+      [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+        Value v = arith::ExtFOp::create(b, l, floatType, args[0]);
+        return arith::MulFOp::create(b, l, v, args[1]);
+      }));
+  return success();
+}
+
+bool isFloat8(Type type) {
+  return isa<Float8E4M3FNType, Float8E4M3FNUZType, Float8E5M2Type,
+             Float8E5M2FNUZType>(type);
+}
+
 LogicalResult convertQuantizeLinear(NodeContext &nc,
                                     SmallVectorImpl<Value> &results) {
   FailureOr<Value> x = nc.input(0);
@@ -368,6 +437,9 @@ LogicalResult convertQuantizeLinear(NodeContext &nc,
         IntegerType::get(nc.builder.getContext(), 8, IntegerType::Unsigned);
   if (!onnxElement)
     return nc.emitError() << "unsupported output_dtype";
+  if (isFloat8(onnxElement))
+    return convertFloat8Quantization(nc, /*quantize=*/true,
+                                     cast<FloatType>(onnxElement), results);
   if (!hasConstantParameters(nc))
     return convertRuntimeQuantization(nc, /*quantize=*/true, onnxElement,
                                       results);
@@ -407,6 +479,10 @@ LogicalResult convertDequantizeLinear(NodeContext &nc,
                           << getElementTypeOrSelf(nc.inputs[2].getType())
                           << " differs from the input's "
                           << xTy.getElementType();
+  if (isFloat8(xTy.getElementType()))
+    return convertFloat8Quantization(nc, /*quantize=*/false,
+                                     cast<FloatType>(xTy.getElementType()),
+                                     results);
   if (!hasConstantParameters(nc))
     return convertRuntimeQuantization(nc, /*quantize=*/false,
                                       xTy.getElementType(), results);

@@ -128,3 +128,21 @@ model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17),
 model.ir_version = 8
 with open(os.path.join(out, "matmulnbits.onnx"), "wb") as f:
     f.write(model.SerializeToString())
+
+# float8 QDQ (opset 19): QuantizeLinear to E4M3FN with a zero zero point,
+# DequantizeLinear back; and one to E5M2 without saturation.
+fp8_nodes = [
+    helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["q"], name="to_e4m3"),
+    helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["y"], name="from_e4m3"),
+    helper.make_node("QuantizeLinear", ["x", "s", "zp2"], ["q2"], name="to_e5m2",
+                     saturate=0),
+]
+fp8_graph = helper.make_graph(
+    fp8_nodes, "fp8",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4]),
+     helper.make_tensor_value_info("q2", 19, [4])],
+    initializer=[helper.make_tensor("s", TensorProto.FLOAT, [], [0.5]),
+                 raw_tensor("zp", 17, [], bytes([0x00])),
+                 raw_tensor("zp2", 19, [], bytes([0x00]))])
+save("fp8-qdq.onnx", fp8_graph, opset=19)
