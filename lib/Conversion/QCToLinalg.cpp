@@ -322,7 +322,14 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     // Iteration space: (batch..., m, n, k).
     int64_t lhsBatch = lhsTy.getRank() - 2, rhsBatch = rhsTy.getRank() - 2;
     int64_t batch = std::max(lhsBatch, rhsBatch);
-    int64_t m = batch, n = batch + 1, k = batch + 2, loops = batch + 3;
+    // Loop order (the order linalg-to-loops nests them): with a [K, N] rhs,
+    // (m, k, n) so that the innermost loop streams contiguous rows of rhs
+    // and the output (an AXPY LLVM vectorises); with a [N, K] rhs
+    // (transpose_rhs), (m, n, k): the innermost loop is a dot product of
+    // two contiguous rows, vectorised as a reassociable reduction.
+    int64_t m = batch, loops = batch + 3;
+    int64_t n = transposeRhs ? batch + 1 : batch + 2;
+    int64_t k = transposeRhs ? batch + 2 : batch + 1;
     SmallVector<int64_t> outShape;
     SmallVector<std::pair<Value, int64_t>> outSources;
     auto batchExprs = [&](RankedTensorType t, int64_t own) {
@@ -366,8 +373,10 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     AffineMap lhsMap = AffineMap::get(loops, 0, lhsExprs, ctx);
     AffineMap rhsMap = AffineMap::get(loops, 0, rhsExprs, ctx);
     SmallVector<AffineExpr> outExprs;
-    for (int64_t d = 0; d < batch + 2; ++d)
+    for (int64_t d = 0; d < batch; ++d)
       outExprs.push_back(getAffineDimExpr(d, ctx));
+    outExprs.push_back(getAffineDimExpr(m, ctx));
+    outExprs.push_back(getAffineDimExpr(n, ctx));
     AffineMap outMap = AffineMap::get(loops, 0, outExprs, ctx);
 
     // Operands, quantized ones through their storage and parameters.
@@ -474,7 +483,9 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
                               b, l, acc, arith::MulIOp::create(b, l, x, y))
                               .getResult()
                         : arith::AddFOp::create(
-                              b, l, acc, arith::MulFOp::create(b, l, x, y))
+                              b, l, acc, arith::MulFOp::create(b, l, x, y),
+                              arith::FastMathFlags::reassoc |
+                                  arith::FastMathFlags::contract)
                               .getResult();
           linalg::YieldOp::create(b, l, r);
         });
@@ -489,8 +500,10 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     auto toOutput = [&](AffineMap iterMap) -> AffineMap {
       SmallVector<AffineExpr> repl;
       for (int64_t d = 0; d < loops; ++d)
-        repl.push_back(d < outRank ? getAffineDimExpr(d, ctx)
-                                   : getAffineConstantExpr(0, ctx));
+        repl.push_back(d < batch    ? getAffineDimExpr(d, ctx)
+                       : d == m     ? getAffineDimExpr(batch, ctx)
+                       : d == n     ? getAffineDimExpr(batch + 1, ctx)
+                                    : getAffineConstantExpr(0, ctx));
       return iterMap.replaceDimsAndSymbols(repl, {}, outRank, 0);
     };
     if (integer) {

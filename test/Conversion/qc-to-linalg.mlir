@@ -6,17 +6,18 @@
 // NOQC-NOT: !quant
 
 // Float matmul with batch broadcasting: [2,1,3,5] x [4,5,6] -> [2,4,3,6].
-// The iteration space is (b0, b1, m, n, k); lhs reads b1 as 0 (size 1), rhs
-// has no b0.
-// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, 0, d2, d4)>
-// CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d4, d3)>
-// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+// The iteration space is (b0, b1, m, k, n) — n innermost so that the loop
+// streams rows of the [K, N] rhs; lhs reads b1 as 0 (size 1), rhs has no b0.
+// The accumulation may be reassociated (vectorised).
+// CHECK-DAG: #[[LHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, 0, d2, d3)>
+// CHECK-DAG: #[[RHS:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d1, d3, d4)>
+// CHECK-DAG: #[[OUT:.*]] = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
 // CHECK-LABEL: func.func @batched
 // CHECK: %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<2x4x3x6xf32>)
-// CHECK: linalg.generic {indexing_maps = [#[[LHS]], #[[RHS]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+// CHECK: linalg.generic {indexing_maps = [#[[LHS]], #[[RHS]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]}
 // CHECK-SAME: ins(%arg0, %arg1 : tensor<2x1x3x5xf32>, tensor<4x5x6xf32>) outs(%[[Z]]
 // CHECK: arith.mulf
-// CHECK: arith.addf
+// CHECK: arith.addf {{.*}} fastmath<reassoc,contract>
 func.func @batched(%a: tensor<2x1x3x5xf32>, %b: tensor<4x5x6xf32>) -> tensor<2x4x3x6xf32> {
   %0 = qc.matmul %a, %b : (tensor<2x1x3x5xf32>, tensor<4x5x6xf32>) -> tensor<2x4x3x6xf32>
   return %0 : tensor<2x4x3x6xf32>
