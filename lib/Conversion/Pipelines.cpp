@@ -3,7 +3,7 @@
 // The CPU pipeline, stage by stage (each stage is an ordinary pass, so
 // quant-opt can stop anywhere):
 //   1. qc -> linalg (convert-qc-to-linalg), tosa -> linalg/arith/tensor;
-//   2. element-wise fusion on tensors;
+//   2. cache blocking of matmuls (qc-tile-contractions), element-wise fusion;
 //   3. one-shot bufferization across function boundaries, results turned into
 //      caller-allocated out-params, the C entry point (qc-emit-c-interface),
 //      buffer deallocation;
@@ -47,7 +47,9 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createTosaToTensorPass());
   pm.addPass(createTosaToArithPass());
   pm.addPass(createCanonicalizerPass());
-  // 2. Fusion.
+  // 2. Cache blocking of the matmuls, fusion.
+  if (options.vectorize)
+    pm.addPass(createQCTileContractions());
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

