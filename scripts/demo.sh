@@ -10,7 +10,7 @@ demo="$build_dir/demo"
 ./scripts/install-ort.sh >/dev/null
 mkdir -p "$demo/ort"
 "$build_dir/bin/quant-compile" examples/tiny-cnn.onnx -o "$demo/tiny_cnn.o"
-cc -O2 -I "$demo" examples/run_tiny_cnn.c "$demo/tiny_cnn.o" -lm -o "$demo/run_tiny_cnn"
+cc -O2 -I "$demo" examples/run_tiny_cnn.c "$demo/tiny_cnn.o" -lm -lomp -o "$demo/run_tiny_cnn"
 /usr/bin/python3 - "$demo" <<'PY'
 import sys
 import numpy as np

@@ -9,6 +9,8 @@ packages=(
   g++ cmake ninja-build ccache git pkg-config python3
   # LLVM/MLIR 22 (libLLVM.so, libMLIR.so, mlir-tblgen, lit, FileCheck, not)
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools
+  # OpenMP runtime: compiled models run their matmuls on libomp threads
+  libomp-22-dev
   # ONNX
   libonnx-dev libprotobuf-dev protobuf-compiler libonnx-testdata
   python3-onnx python3-numpy

@@ -10,6 +10,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -151,7 +152,11 @@ std::string mlir::qc::renderHeader(const ModelSignature &signature,
      << " * input has a dynamic dimension (-1 below); then shapes[i] points to\n"
      << " * input i's dimensions. Returns QUANT_OK, QUANT_ERR_NULL or\n"
      << " * QUANT_ERR_SHAPE. Reentrant: calls may run concurrently.\n"
-     << " * Link the object with -lm. Reference: docs/abi.md.\n"
+     << (options.parallel
+             ? " * Link the object with -lm -lomp; OMP_NUM_THREADS sets the "
+               "threads per call.\n"
+             : " * Link the object with -lm (single-threaded code).\n")
+     << " * Reference: docs/abi.md.\n"
      << " *\n";
   auto describe = [&](const char *kind, size_t i, const TensorSignature &t) {
     os << " *   " << kind << " " << i << " \"" << t.name << "\": " << t.dtype
@@ -219,6 +224,7 @@ LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
     return failure();
   LowerToLLVMOptions lowering;
   lowering.entryName = options.name;
+  lowering.parallel = options.parallel;
   buildLowerToLLVMPipeline(pm, lowering);
   if (failed(pm.run(module)))
     return failure();
@@ -239,6 +245,7 @@ LogicalResult mlir::qc::emitCode(ModuleOp module, const CompileOptions &options,
   DialectRegistry registry;
   registerBuiltinDialectTranslation(registry);
   registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
   ctx->appendDialectRegistry(registry);
 
   llvm::InitializeAllTargetInfos();
@@ -304,7 +311,7 @@ LogicalResult mlir::qc::emitCode(ModuleOp module, const CompileOptions &options,
 }
 
 LogicalResult mlir::qc::linkShared(llvm::StringRef object,
-                                   llvm::StringRef output,
+                                   llvm::StringRef output, bool parallel,
                                    std::string &error) {
   llvm::ErrorOr<std::string> driver = llvm::sys::findProgramByName("cc");
   for (const char *alternative : {"gcc", "clang"})
@@ -317,6 +324,8 @@ LogicalResult mlir::qc::linkShared(llvm::StringRef object,
   }
   llvm::SmallVector<llvm::StringRef> args = {*driver, "-shared", "-o", output,
                                              object, "-lm"};
+  if (parallel)
+    args.push_back("-lomp");
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*driver, args, std::nullopt, {}, 0, 0,
                                      &message);

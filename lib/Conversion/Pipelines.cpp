@@ -7,7 +7,8 @@
 //   3. one-shot bufferization across function boundaries, results turned into
 //      caller-allocated out-params, the C entry point (qc-emit-c-interface),
 //      buffer deallocation;
-//   4. linalg -> loops, then scf/affine/memref/math/arith/func -> LLVM.
+//   4. scf.forall -> OpenMP (when parallel), linalg -> loops, then
+//      scf/affine/memref/math/arith/func/omp -> LLVM.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +21,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
 #include "mlir/Dialect/Tosa/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
@@ -48,8 +50,11 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createTosaToArithPass());
   pm.addPass(createCanonicalizerPass());
   // 2. Cache blocking of the matmuls, fusion.
-  if (options.vectorize)
-    pm.addPass(createQCTileContractions());
+  if (options.vectorize) {
+    QCTileContractionsOptions tiling;
+    tiling.parallel = options.parallel;
+    pm.addPass(createQCTileContractions(tiling));
+  }
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -72,20 +77,28 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createQCEmitCInterface(entry));
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
-  // 4. Loops and LLVM.
+  // 4. Threads (scf.forall -> scf.parallel -> OpenMP), loops and LLVM.
+  if (options.parallel) {
+    pm.addPass(createForallToParallelLoopPass());
+    pm.addPass(createConvertSCFToOpenMPPass());
+  }
   pm.addPass(createQCLowerMemRefCopy());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
-  pm.addPass(createSCFToControlFlowPass());
   pm.addPass(memref::createExpandStridedMetadataPass());
   pm.addPass(createLowerAffinePass());
+  // Before scf-to-cf: the OpenMP lowering wraps loop bodies in
+  // memref.alloca_scope, whose region must still be one block here.
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createSCFToControlFlowPass());
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
   pm.addPass(createConvertFuncToLLVMPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
+  if (options.parallel)
+    pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
 }
@@ -95,6 +108,9 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<std::string> name{*this, "name",
                            llvm::cl::desc("Prefix of the C entry point"),
                            llvm::cl::init("model")};
+  Option<bool> parallel{*this, "parallel",
+                        llvm::cl::desc("OpenMP threads for the matmuls"),
+                        llvm::cl::init(true)};
 };
 } // namespace
 
@@ -106,6 +122,7 @@ void mlir::qc::registerLowerToLLVMPipeline() {
       [](OpPassManager &pm, const PipelineOptions &opts) {
         LowerToLLVMOptions options;
         options.entryName = opts.name;
+        options.parallel = opts.parallel;
         buildLowerToLLVMPipeline(pm, options);
       });
 }

@@ -45,39 +45,37 @@ struct QCTileContractionsPass
         continue;
       int64_t n = k == loops - 1 ? loops - 2 : loops - 1;
       SmallVector<int64_t> bounds = op.getStaticLoopRanges();
-      SmallVector<OpFoldResult> sizes(loops, rewriter.getIndexAttr(0));
       // Tile only dimensions that are static and larger than the tile.
-      bool any = false;
-      auto tile = [&](int64_t dim, int64_t size) {
-        if (size > 0 && !ShapedType::isDynamic(bounds[dim]) &&
-            bounds[dim] > size) {
-          sizes[dim] = rewriter.getIndexAttr(size);
-          any = true;
-        }
+      auto worthTiling = [&](int64_t dim, int64_t size) {
+        return size > 0 && !ShapedType::isDynamic(bounds[dim]) &&
+               bounds[dim] > size;
       };
-      tile(n, tileN);
-      tile(k, tileK);
-      if (!any)
-        continue;
-      // n tiles outside k tiles; untiled dimensions keep their place.
-      SmallVector<int64_t> interchange;
-      for (int64_t d = 0; d < loops; ++d)
-        if (d != n && d != k)
-          interchange.push_back(d);
-      interchange.push_back(n);
-      interchange.push_back(k);
-      scf::SCFTilingOptions options;
-      options.setLoopType(scf::SCFTilingOptions::LoopType::ForOp);
-      options.setTileSizes(sizes);
-      options.setInterchange(interchange);
-      rewriter.setInsertionPoint(op);
-      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-          rewriter, cast<TilingInterface>(op.getOperation()), options);
-      if (failed(tiled)) {
-        op.emitError("qc-tile-contractions: tiling failed");
-        return signalPassFailure();
+      // First n: scf.forall when `parallel` (each tile is independent: it
+      // writes its own columns), else scf.for. Then k, inside, with scf.for.
+      Operation *current = op;
+      for (auto [dim, size, loopType] :
+           {std::make_tuple(n, int64_t(tileN),
+                            parallel ? scf::SCFTilingOptions::LoopType::ForallOp
+                                     : scf::SCFTilingOptions::LoopType::ForOp),
+            std::make_tuple(k, int64_t(tileK),
+                            scf::SCFTilingOptions::LoopType::ForOp)}) {
+        if (!worthTiling(dim, size))
+          continue;
+        SmallVector<OpFoldResult> sizes(loops, rewriter.getIndexAttr(0));
+        sizes[dim] = rewriter.getIndexAttr(size);
+        scf::SCFTilingOptions options;
+        options.setLoopType(loopType);
+        options.setTileSizes(sizes);
+        rewriter.setInsertionPoint(current);
+        FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+            rewriter, cast<TilingInterface>(current), options);
+        if (failed(tiled)) {
+          current->emitError("qc-tile-contractions: tiling failed");
+          return signalPassFailure();
+        }
+        rewriter.replaceOp(current, tiled->replacements);
+        current = tiled->tiledOps.back();
       }
-      rewriter.replaceOp(op, tiled->replacements);
     }
   }
 };

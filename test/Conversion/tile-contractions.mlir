@@ -1,17 +1,26 @@
 // RUN: quant-opt %s --split-input-file --qc-tile-contractions="tile-n=8 tile-k=4" | FileCheck %s
+// RUN: quant-opt %s --split-input-file --qc-tile-contractions="tile-n=8 tile-k=4 parallel=true" | FileCheck %s --check-prefix=PAR
 // RUN: not quant-opt %s --split-input-file --qc-tile-contractions="tile-n=-1" 2>&1 | FileCheck %s --check-prefix=NEG
 
 // A marked [m, k] x [k, n] contraction, iteration order (m, k, n): n tiles
 // (step 8) outside k tiles (step 4); m is not tiled.
 // CHECK-LABEL: func.func @marked
 // CHECK: %[[C8:.*]] = arith.constant 8 : index
-// CHECK: %[[C4:.*]] = arith.constant 4 : index
 // CHECK: scf.for %[[N:.*]] = %{{.*}} to %{{.*}} step %[[C8]]
+// CHECK: tensor.extract_slice %arg1[0, %[[N]]] [16, 8] [1, 1]
+// CHECK: %[[C4:.*]] = arith.constant 4 : index
 // CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %[[C4]]
-// CHECK: tensor.extract_slice %arg0[0, %[[K]]] [3, 4] [1, 1] : tensor<3x16xf32> to tensor<3x4xf32>
-// CHECK: tensor.extract_slice %arg1[%[[K]], %[[N]]] [4, 8] [1, 1] : tensor<16x32xf32> to tensor<4x8xf32>
+// CHECK: tensor.extract_slice %{{.*}}[0, %[[K]]] [3, 4] [1, 1] : tensor<3x16xf32> to tensor<3x4xf32>
+// CHECK: tensor.extract_slice %{{.*}}[%[[K]], 0] [4, 8] [1, 1] : tensor<16x8xf32> to tensor<4x8xf32>
 // CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<3x4xf32>, tensor<4x8xf32>) outs(%{{.*}} : tensor<3x8xf32>)
 // CHECK: tensor.insert_slice
+// With parallel=true the n tiles are an scf.forall writing disjoint columns;
+// the k tiles stay sequential.
+// PAR-LABEL: func.func @marked
+// PAR: scf.forall (%[[N:.*]]) = (0) to (32) step (8)
+// PAR: scf.for
+// PAR: scf.forall.in_parallel
+// PAR-NEXT: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[0, %[[N]]] [3, 8] [1, 1]
 // NEG: tile sizes must be non-negative
 #lhs = affine_map<(m, k, n) -> (m, k)>
 #rhs = affine_map<(m, k, n) -> (k, n)>

@@ -77,6 +77,13 @@ static cl::list<std::string> inputShapes(
     cl::desc("Fix the shape of a graph input: NAME=D0,D1,... (repeatable)"),
     cl::value_desc("name=dims"), cl::cat(category));
 
+static cl::opt<bool> parallel(
+    "parallel",
+    cl::desc("Run the matmuls on OpenMP threads (default true; the object "
+             "then needs libomp, -lomp; OMP_NUM_THREADS sets the count). "
+             "--parallel=false: single-threaded, libm only"),
+    cl::init(true), cl::cat(category));
+
 static cl::list<std::string> constantInputs(
     "constant-input",
     cl::desc("Make a graph input a constant read from an ONNX TensorProto "
@@ -168,6 +175,7 @@ static int compile(MLIRContext &context) {
   options.optLevel = optLevel;
   options.cpu = mcpu;
   options.triple = mtriple;
+  options.parallel = parallel;
   std::string output = outputPath;
   if (output.empty()) {
     llvm::SmallString<256> p(llvm::sys::path::filename(inputPath));
@@ -269,7 +277,7 @@ static int compile(MLIRContext &context) {
   if (objectForLink) {
     std::string error;
     if (failed(linkShared(objectForLink->tempPath(), file->tempPath(),
-                          error))) {
+                          options.parallel, error))) {
       llvm::errs() << "quant-compile: " << error << "\n";
       return 1;
     }
@@ -312,7 +320,8 @@ int main(int argc, char **argv) {
       "  quant-compile model.onnx -o model.o   writes model.o and model.h\n"
       "  quant-compile model.onnx --emit=shared -o libmodel.so\n\n"
       "The object exports <name>_run (the C entry point, docs/abi.md) and\n"
-      "<name>_signature; link it with -lm.\n");
+      "<name>_signature; link it with -lm -lomp (-lm alone with\n"
+      "--parallel=false).\n");
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);

@@ -31,6 +31,8 @@ struct CompileOptions {
   std::string cpu = "native";
   /// Target triple; empty is the host's.
   std::string triple;
+  /// OpenMP threads for the matmuls (the object then needs libomp).
+  bool parallel = true;
 };
 
 /// One input or output of the compiled entry point.
@@ -75,9 +77,10 @@ LogicalResult emitCode(ModuleOp module, const CompileOptions &options,
                        llvm::raw_pwrite_stream &os);
 
 /// Links `object` into a shared library at `output` with the system C
-/// compiler driver (cc, gcc or clang on PATH). Fails with `error` set.
+/// compiler driver (cc, gcc or clang on PATH), with libm and, when
+/// `parallel`, libomp. Fails with `error` set.
 LogicalResult linkShared(llvm::StringRef object, llvm::StringRef output,
-                         std::string &error);
+                         bool parallel, std::string &error);
 
 } // namespace mlir::qc
 

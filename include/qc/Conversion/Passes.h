@@ -30,6 +30,9 @@ struct LowerToLLVMOptions {
   /// Tile and vectorize contractions and element-wise ops (off: plain loops,
   /// for debugging the lowering).
   bool vectorize = true;
+  /// Run the matmuls' column tiles on OpenMP threads (the object then needs
+  /// libomp); false gives single-threaded code without that dependency.
+  bool parallel = true;
 };
 
 /// Adds the passes from imported IR (qc, tosa, linalg, tensor on tensors) down

@@ -62,10 +62,12 @@ def QCTileContractions : Pass<"qc-tile-contractions"> {
   let summary = "Cache-block the contractions qc.matmul lowers to";
   let description = [{
     Tiles every `linalg.generic` marked `qc.contraction` (the matmuls that
-    `convert-qc-to-linalg` produces) along n and k with `scf.for` loops, the
-    n tiles outside the k tiles, so that a [tile-k x tile-n] block of the
-    right-hand side stays in cache while every row of the left-hand side
-    passes over it. The loop nest inside each tile keeps the order the
+    `convert-qc-to-linalg` produces) along n and k, the n tiles outside the k
+    tiles, so that a [tile-k x tile-n] block of the right-hand side stays in
+    cache while every row of the left-hand side passes over it. With
+    `parallel` the n tiles are an `scf.forall` (independent column blocks,
+    later run on OpenMP threads), else an `scf.for`; the k tiles are always
+    an `scf.for` (they accumulate into the same output). The loop nest inside each tile keeps the order the
     lowering chose (n or k innermost), which LLVM vectorises. Batch and m
     dimensions are not tiled.
 
@@ -77,7 +79,9 @@ def QCTileContractions : Pass<"qc-tile-contractions"> {
     Option<"tileN", "tile-n", "int64_t", /*default=*/"256",
            "Tile size along the output columns (0: do not tile)">,
     Option<"tileK", "tile-k", "int64_t", /*default=*/"256",
-           "Tile size along the reduction (0: do not tile)">
+           "Tile size along the reduction (0: do not tile)">,
+    Option<"parallel", "parallel", "bool", /*default=*/"false",
+           "Make the n-tile loop an scf.forall">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
