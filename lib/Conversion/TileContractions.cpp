@@ -50,14 +50,26 @@ struct QCTileContractionsPass
         return size > 0 && !ShapedType::isDynamic(bounds[dim]) &&
                bounds[dim] > size;
       };
+      // Rows of the left-hand side (all other parallel dimensions): with few
+      // of them (a GEMV), nothing is reused across rows, so there is no
+      // point in k tiles; wider n tiles stream the weight in longer runs.
+      int64_t rows = 1;
+      for (int64_t d = 0; d < loops; ++d)
+        if (d != n && d != k)
+          rows = ShapedType::isDynamic(bounds[d]) || rows < 0
+                     ? -1
+                     : rows * bounds[d];
+      bool gemv = rows >= 0 && rows <= 8;
+      int64_t nTile = gemv ? std::max<int64_t>(tileN, 1024) : tileN;
+      int64_t kTile = gemv ? 0 : tileK;
       // First n: scf.forall when `parallel` (each tile is independent: it
       // writes its own columns), else scf.for. Then k, inside, with scf.for.
       Operation *current = op;
       for (auto [dim, size, loopType] :
-           {std::make_tuple(n, int64_t(tileN),
+           {std::make_tuple(n, nTile,
                             parallel ? scf::SCFTilingOptions::LoopType::ForallOp
                                      : scf::SCFTilingOptions::LoopType::ForOp),
-            std::make_tuple(k, int64_t(tileK),
+            std::make_tuple(k, kTile,
                             scf::SCFTilingOptions::LoopType::ForOp)}) {
         if (!worthTiling(dim, size))
           continue;

@@ -2,7 +2,7 @@
 // RUN: quant-opt %s --split-input-file --qc-tile-contractions="tile-n=8 tile-k=4 parallel=true" | FileCheck %s --check-prefix=PAR
 // RUN: not quant-opt %s --split-input-file --qc-tile-contractions="tile-n=-1" 2>&1 | FileCheck %s --check-prefix=NEG
 
-// A marked [m, k] x [k, n] contraction, iteration order (m, k, n): n tiles
+// A marked [m, k] x [k, n] contraction (16 rows), iteration order (m, k, n): n tiles
 // (step 8) outside k tiles (step 4); m is not tiled.
 // CHECK-LABEL: func.func @marked
 // CHECK: %[[C8:.*]] = arith.constant 8 : index
@@ -10,9 +10,9 @@
 // CHECK: tensor.extract_slice %arg1[0, %[[N]]] [16, 8] [1, 1]
 // CHECK: %[[C4:.*]] = arith.constant 4 : index
 // CHECK: scf.for %[[K:.*]] = %{{.*}} to %{{.*}} step %[[C4]]
-// CHECK: tensor.extract_slice %{{.*}}[0, %[[K]]] [3, 4] [1, 1] : tensor<3x16xf32> to tensor<3x4xf32>
+// CHECK: tensor.extract_slice %{{.*}}[0, %[[K]]] [16, 4] [1, 1] : tensor<16x16xf32> to tensor<16x4xf32>
 // CHECK: tensor.extract_slice %{{.*}}[%[[K]], 0] [4, 8] [1, 1] : tensor<16x8xf32> to tensor<4x8xf32>
-// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<3x4xf32>, tensor<4x8xf32>) outs(%{{.*}} : tensor<3x8xf32>)
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<16x4xf32>, tensor<4x8xf32>) outs(%{{.*}} : tensor<16x8xf32>)
 // CHECK: tensor.insert_slice
 // With parallel=true the n tiles are an scf.forall writing disjoint columns;
 // the k tiles stay sequential.
@@ -20,20 +20,20 @@
 // PAR: scf.forall (%[[N:.*]]) = (0) to (32) step (8)
 // PAR: scf.for
 // PAR: scf.forall.in_parallel
-// PAR-NEXT: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[0, %[[N]]] [3, 8] [1, 1]
+// PAR-NEXT: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[0, %[[N]]] [16, 8] [1, 1]
 // NEG: tile sizes must be non-negative
 #lhs = affine_map<(m, k, n) -> (m, k)>
 #rhs = affine_map<(m, k, n) -> (k, n)>
 #out = affine_map<(m, k, n) -> (m, n)>
-func.func @marked(%a: tensor<3x16xf32>, %b: tensor<16x32xf32>, %c: tensor<3x32xf32>) -> tensor<3x32xf32> {
+func.func @marked(%a: tensor<16x16xf32>, %b: tensor<16x32xf32>, %c: tensor<16x32xf32>) -> tensor<16x32xf32> {
   %0 = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
-      ins(%a, %b : tensor<3x16xf32>, tensor<16x32xf32>) outs(%c : tensor<3x32xf32>) attrs = {qc.contraction} {
+      ins(%a, %b : tensor<16x16xf32>, tensor<16x32xf32>) outs(%c : tensor<16x32xf32>) attrs = {qc.contraction} {
   ^bb0(%x: f32, %y: f32, %acc: f32):
     %p = arith.mulf %x, %y : f32
     %s = arith.addf %acc, %p : f32
     linalg.yield %s : f32
-  } -> tensor<3x32xf32>
-  return %0 : tensor<3x32xf32>
+  } -> tensor<16x32xf32>
+  return %0 : tensor<16x32xf32>
 }
 
 // -----
@@ -63,4 +63,26 @@ func.func @unmarked(%a: tensor<3x16xf32>, %b: tensor<16x32xf32>, %c: tensor<3x32
     linalg.yield %s : f32
   } -> tensor<2x2xf32>
   return %0, %1 : tensor<3x32xf32>, tensor<2x2xf32>
+}
+
+// -----
+
+// A GEMV (one row): k is not tiled, n tiles are at least 1024 wide.
+// CHECK-LABEL: func.func @gemv
+// CHECK: %[[C1024:.*]] = arith.constant 1024 : index
+// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C1024]]
+// CHECK-NOT: scf.for
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x1024xf32>)
+#lhs = affine_map<(m, k, n) -> (m, k)>
+#rhs = affine_map<(m, k, n) -> (k, n)>
+#out = affine_map<(m, k, n) -> (m, n)>
+func.func @gemv(%a: tensor<1x64xf32>, %b: tensor<64x4096xf32>, %c: tensor<1x4096xf32>) -> tensor<1x4096xf32> {
+  %0 = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : tensor<1x64xf32>, tensor<64x4096xf32>) outs(%c : tensor<1x4096xf32>) attrs = {qc.contraction} {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x4096xf32>
+  return %0 : tensor<1x4096xf32>
 }

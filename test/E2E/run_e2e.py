@@ -6,8 +6,8 @@ usage: run_e2e.py QUANT_COMPILE QUANT_RUN WORK_DIR
 For each generated model (an MLP, a small CNN with BatchNorm, a two-layer
 Llama-style decoder with external weights): seeded random inputs as .npy,
 ONNX Runtime's outputs (onnxruntime-node, bench/ort/ort_run.js), then
-quant-compile --emit=shared and quant-run --expect with the tolerance stated
-below. Prints one line per model and "N passed, N failed"; exits 1 on any
+quant-compile --emit=shared for the host CPU and for generic x86-64-v3 (AVX2,
+no AVX-512), and quant-run --expect with the tolerance stated below. Prints one line per model and "N passed, N failed"; exits 1 on any
 failure. ONNX Runtime must be installed (scripts/install-ort.sh).
 """
 import os
@@ -77,23 +77,29 @@ def main():
             print("FAIL %s: ONNX Runtime: %s" % (name, out.strip()))
             failed += 1
             continue
-        lib = os.path.join(d, "lib%s.so" % name)
-        rc, out = run([compile_tool, model, "--emit=shared", "-o", lib])
-        if rc != 0:
-            print("FAIL %s: quant-compile: %s" % (name, out.strip()))
-            failed += 1
-            continue
         outputs = sorted(os.listdir(os.path.join(d, "ort")))
         expect = []
         for o in outputs:
             expect += ["--expect", os.path.join(d, "ort", o)]
-        rc, out = run([run_tool, lib] + feeds + expect +
-                      ["--rtol", str(rtol), "--atol", str(atol)])
-        status = "PASS" if rc == 0 else "FAIL"
-        print("%s %s (rtol %g, atol %g): %s" % (status, name, rtol, atol,
-                                               " ".join(out.split())))
-        passed += rc == 0
-        failed += rc != 0
+        # The host CPU, and generic x86-64-v3 (AVX2, no AVX-512) so that
+        # nothing assumes the build machine's extensions.
+        for cpu in ("native", "x86-64-v3"):
+            lib = os.path.join(d, "lib%s_%s.so" % (name, cpu.replace("-",
+                                                                     "_")))
+            rc, out = run([compile_tool, model, "--emit=shared", "--mcpu",
+                           cpu, "--name", name, "-o", lib])
+            if rc != 0:
+                print("FAIL %s (%s): quant-compile: %s" % (name, cpu,
+                                                          out.strip()))
+                failed += 1
+                continue
+            rc, out = run([run_tool, lib, "--name", name] + feeds + expect +
+                          ["--rtol", str(rtol), "--atol", str(atol)])
+            status = "PASS" if rc == 0 else "FAIL"
+            print("%s %s, --mcpu=%s (rtol %g, atol %g): %s" % (
+                status, name, cpu, rtol, atol, " ".join(out.split())))
+            passed += rc == 0
+            failed += rc != 0
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -67,7 +67,10 @@ def QCTileContractions : Pass<"qc-tile-contractions"> {
     cache while every row of the left-hand side passes over it. With
     `parallel` the n tiles are an `scf.forall` (independent column blocks,
     later run on OpenMP threads), else an `scf.for`; the k tiles are always
-    an `scf.for` (they accumulate into the same output). The loop nest inside each tile keeps the order the
+    an `scf.for` (they accumulate into the same output). With at most 8
+    rows (a GEMV: no reuse of the weight across rows) k is not tiled and the
+    n tiles are at least 1024 wide, so each thread streams long runs of the
+    weight. The loop nest inside each tile keeps the order the
     lowering chose (n or k innermost), which LLVM vectorises. Batch and m
     dimensions are not tiled.
 
