@@ -49,6 +49,9 @@ const char *kUsage =
     "                           latency\n"
     "  --name NAME              the model's symbol prefix (default: the\n"
     "                           library's file name without lib and .so)\n"
+    "  --weights FILE           the weights file of a model compiled with\n"
+    "                           --weights-file (default: the library's path\n"
+    "                           with .so replaced by .weights)\n"
     "\n"
     "Exit status: 0 when it ran (and matched), 1 on any error or mismatch.\n";
 
@@ -110,7 +113,7 @@ int fail(const std::string &message) {
 int main(int argc, char **argv) {
   // Line-buffered, so that results and errors interleave in order in a pipe.
   std::setvbuf(stdout, nullptr, _IOLBF, 0);
-  std::string library, name, outDir, testDir;
+  std::string library, name, outDir, testDir, weightsPath;
   std::vector<std::string> inputArgs, expectFiles;
   double rtol = 1e-4, atol = 1e-5;
   long bench = 0;
@@ -144,6 +147,9 @@ int main(int argc, char **argv) {
     } else if (a == "--name") {
       if (!value(name))
         return fail("--name needs a value");
+    } else if (a == "--weights") {
+      if (!value(weightsPath))
+        return fail("--weights needs a file");
     } else if (a == "--rtol" || a == "--atol" || a == "--bench") {
       if (!value(v))
         return fail(a + " needs a number");
@@ -201,6 +207,25 @@ int main(int argc, char **argv) {
     return fail("'" + library + "' does not export " + name + "_run and " +
                 name + "_signature (a model compiled with --name " + name +
                 "?); pass --name");
+  using LoadFn = int32_t (*)(const char *);
+  if (auto load = reinterpret_cast<LoadFn>(
+          dlsym(handle, (name + "_load_weights").c_str()))) {
+    if (weightsPath.empty()) {
+      weightsPath = library;
+      size_t dot = weightsPath.rfind(".so");
+      if (dot != std::string::npos)
+        weightsPath.erase(dot);
+      weightsPath += ".weights";
+    }
+    if (!fileExists(weightsPath))
+      return fail("the model needs its weights file: '" + weightsPath +
+                  "' does not exist (pass --weights)");
+    if (load(weightsPath.c_str()) != 0)
+      return fail(name + "_load_weights('" + weightsPath +
+                  "') failed: not this model's weights file");
+  } else if (!weightsPath.empty()) {
+    return fail("--weights given, but the model has no weights file");
+  }
   std::vector<Spec> inSpecs, outSpecs;
   std::string error;
   if (!parseSignature(signature, inSpecs, outSpecs, error))
@@ -293,6 +318,7 @@ int main(int argc, char **argv) {
     return fail(std::string(name) + "_run returned " + std::to_string(rc) +
                 (rc == 1   ? " (QUANT_ERR_NULL)"
                  : rc == 2 ? " (QUANT_ERR_SHAPE: a dimension does not match)"
+                 : rc == 3 ? " (QUANT_ERR_WEIGHTS: weights not loaded)"
                            : ""));
   for (Tensor &o : outputs)
     o.bytes.resize(size_t(o.numElements()) * dtypeSize(o.dtype));

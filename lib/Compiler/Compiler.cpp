@@ -138,7 +138,8 @@ std::string mlir::qc::encodeSignature(const ModelSignature &signature) {
 
 std::string mlir::qc::renderHeader(const ModelSignature &signature,
                                    const CompileOptions &options,
-                                   llvm::StringRef source) {
+                                   llvm::StringRef source,
+                                   bool hasWeightsFile) {
   std::string upper = llvm::StringRef(options.name).upper();
   std::string out;
   llvm::raw_string_ostream os(out);
@@ -180,6 +181,9 @@ std::string mlir::qc::renderHeader(const ModelSignature &signature,
      << "#define QUANT_OK 0        /* success */\n"
      << "#define QUANT_ERR_NULL 1  /* a required pointer was NULL */\n"
      << "#define QUANT_ERR_SHAPE 2 /* a dimension in shapes does not match */\n"
+     << "#endif\n"
+     << "#ifndef QUANT_ERR_WEIGHTS\n"
+     << "#define QUANT_ERR_WEIGHTS 3 /* the weights file is missing or wrong */\n"
      << "#endif\n\n"
      << "#define " << upper << "_NUM_INPUTS " << signature.inputs.size()
      << "\n"
@@ -208,6 +212,13 @@ std::string mlir::qc::renderHeader(const ModelSignature &signature,
   os << "\nint32_t " << options.name
      << "_run(void *const *inputs, const int64_t *const *shapes,\n"
      << "        void *const *outputs);\n\n"
+     << (hasWeightsFile
+             ? "/* Maps the weights file written by quant-compile "
+               "--weights-file; call once\n   before " +
+                   options.name + "_run, which returns QUANT_ERR_WEIGHTS "
+                                  "until then. */\nint32_t " +
+                   options.name + "_load_weights(const char *path);\n\n"
+             : std::string())
      << "/* \"in NAME DTYPE DIMS;...;out NAME DTYPE DIMS\" (DIMS like 2x?x4). "
         "*/\n"
      << "extern const char " << options.name << "_signature[];\n\n"
@@ -225,6 +236,8 @@ LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
   LowerToLLVMOptions lowering;
   lowering.entryName = options.name;
   lowering.parallel = options.parallel;
+  lowering.weightsFile = options.weightsFile;
+  lowering.weightsThreshold = options.weightsThreshold;
   buildLowerToLLVMPipeline(pm, lowering);
   if (failed(pm.run(module)))
     return failure();

@@ -27,6 +27,7 @@ namespace {
 
 constexpr int32_t kErrNull = 1;
 constexpr int32_t kErrShape = 2;
+constexpr int32_t kErrWeights = 3;
 
 struct QCEmitCInterfacePass
     : public qc::impl::QCEmitCInterfaceBase<QCEmitCInterfacePass> {
@@ -138,6 +139,17 @@ struct QCEmitCInterfacePass
                                        ArrayRef<LLVM::GEPArg>{int32_t(index)});
       return LLVM::LoadOp::create(b, loc, ptr, addr);
     };
+    // With an external weights file, nothing runs before it is loaded.
+    if (auto base = module->getAttrOfType<FlatSymbolRefAttr>("qc.weights_base")) {
+      Block *weightsExit = b.createBlock(&body, body.end());
+      func::ReturnOp::create(
+          b, loc,
+          ValueRange{arith::ConstantIntOp::create(b, loc, i32, kErrWeights)});
+      b.setInsertionPointToEnd(current);
+      Value addr = LLVM::AddressOfOp::create(b, loc, ptr, base.getValue());
+      Value loaded = LLVM::LoadOp::create(b, loc, ptr, addr);
+      check(isNull(loaded), weightsExit);
+    }
     if (!inputs.empty())
       check(isNull(insArg), nullExit);
     if (!outputs.empty())

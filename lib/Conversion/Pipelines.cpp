@@ -5,8 +5,9 @@
 //   1. qc -> linalg (convert-qc-to-linalg), tosa -> linalg/arith/tensor;
 //   2. cache blocking of matmuls (qc-tile-contractions), element-wise fusion;
 //   3. one-shot bufferization across function boundaries, results turned into
-//      caller-allocated out-params, the C entry point (qc-emit-c-interface),
-//      buffer deallocation;
+//      caller-allocated out-params, large constants into a weights file
+//      (qc-externalize-weights, with --weights-file), the C entry point
+//      (qc-emit-c-interface), buffer deallocation;
 //   4. scf.forall -> OpenMP (when parallel), linalg -> loops, then
 //      scf/affine/memref/math/arith/func/omp -> LLVM.
 //
@@ -72,6 +73,13 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   outParams.hoistStaticAllocs = false;
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  if (!options.weightsFile.empty()) {
+    QCExternalizeWeightsOptions weights;
+    weights.entryName = options.entryName;
+    weights.file = options.weightsFile;
+    weights.threshold = options.weightsThreshold;
+    pm.addPass(createQCExternalizeWeights(weights));
+  }
   QCEmitCInterfaceOptions entry;
   entry.entryName = options.entryName;
   pm.addPass(createQCEmitCInterface(entry));

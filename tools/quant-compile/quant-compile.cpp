@@ -84,6 +84,18 @@ static cl::opt<bool> parallel(
              "--parallel=false: single-threaded, libm only"),
     cl::init(true), cl::cat(category));
 
+static cl::opt<std::string> weightsFile(
+    "weights-file",
+    cl::desc("Write constants of at least --weights-threshold bytes to this "
+             "file instead of the object; the program maps it with "
+             "<name>_load_weights(path) (for large models)"),
+    cl::value_desc("file"), cl::cat(category));
+static cl::opt<int64_t> weightsThreshold(
+    "weights-threshold",
+    cl::desc("Smallest constant, in bytes, that --weights-file moves "
+             "(default 65536)"),
+    cl::init(65536), cl::cat(category));
+
 static cl::list<std::string> constantInputs(
     "constant-input",
     cl::desc("Make a graph input a constant read from an ONNX TensorProto "
@@ -237,9 +249,30 @@ static int compile(MLIRContext &context) {
     return 1;
 
   FailureOr<ModelSignature> signature = getModelSignature(*module);
-  if (failed(signature) ||
-      failed(lowerToLLVMDialect(*module, *signature, options)))
+  if (failed(signature))
     return 1;
+  std::unique_ptr<PendingFile> weights;
+  if (!weightsFile.empty()) {
+    if (weightsThreshold < 1) {
+      llvm::errs() << "quant-compile: --weights-threshold must be positive\n";
+      return 1;
+    }
+    weights = PendingFile::create(weightsFile);
+    if (!weights)
+      return 1;
+    options.weightsFile = weights->tempPath().str();
+    options.weightsThreshold = weightsThreshold;
+  }
+  if (failed(lowerToLLVMDialect(*module, *signature, options)))
+    return 1;
+  bool hasWeightsFile = (*module)->hasAttr("qc.weights_base");
+  if (weights && !hasWeightsFile) {
+    llvm::errs() << "quant-compile: note: no constant of at least "
+                 << weightsThreshold
+                 << " bytes; everything stays in the object and no weights "
+                    "file is written\n";
+    weights.reset();
+  }
 
   if (output == "-") {
     if (options.emit == EmitKind::MLIR) {
@@ -292,7 +325,7 @@ static int compile(MLIRContext &context) {
     if (!header)
       return 1;
     llvm::raw_fd_ostream os(header->fd(), /*shouldClose=*/false);
-    os << renderHeader(*signature, options, inputPath);
+    os << renderHeader(*signature, options, inputPath, hasWeightsFile);
     os.flush();
     if (os.has_error()) {
       os.clear_error();
@@ -300,7 +333,8 @@ static int compile(MLIRContext &context) {
       return 1;
     }
   }
-  if (!file->commit() || (header && !header->commit()))
+  if (!file->commit() || (header && !header->commit()) ||
+      (weights && !weights->commit()))
     return 1;
   return 0;
 }

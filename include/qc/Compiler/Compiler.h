@@ -33,6 +33,10 @@ struct CompileOptions {
   std::string triple;
   /// OpenMP threads for the matmuls (the object then needs libomp).
   bool parallel = true;
+  /// Large constants go to this file instead of the object (see
+  /// qc-externalize-weights); empty: all in the object.
+  std::string weightsFile;
+  int64_t weightsThreshold = 65536;
 };
 
 /// One input or output of the compiled entry point.
@@ -63,7 +67,7 @@ std::string encodeSignature(const ModelSignature &signature);
 /// The C header declaring the entry point and describing each tensor.
 std::string renderHeader(const ModelSignature &signature,
                          const CompileOptions &options,
-                         llvm::StringRef source);
+                         llvm::StringRef source, bool hasWeightsFile);
 
 /// Runs qc-lower-to-llvm on `module` and adds the <name>_signature global.
 LogicalResult lowerToLLVMDialect(ModuleOp module,

@@ -33,6 +33,10 @@ struct LowerToLLVMOptions {
   /// Run the matmuls' column tiles on OpenMP threads (the object then needs
   /// libomp); false gives single-threaded code without that dependency.
   bool parallel = true;
+  /// When not empty, constants of at least `weightsThreshold` bytes go to
+  /// this file, mapped by <name>_load_weights (qc-externalize-weights).
+  std::string weightsFile;
+  int64_t weightsThreshold = 65536;
 };
 
 /// Adds the passes from imported IR (qc, tosa, linalg, tensor on tensors) down

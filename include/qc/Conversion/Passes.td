@@ -90,6 +90,44 @@ def QCTileContractions : Pass<"qc-tile-contractions"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def QCExternalizeWeights : Pass<"qc-externalize-weights", "ModuleOp"> {
+  let summary = "Move large constant buffers into a weights file mapped at load time";
+  let description = [{
+    Runs after bufferization. Every constant `memref.global` of at least
+    `threshold` bytes (byte-sized element types, not splats) is written to
+    the file `file` (64-byte aligned, after a 64-byte header holding a magic
+    string, the file size and a hash of the contents) and removed; each
+    `memref.get_global` of it becomes a memref over `base + offset`, where
+    `base` is an internal pointer global. The pass adds
+
+    ```c
+    int32_t <name>_load_weights(const char *path);
+    ```
+
+    which opens and `mmap`s the file read-only, checks its header against the
+    values compiled in, and sets `base`; it returns 0, or 3
+    (`QUANT_ERR_WEIGHTS`) when the file cannot be opened or mapped or does not
+    match. The module gets the attribute `qc.weights_base`, so that
+    `qc-emit-c-interface` makes `<name>_run` return 3 until the weights are
+    loaded. Nothing to externalize: no file is written and no function added.
+
+    Invariant: the program reads the same bytes, from the mapped file instead
+    of the object's read-only data.
+  }];
+  let options = [
+    Option<"entryName", "name", "std::string", /*default=*/"\"model\"",
+           "Prefix of <name>_load_weights">,
+    Option<"file", "file", "std::string", /*default=*/"\"\"",
+           "Path of the weights file to write">,
+    Option<"threshold", "threshold", "int64_t", /*default=*/"65536",
+           "Smallest constant (in bytes) moved to the file">
+  ];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect", "::mlir::cf::ControlFlowDialect"
+  ];
+}
+
 def QCEmitCInterface : Pass<"qc-emit-c-interface", "ModuleOp"> {
   let summary = "Add the C entry point `<name>_run` around the bufferized @main";
   let description = [{
@@ -106,7 +144,8 @@ def QCEmitCInterface : Pass<"qc-emit-c-interface", "ModuleOp"> {
     sizes from `shapes[i]`, which may be null when no input has a dynamic
     dimension; static sizes given there must match), calls `@main`, and returns
     0, or 1 (`QUANT_ERR_NULL`) for a null pointer, or 2 (`QUANT_ERR_SHAPE`) for
-    a size that does not match. docs/abi.md is the reference. `@main` is
+    a size that does not match, or 3 (`QUANT_ERR_WEIGHTS`) when the module has
+    an external weights file (`qc.weights_base`) that is not loaded yet. docs/abi.md is the reference. `@main` is
     renamed `__<name>_main` with internal linkage so that only the entry point
     is exported. Outputs must have static
     shapes (the caller allocates them).

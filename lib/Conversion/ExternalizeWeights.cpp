@@ -1,0 +1,316 @@
+//===- ExternalizeWeights.cpp - large constants into a mapped file --------===//
+//
+// See the pass description in include/qc/Conversion/Passes.td. The file:
+//   bytes 0-7    "QCWGHTS1"
+//   bytes 8-15   total file size (little endian)
+//   bytes 16-23  hash of the weights (xxh3 of each buffer, combined)
+//   bytes 24-63  zero
+//   then each buffer at a 64-byte aligned offset.
+// <name>_load_weights maps the file with open/lseek/mmap (POSIX) and checks
+// the three header fields against the values compiled into the object.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Conversion/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinDialect.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/Support/xxhash.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+namespace mlir::qc {
+#define GEN_PASS_DEF_QCEXTERNALIZEWEIGHTS
+#include "qc/Conversion/Passes.h.inc"
+} // namespace mlir::qc
+
+using namespace mlir;
+
+namespace {
+
+constexpr uint64_t kHeaderBytes = 64;
+constexpr uint64_t kAlign = 64;
+constexpr char kMagic[9] = "QCWGHTS1";
+constexpr int32_t kErrWeights = 3;
+
+struct Buffer {
+  memref::GlobalOp global;
+  ArrayRef<char> data;
+  uint64_t offset = 0;
+};
+
+/// The bytes of a constant global's initial value, when it can be moved.
+std::optional<ArrayRef<char>> constantBytes(memref::GlobalOp global) {
+  if (!global.getConstant() || !global.getInitialValue())
+    return std::nullopt;
+  MemRefType type = global.getType();
+  if (!type.hasStaticShape() ||
+      type.getElementTypeBitWidth() % 8 != 0)
+    return std::nullopt;
+  uint64_t expected =
+      uint64_t(type.getNumElements()) * (type.getElementTypeBitWidth() / 8);
+  Attribute init = *global.getInitialValue();
+  ArrayRef<char> data;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(init)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    data = blob->getData();
+  } else if (auto dense = dyn_cast<DenseElementsAttr>(init)) {
+    if (dense.isSplat())
+      return std::nullopt;
+    data = dense.getRawData();
+  } else {
+    return std::nullopt;
+  }
+  if (data.size() != expected)
+    return std::nullopt;
+  return data;
+}
+
+struct QCExternalizeWeightsPass
+    : public qc::impl::QCExternalizeWeightsBase<QCExternalizeWeightsPass> {
+  using QCExternalizeWeightsBase::QCExternalizeWeightsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    if (file.empty()) {
+      module.emitError("qc-externalize-weights: option 'file' is required");
+      return signalPassFailure();
+    }
+    SmallVector<Buffer> buffers;
+    uint64_t size = kHeaderBytes;
+    module.walk([&](memref::GlobalOp global) {
+      std::optional<ArrayRef<char>> data = constantBytes(global);
+      if (!data || int64_t(data->size()) < threshold)
+        return;
+      size = llvm::alignTo(size, kAlign);
+      buffers.push_back({global, *data, size});
+      size += data->size();
+    });
+    if (buffers.empty())
+      return;
+    uint64_t hash = 0;
+    for (const Buffer &b : buffers)
+      hash = hash * 0x100000001b3ULL ^
+             llvm::xxh3_64bits(ArrayRef<uint8_t>(
+                 reinterpret_cast<const uint8_t *>(b.data.data()),
+                 b.data.size()));
+    if (failed(writeFile(buffers, size, hash)))
+      return signalPassFailure();
+
+    MLIRContext *ctx = &getContext();
+    OpBuilder b(ctx);
+    b.setInsertionPointToStart(module.getBody());
+    Location loc = module.getLoc();
+    auto ptr = LLVM::LLVMPointerType::get(ctx);
+    std::string baseName = "__" + entryName + "_weights_base";
+    auto base = LLVM::GlobalOp::create(b, loc, ptr, /*isConstant=*/false,
+                                       LLVM::Linkage::Internal, baseName,
+                                       Attribute());
+    {
+      OpBuilder::InsertionGuard guard(b);
+      b.createBlock(&base.getInitializerRegion());
+      LLVM::ReturnOp::create(b, loc,
+                             ValueRange{LLVM::ZeroOp::create(b, loc, ptr)});
+    }
+
+    // Each get_global reads base + offset.
+    llvm::StringMap<uint64_t> offsets;
+    for (Buffer &buf : buffers)
+      offsets[buf.global.getSymName()] = buf.offset;
+    SmallVector<memref::GetGlobalOp> uses;
+    module.walk([&](memref::GetGlobalOp op) {
+      if (offsets.count(op.getName()))
+        uses.push_back(op);
+    });
+    Type i64 = b.getI64Type();
+    for (memref::GetGlobalOp op : uses) {
+      b.setInsertionPoint(op);
+      Location l = op.getLoc();
+      MemRefType type = op.getType();
+      Value addr = LLVM::AddressOfOp::create(b, l, ptr, baseName);
+      Value basePtr = LLVM::LoadOp::create(b, l, ptr, addr);
+      Value data = LLVM::GEPOp::create(
+          b, l, ptr, b.getI8Type(), basePtr,
+          ArrayRef<LLVM::GEPArg>{int64_t(offsets[op.getName()])});
+      int64_t rank = type.getRank();
+      SmallVector<Type> fields = {ptr, ptr, i64};
+      if (rank > 0) {
+        fields.push_back(LLVM::LLVMArrayType::get(i64, rank));
+        fields.push_back(LLVM::LLVMArrayType::get(i64, rank));
+      }
+      auto structTy = LLVM::LLVMStructType::getLiteral(ctx, fields);
+      Value desc = LLVM::UndefOp::create(b, l, structTy);
+      desc = LLVM::InsertValueOp::create(b, l, desc, data,
+                                         ArrayRef<int64_t>{0});
+      desc = LLVM::InsertValueOp::create(b, l, desc, data,
+                                         ArrayRef<int64_t>{1});
+      desc = LLVM::InsertValueOp::create(
+          b, l, desc, LLVM::ConstantOp::create(b, l, i64, 0),
+          ArrayRef<int64_t>{2});
+      int64_t stride = 1;
+      for (int64_t d = rank - 1; d >= 0; --d) {
+        desc = LLVM::InsertValueOp::create(
+            b, l, desc,
+            LLVM::ConstantOp::create(b, l, i64, type.getDimSize(d)),
+            ArrayRef<int64_t>{3, d});
+        desc = LLVM::InsertValueOp::create(
+            b, l, desc, LLVM::ConstantOp::create(b, l, i64, stride),
+            ArrayRef<int64_t>{4, d});
+        stride *= type.getDimSize(d);
+      }
+      Value memref = UnrealizedConversionCastOp::create(
+                         b, l, TypeRange{type}, ValueRange{desc})
+                         .getResult(0);
+      op.getResult().replaceAllUsesWith(memref);
+      op.erase();
+    }
+    for (Buffer &buf : buffers)
+      buf.global.erase();
+
+    buildLoader(module, baseName, size, hash);
+    module->setAttr("qc.weights_base",
+                    FlatSymbolRefAttr::get(ctx, baseName));
+  }
+
+  LogicalResult writeFile(ArrayRef<Buffer> buffers, uint64_t size,
+                          uint64_t hash) {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(file, ec);
+    if (ec)
+      return getOperation().emitError("cannot write the weights file '")
+             << file << "': " << ec.message();
+    char header[kHeaderBytes] = {};
+    std::memcpy(header, kMagic, 8);
+    for (int i = 0; i < 8; ++i) {
+      header[8 + i] = char((size >> (8 * i)) & 0xff);
+      header[16 + i] = char((hash >> (8 * i)) & 0xff);
+    }
+    os.write(header, kHeaderBytes);
+    uint64_t at = kHeaderBytes;
+    for (const Buffer &b : buffers) {
+      os.write_zeros(b.offset - at);
+      os.write(b.data.data(), b.data.size());
+      at = b.offset + b.data.size();
+    }
+    os.close();
+    if (os.has_error()) {
+      os.clear_error();
+      return getOperation().emitError("writing the weights file '")
+             << file << "' failed";
+    }
+    return success();
+  }
+
+  /// int32_t <name>_load_weights(const char *path).
+  void buildLoader(ModuleOp module, StringRef baseName, uint64_t size,
+                   uint64_t hash) {
+    MLIRContext *ctx = module.getContext();
+    OpBuilder b(ctx);
+    b.setInsertionPointToEnd(module.getBody());
+    Location loc = module.getLoc();
+    auto ptr = LLVM::LLVMPointerType::get(ctx);
+    Type i32 = b.getI32Type(), i64 = b.getI64Type();
+    auto declare = [&](StringRef name, Type result, ArrayRef<Type> args,
+                       bool variadic = false) {
+      if (auto f = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+        return f;
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(module.getBody());
+      return LLVM::LLVMFuncOp::create(
+          b, loc, name, LLVM::LLVMFunctionType::get(result, args, variadic));
+    };
+    LLVM::LLVMFuncOp openFn = declare("open", i32, {ptr, i32}, true);
+    LLVM::LLVMFuncOp lseekFn = declare("lseek", i64, {i32, i64, i32});
+    LLVM::LLVMFuncOp mmapFn =
+        declare("mmap", ptr, {ptr, i64, i32, i32, i32, i64});
+    LLVM::LLVMFuncOp munmapFn = declare("munmap", i32, {ptr, i64});
+    LLVM::LLVMFuncOp closeFn = declare("close", i32, {i32});
+
+    auto fn = func::FuncOp::create(b, loc, entryName + "_load_weights",
+                                   b.getFunctionType({ptr}, {i32}));
+    Region &body = fn.getBody();
+    Block *entry = b.createBlock(&body, body.end(), {ptr}, {loc});
+    Block *fail = b.createBlock(&body, body.end());
+    func::ReturnOp::create(
+        b, loc,
+        ValueRange{arith::ConstantIntOp::create(b, loc, i32, kErrWeights)});
+    Block *current = entry;
+    b.setInsertionPointToEnd(current);
+    auto check = [&](Value bad, Block *exit) {
+      Block *next = b.createBlock(&body, Region::iterator(fail));
+      b.setInsertionPointToEnd(current);
+      cf::CondBranchOp::create(b, loc, bad, exit, next);
+      current = next;
+      b.setInsertionPointToEnd(current);
+    };
+    auto c32 = [&](int32_t v) -> Value {
+      return LLVM::ConstantOp::create(b, loc, i32, v);
+    };
+    auto c64 = [&](int64_t v) -> Value {
+      return LLVM::ConstantOp::create(b, loc, i64, v);
+    };
+    Value path = entry->getArgument(0);
+    Value nullPtr = LLVM::ZeroOp::create(b, loc, ptr);
+    check(LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, path,
+                               nullPtr),
+          fail);
+    Value fd = LLVM::CallOp::create(b, loc, openFn,
+                                    ValueRange{path, c32(O_RDONLY)})
+                   .getResult();
+    check(LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::slt, fd, c32(0)),
+          fail);
+    Value end = LLVM::CallOp::create(b, loc, lseekFn,
+                                     ValueRange{fd, c64(0), c32(SEEK_END)})
+                    .getResult();
+    // A file of another size: close it and fail.
+    Block *closeAndFail = b.createBlock(&body, Region::iterator(fail));
+    LLVM::CallOp::create(b, loc, closeFn, ValueRange{fd});
+    cf::BranchOp::create(b, loc, fail);
+    b.setInsertionPointToEnd(current);
+    check(LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ne, end,
+                               c64(int64_t(size))),
+          closeAndFail);
+    Value mapped =
+        LLVM::CallOp::create(
+            b, loc, mmapFn,
+            ValueRange{nullPtr, c64(int64_t(size)), c32(PROT_READ),
+                       c32(MAP_PRIVATE), fd, c64(0)})
+            .getResult();
+    LLVM::CallOp::create(b, loc, closeFn, ValueRange{fd});
+    Value failedMap = LLVM::IntToPtrOp::create(b, loc, ptr, c64(-1));
+    check(LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, mapped,
+                               failedMap),
+          fail);
+    // The header must be the one compiled in.
+    Block *unmapAndFail = b.createBlock(&body, Region::iterator(fail));
+    LLVM::CallOp::create(b, loc, munmapFn,
+                         ValueRange{mapped, c64(int64_t(size))});
+    cf::BranchOp::create(b, loc, fail);
+    b.setInsertionPointToEnd(current);
+    uint64_t magic = 0;
+    for (int i = 7; i >= 0; --i)
+      magic = magic << 8 | uint8_t(kMagic[i]);
+    for (auto [index, expected] :
+         {std::pair<int64_t, uint64_t>{0, magic}, {1, size}, {2, hash}}) {
+      Value at = LLVM::GEPOp::create(b, loc, ptr, i64, mapped,
+                                     ArrayRef<LLVM::GEPArg>{index});
+      Value word = LLVM::LoadOp::create(b, loc, i64, at);
+      check(LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ne, word,
+                                 c64(int64_t(expected))),
+            unmapAndFail);
+    }
+    Value addr = LLVM::AddressOfOp::create(b, loc, ptr, baseName);
+    LLVM::StoreOp::create(b, loc, mapped, addr);
+    func::ReturnOp::create(b, loc,
+                           ValueRange{arith::ConstantIntOp::create(b, loc, i32,
+                                                                   0)});
+  }
+};
+
+} // namespace

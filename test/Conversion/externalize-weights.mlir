@@ -1,0 +1,34 @@
+// RUN: rm -f %t.weights
+// RUN: quant-opt %s --qc-externalize-weights="name=m file=%t.weights threshold=32" | FileCheck %s
+// The file: 64-byte header, then the 64-byte buffer at offset 64.
+// RUN: wc -c < %t.weights | FileCheck %s --check-prefix=SIZE
+// SIZE: 128
+// RUN: not quant-opt %s --qc-externalize-weights="name=m" 2>&1 | FileCheck %s --check-prefix=NOFILE
+// NOFILE: qc-externalize-weights: option 'file' is required
+
+// CHECK: module attributes {qc.weights_base = @__m_weights_base}
+// CHECK: llvm.mlir.global internal @__m_weights_base() {{.*}} : !llvm.ptr
+// The small constant stays; the large one is gone.
+// CHECK: memref.global "private" constant @small
+// CHECK-NOT: memref.global "private" constant @large
+// CHECK-LABEL: func.func @main
+// CHECK: %[[ADDR:.*]] = llvm.mlir.addressof @__m_weights_base : !llvm.ptr
+// CHECK: %[[BASE:.*]] = llvm.load %[[ADDR]] : !llvm.ptr -> !llvm.ptr
+// CHECK: llvm.getelementptr %[[BASE]][64] : (!llvm.ptr) -> !llvm.ptr, i8
+// CHECK: builtin.unrealized_conversion_cast %{{.*}} : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)> to memref<4x4xf32>
+// CHECK: memref.get_global @small
+// The loader maps the file and checks its header.
+// CHECK-LABEL: func.func @m_load_weights(%{{.*}}: !llvm.ptr) -> i32
+// CHECK: llvm.call @open
+// CHECK: llvm.call @lseek
+// CHECK: llvm.call @mmap
+// CHECK: llvm.store %{{.*}}, %{{.*}} : !llvm.ptr, !llvm.ptr
+memref.global "private" constant @large : memref<4x4xf32> = dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0]]>
+memref.global "private" constant @small : memref<2xf32> = dense<[1.0, 2.0]>
+func.func @main(%out: memref<4x4xf32>, %out2: memref<2xf32>) {
+  %0 = memref.get_global @large : memref<4x4xf32>
+  memref.copy %0, %out : memref<4x4xf32> to memref<4x4xf32>
+  %1 = memref.get_global @small : memref<2xf32>
+  memref.copy %1, %out2 : memref<2xf32> to memref<2xf32>
+  return
+}
