@@ -135,9 +135,12 @@ struct QCExternalizeWeightsPass
       MemRefType type = op.getType();
       Value addr = LLVM::AddressOfOp::create(b, l, ptr, baseName);
       Value basePtr = LLVM::LoadOp::create(b, l, ptr, addr);
-      Value data = LLVM::GEPOp::create(
-          b, l, ptr, b.getI8Type(), basePtr,
-          ArrayRef<LLVM::GEPArg>{int64_t(offsets[op.getName()])});
+      // An i64 index: GEPArg constants are 32-bit, and offsets into a
+      // multi-gigabyte file are not.
+      Value offset = LLVM::ConstantOp::create(
+          b, l, i64, int64_t(offsets[op.getName()]));
+      Value data = LLVM::GEPOp::create(b, l, ptr, b.getI8Type(), basePtr,
+                                       ValueRange{offset});
       int64_t rank = type.getRank();
       SmallVector<Type> fields = {ptr, ptr, i64};
       if (rank > 0) {

@@ -14,7 +14,9 @@
 // CHECK-LABEL: func.func @main
 // CHECK: %[[ADDR:.*]] = llvm.mlir.addressof @__m_weights_base : !llvm.ptr
 // CHECK: %[[BASE:.*]] = llvm.load %[[ADDR]] : !llvm.ptr -> !llvm.ptr
-// CHECK: llvm.getelementptr %[[BASE]][64] : (!llvm.ptr) -> !llvm.ptr, i8
+// An i64 offset (offsets into large files do not fit GEP's 32-bit constants).
+// CHECK: %[[OFF:.*]] = llvm.mlir.constant(64 : i64) : i64
+// CHECK: llvm.getelementptr %[[BASE]][%[[OFF]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)> to memref<4x4xf32>
 // CHECK: memref.get_global @small
 // The loader maps the file and checks its header.
