@@ -191,7 +191,11 @@ struct QCEmitCInterfacePass
           .getResult(0);
     };
 
+    // Dynamic dimensions that share an ONNX dim_param must agree.
+    llvm::StringMap<Value> namedSizes;
     for (auto [i, type] : llvm::enumerate(inputs)) {
+      auto dimNames =
+          main.getArgAttrOfType<ArrayAttr>(i, "onnx.dim_params");
       Value data = loadPtr(insArg, i);
       check(isNull(data), nullExit);
       SmallVector<Value> sizes;
@@ -223,6 +227,16 @@ struct QCEmitCInterfacePass
             LLVM::ConstantOp::create(b, loc, i64, int64_t(1) << 40));
         check(tooLarge, shapeExit);
         sizes.push_back(given);
+        if (!dimNames || int64_t(dimNames.size()) != type.getRank())
+          continue;
+        auto name = dyn_cast<StringAttr>(dimNames[d]);
+        if (!name || name.getValue().empty())
+          continue;
+        auto [it, inserted] = namedSizes.try_emplace(name.getValue(), given);
+        if (!inserted)
+          check(LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ne, given,
+                                     it->second),
+                shapeExit);
       }
       callArgs.push_back(descriptor(data, type, sizes));
     }

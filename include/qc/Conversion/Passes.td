@@ -142,7 +142,9 @@ def QCEmitCInterface : Pass<"qc-emit-c-interface", "ModuleOp"> {
 
     which checks its pointers, builds a memref for each input (its dynamic
     sizes from `shapes[i]`, which may be null when no input has a dynamic
-    dimension; static sizes given there must match), calls `@main`, and returns
+    dimension; static sizes given there must match, and dynamic dimensions
+    that share a name in the argument attribute `onnx.dim_params` — the ONNX
+    dim_param, set by the importer — must be equal), calls `@main`, and returns
     0, or 1 (`QUANT_ERR_NULL`) for a null pointer, or 2 (`QUANT_ERR_SHAPE`) for
     a size that does not match, or 3 (`QUANT_ERR_WEIGHTS`) when the module has
     an external weights file (`qc.weights_base`) that is not loaded yet. docs/abi.md is the reference. `@main` is

@@ -438,6 +438,22 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     values[info->name()] = arg;
     func.setArgAttr(arg.getArgNumber(), "onnx.name",
                     builder.getStringAttr(info->name()));
+    // Symbolic dimension names of dynamic dimensions, so that the compiled
+    // entry point can check that inputs sharing a name get the same size.
+    auto type = cast<RankedTensorType>(arg.getType());
+    const auto &dims = info->type().tensor_type().shape().dim();
+    if (dims.size() != type.getRank())
+      continue;
+    SmallVector<Attribute> names;
+    bool any = false;
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      std::string name = type.isDynamicDim(d) ? dims[d].dim_param() : "";
+      any |= !name.empty();
+      names.push_back(builder.getStringAttr(name));
+    }
+    if (any)
+      func.setArgAttr(arg.getArgNumber(), "onnx.dim_params",
+                      builder.getArrayAttr(names));
   }
   builder.setInsertionPointToStart(body);
 
