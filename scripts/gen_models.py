@@ -8,7 +8,10 @@ mlp: x[4, 64] -> Gemm(128) -> Relu -> MatMul(128x64) + Add -> Gelu-free tanh
 cnn: x[2, 3, 16, 16] -> Conv 3x3 (8, pad 1) -> BatchNormalization -> Relu ->
      MaxPool 2x2 -> Conv 3x3 (16, stride 2, pad 1) -> BatchNormalization ->
      Relu -> GlobalAveragePool -> Flatten -> Gemm(10) -> Softmax.
-Weights are seeded random float32 initializers (opset 17). Requires Debian's
+nbits: x[4, 256] -> com.microsoft MatMulNBits (K 256, N 128, 4 bits, block 32,
+     packed 4-bit zero points) -> Relu -> MatMul(128x16): ONNX Runtime's int4
+     weight-only layout.
+Weights are seeded random initializers (opset 17). Requires Debian's
 python3-onnx and python3-numpy.
 """
 import argparse
@@ -90,19 +93,50 @@ def cnn(rng):
     return graph
 
 
+def nbits(rng):
+    k, n, block = 256, 128, 32
+    blocks = k // block
+    q = rng.integers(0, 16, (n, blocks, block)).astype(np.uint8)
+    packed = (q[:, :, 0::2] | (q[:, :, 1::2] << 4)).astype(np.uint8)
+    zp = rng.integers(0, 16, (n, blocks)).astype(np.uint8)
+    zp_packed = (zp[:, 0::2] | (zp[:, 1::2] << 4)).astype(np.uint8)
+    scales = (rng.random((n, blocks)) * 0.02 + 0.005).astype(np.float32)
+    inits = [
+        numpy_helper.from_array(packed, "B"),
+        numpy_helper.from_array(scales.reshape(-1), "S"),
+        numpy_helper.from_array(zp_packed.reshape(-1), "Z"),
+        const("w2", rng.standard_normal((n, 16)) * 0.1),
+    ]
+    nodes = [
+        helper.make_node("MatMulNBits", ["x", "B", "S", "Z"], ["h"],
+                         domain="com.microsoft", K=k, N=n, bits=4,
+                         block_size=block),
+        helper.make_node("Relu", ["h"], ["r"]),
+        helper.make_node("MatMul", ["r", "w2"], ["y"]),
+    ]
+    return helper.make_graph(
+        nodes, "nbits",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 16])],
+        inits)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("kind", choices=["mlp", "cnn"])
+    p.add_argument("kind", choices=["mlp", "cnn", "nbits"])
     p.add_argument("out")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     rng = np.random.default_rng(args.seed)
-    graph = {"mlp": mlp, "cnn": cnn}[args.kind](rng)
-    model = helper.make_model(graph,
-                              opset_imports=[helper.make_opsetid("", 17)],
+    graph = {"mlp": mlp, "cnn": cnn, "nbits": nbits}[args.kind](rng)
+    opsets = [helper.make_opsetid("", 17)]
+    if args.kind == "nbits":
+        opsets.append(helper.make_opsetid("com.microsoft", 1))
+    model = helper.make_model(graph, opset_imports=opsets,
                               producer_name="quant gen_models.py")
     model.ir_version = 8
-    checker.check_model(model)
+    if args.kind != "nbits":  # ONNX's checker does not know com.microsoft
+        checker.check_model(model)
     save_model(model, args.out)
 
 

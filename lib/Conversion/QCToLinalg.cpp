@@ -285,7 +285,20 @@ struct ContractionOperand {
   Value value;
   AffineMap map;
   std::optional<QuantParams> quant;
+  /// Set when `value` holds the storage bytes of a sub-byte type (i8 for an
+  /// i4 weight, see widenSubByteResources): the body truncates first.
+  Type narrowTo;
 };
+
+/// The i8 bytes behind a storage tensor produced by widenSubByteResources'
+/// narrowing generic, or null.
+Value bytesBehind(Value storage) {
+  auto generic = storage.getDefiningOp<linalg::GenericOp>();
+  if (!generic || !generic->hasAttr("qc.narrowed_bytes") ||
+      generic.getNumDpsInputs() != 1)
+    return {};
+  return generic.getDpsInputs()[0];
+}
 
 struct MatMulLowering : OpRewritePattern<MatMulOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -382,14 +395,23 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     // Operands, quantized ones through their storage and parameters.
     auto makeOperand = [&](Value v, AffineMap map)
         -> FailureOr<ContractionOperand> {
-      ContractionOperand operand{v, map, std::nullopt};
+      ContractionOperand operand{v, map, std::nullopt, Type()};
       if (!isQuantizedTensor(v.getType()))
         return operand;
       FailureOr<QuantParams> p = getQuantParams(
           rewriter, loc, cast<RankedTensorType>(v.getType()), op);
       if (failed(p))
         return failure();
-      operand.value = toStorage(rewriter, loc, v);
+      // Read an int4 constant's bytes directly (no narrowed copy).
+      Value storage;
+      if (auto view = v.getDefiningOp<quant::StorageCastOp>())
+        storage = view.getInput();
+      if (Value bytes = storage ? bytesBehind(storage) : Value()) {
+        operand.value = bytes;
+        operand.narrowTo = p->type.getStorageType();
+      } else {
+        operand.value = toStorage(rewriter, loc, v);
+      }
       p->map = p->map.compose(map);
       operand.quant = *p;
       return operand;
@@ -458,6 +480,8 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
           unsigned next = 2;
           auto operandValue = [&](const ContractionOperand &o,
                                   Value raw) -> Value {
+            if (o.narrowTo)
+              raw = arith::TruncIOp::create(b, l, o.narrowTo, raw);
             if (integer) {
               Value v = widenStorage(b, l, raw, o.quant->type.isSigned());
               if (!o.quant->symmetric)
@@ -1000,6 +1024,45 @@ LogicalResult checkLowerable(ModuleOp module) {
   return success(ok);
 }
 
+/// Resource-backed constants of sub-byte integers (the int4 weights of
+/// MatMulNBits, stored one element per byte) cannot be translated to LLVM IR
+/// as such. They become i8 constants over the same blob (no copy), narrowed
+/// by an element-wise arith.trunci generic; qc.matmul reads the i8 bytes
+/// directly and truncates in its body, so the weight is still read once, in
+/// its storage, and the narrowing generic is dead.
+void widenSubByteResources(ModuleOp module) {
+  SmallVector<arith::ConstantOp> narrow;
+  module.walk([&](arith::ConstantOp op) {
+    auto type = dyn_cast<RankedTensorType>(op.getType());
+    if (!type || !isa<DenseResourceElementsAttr>(op.getValue()))
+      return;
+    auto integer = dyn_cast<IntegerType>(type.getElementType());
+    if (integer && integer.getWidth() > 1 && integer.getWidth() < 8)
+      narrow.push_back(op);
+  });
+  for (arith::ConstantOp op : narrow) {
+    auto type = cast<RankedTensorType>(op.getType());
+    auto resource = cast<DenseResourceElementsAttr>(op.getValue());
+    OpBuilder b(op);
+    auto bytes = RankedTensorType::get(type.getShape(), b.getI8Type());
+    Value wide = arith::ConstantOp::create(
+        b, op.getLoc(),
+        DenseResourceElementsAttr::get(bytes, resource.getRawHandle()));
+    Type element = type.getElementType();
+    Value narrowed = elementwise(
+        b, op.getLoc(), wide, element, {wide},
+        {b.getMultiDimIdentityMap(type.getRank())},
+        [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+          return arith::TruncIOp::create(nb, l, element, a[0]);
+        });
+    // qc.matmul reads the bytes directly (see bytesBehind); other users
+    // keep the narrowed tensor.
+    narrowed.getDefiningOp()->setAttr("qc.narrowed_bytes", b.getUnitAttr());
+    op.replaceAllUsesWith(narrowed);
+    op.erase();
+  }
+}
+
 struct ConvertQCToLinalgPass
     : public qc::impl::ConvertQCToLinalgBase<ConvertQCToLinalgPass> {
   void runOnOperation() override {
@@ -1008,6 +1071,7 @@ struct ConvertQCToLinalgPass
       return signalPassFailure();
 
     signlessConstants(module);
+    widenSubByteResources(module);
 
     RewritePatternSet patterns(&getContext());
     patterns.add<QuantizeLowering, DequantizeLowering, MatMulLowering,

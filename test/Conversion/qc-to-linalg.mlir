@@ -150,3 +150,28 @@ func.func @untouched(%x: tensor<4xf32>) -> tensor<4xf32> {
   %0 = tosa.add %x, %x : (tensor<4xf32>, tensor<4xf32>) -> tensor<4xf32>
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// An int4 weight stored as a resource blob (one element per byte, as the
+// importer writes MatMulNBits) is read as i8 bytes over the same blob and
+// truncated inside the contraction: no i4 copy is made.
+// CHECK-LABEL: func.func @w4_resource
+// CHECK: %[[BYTES:.*]] = arith.constant dense_resource<w4> : tensor<2x4xi8>
+// CHECK: linalg.generic {{.*}} ins(%arg0, %[[BYTES]], %{{.*}}, %{{.*}} : tensor<1x4xf32>, tensor<2x4xi8>, tensor<f32>, tensor<i32>)
+// CHECK: arith.trunci %{{.*}} : i8 to i4
+// CHECK: arith.extui %{{.*}} : i4 to i32
+// CHECK-NOT: tensor<2x4xi4>
+func.func @w4_resource(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
+  %w = arith.constant dense_resource<w4> : tensor<2x4xi4>
+  %q = quant.scast %w : tensor<2x4xi4> to tensor<2x4x!quant.uniform<u4:f32, 0.5:8>>
+  %0 = qc.matmul %x, %q {transpose_rhs} : (tensor<1x4xf32>, tensor<2x4x!quant.uniform<u4:f32, 0.5:8>>) -> tensor<1x2xf32>
+  return %0 : tensor<1x2xf32>
+}
+{-#
+  dialect_resources: {
+    builtin: {
+      w4: "0x01000000010203040F0E0D0C"
+    }
+  }
+#-}

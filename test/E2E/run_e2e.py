@@ -3,7 +3,8 @@
 
 usage: run_e2e.py QUANT_COMPILE QUANT_RUN WORK_DIR
 
-For each generated model (an MLP, a small CNN with BatchNorm, a two-layer
+For each generated model (an MLP, a small CNN with BatchNorm, an int4
+weight-only com.microsoft MatMulNBits layer with zero points, a two-layer
 Llama-style decoder with external weights): seeded random inputs as .npy,
 ONNX Runtime's outputs (onnxruntime-node, bench/ort/ort_run.js), then
 quant-compile --emit=shared for the host CPU and for generic x86-64-v3 (AVX2,
@@ -32,6 +33,9 @@ CASES = [
     ("cnn", [PY, os.path.join(ROOT, "scripts", "gen_models.py"), "cnn"],
      lambda rng: {"x": rng.standard_normal((2, 3, 16, 16)).astype(np.float32)},
      1e-4, 1e-6),
+    ("nbits", [PY, os.path.join(ROOT, "scripts", "gen_models.py"), "nbits"],
+     lambda rng: {"x": rng.standard_normal((4, 256)).astype(np.float32)},
+     1e-4, 1e-5),
     ("llama", [PY, os.path.join(ROOT, "scripts", "gen_llama.py"), "--preset",
                "tiny"],
      lambda rng: {"input_ids": rng.integers(0, 256, (1, 8)).astype(np.int64)},

@@ -44,7 +44,11 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "ModuleOp"> {
 
     Unsigned integer constants (`ui8` zero points and weights from ONNX)
     become signless constants viewed through `tensor.bitcast`, so that the
-    pipeline can then erase signedness altogether.
+    pipeline can then erase signedness altogether. Resource-backed sub-byte
+    constants (MatMulNBits' int4 weights, one element per byte) become i8
+    constants over the same blob, which `qc.matmul` reads directly and
+    truncates in its body: LLVM IR cannot hold an i4 array, and no narrowed
+    copy of the weight is made.
 
     Invariant: the lowered program computes the values the `qc` ops define
     (lit tests check the IR; the conformance sweep runs it). What cannot be
