@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "MemRefDescriptor.h"
 #include "qc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -160,36 +161,6 @@ struct QCEmitCInterfacePass
       check(isNull(shapesArg), nullExit);
 
     SmallVector<Value> callArgs;
-    auto descriptor = [&](Value data, MemRefType type,
-                          ArrayRef<Value> sizes) -> Value {
-      int64_t rank = type.getRank();
-      SmallVector<Type> fields = {ptr, ptr, i64};
-      if (rank > 0) {
-        fields.push_back(LLVM::LLVMArrayType::get(i64, rank));
-        fields.push_back(LLVM::LLVMArrayType::get(i64, rank));
-      }
-      auto structTy = LLVM::LLVMStructType::getLiteral(ctx, fields);
-      Value desc = LLVM::UndefOp::create(b, loc, structTy);
-      desc = LLVM::InsertValueOp::create(b, loc, desc, data,
-                                         ArrayRef<int64_t>{0});
-      desc = LLVM::InsertValueOp::create(b, loc, desc, data,
-                                         ArrayRef<int64_t>{1});
-      desc = LLVM::InsertValueOp::create(
-          b, loc, desc, LLVM::ConstantOp::create(b, loc, i64, 0),
-          ArrayRef<int64_t>{2});
-      Value stride = LLVM::ConstantOp::create(b, loc, i64, 1);
-      for (int64_t d = rank - 1; d >= 0; --d) {
-        desc = LLVM::InsertValueOp::create(b, loc, desc, sizes[d],
-                                           ArrayRef<int64_t>{3, d});
-        desc = LLVM::InsertValueOp::create(b, loc, desc, stride,
-                                           ArrayRef<int64_t>{4, d});
-        if (d > 0)
-          stride = LLVM::MulOp::create(b, loc, stride, sizes[d]);
-      }
-      return UnrealizedConversionCastOp::create(b, loc, TypeRange{type},
-                                                ValueRange{desc})
-          .getResult(0);
-    };
 
     // Dynamic dimensions that share an ONNX dim_param must agree.
     llvm::StringMap<Value> namedSizes;
@@ -238,16 +209,13 @@ struct QCEmitCInterfacePass
                                      it->second),
                 shapeExit);
       }
-      callArgs.push_back(descriptor(data, type, sizes));
+      callArgs.push_back(memrefOverPointer(b, loc, data, type, sizes));
     }
     for (auto [j, type] : llvm::enumerate(outputs)) {
       Value data = loadPtr(outsArg, j);
       check(isNull(data), nullExit);
-      SmallVector<Value> sizes;
-      for (int64_t d = 0; d < type.getRank(); ++d)
-        sizes.push_back(
-            LLVM::ConstantOp::create(b, loc, i64, type.getDimSize(d)));
-      callArgs.push_back(descriptor(data, type, sizes));
+      callArgs.push_back(
+          memrefOverPointer(b, loc, data, type, staticSizes(b, loc, type)));
     }
     func::CallOp::create(b, loc, main, callArgs);
     func::ReturnOp::create(

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "MemRefDescriptor.h"
 #include "qc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -141,35 +142,8 @@ struct QCExternalizeWeightsPass
           b, l, i64, int64_t(offsets[op.getName()]));
       Value data = LLVM::GEPOp::create(b, l, ptr, b.getI8Type(), basePtr,
                                        ValueRange{offset});
-      int64_t rank = type.getRank();
-      SmallVector<Type> fields = {ptr, ptr, i64};
-      if (rank > 0) {
-        fields.push_back(LLVM::LLVMArrayType::get(i64, rank));
-        fields.push_back(LLVM::LLVMArrayType::get(i64, rank));
-      }
-      auto structTy = LLVM::LLVMStructType::getLiteral(ctx, fields);
-      Value desc = LLVM::UndefOp::create(b, l, structTy);
-      desc = LLVM::InsertValueOp::create(b, l, desc, data,
-                                         ArrayRef<int64_t>{0});
-      desc = LLVM::InsertValueOp::create(b, l, desc, data,
-                                         ArrayRef<int64_t>{1});
-      desc = LLVM::InsertValueOp::create(
-          b, l, desc, LLVM::ConstantOp::create(b, l, i64, 0),
-          ArrayRef<int64_t>{2});
-      int64_t stride = 1;
-      for (int64_t d = rank - 1; d >= 0; --d) {
-        desc = LLVM::InsertValueOp::create(
-            b, l, desc,
-            LLVM::ConstantOp::create(b, l, i64, type.getDimSize(d)),
-            ArrayRef<int64_t>{3, d});
-        desc = LLVM::InsertValueOp::create(
-            b, l, desc, LLVM::ConstantOp::create(b, l, i64, stride),
-            ArrayRef<int64_t>{4, d});
-        stride *= type.getDimSize(d);
-      }
-      Value memref = UnrealizedConversionCastOp::create(
-                         b, l, TypeRange{type}, ValueRange{desc})
-                         .getResult(0);
+      Value memref = qc::memrefOverPointer(b, l, data, type,
+                                           qc::staticSizes(b, l, type));
       op.getResult().replaceAllUsesWith(memref);
       op.erase();
     }
