@@ -173,6 +173,16 @@ FailureOr<RankedTensorType> checkNCHW(NodeContext &nc, Value x,
   return type;
 }
 
+/// A linalg conv or pooling named op `OpT` (chosen by the tag's type) over
+/// `in` and the weight or window `wt`, accumulating into `out`.
+template <typename OpT>
+Value createWindowOp(NodeContext &nc, OpT, Value in, Value wt, Value out,
+                     ArrayRef<NamedAttribute> attrs) {
+  return OpT::create(nc.builder, nc.loc, TypeRange{out.getType()},
+                     ValueRange{in, wt}, ValueRange{out}, attrs)
+      .getResult(0);
+}
+
 /// The convolution of `padded` (already padded, [N, C, spatial...]) with
 /// `weight` [M, C/group, k...] under the strides and dilations of `w`, whose
 /// `output` sizes it produces: linalg's ncw/nchw named ops for group 1 and
@@ -192,10 +202,7 @@ FailureOr<Value> emitConv(NodeContext &nc, Value batchSource, Value padded,
   SmallVector<NamedAttribute> attrs = windowAttrs(nc, w);
   Value init = filledOutput(nc, batchSource, filters, w.output, zero);
   auto create = [&](auto opTag, Value in, Value wt, Value out) -> Value {
-    using OpT = decltype(opTag);
-    return OpT::create(nc.builder, nc.loc, TypeRange{out.getType()},
-                       ValueRange{in, wt}, ValueRange{out}, attrs)
-        .getResult(0);
+    return createWindowOp(nc, opTag, in, wt, out, attrs);
   };
   if (group == 1)
     return spatial == 1 ? create(linalg::Conv1DNcwFcwOp(), padded, weight, init)
@@ -630,26 +637,17 @@ LogicalResult convertPool(NodeContext &nc, SmallVectorImpl<Value> &results) {
       tensor::EmptyOp::create(nc.builder, nc.loc, w->kernel, element);
   SmallVector<NamedAttribute> attrs = windowAttrs(nc, *w);
   bool oneD = xTy->getRank() == 3;
-  Operation *pool;
+  Value result;
   if (kMax)
-    pool = oneD ? linalg::PoolingNcwMaxOp::create(
-                      nc.builder, nc.loc, TypeRange{init.getType()},
-                      ValueRange{padded, window}, ValueRange{init}, attrs)
-                      .getOperation()
-                : linalg::PoolingNchwMaxOp::create(
-                      nc.builder, nc.loc, TypeRange{init.getType()},
-                      ValueRange{padded, window}, ValueRange{init}, attrs)
-                      .getOperation();
+    result = oneD ? createWindowOp(nc, linalg::PoolingNcwMaxOp(), padded,
+                                   window, init, attrs)
+                  : createWindowOp(nc, linalg::PoolingNchwMaxOp(), padded,
+                                   window, init, attrs);
   else
-    pool = oneD ? linalg::PoolingNcwSumOp::create(
-                      nc.builder, nc.loc, TypeRange{init.getType()},
-                      ValueRange{padded, window}, ValueRange{init}, attrs)
-                      .getOperation()
-                : linalg::PoolingNchwSumOp::create(
-                      nc.builder, nc.loc, TypeRange{init.getType()},
-                      ValueRange{padded, window}, ValueRange{init}, attrs)
-                      .getOperation();
-  Value result = pool->getResult(0);
+    result = oneD ? createWindowOp(nc, linalg::PoolingNcwSumOp(), padded,
+                                   window, init, attrs)
+                  : createWindowOp(nc, linalg::PoolingNchwSumOp(), padded,
+                                   window, init, attrs);
   if (!kMax) {
     int64_t count = 1;
     for (int64_t k : w->kernel)
