@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "MemRefDescriptor.h"
+#include "EntryPointBuilder.h"
 #include "qc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -111,27 +111,14 @@ struct QCEmitCInterfacePass
     Region &body = entry.getBody();
     Block *start = b.createBlock(&body, body.end(), {ptr, ptr, ptr},
                                  {loc, loc, loc});
-    Block *nullExit = b.createBlock(&body, body.end());
-    func::ReturnOp::create(
-        b, loc, ValueRange{arith::ConstantIntOp::create(b, loc, i32, kErrNull)});
-    Block *shapeExit = b.createBlock(&body, body.end());
-    func::ReturnOp::create(
-        b, loc,
-        ValueRange{arith::ConstantIntOp::create(b, loc, i32, kErrShape)});
+    CheckChain chain(b, loc, body, start);
+    Block *nullExit = chain.exitReturning(kErrNull);
+    Block *shapeExit = chain.exitReturning(kErrShape);
+    auto check = [&](Value fail, Block *exit) { chain.check(fail, exit); };
 
     Value insArg = start->getArgument(0), shapesArg = start->getArgument(1),
           outsArg = start->getArgument(2);
-    Block *current = start;
-    b.setInsertionPointToEnd(current);
     Value nullPtr = LLVM::ZeroOp::create(b, loc, ptr);
-    // Continues in a new block when `fail` is false, else branches to `exit`.
-    auto check = [&](Value fail, Block *exit) {
-      Block *next = b.createBlock(&body, Region::iterator(nullExit));
-      b.setInsertionPointToEnd(current);
-      cf::CondBranchOp::create(b, loc, fail, exit, next);
-      current = next;
-      b.setInsertionPointToEnd(current);
-    };
     auto isNull = [&](Value p) -> Value {
       return LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, p, nullPtr);
     };
@@ -142,11 +129,7 @@ struct QCEmitCInterfacePass
     };
     // With an external weights file, nothing runs before it is loaded.
     if (auto base = module->getAttrOfType<FlatSymbolRefAttr>("qc.weights_base")) {
-      Block *weightsExit = b.createBlock(&body, body.end());
-      func::ReturnOp::create(
-          b, loc,
-          ValueRange{arith::ConstantIntOp::create(b, loc, i32, kErrWeights)});
-      b.setInsertionPointToEnd(current);
+      Block *weightsExit = chain.exitReturning(kErrWeights);
       Value addr = LLVM::AddressOfOp::create(b, loc, ptr, base.getValue());
       Value loaded = LLVM::LoadOp::create(b, loc, ptr, addr);
       check(isNull(loaded), weightsExit);

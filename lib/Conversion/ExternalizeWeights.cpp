@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "MemRefDescriptor.h"
+#include "EntryPointBuilder.h"
 #include "qc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -213,19 +213,9 @@ struct QCExternalizeWeightsPass
                                    b.getFunctionType({ptr}, {i32}));
     Region &body = fn.getBody();
     Block *entry = b.createBlock(&body, body.end(), {ptr}, {loc});
-    Block *fail = b.createBlock(&body, body.end());
-    func::ReturnOp::create(
-        b, loc,
-        ValueRange{arith::ConstantIntOp::create(b, loc, i32, kErrWeights)});
-    Block *current = entry;
-    b.setInsertionPointToEnd(current);
-    auto check = [&](Value bad, Block *exit) {
-      Block *next = b.createBlock(&body, Region::iterator(fail));
-      b.setInsertionPointToEnd(current);
-      cf::CondBranchOp::create(b, loc, bad, exit, next);
-      current = next;
-      b.setInsertionPointToEnd(current);
-    };
+    qc::CheckChain chain(b, loc, body, entry);
+    Block *fail = chain.exitReturning(kErrWeights);
+    auto check = [&](Value bad, Block *exit) { chain.check(bad, exit); };
     auto c32 = [&](int32_t v) -> Value {
       return LLVM::ConstantOp::create(b, loc, i32, v);
     };
@@ -246,10 +236,8 @@ struct QCExternalizeWeightsPass
                                      ValueRange{fd, c64(0), c32(SEEK_END)})
                     .getResult();
     // A file of another size: close it and fail.
-    Block *closeAndFail = b.createBlock(&body, Region::iterator(fail));
-    LLVM::CallOp::create(b, loc, closeFn, ValueRange{fd});
-    cf::BranchOp::create(b, loc, fail);
-    b.setInsertionPointToEnd(current);
+    Block *closeAndFail = chain.exitThrough(
+        [&] { LLVM::CallOp::create(b, loc, closeFn, ValueRange{fd}); }, fail);
     check(LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ne, end,
                                c64(int64_t(size))),
           closeAndFail);
@@ -265,18 +253,19 @@ struct QCExternalizeWeightsPass
                                failedMap),
           fail);
     // The header must be the one compiled in.
-    Block *unmapAndFail = b.createBlock(&body, Region::iterator(fail));
-    LLVM::CallOp::create(b, loc, munmapFn,
-                         ValueRange{mapped, c64(int64_t(size))});
-    cf::BranchOp::create(b, loc, fail);
-    b.setInsertionPointToEnd(current);
+    Block *unmapAndFail = chain.exitThrough(
+        [&] {
+          LLVM::CallOp::create(b, loc, munmapFn,
+                               ValueRange{mapped, c64(int64_t(size))});
+        },
+        fail);
     uint64_t magic = 0;
     for (int i = 7; i >= 0; --i)
       magic = magic << 8 | uint8_t(kMagic[i]);
     for (auto [index, expected] :
          {std::pair<int64_t, uint64_t>{0, magic}, {1, size}, {2, hash}}) {
       Value at = LLVM::GEPOp::create(b, loc, ptr, i64, mapped,
-                                     ArrayRef<LLVM::GEPArg>{index});
+                                     ArrayRef<LLVM::GEPArg>{int32_t(index)});
       Value word = LLVM::LoadOp::create(b, loc, i64, at);
       check(LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ne, word,
                                  c64(int64_t(expected))),
