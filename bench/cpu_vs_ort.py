@@ -12,8 +12,9 @@ Cases (float32):
 For each: quant-compile --emit=shared (-O3, host CPU), `quant-run --bench N`
 and `ort_run.js --bench N` (ONNX Runtime 1.30 CPU, intra-op threads 1 and 2)
 on the same inputs, after checking that the outputs agree. Prints the median
-latencies and ratio = ours / ORT (below 1 means faster than ORT). Our code is
-single-threaded, so the 2-thread row compares it with a 2-thread ORT.
+latencies and ratio = ours / ORT (below 1 means faster than ORT), with the
+same number of threads on both sides (ours: OMP_NUM_THREADS; ORT:
+intra-op threads).
 """
 import argparse
 import os
@@ -29,8 +30,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ORT_RUN = os.path.join(ROOT, "bench", "ort", "ort_run.js")
 
 
-def run(cmd):
-    r = subprocess.run(cmd, capture_output=True, text=True)
+def run(cmd, env=None):
+    r = subprocess.run(cmd, capture_output=True, text=True,
+                       env=dict(os.environ, **(env or {})))
     if r.returncode != 0:
         sys.exit("failed: %s\n%s" % (" ".join(cmd), r.stdout + r.stderr))
     return r.stdout
@@ -95,18 +97,19 @@ def main():
             os.path.join(d, "ort")))[0])]
         run([run_tool, lib] + feeds + expect + ["--rtol", "1e-3", "--atol",
                                                  "1e-4"])
-        ours = median_ms(run([run_tool, lib] + feeds +
-                             ["--bench", str(args.runs)]))
         for threads in (1, 2):
+            ours = median_ms(run([run_tool, lib] + feeds +
+                                 ["--bench", str(args.runs)],
+                                 {"OMP_NUM_THREADS": str(threads)}))
             ort = median_ms(run(["node", ORT_RUN, model] + feeds +
                                 ["--threads", str(threads), "--bench",
                                  str(args.runs)]))
             rows.append((case, threads, ours, ort))
-    print("%-10s %11s %12s %12s %8s" % ("case", "ORT threads", "quant ms",
-                                        "ORT ms", "ratio"))
+    print("%-10s %8s %12s %12s %8s" % ("case", "threads", "quant ms",
+                                       "ORT ms", "ratio"))
     for case, threads, ours, ort in rows:
-        print("%-10s %11d %12.3f %12.3f %8.2f" % (case, threads, ours, ort,
-                                                 ours / ort))
+        print("%-10s %8d %12.3f %12.3f %8.2f" % (case, threads, ours, ort,
+                                                ours / ort))
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
+#include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -227,6 +228,62 @@ std::string mlir::qc::renderHeader(const ModelSignature &signature,
   return out;
 }
 
+namespace {
+/// The TargetMachine for --mtriple/--mcpu (native: the host CPU and all its
+/// features) at the requested optimisation level; null with `error` set.
+std::unique_ptr<llvm::TargetMachine>
+createTargetMachine(const mlir::qc::CompileOptions &options,
+                    std::string &error) {
+  llvm::InitializeAllTargetInfos();
+  llvm::InitializeAllTargets();
+  llvm::InitializeAllTargetMCs();
+  llvm::InitializeAllAsmPrinters();
+
+  llvm::Triple triple(options.triple.empty()
+                          ? llvm::sys::getDefaultTargetTriple()
+                          : options.triple);
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(triple, error);
+  if (!target) {
+    error = "unknown target triple '" + triple.str() + "': " + error;
+    return nullptr;
+  }
+  std::string cpu = options.cpu;
+  std::string features;
+  if (cpu == "native") {
+    cpu = llvm::sys::getHostCPUName().str();
+    llvm::SubtargetFeatures f;
+    for (auto &[feature, enabled] : llvm::sys::getHostCPUFeatures())
+      f.AddFeature(feature, enabled);
+    features = f.getString();
+  }
+  llvm::CodeGenOptLevel level =
+      options.optLevel == 0   ? llvm::CodeGenOptLevel::None
+      : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
+      : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
+                              : llvm::CodeGenOptLevel::Aggressive;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
+      std::nullopt, level));
+  if (!machine)
+    error = "cannot create a target machine for " + triple.str() + " / " + cpu;
+  return machine;
+}
+
+/// The width of the target's vector registers, which sizes the matmul
+/// register blocks: 512 with AVX-512, 256 with AVX2, else 128.
+int64_t vectorBits(const llvm::TargetMachine &machine) {
+  const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
+  if (!machine.getTargetTriple().isX86())
+    return 128;
+  if (info->checkFeatures("+avx512f"))
+    return 512;
+  if (info->checkFeatures("+avx2"))
+    return 256;
+  return 128;
+}
+} // namespace
+
 LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
                                            const ModelSignature &signature,
                                            const CompileOptions &options) {
@@ -238,6 +295,12 @@ LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
   lowering.parallel = options.parallel;
   lowering.weightsFile = options.weightsFile;
   lowering.weightsThreshold = options.weightsThreshold;
+  std::string error;
+  std::unique_ptr<llvm::TargetMachine> machine =
+      createTargetMachine(options, error);
+  if (!machine)
+    return module.emitError(error);
+  lowering.vectorBits = vectorBits(*machine);
   buildLowerToLLVMPipeline(pm, lowering);
   if (failed(pm.run(module)))
     return failure();
@@ -261,40 +324,12 @@ LogicalResult mlir::qc::emitCode(ModuleOp module, const CompileOptions &options,
   registerOpenMPDialectTranslation(registry);
   ctx->appendDialectRegistry(registry);
 
-  llvm::InitializeAllTargetInfos();
-  llvm::InitializeAllTargets();
-  llvm::InitializeAllTargetMCs();
-  llvm::InitializeAllAsmPrinters();
-
-  llvm::Triple triple(options.triple.empty()
-                          ? llvm::sys::getDefaultTargetTriple()
-                          : options.triple);
   std::string error;
-  const llvm::Target *target =
-      llvm::TargetRegistry::lookupTarget(triple, error);
-  if (!target)
-    return module.emitError("unknown target triple '")
-           << triple.str() << "': " << error;
-  std::string cpu = options.cpu;
-  std::string features;
-  if (cpu == "native") {
-    cpu = llvm::sys::getHostCPUName().str();
-    llvm::SubtargetFeatures f;
-    for (auto &[feature, enabled] : llvm::sys::getHostCPUFeatures())
-      f.AddFeature(feature, enabled);
-    features = f.getString();
-  }
-  llvm::CodeGenOptLevel level =
-      options.optLevel == 0   ? llvm::CodeGenOptLevel::None
-      : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
-      : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
-                              : llvm::CodeGenOptLevel::Aggressive;
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
-      std::nullopt, level));
+  std::unique_ptr<llvm::TargetMachine> machine =
+      createTargetMachine(options, error);
   if (!machine)
-    return module.emitError("cannot create a target machine for ")
-           << triple.str() << " / " << cpu;
+    return module.emitError(error);
+  const llvm::Triple &triple = machine->getTargetTriple();
 
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =

@@ -54,6 +54,13 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   if (options.vectorize) {
     QCTileContractionsOptions tiling;
     tiling.parallel = options.parallel;
+    // Register blocks: 16 accumulator registers (of 32 zmm with AVX-512,
+    // leaving room for the loaded weights and broadcasts); 8 of the 16 ymm
+    // otherwise.
+    tiling.registerM = options.vectorBits > 0 ? 4 : 0;
+    tiling.registerN = options.vectorBits >= 512 ? 64
+                       : options.vectorBits > 0 ? 2 * options.vectorBits / 32
+                                                : 0;
     pm.addPass(createQCTileContractions(tiling));
   }
   pm.addPass(createLinalgElementwiseOpFusionPass());
@@ -91,6 +98,10 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
     pm.addPass(createConvertSCFToOpenMPPass());
   }
   pm.addPass(createQCLowerMemRefCopy());
+  // The register blocks' vector.contracts (unit reduction dimension) become
+  // element-wise multiply-adds; n-D transfers are unrolled to 1-D loads.
+  pm.addNestedPass<func::FuncOp>(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
   pm.addPass(memref::createExpandStridedMetadataPass());
@@ -99,7 +110,13 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   // memref.alloca_scope, whose region must still be one block here.
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createSCFToControlFlowPass());
+  ConvertVectorToLLVMPassOptions vectorToLLVM;
+  vectorToLLVM.vectorContractLowering =
+      vector::VectorContractLowering::ParallelArith;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVM));
   pm.addPass(createConvertMathToLLVMPass());
+  // Padding values of the vector transfers.
+  pm.addPass(createUBToLLVMConversionPass());
   pm.addPass(createConvertMathToLibmPass());
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertIndexToLLVMPass());
@@ -119,6 +136,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<bool> parallel{*this, "parallel",
                         llvm::cl::desc("OpenMP threads for the matmuls"),
                         llvm::cl::init(true)};
+  Option<int64_t> vectorBits{
+      *this, "vector-bits",
+      llvm::cl::desc("Width of the target's vector registers in bits, for "
+                     "the matmul register blocks (0: no register blocking)"),
+      llvm::cl::init(256)};
 };
 } // namespace
 
@@ -131,6 +153,7 @@ void mlir::qc::registerLowerToLLVMPipeline() {
         LowerToLLVMOptions options;
         options.entryName = opts.name;
         options.parallel = opts.parallel;
+        options.vectorBits = opts.vectorBits;
         buildLowerToLLVMPipeline(pm, options);
       });
 }

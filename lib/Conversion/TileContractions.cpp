@@ -6,7 +6,13 @@
 
 #include "qc/Conversion/Passes.h"
 
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/TilingInterface.h"
 
@@ -18,9 +24,127 @@ namespace mlir::qc {
 using namespace mlir;
 
 namespace {
+/// Chunks of the reduction a GEMV is split into: enough for 8 threads, each
+/// chunk at least this many rows long.
+constexpr int64_t kSplitChunks = 8;
+constexpr int64_t kMinChunkRows = 128;
+
 struct QCTileContractionsPass
     : public qc::impl::QCTileContractionsBase<QCTileContractionsPass> {
   using QCTileContractionsBase::QCTileContractionsBase;
+
+  /// A GEMV streams its weight once; the hardware prefetchers keep up only
+  /// with long contiguous runs, i.e. whole weight rows. So threads split the
+  /// reduction, not the columns: k becomes (chunk, k / chunks), each chunk
+  /// (a contiguous block of weight rows) accumulates into its own partial
+  /// row, and a final generic sums the partial rows. The chunk loop is an
+  /// scf.forall. Returns false (op unchanged) where k is not static or not a
+  /// multiple of the chunk count.
+  bool splitGemv(IRRewriter &rewriter, linalg::GenericOp op, int64_t k) {
+    int64_t size = op.getStaticLoopRanges()[k];
+    if (ShapedType::isDynamic(size) || size % kSplitChunks != 0 ||
+        size / kSplitChunks < kMinChunkRows)
+      return false;
+    rewriter.setInsertionPoint(op);
+    FailureOr<linalg::SplitReductionResult> split = linalg::splitReduction(
+        rewriter, cast<linalg::LinalgOp>(op.getOperation()),
+        [](linalg::LinalgOp) {
+          linalg::SplitReductionOptions options;
+          options.ratio = kSplitChunks;
+          options.index = 0;
+          options.innerParallel = false;
+          return options;
+        });
+    if (failed(split))
+      return false;
+    // The chunk dimension is the output's new leading dimension.
+    auto splitOp = cast<TilingInterface>(split->splitLinalgOp.getOperation());
+    AffineMap outMap = split->splitLinalgOp.getIndexingMapMatchingResult(
+        cast<OpResult>(split->splitLinalgOp->getResult(0)));
+    unsigned chunkDim = cast<AffineDimExpr>(outMap.getResult(0)).getPosition();
+    SmallVector<OpFoldResult> sizes(outMap.getNumDims(),
+                                    rewriter.getIndexAttr(0));
+    sizes[chunkDim] = rewriter.getIndexAttr(1);
+    scf::SCFTilingOptions options;
+    options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+    options.setTileSizes(sizes);
+    rewriter.setInsertionPoint(splitOp);
+    FailureOr<scf::SCFTilingResult> tiled =
+        scf::tileUsingSCF(rewriter, splitOp, options);
+    if (failed(tiled))
+      return false;
+    rewriter.replaceOp(splitOp, tiled->replacements);
+    return true;
+  }
+
+  /// Register blocking of one cache tile (batch..., m, k, n), n innermost:
+  /// loops over [registerM x registerN] blocks of the output, inside them a
+  /// k loop, and the [registerM x 1] x [1 x registerN] step vectorised
+  /// (vector.contract). The accumulator block is hoisted out of the k loop
+  /// later (hoistAccumulators), so it lives in registers across k. Returns
+  /// false (op unchanged) where the shapes do not divide evenly or the body
+  /// does not vectorise.
+  bool blockForRegisters(IRRewriter &rewriter, linalg::GenericOp op,
+                         int64_t m, int64_t k, int64_t n) {
+    if (registerM <= 0 || registerN <= 0)
+      return false;
+    SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+    if (llvm::any_of(bounds, ShapedType::isDynamic) ||
+        bounds[m] % registerM != 0 || bounds[n] % registerN != 0)
+      return false;
+    int64_t loops = bounds.size();
+    SmallVector<int64_t> vectorSizes(loops, 1);
+    vectorSizes[m] = registerM;
+    vectorSizes[n] = registerN;
+    SmallVector<int64_t> interchange;
+    for (int64_t d = 0; d < loops; ++d)
+      if (d != m && d != k && d != n)
+        interchange.push_back(d);
+    interchange.append({m, n, k});
+    SmallVector<OpFoldResult> sizes;
+    for (int64_t size : vectorSizes)
+      sizes.push_back(rewriter.getIndexAttr(size));
+    scf::SCFTilingOptions options;
+    options.setLoopType(scf::SCFTilingOptions::LoopType::ForOp);
+    options.setTileSizes(sizes);
+    options.setInterchange(interchange);
+    rewriter.setInsertionPoint(op);
+    FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+        rewriter, cast<TilingInterface>(op.getOperation()), options);
+    if (failed(tiled))
+      return false;
+    Operation *inner = tiled->tiledOps.back();
+    if (failed(linalg::vectorizeOpPrecondition(inner))) {
+      // Undo is not available; the tiled loops are still correct scalar
+      // code.
+      rewriter.replaceOp(op, tiled->replacements);
+      return true;
+    }
+    rewriter.replaceOp(op, tiled->replacements);
+    rewriter.setInsertionPoint(inner);
+    FailureOr<linalg::VectorizationResult> vectorized =
+        linalg::vectorize(rewriter, inner);
+    if (succeeded(vectorized))
+      rewriter.replaceOp(inner, vectorized->replacements);
+    return true;
+  }
+
+  /// Folds the slices around the vectorised blocks into the transfers and
+  /// hoists the accumulator's read/write pair out of every loop it is
+  /// invariant in, so the k loop carries the block as a vector.
+  void hoistAccumulators() {
+    MLIRContext *ctx = &getContext();
+    RewritePatternSet patterns(ctx);
+    tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(patterns);
+    vector::populateVectorReductionToContractPatterns(patterns);
+    vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);
+    vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
+    (void)applyPatternsGreedily(getOperation(), std::move(patterns));
+    IRRewriter rewriter(ctx);
+    getOperation()->walk([&](LoopLikeOpInterface loop) {
+      (void)hoistLoopInvariantSubsets(rewriter, loop);
+    });
+  }
 
   void runOnOperation() override {
     if (tileN < 0 || tileK < 0) {
@@ -34,6 +158,7 @@ struct QCTileContractionsPass
         contractions.push_back(op);
     });
     IRRewriter rewriter(&getContext());
+    bool vectorizedAny = false;
     for (linalg::GenericOp op : contractions) {
       // The lowering's iteration space is (batch..., m, n, k) or
       // (batch..., m, k, n): one reduction dimension, n the last parallel
@@ -60,8 +185,14 @@ struct QCTileContractionsPass
                      ? -1
                      : rows * bounds[d];
       bool gemv = rows >= 0 && rows <= 8;
-      int64_t nTile = gemv ? std::max<int64_t>(tileN, 1024) : tileN;
-      int64_t kTile = gemv ? 0 : tileK;
+      if (gemv) {
+        if (parallel && splitGemv(rewriter, op, k))
+          continue;
+        // Single-threaded (or k too short to split): whole rows, no tiles.
+        continue;
+      }
+      int64_t nTile = tileN;
+      int64_t kTile = tileK;
       // First n: scf.forall when `parallel` (each tile is independent: it
       // writes its own columns), else scf.for. Then k, inside, with scf.for.
       Operation *current = op;
@@ -88,7 +219,14 @@ struct QCTileContractionsPass
         rewriter.replaceOp(current, tiled->replacements);
         current = tiled->tiledOps.back();
       }
+      // (batch..., m, k, n) only: with k innermost (a transposed right-hand
+      // side) the block would need a reduction across vector lanes.
+      if (k == loops - 2)
+        vectorizedAny |= blockForRegisters(
+            rewriter, cast<linalg::GenericOp>(current), loops - 3, k, n);
     }
+    if (vectorizedAny)
+      hoistAccumulators();
   }
 };
 } // namespace

@@ -67,16 +67,45 @@ func.func @unmarked(%a: tensor<3x16xf32>, %b: tensor<16x32xf32>, %c: tensor<3x32
 
 // -----
 
-// A GEMV (one row): k is not tiled, n tiles are at least 1024 wide.
+// A GEMV (one row): no column tiles (each thread would stream short runs of
+// the weight rows). Sequential: left whole. Parallel: the reduction is split
+// into 8 chunks of contiguous weight rows, one partial row each, run by an
+// scf.forall; a second generic sums the partial rows.
 // CHECK-LABEL: func.func @gemv
-// CHECK: %[[C1024:.*]] = arith.constant 1024 : index
-// CHECK: scf.for %{{.*}} = %{{.*}} to %{{.*}} step %[[C1024]]
 // CHECK-NOT: scf.for
-// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x1024xf32>)
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x64xf32>)
+// CHECK-NOT: scf.for
+// PAR-LABEL: func.func @gemv
+// PAR: tensor.expand_shape %{{.*}} {{\[}}[0, 1], [2]] output_shape [8, 128, 64] : tensor<1024x64xf32> into tensor<8x128x64xf32>
+// PAR: scf.forall (%[[C:.*]]) in (8)
+// PAR: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x1x128xf32>, tensor<1x128x64xf32>) outs(%{{.*}} : tensor<1x1x64xf32>)
+// PAR: tensor.parallel_insert_slice %{{.*}} into %{{.*}}[%[[C]], 0, 0] [1, 1, 64]
+// PAR: linalg.generic {{.*}} iterator_types = ["reduction", "parallel", "parallel"]{{.*}} ins(%{{.*}} : tensor<8x1x64xf32>) outs(%{{.*}} : tensor<1x64xf32>)
 #lhs = affine_map<(m, k, n) -> (m, k)>
 #rhs = affine_map<(m, k, n) -> (k, n)>
 #out = affine_map<(m, k, n) -> (m, n)>
-func.func @gemv(%a: tensor<1x64xf32>, %b: tensor<64x4096xf32>, %c: tensor<1x4096xf32>) -> tensor<1x4096xf32> {
+func.func @gemv(%a: tensor<1x1024xf32>, %b: tensor<1024x64xf32>, %c: tensor<1x64xf32>) -> tensor<1x64xf32> {
+  %0 = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
+      ins(%a, %b : tensor<1x1024xf32>, tensor<1024x64xf32>) outs(%c : tensor<1x64xf32>) attrs = {qc.contraction} {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<1x64xf32>
+  return %0 : tensor<1x64xf32>
+}
+
+// -----
+
+// A GEMV whose reduction is too short to split (K / 8 < 128 rows): left
+// whole even when parallel.
+// PAR-LABEL: func.func @short_gemv
+// PAR-NOT: scf.forall
+// PAR: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x4096xf32>)
+#lhs = affine_map<(m, k, n) -> (m, k)>
+#rhs = affine_map<(m, k, n) -> (k, n)>
+#out = affine_map<(m, k, n) -> (m, n)>
+func.func @short_gemv(%a: tensor<1x64xf32>, %b: tensor<64x4096xf32>, %c: tensor<1x4096xf32>) -> tensor<1x4096xf32> {
   %0 = linalg.generic {indexing_maps = [#lhs, #rhs, #out], iterator_types = ["parallel", "reduction", "parallel"]}
       ins(%a, %b : tensor<1x64xf32>, tensor<64x4096xf32>) outs(%c : tensor<1x4096xf32>) attrs = {qc.contraction} {
   ^bb0(%x: f32, %y: f32, %acc: f32):

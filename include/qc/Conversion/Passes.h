@@ -12,6 +12,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -33,6 +34,9 @@ struct LowerToLLVMOptions {
   /// Run the matmuls' column tiles on OpenMP threads (the object then needs
   /// libomp); false gives single-threaded code without that dependency.
   bool parallel = true;
+  /// Width of the target's vector registers (512 with AVX-512, 256 with
+  /// AVX2); sizes the matmul register blocks. 0: no register blocking.
+  int64_t vectorBits = 256;
   /// When not empty, constants of at least `weightsThreshold` bytes go to
   /// this file, mapped by <name>_load_weights (qc-externalize-weights).
   std::string weightsFile;

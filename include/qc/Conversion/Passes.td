@@ -88,10 +88,15 @@ def QCTileContractions : Pass<"qc-tile-contractions"> {
     Option<"tileK", "tile-k", "int64_t", /*default=*/"256",
            "Tile size along the reduction (0: do not tile)">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",
-           "Make the n-tile loop an scf.forall">
+           "Make the n-tile loop an scf.forall">,
+    Option<"registerM", "register-m", "int64_t", /*default=*/"0",
+           "Rows of the register block (0: no register blocking)">,
+    Option<"registerN", "register-n", "int64_t", /*default=*/"0",
+           "Columns of the register block (0: no register blocking)">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
-                           "::mlir::tensor::TensorDialect"];
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 def QCExternalizeWeights : Pass<"qc-externalize-weights", "ModuleOp"> {
