@@ -50,6 +50,10 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createTosaToTensorPass());
   pm.addPass(createTosaToArithPass());
   pm.addPass(createCanonicalizerPass());
+  // Vectorisable exp (softmax, sigmoid) instead of a libm call per element.
+  QCApproximateMathOptions approximate;
+  approximate.ops = {"math.exp"};
+  pm.addPass(createQCApproximateMath(approximate));
   // 2. Cache blocking of the matmuls, fusion.
   if (options.vectorize) {
     QCTileContractionsOptions tiling;

@@ -6,7 +6,11 @@
 
 #include "qc/Conversion/Passes.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -24,6 +28,18 @@ namespace mlir::qc {
 using namespace mlir;
 
 namespace {
+/// The tile size for a dimension of `size`: the largest divisor of `size` not
+/// above `tile` when there is one of at least half of it (equal tiles keep
+/// the tiled shapes static, which register blocking needs), else `tile`.
+int64_t evenTile(int64_t size, int64_t tile) {
+  if (tile <= 0 || ShapedType::isDynamic(size))
+    return tile;
+  for (int64_t d = std::min(tile, size); d * 2 >= tile; --d)
+    if (size % d == 0)
+      return d;
+  return tile;
+}
+
 /// Chunks of the reduction a GEMV is split into: enough for 8 threads, each
 /// chunk at least this many rows long.
 constexpr int64_t kSplitChunks = 8;
@@ -77,6 +93,109 @@ struct QCTileContractionsPass
     return true;
   }
 
+  /// Packs a constant [K, N] right-hand side into panels of registerN
+  /// columns, [N / registerN, K, registerN] (panel-major), so that a register
+  /// block's k loop reads one contiguous run instead of K rows strided by N.
+  /// The contraction (batch..., m, k, n) becomes (batch..., m, k, nb, nr) over
+  /// the panels, writing an expand_shape of its output that a collapse_shape
+  /// turns back. Only for a two-operand contraction whose weight is a
+  /// non-splat constant with whole-byte elements used by this op alone (a
+  /// shared weight would be stored twice). Returns the new op, or null.
+  linalg::GenericOp packWeight(IRRewriter &rewriter, linalg::GenericOp op,
+                               int64_t k, int64_t n, bool checkOnly = false) {
+    int64_t loops = op.getNumLoops();
+    if (registerN <= 0 || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
+        n != loops - 1)
+      return nullptr;
+    MLIRContext *ctx = op.getContext();
+    SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+    AffineExpr dk = getAffineDimExpr(k, ctx), dn = getAffineDimExpr(n, ctx);
+    if (maps[1] != AffineMap::get(loops, 0, {dk, dn}, ctx) ||
+        maps[2].getNumResults() == 0 || maps[2].getResults().back() != dn ||
+        maps[0].isFunctionOfDim(n))
+      return nullptr;
+    OpOperand &rhs = op->getOpOperand(1);
+    auto constant = rhs.get().getDefiningOp<arith::ConstantOp>();
+    if (!constant || !constant->hasOneUse())
+      return nullptr;
+    auto type = cast<RankedTensorType>(rhs.get().getType());
+    unsigned bits = type.getElementTypeBitWidth();
+    if (!type.hasStaticShape() || bits % 8 != 0 ||
+        type.getDimSize(1) % registerN != 0)
+      return nullptr;
+    if (checkOnly)
+      return op;
+    ArrayRef<char> data;
+    if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
+      AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+      if (!blob)
+        return nullptr;
+      data = blob->getData();
+    } else if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
+      if (dense.isSplat())
+        return nullptr;
+      data = dense.getRawData();
+    } else {
+      return nullptr;
+    }
+    int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+    size_t width = bits / 8;
+    if (data.size() != static_cast<size_t>(rows * cols) * width)
+      return nullptr;
+    int64_t panels = cols / registerN;
+    AsmResourceBlob packed = HeapAsmResourceBlob::allocate(data.size(), 64);
+    MutableArrayRef<char> out = packed.getMutableData();
+    for (int64_t p = 0; p < panels; ++p)
+      for (int64_t r = 0; r < rows; ++r)
+        std::memcpy(out.data() + ((p * rows + r) * registerN) * width,
+                    data.data() + (r * cols + p * registerN) * width,
+                    registerN * width);
+    auto packedType = RankedTensorType::get({panels, rows, registerN},
+                                            type.getElementType());
+    Location loc = op.getLoc();
+    rewriter.setInsertionPoint(op);
+    Value weight = arith::ConstantOp::create(
+        rewriter, loc,
+        DenseResourceElementsAttr::get(packedType, "packed_weight",
+                                       std::move(packed)));
+    // The output viewed as [..., N / registerN, registerN].
+    Value init = op.getDpsInits()[0];
+    auto outType = cast<RankedTensorType>(init.getType());
+    int64_t rank = outType.getRank();
+    SmallVector<int64_t> shape(outType.getShape());
+    shape.back() = panels;
+    shape.push_back(registerN);
+    SmallVector<ReassociationIndices> reassociation;
+    for (int64_t d = 0; d + 1 < rank; ++d)
+      reassociation.push_back({d});
+    reassociation.push_back({rank - 1, rank});
+    auto expandedType = RankedTensorType::get(shape, outType.getElementType());
+    Value expanded = tensor::ExpandShapeOp::create(rewriter, loc, expandedType,
+                                                   init, reassociation);
+    AffineExpr dnr = getAffineDimExpr(loops, ctx);
+    SmallVector<AffineExpr> outResults(maps[2].getResults());
+    outResults.push_back(dnr);
+    SmallVector<AffineMap> newMaps = {
+        AffineMap::get(loops + 1, 0, maps[0].getResults(), ctx),
+        AffineMap::get(loops + 1, 0, {dn, dk, dnr}, ctx),
+        AffineMap::get(loops + 1, 0, outResults, ctx)};
+    SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
+    iters.push_back(utils::IteratorType::parallel);
+    auto packedOp = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{expandedType},
+        ValueRange{op.getDpsInputs()[0], weight}, ValueRange{expanded},
+        newMaps, iters);
+    rewriter.inlineRegionBefore(op.getRegion(), packedOp.getRegion(),
+                                packedOp.getRegion().end());
+    packedOp->setDiscardableAttrs(op->getDiscardableAttrDictionary());
+    Value result = tensor::CollapseShapeOp::create(
+        rewriter, loc, outType, packedOp.getResult(0), reassociation);
+    rewriter.replaceOp(op, result);
+    if (constant->use_empty())
+      rewriter.eraseOp(constant);
+    return packedOp;
+  }
+
   /// Register blocking of one cache tile (batch..., m, k, n), n innermost:
   /// loops over [registerM x registerN] blocks of the output, inside them a
   /// k loop, and the [registerM x 1] x [1 x registerN] step vectorised
@@ -85,24 +204,33 @@ struct QCTileContractionsPass
   /// false (op unchanged) where the shapes do not divide evenly or the body
   /// does not vectorise.
   bool blockForRegisters(IRRewriter &rewriter, linalg::GenericOp op,
-                         int64_t m, int64_t k, int64_t n) {
+                         int64_t m, int64_t k, int64_t n, int64_t nr = -1) {
     if (registerM <= 0 || registerN <= 0)
       return false;
     SmallVector<int64_t> bounds = op.getStaticLoopRanges();
     if (llvm::any_of(bounds, ShapedType::isDynamic) ||
-        bounds[m] % registerM != 0 || bounds[n] % registerN != 0)
+        bounds[m] % std::min<int64_t>(registerM, bounds[m]) != 0 ||
+        (nr < 0 && bounds[n] % registerN != 0))
       return false;
     int64_t loops = bounds.size();
-    SmallVector<int64_t> vectorSizes(loops, 1);
-    vectorSizes[m] = registerM;
-    vectorSizes[n] = registerN;
+    // Tile sizes (0: not tiled) and the vector shape of the block.
+    SmallVector<int64_t> tileSizes(loops, 1);
+    tileSizes[m] = std::min<int64_t>(registerM, bounds[m]);
+    if (nr < 0) {
+      tileSizes[n] = registerN;
+    } else {
+      tileSizes[n] = 1;
+      tileSizes[nr] = 0;
+    }
     SmallVector<int64_t> interchange;
     for (int64_t d = 0; d < loops; ++d)
-      if (d != m && d != k && d != n)
+      if (d != m && d != k && d != n && d != nr)
         interchange.push_back(d);
     interchange.append({m, n, k});
+    if (nr >= 0)
+      interchange.push_back(nr);
     SmallVector<OpFoldResult> sizes;
-    for (int64_t size : vectorSizes)
+    for (int64_t size : tileSizes)
       sizes.push_back(rewriter.getIndexAttr(size));
     scf::SCFTilingOptions options;
     options.setLoopType(scf::SCFTilingOptions::LoopType::ForOp);
@@ -185,14 +313,25 @@ struct QCTileContractionsPass
                      ? -1
                      : rows * bounds[d];
       bool gemv = rows >= 0 && rows <= 8;
-      if (gemv) {
+      if (gemv && (k != loops - 2 || !packWeight(rewriter, op, k, n, true))) {
         if (parallel && splitGemv(rewriter, op, k))
           continue;
         // Single-threaded (or k too short to split): whole rows, no tiles.
         continue;
       }
       int64_t nTile = tileN;
-      int64_t kTile = tileK;
+      int64_t kTile = gemv ? 0 : tileK;
+      // A constant weight read along n: packed into panels; n tiles become
+      // tiles of whole panels.
+      int64_t nr = -1;
+      if (k == loops - 2) {
+        if (linalg::GenericOp packedOp = packWeight(rewriter, op, k, n)) {
+          op = packedOp;
+          nr = loops++;
+          nTile = tileN > 0 ? std::max<int64_t>(1, tileN / registerN) : 0;
+          bounds = op.getStaticLoopRanges();
+        }
+      }
       // First n: scf.forall when `parallel` (each tile is independent: it
       // writes its own columns), else scf.for. Then k, inside, with scf.for.
       Operation *current = op;
@@ -205,7 +344,7 @@ struct QCTileContractionsPass
         if (!worthTiling(dim, size))
           continue;
         SmallVector<OpFoldResult> sizes(loops, rewriter.getIndexAttr(0));
-        sizes[dim] = rewriter.getIndexAttr(size);
+        sizes[dim] = rewriter.getIndexAttr(evenTile(bounds[dim], size));
         scf::SCFTilingOptions options;
         options.setLoopType(loopType);
         options.setTileSizes(sizes);
@@ -221,9 +360,9 @@ struct QCTileContractionsPass
       }
       // (batch..., m, k, n) only: with k innermost (a transposed right-hand
       // side) the block would need a reduction across vector lanes.
-      if (k == loops - 2)
+      if (nr >= 0 || k == loops - 2)
         vectorizedAny |= blockForRegisters(
-            rewriter, cast<linalg::GenericOp>(current), loops - 3, k, n);
+            rewriter, cast<linalg::GenericOp>(current), k - 1, k, n, nr);
     }
     if (vectorizedAny)
       hoistAccumulators();

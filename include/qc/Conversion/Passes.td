@@ -63,24 +63,43 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "ModuleOp"> {
 }
 
 def QCTileContractions : Pass<"qc-tile-contractions"> {
-  let summary = "Cache-block the contractions qc.matmul lowers to";
+  let summary = "Cache-block, pack and register-block the contractions qc.matmul lowers to";
   let description = [{
-    Tiles every `linalg.generic` marked `qc.contraction` (the matmuls that
-    `convert-qc-to-linalg` produces) along n and k, the n tiles outside the k
-    tiles, so that a [tile-k x tile-n] block of the right-hand side stays in
-    cache while every row of the left-hand side passes over it. With
-    `parallel` the n tiles are an `scf.forall` (independent column blocks,
-    later run on OpenMP threads), else an `scf.for`; the k tiles are always
-    an `scf.for` (they accumulate into the same output). With at most 8
-    rows (a GEMV: no reuse of the weight across rows) k is not tiled and the
-    n tiles are at least 1024 wide, so each thread streams long runs of the
-    weight. The loop nest inside each tile keeps the order the
-    lowering chose (n or k innermost), which LLVM vectorises. Batch and m
-    dimensions are not tiled.
+    Works on every `linalg.generic` marked `qc.contraction` (the matmuls that
+    `convert-qc-to-linalg` produces), iteration space (batch..., m, k, n) or
+    (batch..., m, n, k):
 
-    Invariant: tiling only reorders the iteration space; each output element
-    is still the same sum (in a different association order, which the
-    contraction's reassoc flag already allows).
+    1. Weight packing: a non-splat constant [K, N] right-hand side read along
+       n (used by this op alone, whole-byte elements, N a multiple of
+       `register-n`) is rewritten at compile time into panels
+       [N / register-n, K, register-n]; the contraction then runs over
+       (batch..., m, k, panel, column) on an expand_shape of its output. A
+       register block's k loop then reads one contiguous run of the weight.
+    2. Cache tiles: n (in whole panels when packed) outside k, so that a
+       [tile-k x tile-n] block of the weight stays in cache while every row of
+       the left-hand side passes over it. Tile sizes are lowered to an even
+       divisor of the dimension where one exists (>= half the requested
+       size), which keeps the tiles static. With `parallel` the n tiles are an
+       `scf.forall` (independent column blocks, run on OpenMP threads), else
+       an `scf.for`; k tiles are an `scf.for`.
+    3. Register blocks (order (batch..., m, k, n) only, `register-m` and
+       `register-n` > 0, static shapes that the block divides): loops over
+       [register-m x register-n] output blocks, a k loop inside each, the step
+       vectorised (`vector.contract` with a unit reduction dimension) and the
+       accumulator's read/write hoisted out of the k loop, so it stays in
+       registers.
+
+    GEMVs (at most 8 rows: no reuse of the weight across rows) are never
+    k-tiled. A packed GEMV gets column tiles and register blocks of min(rows,
+    register-m) rows; an unpacked one (e.g. a dequantised int4 weight) with
+    `parallel` has its reduction split into 8 chunks of whole weight rows
+    (`linalg::splitReduction`, an scf.forall over the chunks, then a sum of
+    the 8 partial rows), because the hardware prefetchers keep up only with
+    long contiguous runs. Anything else is left as it is.
+
+    Invariant: each output element is still the same sum, in a different
+    association order (which the contraction's reassoc flag allows); packing
+    only moves the weight's elements.
   }];
   let options = [
     Option<"tileN", "tile-n", "int64_t", /*default=*/"256",
@@ -182,6 +201,30 @@ def QCLowerMemRefCopy : Pass<"qc-lower-memref-copy"> {
     the loops into `memcpy` where it can.
   }];
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def QCApproximateMath : Pass<"qc-approximate-math"> {
+  let summary = "Replace f32 math functions by polynomial approximations";
+  let description = [{
+    Rewrites the listed f32 `math` ops (on scalars or vectors) into MLIR's
+    polynomial approximations: plain arith/bit operations, which LLVM
+    vectorises inside the loops that contain them, instead of one libm call
+    per element. `exp` (softmax, sigmoid, SiLU) is the one that matters for
+    transformer models. Other element types and ops not in the list are left
+    alone.
+
+    Invariant: the result differs from the correctly rounded function by a
+    few ulp (exp: within 4e-7 relative error, 3 ulp, where the result is a normal
+    float; results in the subnormal range may lose their few bits or flush
+    to 0; +inf, NaN and 0 as libm gives them).
+  }];
+  let options = [
+    ListOption<"ops", "ops", "std::string",
+               "math ops to approximate, by full name (math.exp, math.tanh, "
+               "math.erf, math.log, math.log2, math.log1p, math.expm1, ...)">
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect"];
 }
 
 #endif // QC_CONVERSION_PASSES_TD
