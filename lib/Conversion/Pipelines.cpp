@@ -70,6 +70,11 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Threads for the large ops that are not contractions (or are small
+  // batched ones, like attention's), after fusion so each fused op is one
+  // parallel region.
+  if (options.parallel)
+    pm.addPass(createQCParallelizeLoops());
   // 3. Buffers and the entry point.
   bufferization::OneShotBufferizePassOptions bufferize;
   bufferize.bufferizeFunctionBoundaries = true;

@@ -227,4 +227,31 @@ def QCApproximateMath : Pass<"qc-approximate-math"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def QCParallelizeLoops : Pass<"qc-parallelize-loops"> {
+  let summary = "Run large linalg ops that no other pass threaded on OpenMP threads";
+  let description = [{
+    For every linalg op on tensors that is not inside an `scf.forall` or
+    `scf.for` already (contractions that `qc-tile-contractions` threaded are;
+    small batched matmuls such as attention's are not), has static loop
+    bounds and an iteration space of at least `min-iterations` points: tiles
+    its outermost parallel loop with extent >= 2 into at most `chunks` equal
+    pieces with an `scf.forall`, later run on OpenMP threads. Element-wise
+    ops, reductions over inner dimensions (softmax, norms) and per-head
+    matmuls all have such a loop. `linalg.fill` is left alone (memset speed).
+    An innermost loop is cut into pieces that are multiples of 64 elements so
+    that each piece still vectorises.
+
+    Invariant: tiling a parallel loop only splits the iteration space; every
+    element is computed by the same body from the same operands.
+  }];
+  let options = [
+    Option<"minIterations", "min-iterations", "int64_t", /*default=*/"32768",
+           "Smallest iteration space worth a parallel region">,
+    Option<"chunks", "chunks", "int64_t", /*default=*/"8",
+           "Most pieces the tiled loop is cut into">
+  ];
+  let dependentDialects = ["::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // QC_CONVERSION_PASSES_TD
