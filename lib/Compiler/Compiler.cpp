@@ -49,8 +49,8 @@ std::optional<std::pair<std::string, unsigned>> describeElement(Type type) {
       return std::make_pair(std::string("bool"), 1u);
     if (w != 8 && w != 16 && w != 32 && w != 64)
       return std::nullopt;
-    return std::make_pair(
-        (i.isUnsigned() ? "uint" : "int") + std::to_string(w), w / 8);
+    return std::make_pair((i.isUnsigned() ? "uint" : "int") + std::to_string(w),
+                          w / 8);
   }
   return std::nullopt;
 }
@@ -151,7 +151,8 @@ std::string mlir::qc::renderHeader(const ModelSignature &signature,
      << "_run(inputs, shapes, outputs) runs the model: inputs[i] and\n"
      << " * outputs[i] point to dense row-major tensors of the types below;\n"
      << " * the caller allocates the outputs. shapes may be NULL unless an\n"
-     << " * input has a dynamic dimension (-1 below); then shapes[i] points to\n"
+     << " * input has a dynamic dimension (-1 below); then shapes[i] points "
+        "to\n"
      << " * input i's dimensions. Returns QUANT_OK, QUANT_ERR_NULL or\n"
      << " * QUANT_ERR_SHAPE. Reentrant: calls may run concurrently.\n"
      << (options.parallel
@@ -184,10 +185,10 @@ std::string mlir::qc::renderHeader(const ModelSignature &signature,
      << "#define QUANT_ERR_SHAPE 2 /* a dimension in shapes does not match */\n"
      << "#endif\n"
      << "#ifndef QUANT_ERR_WEIGHTS\n"
-     << "#define QUANT_ERR_WEIGHTS 3 /* the weights file is missing or wrong */\n"
+     << "#define QUANT_ERR_WEIGHTS 3 /* the weights file is missing or wrong "
+        "*/\n"
      << "#endif\n\n"
-     << "#define " << upper << "_NUM_INPUTS " << signature.inputs.size()
-     << "\n"
+     << "#define " << upper << "_NUM_INPUTS " << signature.inputs.size() << "\n"
      << "#define " << upper << "_NUM_OUTPUTS " << signature.outputs.size()
      << "\n\n";
   auto macros = [&](const char *kind, size_t i, const TensorSignature &t) {
@@ -216,8 +217,9 @@ std::string mlir::qc::renderHeader(const ModelSignature &signature,
      << (hasWeightsFile
              ? "/* Maps the weights file written by quant-compile "
                "--weights-file; call once\n   before " +
-                   options.name + "_run, which returns QUANT_ERR_WEIGHTS "
-                                  "until then. */\nint32_t " +
+                   options.name +
+                   "_run, which returns QUANT_ERR_WEIGHTS "
+                   "until then. */\nint32_t " +
                    options.name + "_load_weights(const char *path);\n\n"
              : std::string())
      << "/* \"in NAME DTYPE DIMS;...;out NAME DTYPE DIMS\" (DIMS like 2x?x4). "
@@ -262,9 +264,9 @@ createTargetMachine(const mlir::qc::CompileOptions &options,
       : options.optLevel == 1 ? llvm::CodeGenOptLevel::Less
       : options.optLevel == 2 ? llvm::CodeGenOptLevel::Default
                               : llvm::CodeGenOptLevel::Aggressive;
-  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
-      triple, cpu, features, llvm::TargetOptions(), llvm::Reloc::PIC_,
-      std::nullopt, level));
+  std::unique_ptr<llvm::TargetMachine> machine(
+      target->createTargetMachine(triple, cpu, features, llvm::TargetOptions(),
+                                  llvm::Reloc::PIC_, std::nullopt, level));
   if (!machine)
     error = "cannot create a target machine for " + triple.str() + " / " + cpu;
   return machine;
@@ -338,8 +340,7 @@ LogicalResult mlir::qc::emitCode(ModuleOp module, const CompileOptions &options,
     return module.emitError("translation to LLVM IR failed");
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(machine->createDataLayout());
-  auto optimize =
-      makeOptimizingTransformer(options.optLevel, 0, machine.get());
+  auto optimize = makeOptimizingTransformer(options.optLevel, 0, machine.get());
   if (llvm::Error err = optimize(llvmModule.get()))
     return module.emitError("LLVM optimisation failed: ")
            << llvm::toString(std::move(err));
@@ -370,8 +371,8 @@ LogicalResult mlir::qc::linkShared(llvm::StringRef object,
             "PATH to link; none was found";
     return failure();
   }
-  llvm::SmallVector<llvm::StringRef> args = {*driver, "-shared", "-o", output,
-                                             object, "-lm"};
+  llvm::SmallVector<llvm::StringRef> args = {*driver, "-shared", "-o",
+                                             output,  object,    "-lm"};
   if (parallel)
     args.push_back("-lomp");
   std::string message;

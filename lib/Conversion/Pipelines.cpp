@@ -63,8 +63,8 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
     // otherwise.
     tiling.registerM = options.vectorBits > 0 ? 4 : 0;
     tiling.registerN = options.vectorBits >= 512 ? 64
-                       : options.vectorBits > 0 ? 2 * options.vectorBits / 32
-                                                : 0;
+                       : options.vectorBits > 0  ? 2 * options.vectorBits / 32
+                                                 : 0;
     pm.addPass(createQCTileContractions(tiling));
   }
   pm.addPass(createLinalgElementwiseOpFusionPass());

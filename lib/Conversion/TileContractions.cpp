@@ -8,17 +8,17 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
-#include "mlir/IR/AsmState.h"
-#include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/Tensor/Transforms/Transforms.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
-#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Interfaces/TilingInterface.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
 
 namespace mlir::qc {
 #define GEN_PASS_DEF_QCTILECONTRACTIONS
@@ -104,8 +104,8 @@ struct QCTileContractionsPass
   linalg::GenericOp packWeight(IRRewriter &rewriter, linalg::GenericOp op,
                                int64_t k, int64_t n, bool checkOnly = false) {
     int64_t loops = op.getNumLoops();
-    if (registerN <= 0 || op.getNumDpsInputs() != 2 || op.getNumDpsInits() != 1 ||
-        n != loops - 1)
+    if (registerN <= 0 || op.getNumDpsInputs() != 2 ||
+        op.getNumDpsInits() != 1 || n != loops - 1)
       return nullptr;
     MLIRContext *ctx = op.getContext();
     SmallVector<AffineMap> maps = op.getIndexingMapsArray();
@@ -126,7 +126,8 @@ struct QCTileContractionsPass
     if (checkOnly)
       return op;
     ArrayRef<char> data;
-    if (auto resource = dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
+    if (auto resource =
+            dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
       AsmResourceBlob *blob = resource.getRawHandle().getBlob();
       if (!blob)
         return nullptr;
@@ -150,8 +151,8 @@ struct QCTileContractionsPass
         std::memcpy(out.data() + ((p * rows + r) * registerN) * width,
                     data.data() + (r * cols + p * registerN) * width,
                     registerN * width);
-    auto packedType = RankedTensorType::get({panels, rows, registerN},
-                                            type.getElementType());
+    auto packedType =
+        RankedTensorType::get({panels, rows, registerN}, type.getElementType());
     Location loc = op.getLoc();
     rewriter.setInsertionPoint(op);
     Value weight = arith::ConstantOp::create(
@@ -181,10 +182,10 @@ struct QCTileContractionsPass
         AffineMap::get(loops + 1, 0, outResults, ctx)};
     SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
     iters.push_back(utils::IteratorType::parallel);
-    auto packedOp = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{expandedType},
-        ValueRange{op.getDpsInputs()[0], weight}, ValueRange{expanded},
-        newMaps, iters);
+    auto packedOp =
+        linalg::GenericOp::create(rewriter, loc, TypeRange{expandedType},
+                                  ValueRange{op.getDpsInputs()[0], weight},
+                                  ValueRange{expanded}, newMaps, iters);
     rewriter.inlineRegionBefore(op.getRegion(), packedOp.getRegion(),
                                 packedOp.getRegion().end());
     packedOp->setDiscardableAttrs(op->getDiscardableAttrDictionary());
@@ -203,8 +204,8 @@ struct QCTileContractionsPass
   /// later (hoistAccumulators), so it lives in registers across k. Returns
   /// false (op unchanged) where the shapes do not divide evenly or the body
   /// does not vectorise.
-  bool blockForRegisters(IRRewriter &rewriter, linalg::GenericOp op,
-                         int64_t m, int64_t k, int64_t n, int64_t nr = -1) {
+  bool blockForRegisters(IRRewriter &rewriter, linalg::GenericOp op, int64_t m,
+                         int64_t k, int64_t n, int64_t nr = -1) {
     if (registerM <= 0 || registerN <= 0)
       return false;
     SmallVector<int64_t> bounds = op.getStaticLoopRanges();
@@ -293,7 +294,8 @@ struct QCTileContractionsPass
       // one.
       SmallVector<utils::IteratorType> iters = op.getIteratorTypesArray();
       int64_t loops = iters.size();
-      auto k = llvm::find(iters, utils::IteratorType::reduction) - iters.begin();
+      auto k =
+          llvm::find(iters, utils::IteratorType::reduction) - iters.begin();
       if (k == loops || loops < 3)
         continue;
       int64_t n = k == loops - 1 ? loops - 2 : loops - 1;

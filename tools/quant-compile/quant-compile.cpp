@@ -12,13 +12,13 @@
 #include "qc/Import/ONNX.h"
 #include "qc/InitAll.h"
 
+#include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
-#include "mlir/IR/AsmState.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "llvm/Support/CommandLine.h"
@@ -40,21 +40,21 @@ static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
                                                "module.mlir>"),
                                       cl::cat(category));
 static cl::opt<std::string>
-    outputPath("o", cl::desc("Output file (default: the model's name with "
-                             "the extension of --emit)"),
+    outputPath("o",
+               cl::desc("Output file (default: the model's name with "
+                        "the extension of --emit)"),
                cl::value_desc("file"), cl::cat(category));
 static cl::opt<EmitKind> emitKind(
     "emit", cl::desc("What to write"), cl::init(EmitKind::Object),
-    cl::values(
-        clEnumValN(EmitKind::MLIR, "mlir",
-                   "the module lowered to the LLVM dialect (.mlir)"),
-        clEnumValN(EmitKind::LLVM, "llvm", "optimised LLVM IR (.ll)"),
-        clEnumValN(EmitKind::Asm, "asm", "target assembly (.s)"),
-        clEnumValN(EmitKind::Object, "obj",
-                   "an object file (.o) and its header (.h)"),
-        clEnumValN(EmitKind::Shared, "shared",
-                   "a shared library (.so, linked with the system C "
-                   "compiler driver) and its header (.h)")),
+    cl::values(clEnumValN(EmitKind::MLIR, "mlir",
+                          "the module lowered to the LLVM dialect (.mlir)"),
+               clEnumValN(EmitKind::LLVM, "llvm", "optimised LLVM IR (.ll)"),
+               clEnumValN(EmitKind::Asm, "asm", "target assembly (.s)"),
+               clEnumValN(EmitKind::Object, "obj",
+                          "an object file (.o) and its header (.h)"),
+               clEnumValN(EmitKind::Shared, "shared",
+                          "a shared library (.so, linked with the system C "
+                          "compiler driver) and its header (.h)")),
     cl::cat(category));
 static cl::opt<unsigned> optLevel("O", cl::Prefix,
                                   cl::desc("Optimisation level 0-3 "
@@ -79,7 +79,8 @@ static cl::list<std::string> inputShapes(
 
 static cl::opt<bool> parallel(
     "parallel",
-    cl::desc("Run the matmuls on OpenMP threads (default true; the object "
+    cl::desc("Run matmuls and other large ops on OpenMP threads (default "
+             "true; the object "
              "then needs libomp, -lomp; OMP_NUM_THREADS sets the count). "
              "--parallel=false: single-threaded, libm only"),
     cl::init(true), cl::cat(category));
@@ -194,15 +195,15 @@ static int compile(MLIRContext &context) {
     llvm::sys::path::replace_extension(p, extensionFor(options.emit));
     output = p.str().str();
   }
-  if (output == "-" && (options.emit == EmitKind::Object ||
-                        options.emit == EmitKind::Shared)) {
+  if (output == "-" &&
+      (options.emit == EmitKind::Object || options.emit == EmitKind::Shared)) {
     llvm::errs() << "quant-compile: --emit=obj and --emit=shared need an "
                     "output file (-o)\n";
     return 1;
   }
   // The default name comes from the output file (or, for stdout, the model).
-  llvm::StringRef nameSource = output == "-" ? llvm::StringRef(inputPath)
-                                             : llvm::StringRef(output);
+  llvm::StringRef nameSource =
+      output == "-" ? llvm::StringRef(inputPath) : llvm::StringRef(output);
   options.name = entryName.empty()
                      ? identifierFrom(llvm::sys::path::stem(nameSource))
                      : entryName.getValue();
@@ -301,8 +302,8 @@ static int compile(MLIRContext &context) {
       return 1;
     os.flush();
     if (os.has_error()) {
-      llvm::errs() << "quant-compile: writing failed: "
-                   << os.error().message() << "\n";
+      llvm::errs() << "quant-compile: writing failed: " << os.error().message()
+                   << "\n";
       os.clear_error();
       return 1;
     }
@@ -366,7 +367,7 @@ int main(int argc, char **argv) {
   // Diagnostics name the node; a dump of the op would bury that.
   context.printOpOnDiagnostic(false);
   // Diagnostics go to stderr as "file:line:col: error: ...".
-  SourceMgrDiagnosticHandler handler(
-      *new llvm::SourceMgr(), &context, llvm::errs());
+  SourceMgrDiagnosticHandler handler(*new llvm::SourceMgr(), &context,
+                                     llvm::errs());
   return compile(context);
 }
