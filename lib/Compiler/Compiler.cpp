@@ -2,6 +2,7 @@
 
 #include "qc/Compiler/Compiler.h"
 #include "qc/Conversion/Passes.h"
+#include "qc/Dialect/QC/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -292,6 +293,15 @@ LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
+  if (options.weightBits != 0) {
+    QuantizeWeightsOptions quantize;
+    quantize.bits = options.weightBits;
+    quantize.symmetric = options.weightSymmetric;
+    quantize.group = options.weightGroup;
+    quantize.method = options.weightMethod;
+    quantize.keepFloat = options.keepFloat;
+    pm.addPass(createQuantizeWeights(quantize));
+  }
   LowerToLLVMOptions lowering;
   lowering.entryName = options.name;
   lowering.parallel = options.parallel;

@@ -29,6 +29,8 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <map>
+
 using namespace mlir;
 using namespace mlir::qc;
 namespace cl = llvm::cl;
@@ -103,6 +105,30 @@ static cl::list<std::string> constantInputs(
              "file: NAME=FILE.pb (repeatable); for shape arguments and "
              "quantization parameters a model takes as inputs"),
     cl::value_desc("name=file"), cl::cat(category));
+
+static cl::opt<std::string> weightFormat(
+    "weights",
+    cl::desc("Quantize the constant weights of float matmuls (weight-only; "
+             "activations stay float): float (default, no quantization), "
+             "int8, int4 (symmetric, signed codes), uint8, uint4 "
+             "(asymmetric, zero points)"),
+    cl::value_desc("format"), cl::init("float"), cl::cat(category));
+static cl::opt<int64_t> weightGroup(
+    "group",
+    cl::desc("With --weights: elements per scale along the reduction axis "
+             "(default 128; 0: one scale per output channel)"),
+    cl::init(128), cl::cat(category));
+static cl::opt<std::string> weightMethod(
+    "weight-method",
+    cl::desc("With --weights: rtn (round to nearest, default) or rtn-clip "
+             "(per group, the clipped range with the least error)"),
+    cl::init("rtn"), cl::cat(category));
+static cl::opt<std::string> keepFloat(
+    "keep-float",
+    cl::desc("With --weights: regular expression over ONNX node names "
+             "(whole-name match) whose matmuls stay float, e.g. "
+             "'lm_head|.*embed.*'"),
+    cl::value_desc("regex"), cl::cat(category));
 
 static const char *extensionFor(EmitKind kind) {
   switch (kind) {
@@ -189,6 +215,33 @@ static int compile(MLIRContext &context) {
   options.cpu = mcpu;
   options.triple = mtriple;
   options.parallel = parallel;
+  static const std::map<std::string, std::pair<int64_t, bool>> formats = {
+      {"float", {0, true}},
+      {"int8", {8, true}},
+      {"int4", {4, true}},
+      {"uint8", {8, false}},
+      {"uint4", {4, false}}};
+  auto format = formats.find(weightFormat);
+  if (format == formats.end()) {
+    llvm::errs() << "quant-compile: --weights=" << weightFormat
+                 << " is not a format (float, int8, int4, uint8, uint4)\n";
+    return 1;
+  }
+  options.weightBits = format->second.first;
+  options.weightSymmetric = format->second.second;
+  if (weightGroup < 0) {
+    llvm::errs() << "quant-compile: --group must be >= 0, got " << weightGroup
+                 << "\n";
+    return 1;
+  }
+  options.weightGroup = weightGroup;
+  if (weightMethod != "rtn" && weightMethod != "rtn-clip") {
+    llvm::errs() << "quant-compile: --weight-method=" << weightMethod
+                 << " is not a method (rtn, rtn-clip)\n";
+    return 1;
+  }
+  options.weightMethod = weightMethod;
+  options.keepFloat = keepFloat;
   std::string output = outputPath;
   if (output.empty()) {
     llvm::SmallString<256> p(llvm::sys::path::filename(inputPath));

@@ -37,6 +37,16 @@ struct CompileOptions {
   /// qc-externalize-weights); empty: all in the object.
   std::string weightsFile;
   int64_t weightsThreshold = 65536;
+  /// Weight-only quantization of the float matmuls (qc-quantize-weights):
+  /// bits 0 keeps them float, else 4 or 8.
+  int64_t weightBits = 0;
+  bool weightSymmetric = true;
+  /// Elements per scale along K; 0: per output channel.
+  int64_t weightGroup = 128;
+  /// rtn or rtn-clip.
+  std::string weightMethod = "rtn";
+  /// Node names (whole-name regular expression) left in float.
+  std::string keepFloat;
 };
 
 /// One input or output of the compiled entry point.
@@ -66,8 +76,8 @@ std::string encodeSignature(const ModelSignature &signature);
 
 /// The C header declaring the entry point and describing each tensor.
 std::string renderHeader(const ModelSignature &signature,
-                         const CompileOptions &options,
-                         llvm::StringRef source, bool hasWeightsFile);
+                         const CompileOptions &options, llvm::StringRef source,
+                         bool hasWeightsFile);
 
 /// Runs qc-lower-to-llvm on `module` and adds the <name>_signature global.
 LogicalResult lowerToLLVMDialect(ModuleOp module,

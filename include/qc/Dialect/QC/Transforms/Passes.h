@@ -4,6 +4,8 @@
 #define QC_DIALECT_QC_TRANSFORMS_PASSES_H
 
 #include "mlir/Pass/Pass.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
 #include "qc/Dialect/QC/IR/QCDialect.h"
 
 namespace mlir::qc {

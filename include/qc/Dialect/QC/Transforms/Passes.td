@@ -39,4 +39,63 @@ def StripObservers : Pass<"qc-strip-observers"> {
   let dependentDialects = ["::mlir::qc::QCDialect"];
 }
 
+def QuantizeWeights : Pass<"qc-quantize-weights"> {
+  let summary = "Quantize the constant weights of float matmuls (weight-only, RTN)";
+  let description = [{
+    Replaces the constant right-hand side of every float `qc.matmul` (2-D,
+    f32) by its quantized form: integer codes in a constant, viewed through
+    `quant.scast` as a `!quant.uniform` tensor whose scales and zero points
+    the numerics library computed (`numerics::quantizeWeightRTN`). The
+    matmul then computes with the dequantized weight: weight-only W4A16 /
+    W8A16, the activations stay float.
+
+    - `bits` 4 or 8; `symmetric` (signed codes, zero point 0) or not
+      (unsigned codes with zero points).
+    - `group` > 0: one scale per `group` consecutive elements along the
+      reduction axis K and per output channel (a sub-channel type with block
+      sizes {group, 1} for a [K, N] weight, {1, group} for a transposed
+      [N, K] one); 0: one scale per output channel (per-axis type).
+    - `method`: `rtn` (round to nearest from the full range) or `rtn-clip`
+      (per slice, the shrink factor of the range minimising the 2.4-norm
+      error; never worse than rtn in that norm).
+    - `keep-float`: a regular expression; matmuls whose ONNX node name (the
+      op's NameLoc) matches it in whole are left in float.
+
+    Left alone: matmuls whose weight is not a constant, is not f32, is
+    already quantized, or has a rank other than 2; matmuls with quantized
+    operands. A group size that does not divide K is an error naming the
+    node (use another `group` or `keep-float`).
+
+    Invariant: the quantized matmul computes x · dequant(quant(W)); the
+    numerics library guarantees |W − dequant(quant(W))| ≤ scale/2 per
+    element inside the (clipped) range. Numbers are checked by
+    test/Dialect/QC/quantize-weights-numerics.test.
+
+    Before / after (bits=8 group=0):
+    ```mlir
+    %w = arith.constant dense<...> : tensor<64x32xf32>
+    %y = qc.matmul %x, %w : (tensor<4x64xf32>, tensor<64x32xf32>) -> tensor<4x32xf32>
+    // ->
+    %c = arith.constant dense<...> : tensor<64x32xi8>
+    %q = quant.scast %c : tensor<64x32xi8> to tensor<64x32x!quant.uniform<i8:f32:1, {...}>>
+    %y = qc.matmul %x, %q : (tensor<4x64xf32>, tensor<64x32x!quant.uniform<i8:f32:1, {...}>>) -> tensor<4x32xf32>
+    ```
+  }];
+  let options = [
+    Option<"bits", "bits", "int64_t", /*default=*/"4",
+           "Bit width of the weight codes (4 or 8)">,
+    Option<"symmetric", "symmetric", "bool", /*default=*/"true",
+           "Signed codes without zero points (false: unsigned with zero points)">,
+    Option<"group", "group", "int64_t", /*default=*/"128",
+           "Elements per scale along the reduction axis (0: per output channel)">,
+    Option<"method", "method", "std::string", /*default=*/"\"rtn\"",
+           "rtn or rtn-clip">,
+    Option<"keepFloat", "keep-float", "std::string", /*default=*/"\"\"",
+           "Regular expression over node names to leave in float">
+  ];
+  let dependentDialects = ["::mlir::qc::QCDialect",
+                           "::mlir::quant::QuantDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // QC_DIALECT_QC_TRANSFORMS_PASSES_TD

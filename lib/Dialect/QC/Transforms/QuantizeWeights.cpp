@@ -1,0 +1,210 @@
+//===- QuantizeWeights.cpp - weight-only quantization of float matmuls ----===//
+//
+// See the pass description in include/qc/Dialect/QC/Transforms/Passes.td.
+// The math is numerics::quantizeWeightRTN; this file finds the weights, lays
+// the codes and parameters out as a !quant.uniform type and rewires the
+// matmul.
+//
+// Invariant: the new operand stands for dequant(quant(W)) (quant.scast only
+// reinterprets the codes), so the matmul computes x · dequant(quant(W)).
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Numerics/WeightQuantizer.h"
+
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include "llvm/Support/Regex.h"
+
+namespace mlir::qc {
+#define GEN_PASS_DEF_QUANTIZEWEIGHTS
+#include "qc/Dialect/QC/Transforms/Passes.h.inc"
+} // namespace mlir::qc
+
+using namespace mlir;
+using namespace mlir::qc;
+
+namespace {
+/// The ONNX node name an op was imported from: the first NameLoc in its
+/// location, or "" when it has none.
+std::string nodeName(Location loc) {
+  std::string name;
+  loc->walk([&](Location inner) {
+    if (auto named = dyn_cast<NameLoc>(inner)) {
+      name = named.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return name;
+}
+
+/// The elements of an f32 constant (dense or dense_resource), row-major;
+/// nullopt for anything else.
+std::optional<std::vector<float>> readF32(Attribute value) {
+  auto elements = dyn_cast<ElementsAttr>(value);
+  if (!elements || !elements.getElementType().isF32())
+    return std::nullopt;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    ArrayRef<char> bytes = blob->getData();
+    if (bytes.size() != elements.getNumElements() * sizeof(float))
+      return std::nullopt;
+    std::vector<float> data(elements.getNumElements());
+    std::memcpy(data.data(), bytes.data(), bytes.size());
+    return data;
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+    auto values = dense.getValues<float>();
+    return std::vector<float>(values.begin(), values.end());
+  }
+  return std::nullopt;
+}
+
+struct QuantizeWeightsPass
+    : public qc::impl::QuantizeWeightsBase<QuantizeWeightsPass> {
+  using QuantizeWeightsBase::QuantizeWeightsBase;
+
+  void runOnOperation() override {
+    if (bits != 4 && bits != 8) {
+      getOperation()->emitError()
+          << "qc-quantize-weights: bits must be 4 or 8, got " << int64_t(bits);
+      return signalPassFailure();
+    }
+    if (group < 0) {
+      getOperation()->emitError()
+          << "qc-quantize-weights: group must be >= 0, got " << int64_t(group);
+      return signalPassFailure();
+    }
+    if (method != "rtn" && method != "rtn-clip") {
+      getOperation()->emitError() << "qc-quantize-weights: unknown method '"
+                                  << method << "' (expected rtn or rtn-clip)";
+      return signalPassFailure();
+    }
+    llvm::Regex keep("^(" + keepFloat + ")$");
+    std::string regexError;
+    if (!keepFloat.empty() && !keep.isValid(regexError)) {
+      getOperation()->emitError()
+          << "qc-quantize-weights: invalid regular expression '" << keepFloat
+          << "' for keep-float: " << regexError;
+      return signalPassFailure();
+    }
+    SmallVector<MatMulOp> matmuls;
+    getOperation()->walk([&](MatMulOp op) { matmuls.push_back(op); });
+    for (MatMulOp op : matmuls) {
+      if (!keepFloat.empty() && keep.match(nodeName(op.getLoc())))
+        continue;
+      if (failed(quantize(op)))
+        return signalPassFailure();
+    }
+  }
+
+  /// Quantizes `op`'s weight when it qualifies; failure only for an error
+  /// the user must act on (a group size that does not divide K).
+  LogicalResult quantize(MatMulOp op) {
+    auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
+    auto rhsType = cast<RankedTensorType>(op.getRhs().getType());
+    if (!isa<FloatType>(lhsType.getElementType()) || rhsType.getRank() != 2 ||
+        !rhsType.getElementType().isF32() || !rhsType.hasStaticShape())
+      return success();
+    auto constant = op.getRhs().getDefiningOp<arith::ConstantOp>();
+    if (!constant)
+      return success();
+    std::optional<std::vector<float>> data = readF32(constant.getValue());
+    if (!data)
+      return success();
+    bool transposed = op.getTransposeRhs();
+    // The quantizer takes W as [N output channels, K].
+    int64_t n = rhsType.getDimSize(transposed ? 0 : 1);
+    int64_t k = rhsType.getDimSize(transposed ? 1 : 0);
+    std::vector<float> rows(*data);
+    if (!transposed)
+      for (int64_t i = 0; i < k; ++i)
+        for (int64_t j = 0; j < n; ++j)
+          rows[j * k + i] = (*data)[i * n + j];
+
+    numerics::WeightQuantConfig config;
+    config.spec.bits = bits;
+    config.spec.symmetric = symmetric;
+    config.groupSize = group;
+    if (method == "rtn-clip")
+      config.clipSearch = numerics::ClipSearchConfig();
+    if (group > 0 && k % group != 0)
+      return op.emitOpError()
+             << "weight of node '" << nodeName(op.getLoc()) << "': group size "
+             << int64_t(group) << " does not divide K = " << k
+             << " (choose another --group, or --keep-float this node)";
+    numerics::Result<numerics::QuantizedWeight> q =
+        numerics::quantizeWeightRTN(rows.data(), n, k, config);
+    if (!q)
+      return op.emitOpError() << "quantizing the weight of node '"
+                              << nodeName(op.getLoc()) << "': " << q.error();
+
+    MLIRContext *ctx = op.getContext();
+    OpBuilder b(op);
+    Location loc = constant.getLoc();
+    Type storage = IntegerType::get(ctx, bits);
+    Type f32 = Float32Type::get(ctx);
+    unsigned flags = symmetric ? quant::QuantizationFlags::Signed : 0;
+    int64_t groups = q->numGroups() ? q->numGroups() : 1;
+    // Codes in the weight's own layout.
+    SmallVector<APInt> codes(n * k);
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < k; ++i) {
+        int64_t at = transposed ? j * k + i : i * n + j;
+        codes[at] = APInt(bits, uint64_t(int64_t(q->codes[j * k + i])),
+                          /*isSigned=*/symmetric, /*implicitTrunc=*/true);
+      }
+    auto codesType = RankedTensorType::get(rhsType.getShape(), storage);
+    Value codesValue = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(codesType, codes));
+
+    int64_t channelAxis = transposed ? 0 : 1;
+    quant::QuantizedType element;
+    if (group == 0) {
+      SmallVector<double> scales(q->scales.begin(), q->scales.end());
+      SmallVector<int64_t> zeroPoints(q->zeroPoints.begin(),
+                                      q->zeroPoints.end());
+      element = quant::UniformQuantizedPerAxisType::get(
+          flags, storage, f32, scales, zeroPoints, channelAxis, q->range.qmin,
+          q->range.qmax);
+    } else {
+      // Scales laid out like the weight with K / group on the K axis.
+      SmallVector<int64_t> shape = transposed ? SmallVector<int64_t>{n, groups}
+                                              : SmallVector<int64_t>{groups, n};
+      SmallVector<float> scales(n * groups);
+      // Zero points as i64: in the storage type an unsigned 4-bit zero
+      // point of 8 or more would read back sign-extended.
+      SmallVector<int64_t> zeroPoints(n * groups);
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t g = 0; g < groups; ++g) {
+          int64_t at = transposed ? j * groups + g : g * n + j;
+          scales[at] = q->scales[j * groups + g];
+          zeroPoints[at] = q->zeroPoints[j * groups + g];
+        }
+      SmallVector<int64_t> blocks = transposed ? SmallVector<int64_t>{1, group}
+                                               : SmallVector<int64_t>{group, 1};
+      element = quant::UniformQuantizedSubChannelType::get(
+          flags, storage, f32,
+          DenseElementsAttr::get(RankedTensorType::get(shape, f32),
+                                 ArrayRef<float>(scales)),
+          DenseElementsAttr::get(
+              RankedTensorType::get(shape, IntegerType::get(ctx, 64)),
+              ArrayRef<int64_t>(zeroPoints)),
+          {0, 1}, blocks, q->range.qmin, q->range.qmax);
+    }
+    Value weight = quant::StorageCastOp::create(
+        b, loc, RankedTensorType::get(rhsType.getShape(), element), codesValue);
+    op.getRhsMutable().assign(weight);
+    if (constant->use_empty())
+      constant->erase();
+    return success();
+  }
+};
+} // namespace

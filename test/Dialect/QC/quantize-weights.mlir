@@ -1,0 +1,66 @@
+// RUN: quant-opt %s --split-input-file --qc-quantize-weights="bits=8 group=0" | FileCheck %s --check-prefix=W8
+// RUN: quant-opt %s --split-input-file --qc-quantize-weights="bits=4 group=2 symmetric=false" | FileCheck %s --check-prefix=U4
+// RUN: quant-opt %s --split-input-file --qc-quantize-weights="bits=4 group=2 keep-float=lm_.*" | FileCheck %s --check-prefix=KEEP
+// RUN: not quant-opt %s --split-input-file --qc-quantize-weights="bits=4 group=3" 2>&1 | FileCheck %s --check-prefix=GROUP
+// RUN: not quant-opt %s --split-input-file --qc-quantize-weights="bits=5" 2>&1 | FileCheck %s --check-prefix=BITS
+
+// A [K = 4, N = 2] weight. Per output channel (column) at 8 bits,
+// symmetric: column 0 = [1, -2, 0.5, 4] -> scale 4/127, codes
+// round([1, -2, 0.5, 4] · 127/4) = [32, -64, 16, 127]; column 1 =
+// [0.25, 0.5, -1, 2] -> scale 2/127, codes [16, 32, -64, 127].
+// W8-LABEL: func.func @linear
+// W8: %[[C:.*]] = arith.constant dense<{{\[}}[32, 16], [-64, 32], [16, -64], [127, 127]]> : tensor<4x2xi8>
+// W8: %[[Q:.*]] = quant.scast %[[C]] : tensor<4x2xi8> to tensor<4x2x!quant.uniform<i8:f32:1, {0.031496{{[0-9]*}},0.015748{{[0-9]*}}}>>
+// W8: qc.matmul %arg0, %[[Q]] : (tensor<3x4xf32>, tensor<4x2x!quant.uniform<i8:f32:1, {{.*}}>>) -> tensor<3x2xf32>
+// Groups of 2 along K, asymmetric 4-bit (codes 0..15): column 0, rows 0-1 =
+// [1, -2]: range [-2, 1], scale 3/15 = 0.2, zero point round(2/0.2) = 10,
+// codes round([1, -2]/0.2) + 10 = [15, 0] (15 prints as -1: the storage
+// constant is signless i4; the u4 type says to read it unsigned). Column 1,
+// rows 0-1 = [0.25, 0.5]: range [0, 0.5], scale 0.5/15, zero point 0.
+// U4-LABEL: func.func @linear
+// U4: arith.constant dense<{{\[}}[-1, {{.*}}], [0, {{.*}}], {{.*}}> : tensor<4x2xi4>
+// U4: quant.scast %{{.*}} : tensor<4x2xi4> to tensor<4x2x!quant.uniform<u4:f32:{0:2, 1:1}, {{\{}}{2.000000e-01:10, 0.0333333351}
+// keep-float matches the node name "lm_head" in whole: left float.
+// KEEP-LABEL: func.func @linear
+// KEEP-NOT: quant.scast
+// KEEP: qc.matmul %arg0, %{{.*}} : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32>
+// GROUP: error: loc("lm_head"): 'qc.matmul' op weight of node 'lm_head': group size 3 does not divide K = 4 (choose another --group, or --keep-float this node)
+// BITS: qc-quantize-weights: bits must be 4 or 8, got 5
+func.func @linear(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1.0, 0.25], [-2.0, 0.5], [0.5, -1.0], [4.0, 2.0]]> : tensor<4x2xf32>
+  %y = qc.matmul %x, %w : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32> loc("lm_head")
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+// A transposed [N = 2, K = 4] weight (y = x Wᵀ): the channel axis is 0,
+// groups run along axis 1 (block sizes {1, 2}).
+// W8-LABEL: func.func @transposed
+// W8: quant.scast %{{.*}} : tensor<2x4xi8> to tensor<2x4x!quant.uniform<i8:f32:0, {0.031496{{[0-9]*}},0.015748{{[0-9]*}}}>>
+// U4-LABEL: func.func @transposed
+// U4: quant.scast %{{.*}} : tensor<2x4xi4> to tensor<2x4x!quant.uniform<u4:f32:{0:1, 1:2}, {{.*}}>>
+func.func @transposed(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1.0, -2.0, 0.5, 4.0], [0.25, 0.5, -1.0, 2.0]]> : tensor<2x4xf32>
+  %y = qc.matmul %x, %w {transpose_rhs} : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32> loc("q_proj")
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+// Left alone: a weight that is not a constant (an activation × activation
+// product), a 3-D weight, and an already quantized matmul.
+// W8-LABEL: func.func @untouched
+// W8-NOT: quant.scast %{{.*}} : tensor<4x2xi8>
+// W8: qc.matmul %arg0, %arg1 : (tensor<3x4xf32>, tensor<4x2xf32>)
+// W8: qc.matmul %{{.*}}, %{{.*}} : (tensor<2x3x4xf32>, tensor<2x4x2xf32>)
+// W8: qc.matmul %arg0, %{{.*}} : (tensor<3x4xf32>, tensor<4x2x!quant.uniform<i8:f32, 5.000000e-01>>)
+func.func @untouched(%x: tensor<3x4xf32>, %a: tensor<4x2xf32>, %b: tensor<2x3x4xf32>) -> (tensor<3x2xf32>, tensor<2x3x2xf32>, tensor<3x2xf32>) {
+  %0 = qc.matmul %x, %a : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32>
+  %w3 = arith.constant dense<1.5> : tensor<2x4x2xf32>
+  %1 = qc.matmul %b, %w3 : (tensor<2x3x4xf32>, tensor<2x4x2xf32>) -> tensor<2x3x2xf32>
+  %c = arith.constant dense<3> : tensor<4x2xi8>
+  %q = quant.scast %c : tensor<4x2xi8> to tensor<4x2x!quant.uniform<i8:f32, 0.5>>
+  %2 = qc.matmul %x, %q : (tensor<3x4xf32>, tensor<4x2x!quant.uniform<i8:f32, 0.5>>) -> tensor<3x2xf32>
+  return %0, %1, %2 : tensor<3x2xf32>, tensor<2x3x2xf32>, tensor<3x2xf32>
+}
