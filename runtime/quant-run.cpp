@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Model.h"
 #include "TensorFile.h"
 
 #include <algorithm>
@@ -18,7 +19,6 @@
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
-#include <dlfcn.h>
 #include <map>
 #include <sstream>
 #include <string>
@@ -54,43 +54,6 @@ const char *kUsage =
     "                           with .so replaced by .weights)\n"
     "\n"
     "Exit status: 0 when it ran (and matched), 1 on any error or mismatch.\n";
-
-struct Spec {
-  std::string name, dtype;
-  std::vector<int64_t> shape; // -1 dynamic
-};
-
-bool parseSignature(const std::string &text, std::vector<Spec> &inputs,
-                    std::vector<Spec> &outputs, std::string &error) {
-  std::stringstream ss(text);
-  std::string entry;
-  while (std::getline(ss, entry, ';')) {
-    std::stringstream es(entry);
-    std::string kind, dims;
-    Spec s;
-    if (!(es >> kind >> s.name >> s.dtype >> dims) ||
-        (kind != "in" && kind != "out")) {
-      error = "malformed signature entry '" + entry + "'";
-      return false;
-    }
-    if (dims != "scalar") {
-      std::stringstream ds(dims);
-      std::string d;
-      while (std::getline(ds, d, 'x'))
-        s.shape.push_back(d == "?" ? -1 : std::stoll(d));
-    }
-    (kind == "in" ? inputs : outputs).push_back(s);
-  }
-  return true;
-}
-
-std::string shapeString(const std::vector<int64_t> &shape) {
-  std::string r = "[";
-  for (size_t i = 0; i < shape.size(); ++i)
-    r += (i ? ", " : "") + (shape[i] < 0 ? std::string("?")
-                                         : std::to_string(shape[i]));
-  return r + "]";
-}
 
 bool fileExists(const std::string &path) {
   struct stat st;
@@ -190,46 +153,12 @@ int main(int argc, char **argv) {
     name = base;
   }
 
-  if (!fileExists(library))
-    return fail("cannot open '" + library + "': no such file");
-  std::string path = library.find('/') == std::string::npos
-                         ? "./" + library
-                         : library;
-  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!handle)
-    return fail("cannot load '" + library + "': " + dlerror());
-  auto *signature =
-      static_cast<const char *>(dlsym(handle, (name + "_signature").c_str()));
-  using RunFn = int32_t (*)(void *const *, const int64_t *const *,
-                            void *const *);
-  auto run = reinterpret_cast<RunFn>(dlsym(handle, (name + "_run").c_str()));
-  if (!signature || !run)
-    return fail("'" + library + "' does not export " + name + "_run and " +
-                name + "_signature (a model compiled with --name " + name +
-                "?); pass --name");
-  using LoadFn = int32_t (*)(const char *);
-  if (auto load = reinterpret_cast<LoadFn>(
-          dlsym(handle, (name + "_load_weights").c_str()))) {
-    if (weightsPath.empty()) {
-      weightsPath = library;
-      size_t dot = weightsPath.rfind(".so");
-      if (dot != std::string::npos)
-        weightsPath.erase(dot);
-      weightsPath += ".weights";
-    }
-    if (!fileExists(weightsPath))
-      return fail("the model needs its weights file: '" + weightsPath +
-                  "' does not exist (pass --weights)");
-    if (load(weightsPath.c_str()) != 0)
-      return fail(name + "_load_weights('" + weightsPath +
-                  "') failed: not this model's weights file");
-  } else if (!weightsPath.empty()) {
-    return fail("--weights given, but the model has no weights file");
-  }
-  std::vector<Spec> inSpecs, outSpecs;
+  Model model;
   std::string error;
-  if (!parseSignature(signature, inSpecs, outSpecs, error))
+  if (!model.load(library, name, weightsPath, error))
     return fail(error);
+  const std::vector<Spec> &inSpecs = model.inputs();
+  const std::vector<Spec> &outSpecs = model.outputs();
 
   // Inputs, by position or NAME=FILE.
   if (!testDir.empty()) {
@@ -275,53 +204,14 @@ int main(int argc, char **argv) {
     adoptBfloat16(inputs[index], inSpecs[index].dtype);
     given[index] = true;
   }
-  std::vector<void *> inPtrs;
-  std::vector<const int64_t *> shapePtrs;
-  for (size_t i = 0; i < inSpecs.size(); ++i) {
-    const Spec &s = inSpecs[i];
+  for (size_t i = 0; i < inSpecs.size(); ++i)
     if (!given[i])
-      return fail("missing input " + std::to_string(i) + " '" + s.name +
-                  "' (" + s.dtype + " " + shapeString(s.shape) + ")");
-    const Tensor &t = inputs[i];
-    if (t.dtype != s.dtype)
-      return fail("input '" + s.name + "' is " + s.dtype + " but the file holds " +
-                  t.dtype);
-    bool fits = t.shape.size() == s.shape.size();
-    for (size_t d = 0; fits && d < s.shape.size(); ++d)
-      fits = s.shape[d] < 0 || s.shape[d] == t.shape[d];
-    if (!fits)
-      return fail("input '" + s.name + "' has shape " + shapeString(s.shape) +
-                  " but the file holds " + shapeString(t.shape));
-    // A non-null pointer for empty tensors too.
-    if (inputs[i].bytes.empty())
-      inputs[i].bytes.resize(1);
-    inPtrs.push_back(inputs[i].bytes.data());
-    shapePtrs.push_back(inputs[i].shape.data());
-  }
-  std::vector<Tensor> outputs(outSpecs.size());
-  std::vector<void *> outPtrs;
-  for (size_t i = 0; i < outSpecs.size(); ++i) {
-    outputs[i].dtype = outSpecs[i].dtype;
-    outputs[i].shape = outSpecs[i].shape;
-    outputs[i].bytes.assign(
-        std::max<size_t>(1, size_t(outputs[i].numElements()) *
-                                dtypeSize(outSpecs[i].dtype)),
-        0);
-    outPtrs.push_back(outputs[i].bytes.data());
-  }
-
-  auto call = [&]() {
-    return run(inPtrs.data(), shapePtrs.data(), outPtrs.data());
-  };
-  int32_t rc = call();
-  if (rc != 0)
-    return fail(std::string(name) + "_run returned " + std::to_string(rc) +
-                (rc == 1   ? " (QUANT_ERR_NULL)"
-                 : rc == 2 ? " (QUANT_ERR_SHAPE: a dimension does not match)"
-                 : rc == 3 ? " (QUANT_ERR_WEIGHTS: weights not loaded)"
-                           : ""));
-  for (Tensor &o : outputs)
-    o.bytes.resize(size_t(o.numElements()) * dtypeSize(o.dtype));
+      return fail("missing input " + std::to_string(i) + " '" +
+                  inSpecs[i].name + "' (" + inSpecs[i].dtype + " " +
+                  shapeString(inSpecs[i].shape) + ")");
+  std::vector<Tensor> outputs;
+  if (!model.run(inputs, outputs, error))
+    return fail(error);
 
   if (print)
     for (size_t i = 0; i < outputs.size(); ++i) {
@@ -370,7 +260,7 @@ int main(int argc, char **argv) {
     std::vector<double> ms;
     for (long r = 0; r < bench; ++r) {
       auto t0 = std::chrono::steady_clock::now();
-      call();
+      model.rerun();
       auto t1 = std::chrono::steady_clock::now();
       ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     }

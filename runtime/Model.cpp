@@ -1,0 +1,161 @@
+//===- Model.cpp - load and run a model built with --emit=shared ----------===//
+
+#include "Model.h"
+
+#include <dlfcn.h>
+#include <sstream>
+#include <sys/stat.h>
+
+using namespace quant;
+
+namespace {
+bool fileExists(const std::string &path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0;
+}
+} // namespace
+
+bool quant::parseSignature(const std::string &text, std::vector<Spec> &inputs,
+                           std::vector<Spec> &outputs, std::string &error) {
+  std::stringstream ss(text);
+  std::string entry;
+  while (std::getline(ss, entry, ';')) {
+    std::stringstream es(entry);
+    std::string kind, dims;
+    Spec s;
+    if (!(es >> kind >> s.name >> s.dtype >> dims) ||
+        (kind != "in" && kind != "out")) {
+      error = "malformed signature entry '" + entry + "'";
+      return false;
+    }
+    if (dims != "scalar") {
+      std::stringstream ds(dims);
+      std::string d;
+      while (std::getline(ds, d, 'x'))
+        s.shape.push_back(d == "?" ? -1 : std::stoll(d));
+    }
+    (kind == "in" ? inputs : outputs).push_back(s);
+  }
+  return true;
+}
+
+std::string quant::shapeString(const std::vector<int64_t> &shape) {
+  std::string r = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    r += (i ? ", " : "") +
+         (shape[i] < 0 ? std::string("?") : std::to_string(shape[i]));
+  return r + "]";
+}
+
+bool Model::load(const std::string &library, const std::string &modelName,
+                 std::string weightsPath, std::string &error) {
+  name = modelName;
+  if (!fileExists(library)) {
+    error = "cannot open '" + library + "': no such file";
+    return false;
+  }
+  std::string path =
+      library.find('/') == std::string::npos ? "./" + library : library;
+  void *handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    error = "cannot load '" + library + "': " + dlerror();
+    return false;
+  }
+  auto *signature =
+      static_cast<const char *>(dlsym(handle, (name + "_signature").c_str()));
+  runFn = reinterpret_cast<RunFn>(dlsym(handle, (name + "_run").c_str()));
+  if (!signature || !runFn) {
+    error = "'" + library + "' does not export " + name + "_run and " + name +
+            "_signature (a model compiled with --name " + name +
+            "?); pass --name";
+    return false;
+  }
+  using LoadFn = int32_t (*)(const char *);
+  if (auto loadWeights = reinterpret_cast<LoadFn>(
+          dlsym(handle, (name + "_load_weights").c_str()))) {
+    if (weightsPath.empty()) {
+      weightsPath = library;
+      size_t dot = weightsPath.rfind(".so");
+      if (dot != std::string::npos)
+        weightsPath.erase(dot);
+      weightsPath += ".weights";
+    }
+    if (!fileExists(weightsPath)) {
+      error = "the model needs its weights file: '" + weightsPath +
+              "' does not exist (pass --weights)";
+      return false;
+    }
+    if (loadWeights(weightsPath.c_str()) != 0) {
+      error = name + "_load_weights('" + weightsPath +
+              "') failed: not this model's weights file";
+      return false;
+    }
+  } else if (!weightsPath.empty()) {
+    error = "--weights given, but the model has no weights file";
+    return false;
+  }
+  return parseSignature(signature, inSpecs, outSpecs, error);
+}
+
+bool Model::run(std::vector<Tensor> &inputs, std::vector<Tensor> &outputs,
+                std::string &error) {
+  if (inputs.size() != inSpecs.size()) {
+    error = "the model takes " + std::to_string(inSpecs.size()) +
+            " inputs, got " + std::to_string(inputs.size());
+    return false;
+  }
+  inPtrs.clear();
+  shapePtrs.clear();
+  for (size_t i = 0; i < inSpecs.size(); ++i) {
+    const Spec &s = inSpecs[i];
+    Tensor &t = inputs[i];
+    // Older ONNX test data stores bfloat16 tensors as uint16 bit patterns.
+    if (s.dtype == "bfloat16" && t.dtype == "uint16")
+      t.dtype = "bfloat16";
+    if (t.dtype != s.dtype) {
+      error = "input '" + s.name + "' is " + s.dtype + " but the file holds " +
+              t.dtype;
+      return false;
+    }
+    bool fits = t.shape.size() == s.shape.size();
+    for (size_t d = 0; fits && d < s.shape.size(); ++d)
+      fits = s.shape[d] < 0 || s.shape[d] == t.shape[d];
+    if (!fits) {
+      error = "input '" + s.name + "' has shape " + shapeString(s.shape) +
+              " but the file holds " + shapeString(t.shape);
+      return false;
+    }
+    // A non-null pointer for empty tensors too.
+    if (t.bytes.empty())
+      t.bytes.resize(1);
+    inPtrs.push_back(t.bytes.data());
+    shapePtrs.push_back(t.shape.data());
+  }
+  outputs.assign(outSpecs.size(), Tensor());
+  outPtrs.clear();
+  for (size_t i = 0; i < outSpecs.size(); ++i) {
+    outputs[i].dtype = outSpecs[i].dtype;
+    outputs[i].shape = outSpecs[i].shape;
+    outputs[i].bytes.assign(
+        std::max<size_t>(1, size_t(outputs[i].numElements()) *
+                                dtypeSize(outSpecs[i].dtype)),
+        0);
+    outPtrs.push_back(outputs[i].bytes.data());
+  }
+  int32_t rc = rerun();
+  if (rc != 0) {
+    error = name + "_run returned " + std::to_string(rc) +
+            (rc == 1   ? " (QUANT_ERR_NULL)"
+             : rc == 2 ? " (QUANT_ERR_SHAPE: a dimension does not match)"
+             : rc == 3 ? " (QUANT_ERR_WEIGHTS: weights not loaded)"
+                       : "");
+    return false;
+  }
+  for (Tensor &o : outputs)
+    o.bytes.resize(size_t(o.numElements()) * dtypeSize(o.dtype));
+  return true;
+}
+
+int32_t Model::rerun() {
+  return runFn(inPtrs.data(), shapePtrs.data(), outPtrs.data());
+}

@@ -1,0 +1,68 @@
+//===- Model.h - load and run a model built with --emit=shared --*- C++ -*-===//
+//
+// Part of the quant runtime (no LLVM or MLIR inside). Used by quant-run and
+// by quant-compile's calibration, which runs the float model on the CPU.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QUANT_RUNTIME_MODEL_H
+#define QUANT_RUNTIME_MODEL_H
+
+#include "TensorFile.h"
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace quant {
+
+/// One input or output as <name>_signature describes it.
+struct Spec {
+  std::string name, dtype;
+  std::vector<int64_t> shape; ///< -1 for a dynamic dimension.
+};
+
+/// Parses a <name>_signature string ("in x float32 1x4;out y float32 1x4").
+bool parseSignature(const std::string &text, std::vector<Spec> &inputs,
+                    std::vector<Spec> &outputs, std::string &error);
+
+/// "[1, ?, 4]".
+std::string shapeString(const std::vector<int64_t> &shape);
+
+/// A compiled model loaded with dlopen.
+class Model {
+public:
+  /// Loads `library` (a path; "./" is prepended to a bare file name), finds
+  /// <name>_run and <name>_signature and, when the model has a weights file,
+  /// maps `weightsPath` (empty: the library's path with .so replaced by
+  /// .weights). Returns false with `error` naming what is wrong.
+  bool load(const std::string &library, const std::string &name,
+            std::string weightsPath, std::string &error);
+
+  const std::vector<Spec> &inputs() const { return inSpecs; }
+  const std::vector<Spec> &outputs() const { return outSpecs; }
+
+  /// Checks `inputs` (one per model input, in order) against the signature
+  /// (dtype and static dimensions; uint16 data is accepted for bfloat16),
+  /// allocates `outputs` and calls <name>_run once. Returns false with
+  /// `error` for a mismatch or a non-zero return code (named).
+  bool run(std::vector<Tensor> &inputs, std::vector<Tensor> &outputs,
+           std::string &error);
+
+  /// Calls <name>_run again with the buffers of the last successful run()
+  /// (for benchmarks); returns its code.
+  int32_t rerun();
+
+private:
+  using RunFn = int32_t (*)(void *const *, const int64_t *const *,
+                            void *const *);
+  std::string name;
+  RunFn runFn = nullptr;
+  std::vector<Spec> inSpecs, outSpecs;
+  std::vector<void *> inPtrs, outPtrs;
+  std::vector<const int64_t *> shapePtrs;
+};
+
+} // namespace quant
+
+#endif // QUANT_RUNTIME_MODEL_H
