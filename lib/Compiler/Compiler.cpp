@@ -3,6 +3,7 @@
 #include "qc/Compiler/Compiler.h"
 #include "qc/Conversion/Passes.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Dialect/QC/Transforms/WeightCalibration.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -293,6 +294,10 @@ LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
+  WeightCalibration calibration;
+  if (options.weightBits != 0 && !options.calibDir.empty() &&
+      failed(calibrateWeights(module, options, calibration)))
+    return failure();
   if (options.weightBits != 0) {
     QuantizeWeightsOptions quantize;
     quantize.bits = options.weightBits;
@@ -300,7 +305,7 @@ LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
     quantize.group = options.weightGroup;
     quantize.method = options.weightMethod;
     quantize.keepFloat = options.keepFloat;
-    pm.addPass(createQuantizeWeights(quantize));
+    pm.addPass(createQuantizeWeightsPass(quantize, &calibration));
   }
   LowerToLLVMOptions lowering;
   lowering.entryName = options.name;

@@ -120,8 +120,9 @@ static cl::opt<int64_t> weightGroup(
     cl::init(128), cl::cat(category));
 static cl::opt<std::string> weightMethod(
     "weight-method",
-    cl::desc("With --weights: rtn (round to nearest, default) or rtn-clip "
-             "(per group, the clipped range with the least error)"),
+    cl::desc("With --weights: rtn (round to nearest, default), rtn-clip "
+             "(per group, the clipped range with the least error) or gptq "
+             "(GPTQ with act-order and static groups; needs --calib)"),
     cl::init("rtn"), cl::cat(category));
 static cl::opt<std::string> keepFloat(
     "keep-float",
@@ -129,6 +130,14 @@ static cl::opt<std::string> keepFloat(
              "(whole-name match) whose matmuls stay float, e.g. "
              "'lm_head|.*embed.*'"),
     cl::value_desc("regex"), cl::cat(category));
+
+static cl::opt<std::string> calibDir(
+    "calib",
+    cl::desc("Directory of calibration inputs the float model is run on "
+             "(for --weight-method=gptq): ONNX's test_data_set_*/input_<i>.pb "
+             "layout, one subdirectory per set with <input name>.npy or .pb, "
+             "or those files directly in DIR (one set)"),
+    cl::value_desc("dir"), cl::cat(category));
 
 static const char *extensionFor(EmitKind kind) {
   switch (kind) {
@@ -235,11 +244,24 @@ static int compile(MLIRContext &context) {
     return 1;
   }
   options.weightGroup = weightGroup;
-  if (weightMethod != "rtn" && weightMethod != "rtn-clip") {
+  if (weightMethod != "rtn" && weightMethod != "rtn-clip" &&
+      weightMethod != "gptq") {
     llvm::errs() << "quant-compile: --weight-method=" << weightMethod
-                 << " is not a method (rtn, rtn-clip)\n";
+                 << " is not a method (rtn, rtn-clip, gptq)\n";
     return 1;
   }
+  if (weightMethod == "gptq" && calibDir.empty()) {
+    llvm::errs() << "quant-compile: --weight-method=gptq needs calibration "
+                    "inputs: --calib DIR\n";
+    return 1;
+  }
+  if (!calibDir.empty() && options.weightBits == 0) {
+    llvm::errs() << "quant-compile: --calib without --weights: nothing to "
+                    "calibrate (activation quantization is not available "
+                    "yet)\n";
+    return 1;
+  }
+  options.calibDir = calibDir;
   options.weightMethod = weightMethod;
   options.keepFloat = keepFloat;
   std::string output = outputPath;

@@ -19,6 +19,8 @@
 
 namespace mlir::qc {
 
+struct WeightCalibration;
+
 /// What quant-compile writes.
 enum class EmitKind { MLIR, LLVM, Asm, Object, Shared };
 
@@ -47,6 +49,8 @@ struct CompileOptions {
   std::string weightMethod = "rtn";
   /// Node names (whole-name regular expression) left in float.
   std::string keepFloat;
+  /// Directory of calibration input sets (see calibrateWeights); empty: none.
+  std::string calibDir;
 };
 
 /// One input or output of the compiled entry point.
@@ -87,6 +91,14 @@ LogicalResult lowerToLLVMDialect(ModuleOp module,
 /// Translates an LLVM-dialect module to LLVM IR, optimises it at
 /// options.optLevel for the target, and writes LLVM IR text, assembly or an
 /// object file (Shared writes the object; linking is the caller's).
+/// Runs the float model over the input sets in `options.calibDir` (ONNX's
+/// test_data_set_*/input_<i>.pb, or one directory per set with <input
+/// name>.npy/.pb, or the directory itself as one set) and fills
+/// `calibration` with the GPTQ Hessian of every matmul that
+/// qc-quantize-weights would rewrite, marking each with `qc.calib_id`.
+LogicalResult calibrateWeights(ModuleOp module, const CompileOptions &options,
+                               WeightCalibration &calibration);
+
 LogicalResult emitCode(ModuleOp module, const CompileOptions &options,
                        llvm::raw_pwrite_stream &os);
 

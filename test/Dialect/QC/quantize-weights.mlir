@@ -64,3 +64,15 @@ func.func @untouched(%x: tensor<3x4xf32>, %a: tensor<4x2xf32>, %b: tensor<2x3x4x
   %2 = qc.matmul %x, %q : (tensor<3x4xf32>, tensor<4x2x!quant.uniform<i8:f32, 0.5>>) -> tensor<3x2xf32>
   return %0, %1, %2 : tensor<3x2xf32>, tensor<2x3x2xf32>, tensor<3x2xf32>
 }
+
+// -----
+
+// method=gptq needs the Hessian that quant-compile --calib attaches; from
+// quant-opt there is none.
+// RUN: not quant-opt %s --split-input-file --qc-quantize-weights="method=gptq group=0" 2>&1 | FileCheck %s --check-prefix=GPTQ
+// GPTQ: method gptq needs calibration data for this matmul (quant-compile --calib DIR)
+func.func @gptq(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1.0, 0.25], [-2.0, 0.5], [0.5, -1.0], [4.0, 2.0]]> : tensor<4x2xf32>
+  %y = qc.matmul %x, %w : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}

@@ -12,6 +12,8 @@
 
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Dialect/QC/Transforms/WeightCalibration.h"
+#include "qc/Numerics/GPTQ.h"
 #include "qc/Numerics/WeightQuantizer.h"
 
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
@@ -67,6 +69,19 @@ std::optional<std::vector<float>> readF32(Attribute value) {
   return std::nullopt;
 }
 
+} // namespace
+
+bool mlir::qc::hasQuantizableWeight(MatMulOp op) {
+  auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
+  auto rhsType = cast<RankedTensorType>(op.getRhs().getType());
+  return isa<FloatType>(lhsType.getElementType()) &&
+         isa<FloatType>(op.getResult().getType().getElementType()) &&
+         rhsType.getRank() == 2 && rhsType.getElementType().isF32() &&
+         rhsType.hasStaticShape() &&
+         op.getRhs().getDefiningOp<arith::ConstantOp>();
+}
+
+namespace {
 struct QuantizeWeightsPass
     : public qc::impl::QuantizeWeightsBase<QuantizeWeightsPass> {
   using QuantizeWeightsBase::QuantizeWeightsBase;
@@ -82,9 +97,10 @@ struct QuantizeWeightsPass
           << "qc-quantize-weights: group must be >= 0, got " << int64_t(group);
       return signalPassFailure();
     }
-    if (method != "rtn" && method != "rtn-clip") {
-      getOperation()->emitError() << "qc-quantize-weights: unknown method '"
-                                  << method << "' (expected rtn or rtn-clip)";
+    if (method != "rtn" && method != "rtn-clip" && method != "gptq") {
+      getOperation()->emitError()
+          << "qc-quantize-weights: unknown method '" << method
+          << "' (expected rtn, rtn-clip or gptq)";
       return signalPassFailure();
     }
     llvm::Regex keep("^(" + keepFloat + ")$");
@@ -105,17 +121,27 @@ struct QuantizeWeightsPass
     }
   }
 
+  /// The calibrated Hessian of `op`'s activations ([k, k]), or null.
+  const std::vector<double> *findHessian(MatMulOp op, int64_t k) const {
+    auto id = op->getAttrOfType<IntegerAttr>(kCalibIdAttr);
+    if (!calibration || !id)
+      return nullptr;
+    auto it = calibration->hessians.find(id.getInt());
+    if (it == calibration->hessians.end() ||
+        it->second.size() != static_cast<size_t>(k * k))
+      return nullptr;
+    return &it->second;
+  }
+
+  const WeightCalibration *calibration = nullptr;
+
   /// Quantizes `op`'s weight when it qualifies; failure only for an error
   /// the user must act on (a group size that does not divide K).
   LogicalResult quantize(MatMulOp op) {
-    auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
+    if (!hasQuantizableWeight(op))
+      return success();
     auto rhsType = cast<RankedTensorType>(op.getRhs().getType());
-    if (!isa<FloatType>(lhsType.getElementType()) || rhsType.getRank() != 2 ||
-        !rhsType.getElementType().isF32() || !rhsType.hasStaticShape())
-      return success();
     auto constant = op.getRhs().getDefiningOp<arith::ConstantOp>();
-    if (!constant)
-      return success();
     std::optional<std::vector<float>> data = readF32(constant.getValue());
     if (!data)
       return success();
@@ -141,7 +167,29 @@ struct QuantizeWeightsPass
              << int64_t(group) << " does not divide K = " << k
              << " (choose another --group, or --keep-float this node)";
     numerics::Result<numerics::QuantizedWeight> q =
-        numerics::quantizeWeightRTN(rows.data(), n, k, config);
+        numerics::Result<numerics::QuantizedWeight>::failure("");
+    if (method == "gptq") {
+      const std::vector<double> *hessian = findHessian(op, k);
+      if (!hessian)
+        return op.emitOpError()
+               << "weight of node '" << nodeName(op.getLoc())
+               << "': method gptq needs calibration data for this matmul "
+                  "(quant-compile --calib DIR)";
+      numerics::GPTQConfig gptq;
+      gptq.weight = config;
+      // Act-order with static groups: the better column order, and groups
+      // in the original order so inference needs no permutation.
+      gptq.actOrder = true;
+      gptq.staticGroups = true;
+      numerics::Result<numerics::GPTQResult> r = numerics::quantizeWeightGPTQ(
+          rows.data(), n, k, hessian->data(), gptq);
+      if (!r)
+        return op.emitOpError() << "GPTQ on the weight of node '"
+                                << nodeName(op.getLoc()) << "': " << r.error();
+      q = std::move(r->weight);
+    } else {
+      q = numerics::quantizeWeightRTN(rows.data(), n, k, config);
+    }
     if (!q)
       return op.emitOpError() << "quantizing the weight of node '"
                               << nodeName(op.getLoc()) << "': " << q.error();
@@ -208,3 +256,11 @@ struct QuantizeWeightsPass
   }
 };
 } // namespace
+
+std::unique_ptr<Pass>
+mlir::qc::createQuantizeWeightsPass(const QuantizeWeightsOptions &options,
+                                    const WeightCalibration *calibration) {
+  auto pass = std::make_unique<QuantizeWeightsPass>(options);
+  pass->calibration = calibration;
+  return pass;
+}

@@ -55,9 +55,13 @@ def QuantizeWeights : Pass<"qc-quantize-weights"> {
       reduction axis K and per output channel (a sub-channel type with block
       sizes {group, 1} for a [K, N] weight, {1, group} for a transposed
       [N, K] one); 0: one scale per output channel (per-axis type).
-    - `method`: `rtn` (round to nearest from the full range) or `rtn-clip`
+    - `method`: `rtn` (round to nearest from the full range), `rtn-clip`
       (per slice, the shrink factor of the range minimising the 2.4-norm
-      error; never worse than rtn in that norm).
+      error; never worse than rtn in that norm) or `gptq` (GPTQ with
+      act-order and static groups, from the Hessian of the matmul's
+      activations; needs calibration data, which only quant-compile --calib
+      provides: the matmul carries a `qc.calib_id` naming its Hessian, and
+      a matmul without one is an error).
     - `keep-float`: a regular expression; matmuls whose ONNX node name (the
       op's NameLoc) matches it in whole are left in float.
 
@@ -89,7 +93,7 @@ def QuantizeWeights : Pass<"qc-quantize-weights"> {
     Option<"group", "group", "int64_t", /*default=*/"128",
            "Elements per scale along the reduction axis (0: per output channel)">,
     Option<"method", "method", "std::string", /*default=*/"\"rtn\"",
-           "rtn or rtn-clip">,
+           "rtn, rtn-clip or gptq (gptq: only with calibration data)">,
     Option<"keepFloat", "keep-float", "std::string", /*default=*/"\"\"",
            "Regular expression over node names to leave in float">
   ];

@@ -1,0 +1,42 @@
+//===- WeightCalibration.h - calibration data for weight quantization -*- C++
+//-*-===//
+//
+// What quant-compile's calibration hands to qc-quantize-weights: per matmul
+// (identified by the `qc.calib_id` attribute the driver puts on it), the
+// GPTQ Hessian H = 2XXᵀ/N of its activations over the calibration inputs.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_DIALECT_QC_TRANSFORMS_WEIGHTCALIBRATION_H
+#define QC_DIALECT_QC_TRANSFORMS_WEIGHTCALIBRATION_H
+
+#include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Dialect/QC/Transforms/Passes.h"
+
+#include <map>
+#include <memory>
+#include <vector>
+
+namespace mlir::qc {
+
+/// The attribute naming a matmul in WeightCalibration.
+inline constexpr llvm::StringLiteral kCalibIdAttr = "qc.calib_id";
+
+struct WeightCalibration {
+  /// qc.calib_id -> H [K, K] row-major.
+  std::map<int64_t, std::vector<double>> hessians;
+};
+
+/// True when `op` is a matmul qc-quantize-weights rewrites: float lhs, a
+/// constant static 2-D f32 weight.
+bool hasQuantizableWeight(MatMulOp op);
+
+/// qc-quantize-weights with calibration data (needed for method=gptq);
+/// `calibration` must outlive the pass.
+std::unique_ptr<Pass>
+createQuantizeWeightsPass(const QuantizeWeightsOptions &options,
+                          const WeightCalibration *calibration);
+
+} // namespace mlir::qc
+
+#endif // QC_DIALECT_QC_TRANSFORMS_WEIGHTCALIBRATION_H
