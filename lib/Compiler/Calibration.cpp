@@ -11,7 +11,9 @@
 
 #include "qc/Numerics/Calibration.h"
 #include "qc/Compiler/Compiler.h"
-#include "qc/Dialect/QC/Transforms/WeightCalibration.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
+#include "qc/Numerics/Histogram.h"
+#include "qc/Numerics/QuantParams.h"
 
 #include "Model.h"
 
@@ -82,6 +84,29 @@ findCalibrationSets(ModuleOp module, const std::string &dir,
   return sets;
 }
 
+/// The range an activation is quantized to, from its histogram:
+/// minmax: the observed [min, max]; percentile: the central 99.99 %;
+/// entropy: ±TensorRT's KL threshold; mse: the range with the least expected
+/// squared quantization error for `spec`. Ranges from thresholds are
+/// intersected with the observed one (an all-positive input keeps lo >= 0).
+std::pair<float, float> activationRange(const numerics::HistogramObserver &h,
+                                        const std::string &method,
+                                        const numerics::IntQuantSpec &spec,
+                                        numerics::IntRange codes) {
+  float lo = h.min(), hi = h.max();
+  auto clampTo = [&](float t) {
+    return std::make_pair(std::max(lo, -t), std::min(hi, t));
+  };
+  if (method == "percentile")
+    return h.percentileRange(99.99);
+  if (method == "entropy")
+    return clampTo(h.entropyThreshold((codes.qmax - codes.qmin + 1) / 2));
+  if (method == "mse")
+    return spec.symmetric ? clampTo(h.mseSymmetricThreshold(codes))
+                          : h.mseAsymmetricRange(codes);
+  return {lo, hi};
+}
+
 /// Removes a directory tree when it goes out of scope.
 struct TempDir {
   llvm::SmallString<128> path;
@@ -92,9 +117,9 @@ struct TempDir {
 };
 } // namespace
 
-LogicalResult mlir::qc::calibrateWeights(ModuleOp module,
-                                         const CompileOptions &options,
-                                         WeightCalibration &calibration) {
+LogicalResult mlir::qc::calibrate(ModuleOp module,
+                                  const CompileOptions &options,
+                                  WeightCalibration &calibration) {
   // Name the matmuls weight quantization will rewrite.
   int64_t next = 0;
   module.walk([&](MatMulOp op) {
@@ -170,6 +195,7 @@ LogicalResult mlir::qc::calibrateWeights(ModuleOp module,
   probeOptions.name = "calib";
   probeOptions.emit = EmitKind::Object;
   probeOptions.weightBits = 0;
+  probeOptions.activationBits = 0;
   probeOptions.calibDir.clear();
   probeOptions.weightsFile = (temp.path + "/calib.weights").str();
   std::string object = (temp.path + "/calib.o").str();
@@ -196,9 +222,16 @@ LogicalResult mlir::qc::calibrateWeights(ModuleOp module,
                   error))
     return module.emitError("calibration: ") << error;
 
+  bool wantHessians = options.weightMethod == "gptq";
+  bool wantRanges = options.activationBits != 0;
   std::map<int64_t, numerics::HessianAccumulator> hessians;
-  for (auto [id, k] : taps)
-    hessians.emplace(id, numerics::HessianAccumulator(k));
+  std::map<int64_t, numerics::HistogramObserver> histograms;
+  for (auto [id, k] : taps) {
+    if (wantHessians)
+      hessians.emplace(id, numerics::HessianAccumulator(k));
+    if (wantRanges)
+      histograms.emplace(id, numerics::HistogramObserver());
+  }
   size_t firstTap = signature->outputs.size() - taps.size();
   bool progress = llvm::sys::Process::StandardErrIsDisplayed();
   for (size_t s = 0; s < sets->size(); ++s) {
@@ -216,14 +249,34 @@ LogicalResult mlir::qc::calibrateWeights(ModuleOp module,
     for (size_t t = 0; t < taps.size(); ++t) {
       const ::quant::Tensor &x = outputs[firstTap + t];
       int64_t k = taps[t].second;
-      hessians.at(taps[t].first)
-          .update(reinterpret_cast<const float *>(x.bytes.data()),
-                  x.numElements() / k);
+      const float *data = reinterpret_cast<const float *>(x.bytes.data());
+      if (wantHessians)
+        hessians.at(taps[t].first).update(data, x.numElements() / k);
+      if (wantRanges)
+        histograms.at(taps[t].first).update(data, x.numElements());
     }
   }
   if (progress)
     llvm::errs() << "\n";
   for (auto &[id, h] : hessians)
     calibration.hessians[id] = h.hessian();
+  if (!wantRanges)
+    return success();
+  numerics::IntQuantSpec spec;
+  spec.bits = options.activationBits;
+  spec.symmetric = options.activationSymmetric;
+  numerics::Result<numerics::IntRange> codes = numerics::getIntRange(spec);
+  if (!codes)
+    return module.emitError("calibration: ") << codes.error();
+  std::map<int64_t, std::pair<float, float>> ranges;
+  for (auto &[id, h] : histograms)
+    ranges[id] = activationRange(h, options.calibMethod, spec, *codes);
+  module.walk([&](MatMulOp op) {
+    if (auto id = op->getAttrOfType<IntegerAttr>(kCalibIdAttr)) {
+      auto [lo, hi] = ranges.at(id.getInt());
+      op->setAttr(kCalibRangeAttr,
+                  DenseF32ArrayAttr::get(op.getContext(), {lo, hi}));
+    }
+  });
   return success();
 }

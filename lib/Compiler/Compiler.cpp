@@ -3,7 +3,7 @@
 #include "qc/Compiler/Compiler.h"
 #include "qc/Conversion/Passes.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
-#include "qc/Dialect/QC/Transforms/WeightCalibration.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -295,8 +295,9 @@ LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
   WeightCalibration calibration;
-  if (options.weightBits != 0 && !options.calibDir.empty() &&
-      failed(calibrateWeights(module, options, calibration)))
+  if ((options.weightBits != 0 || options.activationBits != 0) &&
+      !options.calibDir.empty() &&
+      failed(calibrate(module, options, calibration)))
     return failure();
   if (options.weightBits != 0) {
     QuantizeWeightsOptions quantize;
@@ -306,6 +307,13 @@ LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
     quantize.method = options.weightMethod;
     quantize.keepFloat = options.keepFloat;
     pm.addPass(createQuantizeWeightsPass(quantize, &calibration));
+  }
+  if (options.activationBits != 0) {
+    QuantizeActivationsOptions activations;
+    activations.bits = options.activationBits;
+    activations.symmetric = options.activationSymmetric;
+    activations.keepFloat = options.keepFloat;
+    pm.addPass(createQuantizeActivations(activations));
   }
   LowerToLLVMOptions lowering;
   lowering.entryName = options.name;

@@ -131,6 +131,20 @@ static cl::opt<std::string> keepFloat(
              "'lm_head|.*embed.*'"),
     cl::value_desc("regex"), cl::cat(category));
 
+static cl::opt<std::string> activationFormat(
+    "activations",
+    cl::desc("Quantize the inputs of the weight-quantized matmuls statically, "
+             "per tensor, from calibration ranges (needs --weights and "
+             "--calib): float (default), int8 (symmetric), uint8 (zero "
+             "point); int8 weights and activations compute in int8 x int8 -> "
+             "int32 (W8A8)"),
+    cl::value_desc("format"), cl::init("float"), cl::cat(category));
+static cl::opt<std::string> calibMethod(
+    "calib-method",
+    cl::desc("How activation ranges come from calibration: minmax (default), "
+             "percentile (the central 99.99%), entropy (KL threshold), mse "
+             "(least expected squared error)"),
+    cl::init("minmax"), cl::cat(category));
 static cl::opt<std::string> calibDir(
     "calib",
     cl::desc("Directory of calibration inputs the float model is run on "
@@ -255,10 +269,33 @@ static int compile(MLIRContext &context) {
                     "inputs: --calib DIR\n";
     return 1;
   }
+  static const std::map<std::string, std::pair<int64_t, bool>> actFormats = {
+      {"float", {0, true}}, {"int8", {8, true}}, {"uint8", {8, false}}};
+  auto act = actFormats.find(activationFormat);
+  if (act == actFormats.end()) {
+    llvm::errs() << "quant-compile: --activations=" << activationFormat
+                 << " is not a format (float, int8, uint8)\n";
+    return 1;
+  }
+  options.activationBits = act->second.first;
+  options.activationSymmetric = act->second.second;
+  if (options.activationBits != 0 &&
+      (options.weightBits == 0 || calibDir.empty())) {
+    llvm::errs() << "quant-compile: --activations=" << activationFormat
+                 << " needs --weights (the matmuls it applies to) and --calib "
+                    "DIR (their input ranges)\n";
+    return 1;
+  }
+  if (calibMethod != "minmax" && calibMethod != "percentile" &&
+      calibMethod != "entropy" && calibMethod != "mse") {
+    llvm::errs() << "quant-compile: --calib-method=" << calibMethod
+                 << " is not a method (minmax, percentile, entropy, mse)\n";
+    return 1;
+  }
+  options.calibMethod = calibMethod;
   if (!calibDir.empty() && options.weightBits == 0) {
     llvm::errs() << "quant-compile: --calib without --weights: nothing to "
-                    "calibrate (activation quantization is not available "
-                    "yet)\n";
+                    "calibrate\n";
     return 1;
   }
   options.calibDir = calibDir;

@@ -49,7 +49,14 @@ struct CompileOptions {
   std::string weightMethod = "rtn";
   /// Node names (whole-name regular expression) left in float.
   std::string keepFloat;
-  /// Directory of calibration input sets (see calibrateWeights); empty: none.
+  /// Static per-tensor quantization of the quantized matmuls' inputs
+  /// (qc-quantize-activations): bits 0 keeps them float, else 4 or 8.
+  int64_t activationBits = 0;
+  bool activationSymmetric = true;
+  /// How calibration turns an activation histogram into a range: minmax,
+  /// percentile (99.99 %), entropy (KL) or mse.
+  std::string calibMethod = "minmax";
+  /// Directory of calibration input sets (see calibrate); empty: none.
   std::string calibDir;
 };
 
@@ -93,11 +100,13 @@ LogicalResult lowerToLLVMDialect(ModuleOp module,
 /// object file (Shared writes the object; linking is the caller's).
 /// Runs the float model over the input sets in `options.calibDir` (ONNX's
 /// test_data_set_*/input_<i>.pb, or one directory per set with <input
-/// name>.npy/.pb, or the directory itself as one set) and fills
-/// `calibration` with the GPTQ Hessian of every matmul that
-/// qc-quantize-weights would rewrite, marking each with `qc.calib_id`.
-LogicalResult calibrateWeights(ModuleOp module, const CompileOptions &options,
-                               WeightCalibration &calibration);
+/// name>.npy/.pb, or the directory itself as one set). Every matmul that
+/// qc-quantize-weights would rewrite gets a `qc.calib_id`; with
+/// `options.weightMethod` gptq its Hessian goes to `calibration`, and with
+/// `options.activationBits` its input range (by `options.calibMethod`) goes
+/// to its `qc.calib_range` attribute.
+LogicalResult calibrate(ModuleOp module, const CompileOptions &options,
+                        WeightCalibration &calibration);
 
 LogicalResult emitCode(ModuleOp module, const CompileOptions &options,
                        llvm::raw_pwrite_stream &os);

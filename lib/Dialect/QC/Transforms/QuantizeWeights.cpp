@@ -12,7 +12,7 @@
 
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
-#include "qc/Dialect/QC/Transforms/WeightCalibration.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
 #include "qc/Numerics/GPTQ.h"
 #include "qc/Numerics/WeightQuantizer.h"
 
@@ -31,20 +31,6 @@ using namespace mlir;
 using namespace mlir::qc;
 
 namespace {
-/// The ONNX node name an op was imported from: the first NameLoc in its
-/// location, or "" when it has none.
-std::string nodeName(Location loc) {
-  std::string name;
-  loc->walk([&](Location inner) {
-    if (auto named = dyn_cast<NameLoc>(inner)) {
-      name = named.getName().str();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return name;
-}
-
 /// The elements of an f32 constant (dense or dense_resource), row-major;
 /// nullopt for anything else.
 std::optional<std::vector<float>> readF32(Attribute value) {
@@ -70,6 +56,18 @@ std::optional<std::vector<float>> readF32(Attribute value) {
 }
 
 } // namespace
+
+std::string mlir::qc::getNodeName(Location loc) {
+  std::string name;
+  loc->walk([&](Location inner) {
+    if (auto named = dyn_cast<NameLoc>(inner)) {
+      name = named.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return name;
+}
 
 bool mlir::qc::hasQuantizableWeight(MatMulOp op) {
   auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
@@ -114,7 +112,7 @@ struct QuantizeWeightsPass
     SmallVector<MatMulOp> matmuls;
     getOperation()->walk([&](MatMulOp op) { matmuls.push_back(op); });
     for (MatMulOp op : matmuls) {
-      if (!keepFloat.empty() && keep.match(nodeName(op.getLoc())))
+      if (!keepFloat.empty() && keep.match(getNodeName(op.getLoc())))
         continue;
       if (failed(quantize(op)))
         return signalPassFailure();
@@ -163,8 +161,9 @@ struct QuantizeWeightsPass
       config.clipSearch = numerics::ClipSearchConfig();
     if (group > 0 && k % group != 0)
       return op.emitOpError()
-             << "weight of node '" << nodeName(op.getLoc()) << "': group size "
-             << int64_t(group) << " does not divide K = " << k
+             << "weight of node '" << getNodeName(op.getLoc())
+             << "': group size " << int64_t(group)
+             << " does not divide K = " << k
              << " (choose another --group, or --keep-float this node)";
     numerics::Result<numerics::QuantizedWeight> q =
         numerics::Result<numerics::QuantizedWeight>::failure("");
@@ -172,7 +171,7 @@ struct QuantizeWeightsPass
       const std::vector<double> *hessian = findHessian(op, k);
       if (!hessian)
         return op.emitOpError()
-               << "weight of node '" << nodeName(op.getLoc())
+               << "weight of node '" << getNodeName(op.getLoc())
                << "': method gptq needs calibration data for this matmul "
                   "(quant-compile --calib DIR)";
       numerics::GPTQConfig gptq;
@@ -184,15 +183,16 @@ struct QuantizeWeightsPass
       numerics::Result<numerics::GPTQResult> r = numerics::quantizeWeightGPTQ(
           rows.data(), n, k, hessian->data(), gptq);
       if (!r)
-        return op.emitOpError() << "GPTQ on the weight of node '"
-                                << nodeName(op.getLoc()) << "': " << r.error();
+        return op.emitOpError()
+               << "GPTQ on the weight of node '" << getNodeName(op.getLoc())
+               << "': " << r.error();
       q = std::move(r->weight);
     } else {
       q = numerics::quantizeWeightRTN(rows.data(), n, k, config);
     }
     if (!q)
       return op.emitOpError() << "quantizing the weight of node '"
-                              << nodeName(op.getLoc()) << "': " << q.error();
+                              << getNodeName(op.getLoc()) << "': " << q.error();
 
     MLIRContext *ctx = op.getContext();
     OpBuilder b(op);

@@ -7,8 +7,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef QC_DIALECT_QC_TRANSFORMS_WEIGHTCALIBRATION_H
-#define QC_DIALECT_QC_TRANSFORMS_WEIGHTCALIBRATION_H
+#ifndef QC_DIALECT_QC_TRANSFORMS_QUANTIZATION_H
+#define QC_DIALECT_QC_TRANSFORMS_QUANTIZATION_H
 
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
@@ -21,6 +21,12 @@ namespace mlir::qc {
 
 /// The attribute naming a matmul in WeightCalibration.
 inline constexpr llvm::StringLiteral kCalibIdAttr = "qc.calib_id";
+/// The activation range a matmul's left-hand side was calibrated to.
+inline constexpr llvm::StringLiteral kCalibRangeAttr = "qc.calib_range";
+
+/// The ONNX node name an op was imported from: the first NameLoc in its
+/// location, or "" when it has none.
+std::string getNodeName(Location loc);
 
 struct WeightCalibration {
   /// qc.calib_id -> H [K, K] row-major.
@@ -39,4 +45,4 @@ createQuantizeWeightsPass(const QuantizeWeightsOptions &options,
 
 } // namespace mlir::qc
 
-#endif // QC_DIALECT_QC_TRANSFORMS_WEIGHTCALIBRATION_H
+#endif // QC_DIALECT_QC_TRANSFORMS_QUANTIZATION_H

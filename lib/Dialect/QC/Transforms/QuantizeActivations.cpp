@@ -1,0 +1,86 @@
+//===- QuantizeActivations.cpp - static per-tensor activation quantization ===//
+//
+// See the pass description in include/qc/Dialect/QC/Transforms/Passes.td.
+// The parameters come from numerics::computeRangeParams; this file only
+// builds the type and inserts qc.quantize.
+//
+// Invariant: the matmul reads dequant(quant(x)) instead of x.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
+#include "qc/Numerics/QuantParams.h"
+
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
+
+#include "llvm/Support/Regex.h"
+
+namespace mlir::qc {
+#define GEN_PASS_DEF_QUANTIZEACTIVATIONS
+#include "qc/Dialect/QC/Transforms/Passes.h.inc"
+} // namespace mlir::qc
+
+using namespace mlir;
+using namespace mlir::qc;
+
+namespace {
+struct QuantizeActivationsPass
+    : public qc::impl::QuantizeActivationsBase<QuantizeActivationsPass> {
+  using QuantizeActivationsBase::QuantizeActivationsBase;
+
+  void runOnOperation() override {
+    if (bits != 4 && bits != 8) {
+      getOperation()->emitError()
+          << "qc-quantize-activations: bits must be 4 or 8, got "
+          << int64_t(bits);
+      return signalPassFailure();
+    }
+    llvm::Regex keep("^(" + keepFloat + ")$");
+    std::string regexError;
+    if (!keepFloat.empty() && !keep.isValid(regexError)) {
+      getOperation()->emitError()
+          << "qc-quantize-activations: invalid regular expression '"
+          << keepFloat << "' for keep-float: " << regexError;
+      return signalPassFailure();
+    }
+    numerics::IntQuantSpec spec;
+    spec.bits = bits;
+    spec.symmetric = symmetric;
+    numerics::Result<numerics::IntRange> range = numerics::getIntRange(spec);
+    if (!range) {
+      getOperation()->emitError()
+          << "qc-quantize-activations: " << range.error();
+      return signalPassFailure();
+    }
+    WalkResult result = getOperation()->walk([&](MatMulOp op) {
+      auto calibrated = op->getAttrOfType<DenseF32ArrayAttr>(kCalibRangeAttr);
+      auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
+      if (!calibrated || !isa<FloatType>(lhsType.getElementType()) ||
+          (!keepFloat.empty() && keep.match(getNodeName(op.getLoc()))))
+        return WalkResult::advance();
+      if (calibrated.size() != 2 || !(calibrated[0] <= calibrated[1])) {
+        op.emitOpError() << "malformed " << kCalibRangeAttr.str()
+                         << " (expected array<f32: lo, hi> with lo <= hi)";
+        return WalkResult::interrupt();
+      }
+      numerics::AffineParams params = numerics::computeRangeParams(
+          calibrated[0], calibrated[1], spec, *range);
+      MLIRContext *ctx = op.getContext();
+      auto element = quant::UniformQuantizedType::get(
+          symmetric ? quant::QuantizationFlags::Signed : 0,
+          IntegerType::get(ctx, bits), lhsType.getElementType(), params.scale,
+          params.zeroPoint, range->qmin, range->qmax);
+      OpBuilder b(op);
+      Value quantized = QuantizeOp::create(
+          b, op.getLoc(), RankedTensorType::get(lhsType.getShape(), element),
+          op.getLhs());
+      op.getLhsMutable().assign(quantized);
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+};
+} // namespace

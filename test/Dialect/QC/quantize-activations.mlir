@@ -1,0 +1,34 @@
+// RUN: quant-opt %s --split-input-file --qc-quantize-activations | FileCheck %s
+// RUN: quant-opt %s --split-input-file --qc-quantize-activations="symmetric=false" | FileCheck %s --check-prefix=ASYM
+// RUN: quant-opt %s --split-input-file --qc-quantize-activations="keep-float=fc.*" | FileCheck %s --check-prefix=KEEP
+// RUN: not quant-opt %s --split-input-file --qc-quantize-activations="bits=3" 2>&1 | FileCheck %s --check-prefix=BITS
+
+// A calibrated range [-2, 1]: symmetric int8, scale max(2, 1) / 127
+// (0.015748...), zero point 0. Asymmetric uint8: scale (1 - (-2)) / 255
+// (0.0117647...), zero point round(2 / scale) = 170.
+// CHECK-LABEL: func.func @calibrated
+// CHECK: %[[Q:.*]] = qc.quantize %arg0 : tensor<3x4xf32> -> tensor<3x4x!quant.uniform<i8:f32, 0.015748{{[0-9]*}}>>
+// CHECK: qc.matmul %[[Q]], %{{.*}} {qc.calib_range = {{.*}}} : (tensor<3x4x!quant.uniform<i8:f32, 0.015748{{[0-9]*}}>>, tensor<4x2x!quant.uniform<i8:f32:1, {5.000000e-01,2.500000e-01}>>) -> tensor<3x2xf32>
+// ASYM-LABEL: func.func @calibrated
+// ASYM: qc.quantize %arg0 : tensor<3x4xf32> -> tensor<3x4x!quant.uniform<u8:f32, 0.011764{{[0-9]*}}:170>>
+// KEEP-LABEL: func.func @calibrated
+// KEEP-NOT: qc.quantize
+// BITS: qc-quantize-activations: bits must be 4 or 8, got 3
+func.func @calibrated(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %c = arith.constant dense<1> : tensor<4x2xi8>
+  %w = quant.scast %c : tensor<4x2xi8> to tensor<4x2x!quant.uniform<i8:f32:1, {0.5, 0.25}>>
+  %y = qc.matmul %x, %w {qc.calib_range = array<f32: -2.0, 1.0>} : (tensor<3x4xf32>, tensor<4x2x!quant.uniform<i8:f32:1, {0.5, 0.25}>>) -> tensor<3x2xf32> loc("fc1")
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+// Left alone: no calibrated range, and an input that is already quantized.
+// CHECK-LABEL: func.func @untouched
+// CHECK-NOT: qc.quantize
+// CHECK: return
+func.func @untouched(%x: tensor<3x4xf32>, %q: tensor<3x4x!quant.uniform<i8:f32, 0.5>>, %w: tensor<4x2xf32>) -> (tensor<3x2xf32>, tensor<3x2xf32>) {
+  %0 = qc.matmul %x, %w : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32>
+  %1 = qc.matmul %q, %w {qc.calib_range = array<f32: -1.0, 1.0>} : (tensor<3x4x!quant.uniform<i8:f32, 0.5>>, tensor<4x2xf32>) -> tensor<3x2xf32>
+  return %0, %1 : tensor<3x2xf32>, tensor<3x2xf32>
+}
