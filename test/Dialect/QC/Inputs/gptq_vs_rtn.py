@@ -14,8 +14,9 @@ import os
 import subprocess
 import sys
 
-sys.path.insert(0, "/usr/lib/python3/dist-packages")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
+from quanttest import compile_and_run, report, sqnr  # noqa: E402
 
 compile_tool, run_tool, gen_llama, work = sys.argv[1:5]
 subprocess.run([sys.executable, gen_llama, os.path.join(work, "model"),
@@ -37,30 +38,16 @@ for s in range(4):
 
 
 def logits(tag, flags):
-    lib = os.path.join(work, "lib%s.so" % tag)
-    subprocess.run([compile_tool, model, "--emit=shared", "--name", "m", "-o",
-                    lib] + flags, check=True)
-    outs = []
-    for i, f in enumerate(evals):
-        out = os.path.join(work, "%s%d" % (tag, i))
-        os.makedirs(out, exist_ok=True)
-        subprocess.run([run_tool, lib, "--name", "m", "-i", f, "-o", out],
-                       check=True, stdout=subprocess.DEVNULL)
-        outs.append(np.load(os.path.join(out, "logits.npy")).astype(
-            np.float64))
-    return outs
+    return compile_and_run((compile_tool, run_tool), model, work, tag, flags,
+                           evals, "logits")
 
 
 ref = logits("float", [])
-sqnr = {}
+db = {}
 for tag, flags in [("rtn", []),
                    ("gptq", ["--weight-method=gptq", "--calib",
                              os.path.join(work, "calib")])]:
     ys = logits(tag, ["--weights=int4", "--group=128"] + flags)
-    signal = sum(np.sum(r ** 2) for r in ref)
-    noise = sum(np.sum((y - r) ** 2) for y, r in zip(ys, ref))
-    sqnr[tag] = 10 * np.log10(signal / noise)
-    print("%-5s W4 g128 logits SQNR %.2f dB" % (tag, sqnr[tag]))
-ok = sqnr["gptq"] >= sqnr["rtn"] + 0.5
-print("%s gptq beats rtn by >= 0.5 dB" % ("PASS" if ok else "FAIL"))
-sys.exit(0 if ok else 1)
+    db[tag] = sqnr(ref, ys)
+    print("%-5s W4 g128 logits SQNR %.2f dB" % (tag, db[tag]))
+report([("gptq beats rtn by >= 0.5 dB", db["gptq"] >= db["rtn"] + 0.5)])

@@ -18,25 +18,16 @@ import re
 import subprocess
 import sys
 
-sys.path.insert(0, "/usr/lib/python3/dist-packages")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import numpy as np  # noqa: E402
-from onnx import TensorProto, helper, numpy_helper, save_model  # noqa: E402
+from quanttest import compile_and_run, report, save_mlp, sqnr  # noqa: E402
 
 compile_tool, run_tool, work = sys.argv[1:4]
 rng = np.random.default_rng(11)
 w1 = (rng.standard_normal((128, 96)) * 0.1).astype(np.float32)
 w2 = (rng.standard_normal((96, 32)) * 0.1).astype(np.float32)
-graph = helper.make_graph(
-    [helper.make_node("MatMul", ["x", "w1"], ["h"], name="fc1"),
-     helper.make_node("Relu", ["h"], ["r"], name="relu"),
-     helper.make_node("MatMul", ["r", "w2"], ["y"], name="fc2")],
-    "mlp", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 128])],
-    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [8, 32])],
-    [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
-model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-model.ir_version = 8
 path = os.path.join(work, "mlp.onnx")
-save_model(model, path)
+save_mlp(path, [w1, w2], 8)
 calib = os.path.join(work, "calib")
 for s in range(16):
     d = os.path.join(calib, "set%02d" % s)
@@ -51,31 +42,17 @@ for s in range(4):
 
 
 def outputs(tag, flags):
-    lib = os.path.join(work, "lib%s.so" % tag)
-    subprocess.run([compile_tool, path, "--emit=shared", "--name", "m", "-o",
-                    lib] + flags, check=True)
-    ys = []
-    for i, f in enumerate(evals):
-        out = os.path.join(work, "%s%d" % (tag, i))
-        os.makedirs(out, exist_ok=True)
-        subprocess.run([run_tool, lib, "--name", "m", "-i", f, "-o", out],
-                       check=True, stdout=subprocess.DEVNULL)
-        ys.append(np.load(os.path.join(out, "y.npy")).astype(np.float64))
-    return ys
+    return compile_and_run((compile_tool, run_tool), path, work, tag, flags,
+                           evals, "y")
 
 
 ref = outputs("float", [])
 
 
-def sqnr(ys):
-    return 10 * np.log10(sum(np.sum(r ** 2) for r in ref) /
-                         sum(np.sum((y - r) ** 2) for y, r in zip(ys, ref)))
-
-
 w8 = ["--weights=int8", "--group=0"]
-results = {"W8A16": sqnr(outputs("w8", w8))}
+results = {"W8A16": sqnr(ref, outputs("w8", w8))}
 for method in ["minmax", "percentile", "entropy", "mse"]:
-    results["W8A8 " + method] = sqnr(outputs(
+    results["W8A8 " + method] = sqnr(ref, outputs(
         method, w8 + ["--activations=int8", "--calib", calib,
                       "--calib-method=" + method]))
 for tag, value in results.items():
@@ -93,6 +70,4 @@ checks = [
      min(results["W8A8 " + m] for m in ["minmax", "percentile", "mse"]) > 30),
     ("W8A8 multiplies in i32", integer),
 ]
-for name, ok in checks:
-    print("%s %s" % ("PASS" if ok else "FAIL", name))
-sys.exit(0 if all(ok for _, ok in checks) else 1)
+report(checks)
