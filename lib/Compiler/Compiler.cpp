@@ -288,25 +288,30 @@ int64_t vectorBits(const llvm::TargetMachine &machine) {
 }
 } // namespace
 
-LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
-                                           const ModelSignature &signature,
-                                           const CompileOptions &options) {
+/// The quantization passes the options ask for, with calibration first
+/// (when there is a --calib directory) and the accuracy report last (when
+/// there is a --report path).
+static LogicalResult quantize(ModuleOp module, const CompileOptions &options) {
+  if (options.weightBits == 0 && options.activationBits == 0)
+    return success();
+  WeightCalibration calibration;
+  if (!options.calibDir.empty() &&
+      failed(calibrate(module, options, calibration)))
+    return failure();
+  OwningOpRef<ModuleOp> floatModel;
+  if (!options.reportPath.empty())
+    floatModel = module.clone();
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
-  WeightCalibration calibration;
-  if ((options.weightBits != 0 || options.activationBits != 0) &&
-      !options.calibDir.empty() &&
-      failed(calibrate(module, options, calibration)))
-    return failure();
   if (options.weightBits != 0) {
-    QuantizeWeightsOptions quantize;
-    quantize.bits = options.weightBits;
-    quantize.symmetric = options.weightSymmetric;
-    quantize.group = options.weightGroup;
-    quantize.method = options.weightMethod;
-    quantize.keepFloat = options.keepFloat;
-    pm.addPass(createQuantizeWeightsPass(quantize, &calibration));
+    QuantizeWeightsOptions weights;
+    weights.bits = options.weightBits;
+    weights.symmetric = options.weightSymmetric;
+    weights.group = options.weightGroup;
+    weights.method = options.weightMethod;
+    weights.keepFloat = options.keepFloat;
+    pm.addPass(createQuantizeWeightsPass(weights, &calibration));
   }
   if (options.activationBits != 0) {
     QuantizeActivationsOptions activations;
@@ -315,6 +320,21 @@ LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
     activations.keepFloat = options.keepFloat;
     pm.addPass(createQuantizeActivations(activations));
   }
+  if (failed(pm.run(module)))
+    return failure();
+  if (floatModel && failed(writeAccuracyReport(*floatModel, module, options)))
+    return failure();
+  return success();
+}
+
+LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
+                                           const ModelSignature &signature,
+                                           const CompileOptions &options) {
+  PassManager pm(module.getContext());
+  if (failed(applyPassManagerCLOptions(pm)))
+    return failure();
+  if (failed(quantize(module, options)))
+    return failure();
   LowerToLLVMOptions lowering;
   lowering.entryName = options.name;
   lowering.parallel = options.parallel;

@@ -145,6 +145,13 @@ static cl::opt<std::string> calibMethod(
              "percentile (the central 99.99%), entropy (KL threshold), mse "
              "(least expected squared error)"),
     cl::init("minmax"), cl::cat(category));
+static cl::opt<std::string> reportPath(
+    "report",
+    cl::desc("Write an accuracy report (Markdown, and FILE.json beside it): "
+             "per quantized layer its formats, weight error and output SQNR "
+             "against the float model, per model output SQNR and top-1 "
+             "agreement, measured on the --calib sets"),
+    cl::value_desc("file.md"), cl::cat(category));
 static cl::opt<std::string> calibDir(
     "calib",
     cl::desc("Directory of calibration inputs the float model is run on "
@@ -299,6 +306,14 @@ static int compile(MLIRContext &context) {
     return 1;
   }
   options.calibDir = calibDir;
+  if (!reportPath.empty() &&
+      (calibDir.empty() ||
+       (options.weightBits == 0 && options.activationBits == 0))) {
+    llvm::errs() << "quant-compile: --report needs quantization (--weights) "
+                    "and data to measure it on (--calib DIR)\n";
+    return 1;
+  }
+  options.reportPath = reportPath;
   options.weightMethod = weightMethod;
   options.keepFloat = keepFloat;
   std::string output = outputPath;

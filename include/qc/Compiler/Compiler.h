@@ -58,6 +58,8 @@ struct CompileOptions {
   std::string calibMethod = "minmax";
   /// Directory of calibration input sets (see calibrate); empty: none.
   std::string calibDir;
+  /// Accuracy report (Markdown; a .json twin beside it); empty: none.
+  std::string reportPath;
 };
 
 /// One input or output of the compiled entry point.
@@ -107,6 +109,13 @@ LogicalResult lowerToLLVMDialect(ModuleOp module,
 /// to its `qc.calib_range` attribute.
 LogicalResult calibrate(ModuleOp module, const CompileOptions &options,
                         WeightCalibration &calibration);
+
+/// Writes options.reportPath (Markdown) and its .json twin: per quantized
+/// layer of `quantModule` (matmuls marked `qc.calib_id`) the formats, the
+/// weight error and the SQNR of its output against `floatModule`'s, and per
+/// model output the SQNR and top-1 agreement, over the calibration sets.
+LogicalResult writeAccuracyReport(ModuleOp floatModule, ModuleOp quantModule,
+                                  const CompileOptions &options);
 
 LogicalResult emitCode(ModuleOp module, const CompileOptions &options,
                        llvm::raw_pwrite_stream &os);

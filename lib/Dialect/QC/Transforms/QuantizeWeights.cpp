@@ -22,6 +22,8 @@
 
 #include "llvm/Support/Regex.h"
 
+#include <cmath>
+
 namespace mlir::qc {
 #define GEN_PASS_DEF_QUANTIZEWEIGHTS
 #include "qc/Dialect/QC/Transforms/Passes.h.inc"
@@ -250,6 +252,16 @@ struct QuantizeWeightsPass
     Value weight = quant::StorageCastOp::create(
         b, loc, RankedTensorType::get(rhsType.getShape(), element), codesValue);
     op.getRhsMutable().assign(weight);
+    // ‖W − dequant(quant(W))‖ / ‖W‖, for the accuracy report.
+    double error = 0, norm = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      double d = double(rows[i]) - double(q->dequantized[i]);
+      error += d * d;
+      norm += double(rows[i]) * double(rows[i]);
+    }
+    op->setAttr(kWeightErrorAttr,
+                FloatAttr::get(Float32Type::get(ctx),
+                               norm > 0 ? std::sqrt(error / norm) : 0.0));
     if (constant->use_empty())
       constant->erase();
     return success();

@@ -21,6 +21,8 @@ namespace mlir::qc {
 
 /// The attribute naming a matmul in WeightCalibration.
 inline constexpr llvm::StringLiteral kCalibIdAttr = "qc.calib_id";
+/// qc-quantize-weights records ‖W − dequant(quant(W))‖ / ‖W‖ here.
+inline constexpr llvm::StringLiteral kWeightErrorAttr = "qc.weight_error";
 /// The activation range a matmul's left-hand side was calibrated to.
 inline constexpr llvm::StringLiteral kCalibRangeAttr = "qc.calib_range";
 

@@ -1,0 +1,229 @@
+//===- Report.cpp - the accuracy report of a quantized model --------------===//
+//
+// quant-compile --report FILE.md: the float model and the quantized one, each
+// with the output of every quantizable matmul as an extra output, are run
+// on the calibration sets; the report gives per layer the formats, the
+// weight's relative error and the SQNR of the layer's output in the
+// quantized model against the float model, and per model output the SQNR
+// and, where the output looks like class scores (last dimension >= 2), the
+// top-1 agreement. FILE.json carries the same numbers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Compiler/Compiler.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
+
+#include "Probe.h"
+
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "mlir/IR/TypeUtilities.h"
+
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <cmath>
+#include <map>
+
+using namespace mlir;
+using namespace mlir::qc;
+
+namespace {
+/// Σ reference², Σ (actual − reference)², and top-1 agreement counts.
+struct Agreement {
+  double signal = 0, noise = 0;
+  int64_t rows = 0, agree = 0;
+  double sqnr() const {
+    return noise > 0 ? 10 * std::log10(signal / noise) : INFINITY;
+  }
+};
+
+void accumulate(Agreement &a, const ::quant::Tensor &reference,
+                const ::quant::Tensor &actual, bool top1) {
+  int64_t n = reference.numElements();
+  if (reference.dtype != "float32" || actual.numElements() != n)
+    return;
+  auto *r = reinterpret_cast<const float *>(reference.bytes.data());
+  auto *q = reinterpret_cast<const float *>(actual.bytes.data());
+  for (int64_t i = 0; i < n; ++i) {
+    a.signal += double(r[i]) * r[i];
+    a.noise += (double(q[i]) - r[i]) * (double(q[i]) - r[i]);
+  }
+  int64_t last = reference.shape.empty() ? 1 : reference.shape.back();
+  if (!top1 || last < 2)
+    return;
+  for (int64_t row = 0; row < n / last; ++row) {
+    const float *rr = r + row * last, *qr = q + row * last;
+    a.agree += std::max_element(rr, rr + last) - rr ==
+               std::max_element(qr, qr + last) - qr;
+    ++a.rows;
+  }
+}
+
+/// "int4 g128", "int8 per-channel", "uint8 per-tensor", "float".
+std::string describe(Type type) {
+  auto element = getElementTypeOrSelf(type);
+  auto q = dyn_cast<mlir::quant::QuantizedType>(element);
+  if (!q)
+    return "float";
+  std::string text = (q.isSigned() ? "int" : "uint") +
+                     std::to_string(q.getStorageTypeIntegralWidth());
+  if (auto sub = dyn_cast<mlir::quant::UniformQuantizedSubChannelType>(q)) {
+    int64_t block = 1;
+    for (int64_t b : sub.getBlockSizes())
+      block = std::max(block, b);
+    return text + " g" + std::to_string(block);
+  }
+  if (isa<mlir::quant::UniformQuantizedPerAxisType>(q))
+    return text + " per-channel";
+  return text + " per-tensor";
+}
+
+std::string formatDb(double db) {
+  if (std::isinf(db))
+    return "exact";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f", db);
+  return buf;
+}
+} // namespace
+
+LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
+                                            ModuleOp quantModule,
+                                            const CompileOptions &options) {
+  auto output = [](MatMulOp op) { return op.getResult(); };
+  Probe reference, quantized;
+  if (failed(reference.build(floatModule, options, "report", output)) ||
+      failed(quantized.build(quantModule, options, "report", output)))
+    return failure();
+  FailureOr<std::vector<std::vector<std::string>>> sets =
+      findCalibrationSets(floatModule, options.calibDir, reference.inputNames);
+  if (failed(sets))
+    return failure();
+  std::vector<Agreement> outputs(reference.numOutputs);
+  std::map<int64_t, Agreement> layers;
+  for (const std::vector<std::string> &set : *sets) {
+    std::vector<::quant::Tensor> r, q;
+    if (failed(reference.run(floatModule, set, r)) ||
+        failed(quantized.run(quantModule, set, q)))
+      return failure();
+    for (size_t i = 0; i < reference.numOutputs; ++i)
+      accumulate(outputs[i], r[i], q[i], /*top1=*/true);
+    for (size_t t = 0; t < reference.taps.size(); ++t)
+      accumulate(layers[reference.taps[t].first], r[reference.numOutputs + t],
+                 q[quantized.numOutputs + t],
+                 /*top1=*/false);
+  }
+
+  // Names and formats from the quantized module.
+  struct Layer {
+    std::string node, weights, activations;
+    double weightError = -1;
+  };
+  std::map<int64_t, Layer> info;
+  quantModule.walk([&](MatMulOp op) {
+    auto id = op->getAttrOfType<IntegerAttr>(kCalibIdAttr);
+    if (!id)
+      return;
+    Layer &l = info[id.getInt()];
+    l.node = getNodeName(op.getLoc());
+    l.weights = describe(op.getRhs().getType());
+    l.activations = describe(op.getLhs().getType());
+    if (auto e = op->getAttrOfType<FloatAttr>(kWeightErrorAttr))
+      l.weightError = e.getValueAsDouble();
+  });
+  FailureOr<ModelSignature> signature = getModelSignature(floatModule);
+  if (failed(signature))
+    return failure();
+
+  std::string settings =
+      "weights " +
+      (options.weightBits
+           ? (options.weightSymmetric ? "int" : "uint") +
+                 std::to_string(options.weightBits) +
+                 (options.weightGroup
+                      ? " g" + std::to_string(options.weightGroup)
+                      : std::string(" per-channel")) +
+                 " (" + options.weightMethod + ")"
+           : std::string("float")) +
+      ", activations " +
+      (options.activationBits ? (options.activationSymmetric ? "int" : "uint") +
+                                    std::to_string(options.activationBits) +
+                                    " per-tensor (" + options.calibMethod + ")"
+                              : std::string("float")) +
+      "; " + std::to_string(sets->size()) + " calibration sets from " +
+      options.calibDir;
+
+  std::string md;
+  llvm::raw_string_ostream os(md);
+  os << "# Quantization report\n\n"
+     << settings << ".\n\n"
+     << "SQNR: 10·log10(Σ float² / Σ (quantized − float)²) over the "
+        "calibration sets, in dB (higher is better; every 6 dB is about one "
+        "bit). Layer SQNRs are measured inside the whole quantized model, so "
+        "they include the error of the layers before.\n\n"
+     << "## Model outputs\n\n| output | SQNR (dB) | top-1 agreement |\n"
+     << "|---|---|---|\n";
+  llvm::json::Array jsonOutputs, jsonLayers;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const Agreement &a = outputs[i];
+    std::string name = signature->outputs[i].name;
+    std::string top1 = "—";
+    if (a.rows > 0) {
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%.2f%% (%lld rows)",
+                    100.0 * a.agree / a.rows, (long long)a.rows);
+      top1 = buf;
+    }
+    os << "| " << name << " | " << formatDb(a.sqnr()) << " | " << top1
+       << " |\n";
+    llvm::json::Object o{{"name", name}, {"sqnr_db", a.sqnr()}};
+    if (a.rows > 0)
+      o["top1_agreement"] = double(a.agree) / a.rows;
+    jsonOutputs.push_back(std::move(o));
+  }
+  os << "\n## Layers (model order)\n\n| node | weights | activations | "
+        "weight error (relative L2) | output SQNR (dB) "
+        "|\n|---|---|---|---|---|\n";
+  for (auto &[id, l] : info) {
+    const Agreement &a = layers[id];
+    char err[32] = "—";
+    if (l.weightError >= 0)
+      std::snprintf(err, sizeof err, "%.4f", l.weightError);
+    os << "| " << (l.node.empty() ? "#" + std::to_string(id) : l.node) << " | "
+       << l.weights << " | " << l.activations << " | " << err << " | "
+       << formatDb(a.sqnr()) << " |\n";
+    llvm::json::Object o{{"node", l.node},
+                         {"weights", l.weights},
+                         {"activations", l.activations},
+                         {"output_sqnr_db", a.sqnr()}};
+    if (l.weightError >= 0)
+      o["weight_error"] = l.weightError;
+    jsonLayers.push_back(std::move(o));
+  }
+
+  auto write = [&](const std::string &path, const std::string &text) {
+    std::error_code ec;
+    llvm::raw_fd_ostream file(path, ec);
+    if (ec)
+      return failure();
+    file << text;
+    return success();
+  };
+  std::string jsonPath = options.reportPath;
+  if (llvm::StringRef(jsonPath).ends_with(".md"))
+    jsonPath.resize(jsonPath.size() - 3);
+  jsonPath += ".json";
+  std::string json;
+  llvm::raw_string_ostream js(json);
+  js << llvm::formatv("{0:2}", llvm::json::Value(llvm::json::Object{
+                                   {"settings", settings},
+                                   {"outputs", std::move(jsonOutputs)},
+                                   {"layers", std::move(jsonLayers)}}));
+  js << "\n";
+  if (failed(write(options.reportPath, md)) || failed(write(jsonPath, json)))
+    return floatModule.emitError("cannot write the report to '")
+           << options.reportPath << "'";
+  return success();
+}
