@@ -19,6 +19,7 @@
 #include "mlir/IR/TypeUtilities.h"
 
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/raw_ostream.h"
@@ -83,9 +84,7 @@ std::string describe(Type type) {
 std::string formatDb(double db) {
   if (std::isinf(db))
     return "exact";
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f", db);
-  return buf;
+  return llvm::formatv("{0:F1}", db).str();
 }
 } // namespace
 
@@ -170,12 +169,10 @@ LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
     const Agreement &a = outputs[i];
     std::string name = signature->outputs[i].name;
     std::string top1 = "—";
-    if (a.rows > 0) {
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%.2f%% (%lld rows)",
-                    100.0 * a.agree / a.rows, (long long)a.rows);
-      top1 = buf;
-    }
+    if (a.rows > 0)
+      top1 =
+          llvm::formatv("{0:F2}% ({1} rows)", 100.0 * a.agree / a.rows, a.rows)
+              .str();
     os << "| " << name << " | " << formatDb(a.sqnr()) << " | " << top1
        << " |\n";
     llvm::json::Object o{{"name", name}, {"sqnr_db", a.sqnr()}};
@@ -188,9 +185,9 @@ LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
         "|\n|---|---|---|---|---|\n";
   for (auto &[id, l] : info) {
     const Agreement &a = layers[id];
-    char err[32] = "—";
-    if (l.weightError >= 0)
-      std::snprintf(err, sizeof err, "%.4f", l.weightError);
+    std::string err = l.weightError >= 0
+                          ? llvm::formatv("{0:F4}", l.weightError).str()
+                          : std::string("—");
     os << "| " << (l.node.empty() ? "#" + std::to_string(id) : l.node) << " | "
        << l.weights << " | " << l.activations << " | " << err << " | "
        << formatDb(a.sqnr()) << " |\n";
