@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Generates small float ONNX models for end-to-end tests and the demo.
 
-    /usr/bin/python3 scripts/gen_models.py {mlp,cnn} OUT.onnx [--seed S]
+    /usr/bin/python3 scripts/gen_models.py {mlp,cnn,nbits,qdq} OUT.onnx [--seed S]
 
 mlp: x[4, 64] -> Gemm(128) -> Relu -> MatMul(128x64) + Add -> Gelu-free tanh
      -> MatMul(64x10) -> Softmax.
@@ -11,6 +11,11 @@ cnn: x[2, 3, 16, 16] -> Conv 3x3 (8, pad 1) -> BatchNormalization -> Relu ->
 nbits: x[4, 256] -> com.microsoft MatMulNBits (K 256, N 128, 4 bits, block 32,
      packed 4-bit zero points) -> Relu -> MatMul(128x16): ONNX Runtime's int4
      weight-only layout.
+qdq: x[8, 64] -> QuantizeLinear/DequantizeLinear (uint8, per tensor) ->
+     MatMul with an int8 per-channel DequantizeLinear weight -> Add -> Relu
+     -> QuantizeLinear (uint8) -> QLinearMatMul (int8 weight) ->
+     DequantizeLinear: a statically quantized graph as ONNX Runtime's
+     quantization tool writes them (QDQ and QOperator forms; opset 17).
 Weights are seeded random initializers (opset 17). Requires Debian's
 python3-onnx and python3-numpy.
 """
@@ -121,14 +126,55 @@ def nbits(rng):
         inits)
 
 
+def qdq(rng):
+    wq1 = rng.integers(-127, 128, (64, 32)).astype(np.int8)
+    ws1 = (rng.random(32) * 0.004 + 0.001).astype(np.float32)
+    wq2 = rng.integers(-127, 128, (32, 16)).astype(np.int8)
+    u8 = lambda v: np.array(v, dtype=np.uint8)  # noqa: E731
+    inits = [
+        numpy_helper.from_array(np.float32(0.02), "sx"),
+        numpy_helper.from_array(u8(128), "zx"),
+        numpy_helper.from_array(wq1, "wq1"),
+        numpy_helper.from_array(ws1, "ws1"),
+        numpy_helper.from_array(np.zeros(32, np.int8), "wz1"),
+        const("b1", rng.standard_normal(32) * 0.05),
+        numpy_helper.from_array(np.float32(0.01), "sr"),
+        numpy_helper.from_array(u8(0), "zr"),
+        numpy_helper.from_array(wq2, "wq2"),
+        numpy_helper.from_array(np.float32(0.003), "ws2"),
+        numpy_helper.from_array(np.int8(0), "wz2"),
+        numpy_helper.from_array(np.float32(0.02), "sy"),
+        numpy_helper.from_array(u8(128), "zy"),
+    ]
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "sx", "zx"], ["xq"]),
+        helper.make_node("DequantizeLinear", ["xq", "sx", "zx"], ["xd"]),
+        helper.make_node("DequantizeLinear", ["wq1", "ws1", "wz1"], ["w1"],
+                         axis=1),
+        helper.make_node("MatMul", ["xd", "w1"], ["h"]),
+        helper.make_node("Add", ["h", "b1"], ["hb"]),
+        helper.make_node("Relu", ["hb"], ["r"]),
+        helper.make_node("QuantizeLinear", ["r", "sr", "zr"], ["rq"]),
+        helper.make_node("QLinearMatMul", ["rq", "sr", "zr", "wq2", "ws2",
+                                           "wz2", "sy", "zy"], ["yq"]),
+        helper.make_node("DequantizeLinear", ["yq", "sy", "zy"], ["y"]),
+    ]
+    return helper.make_graph(
+        nodes, "qdq",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [8, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [8, 16])],
+        inits)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("kind", choices=["mlp", "cnn", "nbits"])
+    p.add_argument("kind", choices=["mlp", "cnn", "nbits", "qdq"])
     p.add_argument("out")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args()
     rng = np.random.default_rng(args.seed)
-    graph = {"mlp": mlp, "cnn": cnn, "nbits": nbits}[args.kind](rng)
+    graph = {"mlp": mlp, "cnn": cnn, "nbits": nbits,
+             "qdq": qdq}[args.kind](rng)
     opsets = [helper.make_opsetid("", 17)]
     if args.kind == "nbits":
         opsets.append(helper.make_opsetid("com.microsoft", 1))

@@ -4,8 +4,9 @@
 usage: run_e2e.py QUANT_COMPILE QUANT_RUN WORK_DIR
 
 For each generated model (an MLP, a small CNN with BatchNorm, an int4
-weight-only com.microsoft MatMulNBits layer with zero points, a two-layer
-Llama-style decoder with external weights): seeded random inputs as .npy,
+weight-only com.microsoft MatMulNBits layer with zero points, a statically
+quantized QDQ/QLinearMatMul graph, a two-layer Llama-style decoder with
+external weights): seeded random inputs as .npy,
 ONNX Runtime's outputs (onnxruntime-node, bench/ort/ort_run.js), then
 quant-compile --emit=shared for the host CPU and for generic x86-64-v3 (AVX2,
 no AVX-512), and quant-run --expect with the tolerance stated below. Prints one line per model and "N passed, N failed"; exits 1 on any
@@ -36,6 +37,11 @@ CASES = [
     ("nbits", [PY, os.path.join(ROOT, "scripts", "gen_models.py"), "nbits"],
      lambda rng: {"x": rng.standard_normal((4, 256)).astype(np.float32)},
      1e-4, 1e-5),
+    # A statically quantized QDQ + QLinearMatMul graph: uint8 outputs
+    # dequantized at scale 0.02; allowed to differ by one step.
+    ("qdq", [PY, os.path.join(ROOT, "scripts", "gen_models.py"), "qdq"],
+     lambda rng: {"x": rng.standard_normal((8, 64)).astype(np.float32)},
+     0.0, 0.0201),
     ("llama", [PY, os.path.join(ROOT, "scripts", "gen_llama.py"), "--preset",
                "tiny"],
      lambda rng: {"input_ids": rng.integers(0, 256, (1, 8)).astype(np.int64)},
