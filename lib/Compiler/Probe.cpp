@@ -134,6 +134,7 @@ LogicalResult Probe::build(ModuleOp module, const CompileOptions &options,
   probeOptions.activationBits = 0;
   probeOptions.calibDir.clear();
   probeOptions.reportPath.clear();
+  probeOptions.reportJsonPath.clear();
   probeOptions.weightsFile = (dir + "/probe.weights").str();
   std::string object = (dir + "/probe.o").str();
   std::string library = (dir + "/libprobe.so").str();

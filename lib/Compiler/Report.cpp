@@ -208,10 +208,7 @@ LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
     file << text;
     return success();
   };
-  std::string jsonPath = options.reportPath;
-  if (llvm::StringRef(jsonPath).ends_with(".md"))
-    jsonPath.resize(jsonPath.size() - 3);
-  jsonPath += ".json";
+  const std::string &jsonPath = options.reportJsonPath;
   std::string json;
   llvm::raw_string_ostream js(json);
   js << llvm::formatv("{0:2}", llvm::json::Value(llvm::json::Object{

@@ -313,7 +313,21 @@ static int compile(MLIRContext &context) {
                     "and data to measure it on (--calib DIR)\n";
     return 1;
   }
-  options.reportPath = reportPath;
+  // The report, like every output, is written to temporary files renamed
+  // when the whole compile succeeded.
+  std::unique_ptr<PendingFile> report, reportJson;
+  if (!reportPath.empty()) {
+    std::string json = reportPath;
+    if (llvm::StringRef(json).ends_with(".md"))
+      json.resize(json.size() - 3);
+    json += ".json";
+    report = PendingFile::create(reportPath);
+    reportJson = PendingFile::create(json);
+    if (!report || !reportJson)
+      return 1;
+    options.reportPath = report->tempPath().str();
+    options.reportJsonPath = reportJson->tempPath().str();
+  }
   options.weightMethod = weightMethod;
   options.keepFloat = keepFloat;
   std::string output = outputPath;
@@ -402,12 +416,18 @@ static int compile(MLIRContext &context) {
     weights.reset();
   }
 
+  auto commitReport = [&] {
+    return (!report || report->commit()) &&
+           (!reportJson || reportJson->commit());
+  };
   if (output == "-") {
     if (options.emit == EmitKind::MLIR) {
       module->print(llvm::outs());
-      return 0;
+      return commitReport() ? 0 : 1;
     }
-    return failed(emitCode(*module, options, llvm::outs())) ? 1 : 0;
+    if (failed(emitCode(*module, options, llvm::outs())))
+      return 1;
+    return commitReport() ? 0 : 1;
   }
 
   std::unique_ptr<PendingFile> file = PendingFile::create(output);
@@ -462,7 +482,7 @@ static int compile(MLIRContext &context) {
     }
   }
   if (!file->commit() || (header && !header->commit()) ||
-      (weights && !weights->commit()))
+      (weights && !weights->commit()) || !commitReport())
     return 1;
   return 0;
 }

@@ -58,8 +58,9 @@ struct CompileOptions {
   std::string calibMethod = "minmax";
   /// Directory of calibration input sets (see calibrate); empty: none.
   std::string calibDir;
-  /// Accuracy report (Markdown; a .json twin beside it); empty: none.
+  /// Accuracy report: Markdown and JSON paths; empty: none.
   std::string reportPath;
+  std::string reportJsonPath;
 };
 
 /// One input or output of the compiled entry point.
@@ -110,7 +111,8 @@ LogicalResult lowerToLLVMDialect(ModuleOp module,
 LogicalResult calibrate(ModuleOp module, const CompileOptions &options,
                         WeightCalibration &calibration);
 
-/// Writes options.reportPath (Markdown) and its .json twin: per quantized
+/// Writes options.reportPath (Markdown) and options.reportJsonPath: per
+/// quantized
 /// layer of `quantModule` (matmuls marked `qc.calib_id`) the formats, the
 /// weight error and the SQNR of its output against `floatModule`'s, and per
 /// model output the SQNR and top-1 agreement, over the calibration sets.
