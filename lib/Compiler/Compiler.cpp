@@ -340,6 +340,7 @@ LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
   lowering.parallel = options.parallel;
   lowering.weightsFile = options.weightsFile;
   lowering.weightsThreshold = options.weightsThreshold;
+  lowering.releasePackedSources = options.releasePackedSources;
   std::string error;
   std::unique_ptr<llvm::TargetMachine> machine =
       createTargetMachine(options, error);

@@ -135,6 +135,8 @@ LogicalResult Probe::build(ModuleOp module, const CompileOptions &options,
   probeOptions.calibDir.clear();
   probeOptions.reportPath.clear();
   probeOptions.reportJsonPath.clear();
+  // `module` still needs its weights after the probe is compiled.
+  probeOptions.releasePackedSources = false;
   probeOptions.weightsFile = (dir + "/probe.weights").str();
   std::string object = (dir + "/probe.o").str();
   std::string library = (dir + "/libprobe.so").str();

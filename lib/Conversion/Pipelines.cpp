@@ -58,6 +58,7 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   if (options.vectorize) {
     QCTileContractionsOptions tiling;
     tiling.parallel = options.parallel;
+    tiling.releasePackedSources = options.releasePackedSources;
     // Register blocks: 16 accumulator registers (of 32 zmm with AVX-512,
     // leaving room for the loaded weights and broadcasts); 8 of the 16 ymm
     // otherwise.

@@ -93,6 +93,9 @@ struct QCTileContractionsPass
     return true;
   }
 
+  /// Constants referring to each dense resource, by resource key.
+  llvm::StringMap<unsigned> resourceUses;
+
   /// Packs a constant [K, N] right-hand side into panels of registerN
   /// columns, [N / registerN, K, registerN] (panel-major), so that a register
   /// block's k loop reads one contiguous run instead of K rows strided by N.
@@ -192,8 +195,18 @@ struct QCTileContractionsPass
     Value result = tensor::CollapseShapeOp::create(
         rewriter, loc, outType, packedOp.getResult(0), reassociation);
     rewriter.replaceOp(op, result);
+    Attribute original = constant.getValue();
     if (constant->use_empty())
       rewriter.eraseOp(constant);
+    // The original bytes are dead now: when the caller says no other module
+    // shares them, release them unless another constant of this module uses
+    // the resource (a mapped external-data file would otherwise stay
+    // resident beside the packed copy: 2x the weights at compile time).
+    if (auto resource = dyn_cast<DenseResourceElementsAttr>(original)) {
+      if (releasePackedSources &&
+          resourceUses.lookup(resource.getRawHandle().getKey()) == 1)
+        resource.getRawHandle().getResource()->setBlob(AsmResourceBlob());
+    }
     return packedOp;
   }
 
@@ -281,6 +294,10 @@ struct QCTileContractionsPass
                                 "non-negative");
       return signalPassFailure();
     }
+    getOperation()->walk([&](arith::ConstantOp op) {
+      if (auto resource = dyn_cast<DenseResourceElementsAttr>(op.getValue()))
+        ++resourceUses[resource.getRawHandle().getKey()];
+    });
     SmallVector<linalg::GenericOp> contractions;
     getOperation()->walk([&](linalg::GenericOp op) {
       if (op->hasAttr("qc.contraction"))

@@ -58,6 +58,9 @@ struct CompileOptions {
   std::string calibMethod = "minmax";
   /// Directory of calibration input sets (see calibrate); empty: none.
   std::string calibDir;
+  /// Free each weight's original bytes once it is packed (peak memory of
+  /// large models); off for the probes that compile clones of a module.
+  bool releasePackedSources = true;
   /// Accuracy report: Markdown and JSON paths; empty: none.
   std::string reportPath;
   std::string reportJsonPath;

@@ -37,6 +37,9 @@ struct LowerToLLVMOptions {
   /// Width of the target's vector registers (512 with AVX-512, 256 with
   /// AVX2); sizes the matmul register blocks. 0: no register blocking.
   int64_t vectorBits = 256;
+  /// Release the original bytes of packed weights (qc-tile-contractions
+  /// release-packed-sources); only when no clone of the module needs them.
+  bool releasePackedSources = false;
   /// When not empty, constants of at least `weightsThreshold` bytes go to
   /// this file, mapped by <name>_load_weights (qc-externalize-weights).
   std::string weightsFile;

@@ -111,7 +111,12 @@ def QCTileContractions : Pass<"qc-tile-contractions"> {
     Option<"registerM", "register-m", "int64_t", /*default=*/"0",
            "Rows of the register block (0: no register blocking)">,
     Option<"registerN", "register-n", "int64_t", /*default=*/"0",
-           "Columns of the register block (0: no register blocking)">
+           "Columns of the register block (0: no register blocking)">,
+    Option<"releasePackedSources", "release-packed-sources", "bool",
+           /*default=*/"false",
+           "After packing a weight held in a dense resource that no other "
+           "constant of this module uses, release the original bytes (only "
+           "safe when no other module, e.g. a clone, refers to them)">
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
