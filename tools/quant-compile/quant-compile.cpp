@@ -108,8 +108,8 @@ static cl::list<std::string> constantInputs(
 
 static cl::opt<std::string> weightFormat(
     "weights",
-    cl::desc("Quantize the constant weights of float matmuls (weight-only; "
-             "activations stay float): float (default, no quantization), "
+    cl::desc("Quantize the constant weights of float matmuls (activations stay "
+             "float unless --activations): float (default, no quantization), "
              "int8, int4 (symmetric, signed codes), uint8, uint4 "
              "(asymmetric, zero points)"),
     cl::value_desc("format"), cl::init("float"), cl::cat(category));
@@ -155,7 +155,8 @@ static cl::opt<std::string> reportPath(
 static cl::opt<std::string> calibDir(
     "calib",
     cl::desc("Directory of calibration inputs the float model is run on "
-             "(for --weight-method=gptq): ONNX's test_data_set_*/input_<i>.pb "
+             "(for --weight-method=gptq, --activations and --report): ONNX's "
+             "test_data_set_*/input_<i>.pb "
              "layout, one subdirectory per set with <input name>.npy or .pb, "
              "or those files directly in DIR (one set)"),
     cl::value_desc("dir"), cl::cat(category));
