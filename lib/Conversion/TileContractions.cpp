@@ -105,7 +105,7 @@ struct QCTileContractionsPass
   /// non-splat constant with whole-byte elements used by this op alone (a
   /// shared weight would be stored twice). Returns the new op, or null.
   linalg::GenericOp packWeight(IRRewriter &rewriter, linalg::GenericOp op,
-                               int64_t k, int64_t n, bool checkOnly = false) {
+                               int64_t k, int64_t n) {
     int64_t loops = op.getNumLoops();
     if (registerN <= 0 || op.getNumDpsInputs() != 2 ||
         op.getNumDpsInits() != 1 || n != loops - 1)
@@ -126,8 +126,6 @@ struct QCTileContractionsPass
     if (!type.hasStaticShape() || bits % 8 != 0 ||
         type.getDimSize(1) % registerN != 0)
       return nullptr;
-    if (checkOnly)
-      return op;
     ArrayRef<char> data;
     if (auto resource =
             dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
@@ -332,17 +330,10 @@ struct QCTileContractionsPass
                      ? -1
                      : rows * bounds[d];
       bool gemv = rows >= 0 && rows <= 8;
-      if (gemv && (k != loops - 2 || !packWeight(rewriter, op, k, n, true))) {
-        if (parallel && splitGemv(rewriter, op, k))
-          continue;
-        // Single-threaded (or k too short to split): whole rows, no tiles.
-        continue;
-      }
-      int64_t nTile = tileN;
-      int64_t kTile = gemv ? 0 : tileK;
       // A constant weight read along n: packed into panels; n tiles become
       // tiles of whole panels.
       int64_t nr = -1;
+      int64_t nTile = tileN;
       if (k == loops - 2) {
         if (linalg::GenericOp packedOp = packWeight(rewriter, op, k, n)) {
           op = packedOp;
@@ -351,6 +342,14 @@ struct QCTileContractionsPass
           bounds = op.getStaticLoopRanges();
         }
       }
+      // An unpacked GEMV: split the reduction across threads, or leave it
+      // whole (single-threaded, or k too short to split).
+      if (gemv && nr < 0) {
+        if (parallel)
+          (void)splitGemv(rewriter, op, k);
+        continue;
+      }
+      int64_t kTile = gemv ? 0 : tileK;
       // First n: scf.forall when `parallel` (each tile is independent: it
       // writes its own columns), else scf.for. Then k, inside, with scf.for.
       Operation *current = op;

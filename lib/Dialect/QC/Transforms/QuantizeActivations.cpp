@@ -15,8 +15,6 @@
 
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
 
-#include "llvm/Support/Regex.h"
-
 namespace mlir::qc {
 #define GEN_PASS_DEF_QUANTIZEACTIVATIONS
 #include "qc/Dialect/QC/Transforms/Passes.h.inc"
@@ -37,14 +35,9 @@ struct QuantizeActivationsPass
           << int64_t(bits);
       return signalPassFailure();
     }
-    llvm::Regex keep("^(" + keepFloat + ")$");
-    std::string regexError;
-    if (!keepFloat.empty() && !keep.isValid(regexError)) {
-      getOperation()->emitError()
-          << "qc-quantize-activations: invalid regular expression '"
-          << keepFloat << "' for keep-float: " << regexError;
+    KeepFloat keep;
+    if (failed(keep.init(getOperation(), "qc-quantize-activations", keepFloat)))
       return signalPassFailure();
-    }
     numerics::IntQuantSpec spec;
     spec.bits = bits;
     spec.symmetric = symmetric;
@@ -58,7 +51,7 @@ struct QuantizeActivationsPass
       auto calibrated = op->getAttrOfType<DenseF32ArrayAttr>(kCalibRangeAttr);
       auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
       if (!calibrated || !isa<FloatType>(lhsType.getElementType()) ||
-          (!keepFloat.empty() && keep.match(getNodeName(op.getLoc()))))
+          keep.matches(op))
         return WalkResult::advance();
       if (calibrated.size() != 2 || !(calibrated[0] <= calibrated[1])) {
         op.emitOpError() << "malformed " << kCalibRangeAttr.str()

@@ -20,8 +20,6 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
-#include "llvm/Support/Regex.h"
-
 #include <cmath>
 
 namespace mlir::qc {
@@ -71,6 +69,22 @@ std::string mlir::qc::getNodeName(Location loc) {
   return name;
 }
 
+LogicalResult mlir::qc::KeepFloat::init(Operation *root, llvm::StringRef pass,
+                                        llvm::StringRef pattern) {
+  if (pattern.empty())
+    return success();
+  regex.emplace(("^(" + pattern + ")$").str());
+  std::string error;
+  if (!regex->isValid(error))
+    return root->emitError() << pass << ": invalid regular expression '"
+                             << pattern << "' for keep-float: " << error;
+  return success();
+}
+
+bool mlir::qc::KeepFloat::matches(Operation *op) const {
+  return regex && regex->match(getNodeName(op->getLoc()));
+}
+
 bool mlir::qc::hasQuantizableWeight(MatMulOp op) {
   auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
   auto rhsType = cast<RankedTensorType>(op.getRhs().getType());
@@ -103,18 +117,13 @@ struct QuantizeWeightsPass
           << "' (expected rtn, rtn-clip or gptq)";
       return signalPassFailure();
     }
-    llvm::Regex keep("^(" + keepFloat + ")$");
-    std::string regexError;
-    if (!keepFloat.empty() && !keep.isValid(regexError)) {
-      getOperation()->emitError()
-          << "qc-quantize-weights: invalid regular expression '" << keepFloat
-          << "' for keep-float: " << regexError;
+    KeepFloat keep;
+    if (failed(keep.init(getOperation(), "qc-quantize-weights", keepFloat)))
       return signalPassFailure();
-    }
     SmallVector<MatMulOp> matmuls;
     getOperation()->walk([&](MatMulOp op) { matmuls.push_back(op); });
     for (MatMulOp op : matmuls) {
-      if (!keepFloat.empty() && keep.match(getNodeName(op.getLoc())))
+      if (keep.matches(op))
         continue;
       if (failed(quantize(op)))
         return signalPassFailure();

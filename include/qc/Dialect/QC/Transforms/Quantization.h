@@ -13,8 +13,11 @@
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Passes.h"
 
+#include "llvm/Support/Regex.h"
+
 #include <map>
 #include <memory>
+#include <optional>
 #include <vector>
 
 namespace mlir::qc {
@@ -29,6 +32,21 @@ inline constexpr llvm::StringLiteral kCalibRangeAttr = "qc.calib_range";
 /// The ONNX node name an op was imported from: the first NameLoc in its
 /// location, or "" when it has none.
 std::string getNodeName(Location loc);
+
+/// The keep-float option of the quantization passes: a regular expression
+/// matched against whole ONNX node names; an empty one matches nothing.
+class KeepFloat {
+public:
+  /// Compiles `pattern`; for an invalid one emits an error at `root` naming
+  /// `pass` and returns failure.
+  LogicalResult init(Operation *root, llvm::StringRef pass,
+                     llvm::StringRef pattern);
+  /// True when the node name of `op` matches.
+  bool matches(Operation *op) const;
+
+private:
+  std::optional<llvm::Regex> regex;
+};
 
 struct WeightCalibration {
   /// qc.calib_id -> H [K, K] row-major.
