@@ -288,10 +288,8 @@ int64_t vectorBits(const llvm::TargetMachine &machine) {
 }
 } // namespace
 
-/// The quantization passes the options ask for, with calibration first
-/// (when there is a --calib directory) and the accuracy report last (when
-/// there is a --report path).
-static LogicalResult quantize(ModuleOp module, const CompileOptions &options) {
+LogicalResult mlir::qc::quantizeModel(ModuleOp module,
+                                      const CompileOptions &options) {
   if (options.weightBits == 0 && options.activationBits == 0)
     return success();
   WeightCalibration calibration;
@@ -332,8 +330,6 @@ LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
                                            const CompileOptions &options) {
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm)))
-    return failure();
-  if (failed(quantize(module, options)))
     return failure();
   LowerToLLVMOptions lowering;
   lowering.entryName = options.name;

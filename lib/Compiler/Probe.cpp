@@ -130,11 +130,6 @@ LogicalResult Probe::build(ModuleOp module, const CompileOptions &options,
   CompileOptions probeOptions = options;
   probeOptions.name = "probe";
   probeOptions.emit = EmitKind::Object;
-  probeOptions.weightBits = 0;
-  probeOptions.activationBits = 0;
-  probeOptions.calibDir.clear();
-  probeOptions.reportPath.clear();
-  probeOptions.reportJsonPath.clear();
   // `module` still needs its weights after the probe is compiled.
   probeOptions.releasePackedSources = false;
   probeOptions.weightsFile = (dir + "/probe.weights").str();

@@ -406,7 +406,8 @@ static int compile(MLIRContext &context) {
     options.weightsFile = weights->tempPath().str();
     options.weightsThreshold = weightsThreshold;
   }
-  if (failed(lowerToLLVMDialect(*module, *signature, options)))
+  if (failed(quantizeModel(*module, options)) ||
+      failed(lowerToLLVMDialect(*module, *signature, options)))
     return 1;
   bool hasWeightsFile = (*module)->hasAttr("qc.weights_base");
   if (weights && !hasWeightsFile) {

@@ -104,6 +104,12 @@ LogicalResult lowerToLLVMDialect(ModuleOp module,
 /// Translates an LLVM-dialect module to LLVM IR, optimises it at
 /// options.optLevel for the target, and writes LLVM IR text, assembly or an
 /// object file (Shared writes the object; linking is the caller's).
+/// Runs the quantization passes the options ask for (weights, activations),
+/// after calibration when there is a calibration directory, and writes the
+/// accuracy report when there is a report path. Nothing to do for a float
+/// compile.
+LogicalResult quantizeModel(ModuleOp module, const CompileOptions &options);
+
 /// Runs the float model over the input sets in `options.calibDir` (ONNX's
 /// test_data_set_*/input_<i>.pb, or one directory per set with <input
 /// name>.npy/.pb, or the directory itself as one set). Every matmul that
