@@ -24,6 +24,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <algorithm>
+#include <set>
 
 using namespace mlir;
 using namespace mlir::qc;
@@ -60,11 +61,15 @@ LogicalResult mlir::qc::calibrate(ModuleOp module,
                                   WeightCalibration &calibration) {
   // Name the matmuls weight quantization will rewrite.
   int64_t next = 0;
-  module.walk([&](MatMulOp op) {
-    if (hasQuantizableWeight(op))
-      op->setAttr(
-          kCalibIdAttr,
-          IntegerAttr::get(IntegerType::get(op.getContext(), 64), next++));
+  std::set<int64_t> matmuls;
+  module.walk([&](Operation *op) {
+    if (!isQuantizableLayer(op))
+      return;
+    if (isa<MatMulOp>(op))
+      matmuls.insert(next);
+    op->setAttr(kCalibIdAttr,
+                IntegerAttr::get(IntegerType::get(op->getContext(), 64),
+                                 next++));
   });
   if (next == 0)
     return success();
@@ -72,7 +77,7 @@ LogicalResult mlir::qc::calibrate(ModuleOp module,
   // The probe: the same model returning each matmul's activation too.
   Probe probe;
   if (failed(probe.build(module, options, "calibration",
-                         [](MatMulOp op) { return op.getLhs(); })))
+                         [](Operation *op) { return op->getOperand(0); })))
     return failure();
   FailureOr<std::vector<std::vector<std::string>>> sets =
       findCalibrationSets(module, options.calibDir, probe.inputNames);
@@ -84,7 +89,8 @@ LogicalResult mlir::qc::calibrate(ModuleOp module,
   std::map<int64_t, numerics::HessianAccumulator> hessians;
   std::map<int64_t, numerics::HistogramObserver> histograms;
   for (auto &[id, type] : probe.taps) {
-    if (wantHessians)
+    // GPTQ's Hessian is over a matmul's reduction axis (the last).
+    if (wantHessians && matmuls.count(id))
       hessians.emplace(id,
                        numerics::HessianAccumulator(type.getShape().back()));
     if (wantRanges)
@@ -102,7 +108,7 @@ LogicalResult mlir::qc::calibrate(ModuleOp module,
       const ::quant::Tensor &x = outputs[probe.numOutputs + t];
       int64_t id = probe.taps[t].first;
       const float *data = reinterpret_cast<const float *>(x.bytes.data());
-      if (wantHessians)
+      if (hessians.count(id))
         hessians.at(id).update(
             data, x.numElements() / probe.taps[t].second.getShape().back());
       if (wantRanges)
@@ -124,11 +130,11 @@ LogicalResult mlir::qc::calibrate(ModuleOp module,
   std::map<int64_t, std::pair<float, float>> ranges;
   for (auto &[id, h] : histograms)
     ranges[id] = activationRange(h, options.calibMethod, spec, *codes);
-  module.walk([&](MatMulOp op) {
+  module.walk([&](Operation *op) {
     if (auto id = op->getAttrOfType<IntegerAttr>(kCalibIdAttr)) {
       auto [lo, hi] = ranges.at(id.getInt());
       op->setAttr(kCalibRangeAttr,
-                  DenseF32ArrayAttr::get(op.getContext(), {lo, hi}));
+                  DenseF32ArrayAttr::get(op->getContext(), {lo, hi}));
     }
   });
   return success();

@@ -74,7 +74,7 @@ Probe::~Probe() {
 
 LogicalResult Probe::build(ModuleOp module, const CompileOptions &options,
                            llvm::StringRef purpose,
-                           llvm::function_ref<Value(MatMulOp)> tapOf) {
+                           llvm::function_ref<Value(Operation *)> tapOf) {
   OwningOpRef<ModuleOp> probe(module.clone());
   MLIRContext *ctx = probe->getContext();
   auto main = probe->lookupSymbol<func::FuncOp>("main");
@@ -88,14 +88,14 @@ LogicalResult Probe::build(ModuleOp module, const CompileOptions &options,
   for (unsigned i = 0; i < resultTypes.size(); ++i)
     resultAttrs.push_back(main.getResultAttrDict(i) ? main.getResultAttrDict(i)
                                                     : DictionaryAttr::get(ctx));
-  WalkResult walk = probe->walk([&](MatMulOp op) {
+  WalkResult walk = probe->walk([&](Operation *op) {
     auto id = op->getAttrOfType<IntegerAttr>(kCalibIdAttr);
     if (!id)
       return WalkResult::advance();
     Value tap = tapOf(op);
     auto type = cast<RankedTensorType>(tap.getType());
     if (!type.hasStaticShape() || !type.getElementType().isF32()) {
-      op.emitError() << purpose << " needs static f32 shapes; this matmul's "
+      op->emitError() << purpose << " needs static f32 shapes; this layer's "
                      << "value is " << type
                      << " (fix the inputs' shapes with --input-shape)";
       return WalkResult::interrupt();

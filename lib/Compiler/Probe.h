@@ -2,7 +2,7 @@
 //-*-===//
 //
 // Calibration and the accuracy report both run a variant of the model that
-// also returns some intermediate value of every matmul marked `qc.calib_id`
+// also returns some intermediate value of every layer (matmul or convolution) marked `qc.calib_id`
 // (its input for calibration, its output for the report). A Probe is that
 // variant compiled to a shared library in a temporary directory and loaded
 // with the runtime's Model.
@@ -30,11 +30,11 @@ public:
   ~Probe();
 
   /// Clones `module`, appends `tapOf(op)` (a static-shaped tensor) of every
-  /// matmul with a `qc.calib_id`, in walk order, to @main's results, lowers
+  /// layer with a `qc.calib_id`, in walk order, to @main's results, lowers
   /// the clone as float code (no quantization passes) and loads it.
   LogicalResult build(ModuleOp module, const CompileOptions &options,
                       llvm::StringRef purpose,
-                      llvm::function_ref<Value(MatMulOp)> tapOf);
+                      llvm::function_ref<Value(Operation *)> tapOf);
 
   /// Runs the probe on one set of input files (in input order).
   LogicalResult run(ModuleOp module, const std::vector<std::string> &files,

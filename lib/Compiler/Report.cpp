@@ -62,9 +62,13 @@ void accumulate(Agreement &a, const ::quant::Tensor &reference,
   }
 }
 
-/// "int4 g128", "int8 per-channel", "uint8 per-tensor", "float".
-std::string describe(Type type) {
-  auto element = getElementTypeOrSelf(type);
+/// "int4 g128", "int8 per-channel", "uint8 per-tensor", "float" for the
+/// operand of a layer: its own type, or for a convolution that of the
+/// qc.dequantize it reads.
+std::string describe(Value operand) {
+  if (auto dq = operand.getDefiningOp<DequantizeOp>())
+    operand = dq.getInput();
+  auto element = getElementTypeOrSelf(operand.getType());
   auto q = dyn_cast<mlir::quant::QuantizedType>(element);
   if (!q)
     return "float";
@@ -91,7 +95,7 @@ std::string formatDb(double db) {
 LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
                                             ModuleOp quantModule,
                                             const CompileOptions &options) {
-  auto output = [](MatMulOp op) { return op.getResult(); };
+  auto output = [](Operation *op) { return op->getResult(0); };
   Probe reference, quantized;
   if (failed(reference.build(floatModule, options, "report", output)) ||
       failed(quantized.build(quantModule, options, "report", output)))
@@ -121,14 +125,14 @@ LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
     double weightError = -1;
   };
   std::map<int64_t, Layer> info;
-  quantModule.walk([&](MatMulOp op) {
+  quantModule.walk([&](Operation *op) {
     auto id = op->getAttrOfType<IntegerAttr>(kCalibIdAttr);
     if (!id)
       return;
     Layer &l = info[id.getInt()];
-    l.node = getNodeName(op.getLoc());
-    l.weights = describe(op.getRhs().getType());
-    l.activations = describe(op.getLhs().getType());
+    l.node = getNodeName(op->getLoc());
+    l.weights = describe(op->getOperand(1));
+    l.activations = describe(op->getOperand(0));
     if (auto e = op->getAttrOfType<FloatAttr>(kWeightErrorAttr))
       l.weightError = e.getValueAsDouble();
   });

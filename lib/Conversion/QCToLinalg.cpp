@@ -1063,6 +1063,104 @@ void widenSubByteResources(ModuleOp module) {
   }
 }
 
+/// Convolutions of dequantized integer operands (qc-quantize-weights and
+/// qc-quantize-activations on a Conv, or a QDQ graph) become exact i32
+/// convolutions of the zero-point-shifted codes with the scales in a float
+/// epilogue: conv(dq(x), dq(w))[n, f, ...] = sx·sw[f]·conv_i32(x − zx,
+/// w − zw[f]). Needs a per-tensor input and a per-tensor or per-output-
+/// channel weight, both of at most 8 bits (so that i32 cannot overflow for
+/// any realistic reduction); anything else keeps the float convolution of
+/// the dequantized values.
+void integerConvolution(linalg::LinalgOp conv) {
+  if (!isa<linalg::Conv1DNcwFcwOp, linalg::Conv2DNchwFchwOp>(conv))
+    return;
+  auto dx = conv.getDpsInputs()[0].getDefiningOp<DequantizeOp>();
+  auto dw = conv.getDpsInputs()[1].getDefiningOp<DequantizeOp>();
+  Value init = conv.getDpsInits()[0];
+  auto resultTy = cast<RankedTensorType>(conv->getResult(0).getType());
+  if (!dx || !dw || !resultTy.getElementType().isF32())
+    return;
+  auto xTy = cast<RankedTensorType>(dx.getInput().getType());
+  auto wTy = cast<RankedTensorType>(dw.getInput().getType());
+  auto qx = dyn_cast<quant::UniformQuantizedType>(xTy.getElementType());
+  auto qw = cast<quant::QuantizedType>(wTy.getElementType());
+  if (auto axis = dyn_cast<quant::UniformQuantizedPerAxisType>(qw)) {
+    if (axis.getQuantizedDimension() != 0)
+      return;
+  } else if (!isa<quant::UniformQuantizedType>(qw)) {
+    return;
+  }
+  if (!qx || qx.getStorageTypeIntegralWidth() > 8 ||
+      qw.getStorageTypeIntegralWidth() > 8 || !qx.getExpressedType().isF32() ||
+      !qw.getExpressedType().isF32())
+    return;
+
+  OpBuilder b(conv);
+  Location loc = conv.getLoc();
+  Type i32 = b.getI32Type();
+  // The codes minus their zero points; signed 8-bit codes without zero
+  // points are read as they are (the named op sign-extends).
+  auto shifted = [&](DequantizeOp dq, const QuantParams &p) -> Value {
+    Value storage = toStorage(b, loc, dq.getInput());
+    bool isSigned = p.type.isSigned(), symmetric = p.symmetric;
+    if (isSigned && symmetric && p.type.getStorageTypeIntegralWidth() == 8)
+      return storage;
+    int64_t rank = cast<RankedTensorType>(storage.getType()).getRank();
+    return elementwise(b, loc, storage, i32, {storage, p.zeroPoint},
+                       {b.getMultiDimIdentityMap(rank), p.map},
+                       [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+                         Value v = widenStorage(nb, l, a[0], isSigned);
+                         if (!symmetric)
+                           v = arith::SubIOp::create(nb, l, v, a[1]);
+                         return v;
+                       });
+  };
+  FailureOr<QuantParams> px = getQuantParams(b, loc, xTy, conv);
+  FailureOr<QuantParams> pw = getQuantParams(b, loc, wTy, conv);
+  if (failed(px) || failed(pw))
+    return;
+  Value x = shifted(dx, *px), w = shifted(dw, *pw);
+  int64_t rank = resultTy.getRank();
+  SmallVector<std::pair<Value, int64_t>> sources;
+  for (int64_t d = 0; d < rank; ++d)
+    sources.push_back({init, d});
+  auto accTy = RankedTensorType::get(resultTy.getShape(), i32);
+  Value acc = emptyLike(b, loc, accTy, sources);
+  Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+  acc = linalg::FillOp::create(b, loc, zero, acc).getResult(0);
+  SmallVector<NamedAttribute> attrs;
+  for (StringRef name : {"strides", "dilations"})
+    if (Attribute a = conv->getAttr(name))
+      attrs.push_back(b.getNamedAttr(name, a));
+  Operation *integer;
+  if (isa<linalg::Conv1DNcwFcwOp>(conv))
+    integer = linalg::Conv1DNcwFcwOp::create(b, loc, TypeRange{accTy},
+                                             ValueRange{x, w}, ValueRange{acc},
+                                             attrs);
+  else
+    integer = linalg::Conv2DNchwFchwOp::create(
+        b, loc, TypeRange{accTy}, ValueRange{x, w}, ValueRange{acc}, attrs);
+  // Output dimension 1 is the weight's dimension 0 (the filter).
+  MLIRContext *ctx = b.getContext();
+  SmallVector<AffineExpr> toWeight(rank, getAffineConstantExpr(0, ctx));
+  toWeight[0] = getAffineDimExpr(1, ctx);
+  AffineMap weightScaleMap =
+      pw->map.compose(AffineMap::get(rank, 0, toWeight, ctx));
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  Value result = elementwise(
+      b, loc, integer->getResult(0), resultTy.getElementType(),
+      {integer->getResult(0), init, px->scale, pw->scale},
+      {id, id, AffineMap::get(rank, 0, {}, ctx), weightScaleMap},
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value v = arith::SIToFPOp::create(nb, l, nb.getF32Type(), a[0]);
+        v = arith::MulFOp::create(nb, l, v,
+                                  arith::MulFOp::create(nb, l, a[2], a[3]));
+        return arith::AddFOp::create(nb, l, a[1], v);
+      });
+  conv->getResult(0).replaceAllUsesWith(result);
+  conv->erase();
+}
+
 struct ConvertQCToLinalgPass
     : public qc::impl::ConvertQCToLinalgBase<ConvertQCToLinalgPass> {
   void runOnOperation() override {
@@ -1072,6 +1170,10 @@ struct ConvertQCToLinalgPass
 
     signlessConstants(module);
     widenSubByteResources(module);
+    SmallVector<linalg::LinalgOp> convs;
+    module.walk([&](linalg::LinalgOp op) { convs.push_back(op); });
+    for (linalg::LinalgOp conv : convs)
+      integerConvolution(conv);
 
     RewritePatternSet patterns(&getContext());
     patterns.add<QuantizeLowering, DequantizeLowering, MatMulLowering,

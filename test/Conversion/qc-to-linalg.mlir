@@ -175,3 +175,49 @@ func.func @w4_resource(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
     }
   }
 #-}
+
+// -----
+
+// A convolution of dequantized int8 operands (per-tensor input, per-filter
+// weight) becomes an i32 convolution of the codes, scaled in an epilogue
+// that adds the original output (init) tensor: no float convolution is
+// left. An asymmetric uint8 input is widened to i32 minus its zero point
+// first.
+// CHECK-LABEL: func.func @integer_conv
+// CHECK: %[[ACC:.*]] = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%{{.*}}, %{{.*}} : tensor<1x2x5x5xi8>, tensor<3x2x3x3xi8>) outs(%{{.*}} : tensor<1x3x2x2xi32>)
+// CHECK: linalg.generic {{.*}} ins(%[[ACC]], %arg2, %{{.*}}, %{{.*}} : tensor<1x3x2x2xi32>, tensor<1x3x2x2xf32>, tensor<f32>, tensor<3xf32>)
+// CHECK: arith.sitofp
+// CHECK: linalg.conv_2d_nchw_fchw {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x2x5x5xi32>, tensor<3x2x3x3xi8>) outs(%{{.*}} : tensor<1x3x2x2xi32>)
+// CHECK-NOT: linalg.conv_2d_nchw_fchw {{.*}}f32
+func.func @integer_conv(%xs: tensor<1x2x5x5xi8>, %us: tensor<1x2x5x5xi8>, %o: tensor<1x3x2x2xf32>) -> (tensor<1x3x2x2xf32>, tensor<1x3x2x2xf32>) {
+  %x = quant.scast %xs : tensor<1x2x5x5xi8> to tensor<1x2x5x5x!quant.uniform<i8:f32, 0.5>>
+  %u = quant.scast %us : tensor<1x2x5x5xi8> to tensor<1x2x5x5x!quant.uniform<u8:f32, 0.25:128>>
+  %c = arith.constant dense<2> : tensor<3x2x3x3xi8>
+  %q = quant.scast %c : tensor<3x2x3x3xi8> to tensor<3x2x3x3x!quant.uniform<i8:f32:0, {0.1, 0.2, 0.3}>>
+  %w = qc.dequantize %q : tensor<3x2x3x3x!quant.uniform<i8:f32:0, {0.1, 0.2, 0.3}>> -> tensor<3x2x3x3xf32>
+  %dx = qc.dequantize %x : tensor<1x2x5x5x!quant.uniform<i8:f32, 0.5>> -> tensor<1x2x5x5xf32>
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%dx, %w : tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>) outs(%o : tensor<1x3x2x2xf32>) -> tensor<1x3x2x2xf32>
+  %du = qc.dequantize %u : tensor<1x2x5x5x!quant.uniform<u8:f32, 0.25:128>> -> tensor<1x2x5x5xf32>
+  %z = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%du, %w : tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>) outs(%o : tensor<1x3x2x2xf32>) -> tensor<1x3x2x2xf32>
+  return %y, %z : tensor<1x3x2x2xf32>, tensor<1x3x2x2xf32>
+}
+
+// -----
+
+// Left float: a float input with a dequantized weight (weight-only), and a
+// weight quantized along an axis other than the filter.
+// CHECK-LABEL: func.func @float_conv
+// CHECK: linalg.conv_2d_nchw_fchw {{.*}} ins(%arg0, %{{.*}} : tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>)
+// CHECK: linalg.conv_2d_nchw_fchw {{.*}} ins(%{{.*}}, %{{.*}} : tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>)
+func.func @float_conv(%f: tensor<1x2x5x5xf32>, %xs: tensor<1x2x5x5xi8>, %o: tensor<1x3x2x2xf32>) -> (tensor<1x3x2x2xf32>, tensor<1x3x2x2xf32>) {
+  %x = quant.scast %xs : tensor<1x2x5x5xi8> to tensor<1x2x5x5x!quant.uniform<i8:f32, 0.5>>
+  %c = arith.constant dense<2> : tensor<3x2x3x3xi8>
+  %q = quant.scast %c : tensor<3x2x3x3xi8> to tensor<3x2x3x3x!quant.uniform<i8:f32:0, {0.1, 0.2, 0.3}>>
+  %w = qc.dequantize %q : tensor<3x2x3x3x!quant.uniform<i8:f32:0, {0.1, 0.2, 0.3}>> -> tensor<3x2x3x3xf32>
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%f, %w : tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>) outs(%o : tensor<1x3x2x2xf32>) -> tensor<1x3x2x2xf32>
+  %q1 = quant.scast %c : tensor<3x2x3x3xi8> to tensor<3x2x3x3x!quant.uniform<i8:f32:1, {0.1, 0.2}>>
+  %w1 = qc.dequantize %q1 : tensor<3x2x3x3x!quant.uniform<i8:f32:1, {0.1, 0.2}>> -> tensor<3x2x3x3xf32>
+  %dx = qc.dequantize %x : tensor<1x2x5x5x!quant.uniform<i8:f32, 0.5>> -> tensor<1x2x5x5xf32>
+  %z = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%dx, %w1 : tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>) outs(%o : tensor<1x3x2x2xf32>) -> tensor<1x3x2x2xf32>
+  return %y, %z : tensor<1x3x2x2xf32>, tensor<1x3x2x2xf32>
+}

@@ -32,3 +32,25 @@ func.func @untouched(%x: tensor<3x4xf32>, %q: tensor<3x4x!quant.uniform<i8:f32, 
   %1 = qc.matmul %q, %w {qc.calib_range = array<f32: -1.0, 1.0>} : (tensor<3x4x!quant.uniform<i8:f32, 0.5>>, tensor<4x2xf32>) -> tensor<3x2xf32>
   return %0, %1 : tensor<3x2xf32>, tensor<3x2xf32>
 }
+
+// -----
+
+// A convolution reads dequant(quant(x)): the same parameters as a matmul's
+// (range [-2, 1] -> int8 scale 2/127), then qc.dequantize back to f32. One
+// whose input is already a qc.dequantize is left alone (idempotent).
+// CHECK-LABEL: func.func @conv
+// CHECK: %[[Q:.*]] = qc.quantize %arg0 : tensor<1x2x4x4xf32> -> tensor<1x2x4x4x!quant.uniform<i8:f32, 0.015748{{[0-9]*}}>>
+// CHECK: %[[D:.*]] = qc.dequantize %[[Q]] : tensor<1x2x4x4x!quant.uniform<i8:f32, 0.015748{{[0-9]*}}>> -> tensor<1x2x4x4xf32>
+// CHECK: linalg.conv_2d_nchw_fchw {{.*}}ins(%[[D]], %{{.*}} : tensor<1x2x4x4xf32>, tensor<3x2x3x3xf32>)
+// CHECK-NOT: qc.quantize
+// CHECK: return
+// KEEP-LABEL: func.func @conv
+// KEEP: qc.quantize
+func.func @conv(%x: tensor<1x2x4x4xf32>, %w: tensor<3x2x3x3xf32>, %o: tensor<1x3x2x2xf32>) -> (tensor<1x3x2x2xf32>, tensor<1x3x2x2xf32>) {
+  %y = linalg.conv_2d_nchw_fchw {qc.calib_range = array<f32: -2.0, 1.0>, dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x2x4x4xf32>, tensor<3x2x3x3xf32>) outs(%o : tensor<1x3x2x2xf32>) -> tensor<1x3x2x2xf32>
+  %c = arith.constant dense<3> : tensor<1x2x4x4xi8>
+  %q = quant.scast %c : tensor<1x2x4x4xi8> to tensor<1x2x4x4x!quant.uniform<i8:f32, 0.5>>
+  %d = qc.dequantize %q : tensor<1x2x4x4x!quant.uniform<i8:f32, 0.5>> -> tensor<1x2x4x4xf32>
+  %z = linalg.conv_2d_nchw_fchw {qc.calib_range = array<f32: -2.0, 1.0>, dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%d, %w : tensor<1x2x4x4xf32>, tensor<3x2x3x3xf32>) outs(%o : tensor<1x3x2x2xf32>) -> tensor<1x3x2x2xf32>
+  return %y, %z : tensor<1x3x2x2xf32>, tensor<1x3x2x2xf32>
+}

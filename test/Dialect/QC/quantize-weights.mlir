@@ -79,3 +79,28 @@ func.func @gptq(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %y = qc.matmul %x, %w : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }
+
+// -----
+
+// A convolution weight [F = 2, C = 1, 1, 2]: one scale per output channel
+// (axis 0) whatever `group` says, and the convolution reads the
+// dequantized weight. int8: filter 0 = [1, -2] -> scale 2/127, codes
+// round([63.5, -127]) = [64, -127] (half to even); filter 1 = [0.5, 4] ->
+// scale 4/127, codes [round(15.875), 127] = [16, 127]. uint4: filter 0
+// range [-2, 1], scale 0.2, zero point 10, codes [15, 0]; filter 1 range
+// [0, 4], scale 4/15, zero point 0, codes [2, 15].
+// W8-LABEL: func.func @conv
+// W8: %[[C:.*]] = arith.constant dense<{{.}}{{.}}{{.}}{{.}}64, -127{{.}}{{.}}{{.}}, {{.}}{{.}}{{.}}16, 127{{.*}}> : tensor<2x1x1x2xi8>
+// W8: %[[Q:.*]] = quant.scast %[[C]] : tensor<2x1x1x2xi8> to tensor<2x1x1x2x!quant.uniform<i8:f32:0, {0.015748{{[0-9]*}},0.031496{{[0-9]*}}}>>
+// W8: %[[D:.*]] = qc.dequantize %[[Q]] : {{.*}} -> tensor<2x1x1x2xf32>
+// W8: linalg.conv_2d_nchw_fchw {{{.*}}qc.weight_error = {{.*}}} ins(%arg0, %[[D]] : tensor<1x1x3x3xf32>, tensor<2x1x1x2xf32>)
+// U4-LABEL: func.func @conv
+// U4: arith.constant dense<{{.}}{{.}}{{.}}{{.}}-1, 0{{.}}{{.}}{{.}}, {{.}}{{.}}{{.}}2, -1{{.*}}> : tensor<2x1x1x2xi4>
+// U4: tensor<2x1x1x2x!quant.uniform<u4:f32:0, {0.200000{{[0-9]*}}:10,0.266666{{[0-9]*}}}>>
+// KEEP-LABEL: func.func @conv
+// KEEP: qc.dequantize
+func.func @conv(%x: tensor<1x1x3x3xf32>, %o: tensor<1x2x3x2xf32>) -> tensor<1x2x3x2xf32> {
+  %w = arith.constant dense<[[[[1.0, -2.0]]], [[[0.5, 4.0]]]]> : tensor<2x1x1x2xf32>
+  %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x1x3x3xf32>, tensor<2x1x1x2xf32>) outs(%o : tensor<1x2x3x2xf32>) -> tensor<1x2x3x2xf32>
+  return %y : tensor<1x2x3x2xf32>
+}

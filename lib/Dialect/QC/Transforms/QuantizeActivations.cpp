@@ -47,29 +47,36 @@ struct QuantizeActivationsPass
           << "qc-quantize-activations: " << range.error();
       return signalPassFailure();
     }
-    WalkResult result = getOperation()->walk([&](MatMulOp op) {
+    WalkResult result = getOperation()->walk([&](Operation *op) {
+      if (!isLayer(op))
+        return WalkResult::advance();
       auto calibrated = op->getAttrOfType<DenseF32ArrayAttr>(kCalibRangeAttr);
-      auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
+      Value lhs = op->getOperand(0);
+      auto lhsType = cast<RankedTensorType>(lhs.getType());
       if (!calibrated || !isa<FloatType>(lhsType.getElementType()) ||
+          lhs.getDefiningOp<DequantizeOp>() ||
           keep.matches(op))
         return WalkResult::advance();
       if (calibrated.size() != 2 || !(calibrated[0] <= calibrated[1])) {
-        op.emitOpError() << "malformed " << kCalibRangeAttr.str()
+        op->emitOpError() << "malformed " << kCalibRangeAttr.str()
                          << " (expected array<f32: lo, hi> with lo <= hi)";
         return WalkResult::interrupt();
       }
       numerics::AffineParams params = numerics::computeRangeParams(
           calibrated[0], calibrated[1], spec, *range);
-      MLIRContext *ctx = op.getContext();
+      MLIRContext *ctx = op->getContext();
       auto element = quant::UniformQuantizedType::get(
           symmetric ? quant::QuantizationFlags::Signed : 0,
           IntegerType::get(ctx, bits), lhsType.getElementType(), params.scale,
           params.zeroPoint, range->qmin, range->qmax);
       OpBuilder b(op);
       Value quantized = QuantizeOp::create(
-          b, op.getLoc(), RankedTensorType::get(lhsType.getShape(), element),
-          op.getLhs());
-      op.getLhsMutable().assign(quantized);
+          b, op->getLoc(), RankedTensorType::get(lhsType.getShape(), element),
+          lhs);
+      // A convolution reads the dequantized input (see qc-quantize-weights).
+      if (!isa<MatMulOp>(op))
+        quantized = DequantizeOp::create(b, op->getLoc(), lhsType, quantized);
+      op->setOperand(0, quantized);
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

@@ -57,44 +57,6 @@ std::optional<std::vector<float>> readF32(Attribute value) {
 
 } // namespace
 
-std::string mlir::qc::getNodeName(Location loc) {
-  std::string name;
-  loc->walk([&](Location inner) {
-    if (auto named = dyn_cast<NameLoc>(inner)) {
-      name = named.getName().str();
-      return WalkResult::interrupt();
-    }
-    return WalkResult::advance();
-  });
-  return name;
-}
-
-LogicalResult mlir::qc::KeepFloat::init(Operation *root, llvm::StringRef pass,
-                                        llvm::StringRef pattern) {
-  if (pattern.empty())
-    return success();
-  regex.emplace(("^(" + pattern + ")$").str());
-  std::string error;
-  if (!regex->isValid(error))
-    return root->emitError() << pass << ": invalid regular expression '"
-                             << pattern << "' for keep-float: " << error;
-  return success();
-}
-
-bool mlir::qc::KeepFloat::matches(Operation *op) const {
-  return regex && regex->match(getNodeName(op->getLoc()));
-}
-
-bool mlir::qc::hasQuantizableWeight(MatMulOp op) {
-  auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
-  auto rhsType = cast<RankedTensorType>(op.getRhs().getType());
-  return isa<FloatType>(lhsType.getElementType()) &&
-         isa<FloatType>(op.getResult().getType().getElementType()) &&
-         rhsType.getRank() == 2 && rhsType.getElementType().isF32() &&
-         rhsType.hasStaticShape() &&
-         op.getRhs().getDefiningOp<arith::ConstantOp>();
-}
-
 namespace {
 struct QuantizeWeightsPass
     : public qc::impl::QuantizeWeightsBase<QuantizeWeightsPass> {
@@ -120,18 +82,18 @@ struct QuantizeWeightsPass
     KeepFloat keep;
     if (failed(keep.init(getOperation(), "qc-quantize-weights", keepFloat)))
       return signalPassFailure();
-    SmallVector<MatMulOp> matmuls;
-    getOperation()->walk([&](MatMulOp op) { matmuls.push_back(op); });
-    for (MatMulOp op : matmuls) {
-      if (keep.matches(op))
-        continue;
+    SmallVector<Operation *> layers;
+    getOperation()->walk([&](Operation *op) {
+      if (isQuantizableLayer(op) && !keep.matches(op))
+        layers.push_back(op);
+    });
+    for (Operation *op : layers)
       if (failed(quantize(op)))
         return signalPassFailure();
-    }
   }
 
   /// The calibrated Hessian of `op`'s activations ([k, k]), or null.
-  const std::vector<double> *findHessian(MatMulOp op, int64_t k) const {
+  const std::vector<double> *findHessian(Operation *op, int64_t k) const {
     auto id = op->getAttrOfType<IntegerAttr>(kCalibIdAttr);
     if (!calibration || !id)
       return nullptr;
@@ -146,18 +108,21 @@ struct QuantizeWeightsPass
 
   /// Quantizes `op`'s weight when it qualifies; failure only for an error
   /// the user must act on (a group size that does not divide K).
-  LogicalResult quantize(MatMulOp op) {
-    if (!hasQuantizableWeight(op))
-      return success();
-    auto rhsType = cast<RankedTensorType>(op.getRhs().getType());
-    auto constant = op.getRhs().getDefiningOp<arith::ConstantOp>();
+  LogicalResult quantize(Operation *op) {
+    Value rhs = op->getOperand(1);
+    auto rhsType = cast<RankedTensorType>(rhs.getType());
+    auto constant = rhs.getDefiningOp<arith::ConstantOp>();
     std::optional<std::vector<float>> data = readF32(constant.getValue());
     if (!data)
       return success();
-    bool transposed = op.getTransposeRhs();
+    // A convolution's weight [F, C, k...] is F rows of C·k... elements, one
+    // scale per output channel (the layout of a transposed matmul weight).
+    auto matmul = dyn_cast<MatMulOp>(op);
+    bool transposed = !matmul || matmul.getTransposeRhs();
+    int64_t group = matmul ? int64_t(this->group) : 0;
     // The quantizer takes W as [N output channels, K].
     int64_t n = rhsType.getDimSize(transposed ? 0 : 1);
-    int64_t k = rhsType.getDimSize(transposed ? 1 : 0);
+    int64_t k = rhsType.getNumElements() / n;
     std::vector<float> rows(*data);
     if (!transposed)
       for (int64_t i = 0; i < k; ++i)
@@ -171,18 +136,18 @@ struct QuantizeWeightsPass
     if (method == "rtn-clip")
       config.clipSearch = numerics::ClipSearchConfig();
     if (group > 0 && k % group != 0)
-      return op.emitOpError()
-             << "weight of node '" << getNodeName(op.getLoc())
+      return op->emitOpError()
+             << "weight of node '" << getNodeName(op->getLoc())
              << "': group size " << int64_t(group)
              << " does not divide K = " << k
              << " (choose another --group, or --keep-float this node)";
     numerics::Result<numerics::QuantizedWeight> q =
         numerics::Result<numerics::QuantizedWeight>::failure("");
-    if (method == "gptq") {
+    if (method == "gptq" && matmul) {
       const std::vector<double> *hessian = findHessian(op, k);
       if (!hessian)
-        return op.emitOpError()
-               << "weight of node '" << getNodeName(op.getLoc())
+        return op->emitOpError()
+               << "weight of node '" << getNodeName(op->getLoc())
                << "': method gptq needs calibration data for this matmul "
                   "(quant-compile --calib DIR)";
       numerics::GPTQConfig gptq;
@@ -194,18 +159,18 @@ struct QuantizeWeightsPass
       numerics::Result<numerics::GPTQResult> r = numerics::quantizeWeightGPTQ(
           rows.data(), n, k, hessian->data(), gptq);
       if (!r)
-        return op.emitOpError()
-               << "GPTQ on the weight of node '" << getNodeName(op.getLoc())
+        return op->emitOpError()
+               << "GPTQ on the weight of node '" << getNodeName(op->getLoc())
                << "': " << r.error();
       q = std::move(r->weight);
     } else {
       q = numerics::quantizeWeightRTN(rows.data(), n, k, config);
     }
     if (!q)
-      return op.emitOpError() << "quantizing the weight of node '"
-                              << getNodeName(op.getLoc()) << "': " << q.error();
+      return op->emitOpError() << "quantizing the weight of node '"
+                              << getNodeName(op->getLoc()) << "': " << q.error();
 
-    MLIRContext *ctx = op.getContext();
+    MLIRContext *ctx = op->getContext();
     OpBuilder b(op);
     Location loc = constant.getLoc();
     Type storage = IntegerType::get(ctx, bits);
@@ -260,7 +225,12 @@ struct QuantizeWeightsPass
     }
     Value weight = quant::StorageCastOp::create(
         b, loc, RankedTensorType::get(rhsType.getShape(), element), codesValue);
-    op.getRhsMutable().assign(weight);
+    // qc.matmul reads quantized operands; a linalg convolution reads the
+    // dequantized weight, which the CPU lowering fuses back into an integer
+    // convolution when the input is quantized too.
+    if (!matmul)
+      weight = DequantizeOp::create(b, loc, rhsType, weight);
+    op->setOperand(1, weight);
     // ‖W − dequant(quant(W))‖ / ‖W‖, for the accuracy report.
     double error = 0, norm = 0;
     for (size_t i = 0; i < rows.size(); ++i) {

@@ -1,9 +1,9 @@
-//===- WeightCalibration.h - calibration data for weight quantization -*- C++
-//-*-===//
+//===- Quantization.h - what the quantization passes share ------*- C++ -*-===//
 //
-// What quant-compile's calibration hands to qc-quantize-weights: per matmul
-// (identified by the `qc.calib_id` attribute the driver puts on it), the
-// GPTQ Hessian H = 2XXᵀ/N of its activations over the calibration inputs.
+// Attribute names, node names, keep-float, which ops are quantizable layers,
+// and what quant-compile's calibration hands to qc-quantize-weights: per
+// matmul (identified by the `qc.calib_id` attribute the driver puts on it),
+// the GPTQ Hessian H = 2XXᵀ/N of its activations over the calibration inputs.
 //
 //===----------------------------------------------------------------------===//
 
@@ -56,6 +56,22 @@ struct WeightCalibration {
 /// True when `op` is a matmul qc-quantize-weights rewrites: float lhs, a
 /// constant static 2-D f32 weight.
 bool hasQuantizableWeight(MatMulOp op);
+
+/// True when `op` is a group-1 linalg convolution (conv_1d_ncw_fcw,
+/// conv_2d_nchw_fchw, as the importer emits ONNX Conv) with an f32 input and
+/// a constant static f32 weight: the convolutions the quantization passes
+/// rewrite.
+bool isQuantizableConv(Operation *op);
+
+/// A layer the quantization passes rewrite: a matmul with a quantizable
+/// weight or a quantizable convolution. For both, operand 0 is the
+/// activation, operand 1 the weight and result 0 the output.
+bool isQuantizableLayer(Operation *op);
+
+/// True for the op kinds that can be layers (qc.matmul and the two linalg
+/// convolutions), whatever state their operands are in: what calibration,
+/// the report and the probes walk once layers carry a `qc.calib_id`.
+bool isLayer(Operation *op);
 
 /// qc-quantize-weights with calibration data (needed for method=gptq);
 /// `calibration` must outlive the pass.

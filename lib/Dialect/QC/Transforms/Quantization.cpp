@@ -1,0 +1,71 @@
+//===- Quantization.cpp - what the quantization passes share ---------------===//
+//
+// Node names, the keep-float option, and which ops are quantizable layers.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Dialect/QC/Transforms/Quantization.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+
+using namespace mlir;
+using namespace mlir::qc;
+
+std::string mlir::qc::getNodeName(Location loc) {
+  std::string name;
+  loc->walk([&](Location inner) {
+    if (auto named = dyn_cast<NameLoc>(inner)) {
+      name = named.getName().str();
+      return WalkResult::interrupt();
+    }
+    return WalkResult::advance();
+  });
+  return name;
+}
+
+LogicalResult mlir::qc::KeepFloat::init(Operation *root, llvm::StringRef pass,
+                                        llvm::StringRef pattern) {
+  if (pattern.empty())
+    return success();
+  regex.emplace(("^(" + pattern + ")$").str());
+  std::string error;
+  if (!regex->isValid(error))
+    return root->emitError() << pass << ": invalid regular expression '"
+                             << pattern << "' for keep-float: " << error;
+  return success();
+}
+
+bool mlir::qc::KeepFloat::matches(Operation *op) const {
+  return regex && regex->match(getNodeName(op->getLoc()));
+}
+
+bool mlir::qc::hasQuantizableWeight(MatMulOp op) {
+  auto lhsType = cast<RankedTensorType>(op.getLhs().getType());
+  auto rhsType = cast<RankedTensorType>(op.getRhs().getType());
+  return isa<FloatType>(lhsType.getElementType()) &&
+         isa<FloatType>(op.getResult().getType().getElementType()) &&
+         rhsType.getRank() == 2 && rhsType.getElementType().isF32() &&
+         rhsType.hasStaticShape() &&
+         op.getRhs().getDefiningOp<arith::ConstantOp>();
+}
+
+bool mlir::qc::isQuantizableConv(Operation *op) {
+  if (!isa<linalg::Conv1DNcwFcwOp, linalg::Conv2DNchwFchwOp>(op))
+    return false;
+  auto input = dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+  auto weight = dyn_cast<RankedTensorType>(op->getOperand(1).getType());
+  return input && weight && input.getElementType().isF32() &&
+         weight.getElementType().isF32() && weight.hasStaticShape() &&
+         op->getOperand(1).getDefiningOp<arith::ConstantOp>();
+}
+
+bool mlir::qc::isQuantizableLayer(Operation *op) {
+  if (auto matmul = dyn_cast<MatMulOp>(op))
+    return hasQuantizableWeight(matmul);
+  return isQuantizableConv(op);
+}
+
+bool mlir::qc::isLayer(Operation *op) {
+  return isa<MatMulOp, linalg::Conv1DNcwFcwOp, linalg::Conv2DNchwFchwOp>(op);
+}
