@@ -85,7 +85,7 @@ LogicalResult mlir::qc::calibrate(ModuleOp module,
     return failure();
 
   bool wantHessians = options.weightMethod == "gptq";
-  bool wantRanges = options.activationBits != 0;
+  bool wantRanges = options.activationBits != 0 && !options.activationPerToken;
   std::map<int64_t, numerics::HessianAccumulator> hessians;
   std::map<int64_t, numerics::HistogramObserver> histograms;
   for (auto &[id, type] : probe.taps) {

@@ -315,6 +315,7 @@ LogicalResult mlir::qc::quantizeModel(ModuleOp module,
     QuantizeActivationsOptions activations;
     activations.bits = options.activationBits;
     activations.symmetric = options.activationSymmetric;
+    activations.perToken = options.activationPerToken;
     activations.keepFloat = options.keepFloat;
     pm.addPass(createQuantizeActivations(activations));
   }

@@ -68,6 +68,8 @@ void accumulate(Agreement &a, const ::quant::Tensor &reference,
 std::string describe(Value operand) {
   if (auto dq = operand.getDefiningOp<DequantizeOp>())
     operand = dq.getInput();
+  if (auto token = operand.getDefiningOp<QuantizePerTokenOp>())
+    return "int" + std::to_string(token.getBits()) + " per-token";
   auto element = getElementTypeOrSelf(operand.getType());
   auto q = dyn_cast<mlir::quant::QuantizedType>(element);
   if (!q)
@@ -153,7 +155,10 @@ LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
       ", activations " +
       (options.activationBits ? (options.activationSymmetric ? "int" : "uint") +
                                     std::to_string(options.activationBits) +
-                                    " per-tensor (" + options.calibMethod + ")"
+                                    (options.activationPerToken
+                                         ? std::string(" per-token (dynamic)")
+                                         : " per-tensor (" +
+                                               options.calibMethod + ")")
                               : std::string("float")) +
       "; " + std::to_string(sets->size()) + " calibration sets from " +
       options.calibDir;

@@ -276,6 +276,98 @@ struct DequantizeLowering : OpRewritePattern<DequantizeOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// qc.quantize_per_token
+//===----------------------------------------------------------------------===//
+
+/// The lowering of qc.quantize_per_token on `x` (f32, rank >= 1): the
+/// per-row scales, shaped [outer..., 1] (max|row| / qmax, 1 for a zero
+/// row), and either the codes as `bits`-bit integers (`codes` true) or the
+/// dequantized values (codes · scale).
+std::pair<Value, Value> lowerPerToken(OpBuilder &b, Location loc, Value x,
+                                      int64_t bits, bool codes) {
+  auto xTy = cast<RankedTensorType>(x.getType());
+  int64_t rank = xTy.getRank();
+  MLIRContext *ctx = b.getContext();
+  Type f32 = b.getF32Type();
+  SmallVector<int64_t> rowShape(xTy.getShape());
+  rowShape.back() = 1;
+  SmallVector<std::pair<Value, int64_t>> sources;
+  for (int64_t d = 0; d < rank; ++d)
+    sources.push_back({x, d});
+  auto rowTy = RankedTensorType::get(rowShape, f32);
+  Value init = emptyLike(b, loc, rowTy, sources);
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+  init = linalg::FillOp::create(b, loc, zero, init).getResult(0);
+  SmallVector<AffineExpr> rowExprs;
+  for (int64_t d = 0; d + 1 < rank; ++d)
+    rowExprs.push_back(getAffineDimExpr(d, ctx));
+  rowExprs.push_back(getAffineConstantExpr(0, ctx));
+  AffineMap rowMap = AffineMap::get(rank, 0, rowExprs, ctx);
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  SmallVector<utils::IteratorType> iters(rank, utils::IteratorType::parallel);
+  iters.back() = utils::IteratorType::reduction;
+  Value amax =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{rowTy}, ValueRange{x}, ValueRange{init},
+          ArrayRef<AffineMap>{id, rowMap}, iters,
+          [&](OpBuilder &nb, Location l, ValueRange a) {
+            Value v = math::AbsFOp::create(nb, l, a[0]);
+            linalg::YieldOp::create(nb, l,
+                                    ValueRange{arith::MaximumFOp::create(
+                                        nb, l, a[1], v)});
+          })
+          .getResult(0);
+  double qmax = double((int64_t(1) << (bits - 1)) - 1);
+  double qmin = -qmax - 1;
+  Value scales = elementwise(
+      b, loc, amax, f32, {amax}, {b.getMultiDimIdentityMap(rank)},
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value z = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(0.0));
+        Value one = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(1.0));
+        Value q = arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(qmax));
+        Value isZero = arith::CmpFOp::create(nb, l, arith::CmpFPredicate::OEQ,
+                                             a[0], z);
+        return arith::SelectOp::create(
+            nb, l, isZero, one, arith::DivFOp::create(nb, l, a[0], q));
+      });
+  Type resultElement =
+      codes ? Type(b.getIntegerType(bits)) : xTy.getElementType();
+  Value values = elementwise(
+      b, loc, x, resultElement, {x, scales}, {id, rowMap},
+      [&](OpBuilder &nb, Location l, ValueRange a) -> Value {
+        Value v = arith::DivFOp::create(nb, l, a[0], a[1]);
+        v = math::RoundEvenOp::create(nb, l, v);
+        auto bound = [&](double n) -> Value {
+          return arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(n));
+        };
+        v = arith::MaximumFOp::create(nb, l, v, bound(qmin));
+        v = arith::MinimumFOp::create(nb, l, v, bound(qmax));
+        if (codes)
+          return arith::FPToSIOp::create(nb, l, resultElement, v);
+        return arith::MulFOp::create(nb, l, v, a[1]);
+      });
+  return {scales, values};
+}
+
+struct QuantizePerTokenLowering : OpRewritePattern<QuantizePerTokenOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(QuantizePerTokenOp op,
+                                PatternRewriter &rewriter) const override {
+    if (!getElementTypeOrSelf(op.getType()).isF32())
+      return failure(); // reported by checkLowerable
+    // A matmul may read the codes directly (MatMulLowering); lower the op
+    // on its own once no matmul reads it.
+    if (llvm::any_of(op->getUsers(),
+                     [](Operation *user) { return isa<MatMulOp>(user); }))
+      return failure();
+    rewriter.replaceOp(op, lowerPerToken(rewriter, op.getLoc(), op.getInput(),
+                                         op.getBits(), /*codes=*/false)
+                               .second);
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // qc.matmul
 //===----------------------------------------------------------------------===//
 
@@ -416,15 +508,41 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
       operand.quant = *p;
       return operand;
     };
-    FailureOr<ContractionOperand> a = makeOperand(lhs, lhsMap);
     FailureOr<ContractionOperand> bOp = makeOperand(rhs, rhsMap);
-    if (failed(a) || failed(bOp))
+    if (failed(bOp))
       return failure();
-
-    // Integer path: both quantized, no parameter varies along k.
     auto constantAlongK = [&](const ContractionOperand &o) {
       return o.quant && !o.quant->map.isFunctionOfDim(k);
     };
+    // A per-token quantized lhs feeding integer weights: its codes enter
+    // the integer path, its per-row scales the epilogue.
+    FailureOr<ContractionOperand> a = failure();
+    auto perToken = lhs.getDefiningOp<QuantizePerTokenOp>();
+    if (perToken && !lhsVector && constantAlongK(*bOp) &&
+        isa<IntegerType>(bOp->quant->type.getStorageType()) &&
+        lhsTy.getElementType().isF32()) {
+      int64_t bits = perToken.getBits();
+      auto [scales, codes] = lowerPerToken(rewriter, loc, perToken.getInput(),
+                                           bits, /*codes=*/true);
+      int64_t qmax = (int64_t(1) << (bits - 1)) - 1;
+      QuantParams p;
+      p.type = quant::UniformQuantizedType::get(
+          quant::QuantizationFlags::Signed, rewriter.getIntegerType(bits),
+          rewriter.getF32Type(), 1.0, 0, -qmax - 1, qmax);
+      p.scale = scales;
+      p.zeroPoint = constantTensor(rewriter, loc, {}, rewriter.getI32Type(),
+                                   {rewriter.getI32IntegerAttr(0)});
+      SmallVector<AffineExpr> rowExprs(lhsExprs);
+      rowExprs.back() = getAffineConstantExpr(0, ctx);
+      p.map = AffineMap::get(loops, 0, rowExprs, ctx);
+      a = ContractionOperand{codes, lhsMap, p, Type()};
+    } else {
+      a = makeOperand(lhs, lhsMap);
+    }
+    if (failed(a))
+      return failure();
+
+    // Integer path: both quantized, no parameter varies along k.
     bool integer = constantAlongK(*a) && constantAlongK(*bOp) &&
                    isa<IntegerType>(a->quant->type.getStorageType()) &&
                    a->quant->type.getStorageTypeIntegralWidth() <= 16 &&
@@ -1006,6 +1124,12 @@ LogicalResult checkLowerable(ModuleOp module) {
             << ": only power-of-two sizes are lowered so far";
         ok = false;
       }
+    } else if (auto pt = dyn_cast<QuantizePerTokenOp>(op)) {
+      if (!getElementTypeOrSelf(pt.getType()).isF32()) {
+        pt.emitError("unsupported lowering of qc.quantize_per_token on ")
+            << pt.getType() << ": only f32 is lowered";
+        ok = false;
+      }
     } else if (isa<RMSNormOp, LayerNormOp>(op)) {
       auto type = cast<RankedTensorType>(op->getOperand(0).getType());
       int64_t axis = static_cast<int64_t>(
@@ -1177,6 +1301,7 @@ struct ConvertQCToLinalgPass
 
     RewritePatternSet patterns(&getContext());
     patterns.add<QuantizeLowering, DequantizeLowering, MatMulLowering,
+                 QuantizePerTokenLowering,
                  RMSNormLowering, LayerNormLowering, HadamardLowering,
                  CancelStorageCasts>(&getContext());
     GreedyRewriteConfig config;

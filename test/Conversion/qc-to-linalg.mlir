@@ -221,3 +221,50 @@ func.func @float_conv(%f: tensor<1x2x5x5xf32>, %xs: tensor<1x2x5x5xi8>, %o: tens
   %z = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<2> : tensor<2xi64>} ins(%dx, %w1 : tensor<1x2x5x5xf32>, tensor<3x2x3x3xf32>) outs(%o : tensor<1x3x2x2xf32>) -> tensor<1x3x2x2xf32>
   return %y, %z : tensor<1x3x2x2xf32>, tensor<1x3x2x2xf32>
 }
+
+// -----
+
+// qc.quantize_per_token on its own: a max-|x| reduction per row, the scale
+// (1 for a zero row), then round-half-even codes clamped to [-8, 7] times
+// the scale.
+// CHECK-LABEL: func.func @per_token
+// CHECK-DAG: arith.constant 7.000000e+00 : f32
+// CHECK-DAG: arith.constant -8.000000e+00 : f32
+// CHECK: linalg.generic {{.*}}iterator_types = ["parallel", "reduction"]{{.*}} ins(%arg0 : tensor<3x8xf32>) outs(%{{.*}} : tensor<3x1xf32>)
+// CHECK: math.absf
+// CHECK: arith.maximumf
+// CHECK: arith.divf
+// CHECK: arith.select
+// CHECK: math.roundeven
+// CHECK: arith.maximumf
+// CHECK: arith.minimumf
+// CHECK: arith.mulf
+func.func @per_token(%x: tensor<3x8xf32>) -> tensor<3x8xf32> {
+  %0 = qc.quantize_per_token %x {bits = 4} : tensor<3x8xf32>
+  return %0 : tensor<3x8xf32>
+}
+
+// -----
+
+// Feeding a matmul with per-channel int8 weights: the codes (i8) enter the
+// integer contraction and the [3, 1] scales the epilogue; with group-wise
+// weights the matmul reads the dequantized values (float path).
+// CHECK-LABEL: func.func @per_token_matmul
+// CHECK: %[[CODES:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<3x8xi8>)
+// CHECK: arith.fptosi
+// CHECK: %[[ACC:.*]] = linalg.generic {{.*}} ins(%[[CODES]], %{{.*}} : tensor<3x8xi8>, tensor<8x2xi8>) outs(%{{.*}} : tensor<3x2xi32>)
+// CHECK: arith.muli
+// CHECK: linalg.generic {{.*}} ins(%[[ACC]], %{{.*}}, %{{.*}} : tensor<3x2xi32>, tensor<3x1xf32>, tensor<2xf32>)
+// CHECK: %[[VALUES:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<3x8xf32>)
+// CHECK-NOT: arith.fptosi
+// CHECK: linalg.generic {{.*}} ins(%[[VALUES]], %{{.*}} : tensor<3x8xf32>, tensor<8x2xi8>, tensor<2x2xf32>, tensor<2x2xi32>)
+func.func @per_token_matmul(%x: tensor<3x8xf32>) -> (tensor<3x2xf32>, tensor<3x2xf32>) {
+  %c = arith.constant dense<1> : tensor<8x2xi8>
+  %w = quant.scast %c : tensor<8x2xi8> to tensor<8x2x!quant.uniform<i8:f32:1, {0.5, 0.25}>>
+  %t = qc.quantize_per_token %x {bits = 8} : tensor<3x8xf32>
+  %y = qc.matmul %t, %w : (tensor<3x8xf32>, tensor<8x2x!quant.uniform<i8:f32:1, {0.5, 0.25}>>) -> tensor<3x2xf32>
+  %g = quant.scast %c : tensor<8x2xi8> to tensor<8x2x!quant.uniform<i8:f32:{0:4, 1:1}, {{0.5, 0.25}, {0.5, 0.25}}>>
+  %t2 = qc.quantize_per_token %x {bits = 8} : tensor<3x8xf32>
+  %z = qc.matmul %t2, %g : (tensor<3x8xf32>, tensor<8x2x!quant.uniform<i8:f32:{0:4, 1:1}, {{0.5, 0.25}, {0.5, 0.25}}>>) -> tensor<3x2xf32>
+  return %y, %z : tensor<3x2xf32>, tensor<3x2xf32>
+}

@@ -133,12 +133,19 @@ static cl::opt<std::string> keepFloat(
 
 static cl::opt<std::string> activationFormat(
     "activations",
-    cl::desc("Quantize the inputs of the weight-quantized matmuls statically, "
-             "per tensor, from calibration ranges (needs --weights and "
-             "--calib): float (default), int8 (symmetric), uint8 (zero "
-             "point); int8 weights and activations compute in int8 x int8 -> "
-             "int32 (W8A8)"),
+    cl::desc("Quantize the inputs of the weight-quantized layers (needs "
+             "--weights): float (default), int8, int4 (symmetric), uint8, "
+             "uint4 (zero point). Statically, per tensor, from calibration "
+             "ranges (needs --calib), or with --per-token dynamically; int8 "
+             "weights and activations compute in int8 x int8 -> int32 (W8A8)"),
     cl::value_desc("format"), cl::init("float"), cl::cat(category));
+static cl::opt<bool> perToken(
+    "per-token",
+    cl::desc("With --activations=int8|int4: quantize the inputs of the "
+             "weight-quantized matmuls dynamically, one symmetric scale per "
+             "token (row) computed at run time, instead of from calibration "
+             "(W8A8 per-token, W4A4); convolutions keep float inputs"),
+    cl::init(false), cl::cat(category));
 static cl::opt<std::string> calibMethod(
     "calib-method",
     cl::desc("How activation ranges come from calibration: minmax (default), "
@@ -278,20 +285,28 @@ static int compile(MLIRContext &context) {
     return 1;
   }
   static const std::map<std::string, std::pair<int64_t, bool>> actFormats = {
-      {"float", {0, true}}, {"int8", {8, true}}, {"uint8", {8, false}}};
+      {"float", {0, true}}, {"int8", {8, true}}, {"uint8", {8, false}},
+      {"int4", {4, true}},  {"uint4", {4, false}}};
   auto act = actFormats.find(activationFormat);
   if (act == actFormats.end()) {
     llvm::errs() << "quant-compile: --activations=" << activationFormat
-                 << " is not a format (float, int8, uint8)\n";
+                 << " is not a format (float, int8, int4, uint8, uint4)\n";
     return 1;
   }
   options.activationBits = act->second.first;
   options.activationSymmetric = act->second.second;
+  options.activationPerToken = perToken;
+  if (perToken && (options.activationBits == 0 ||
+                   !options.activationSymmetric)) {
+    llvm::errs() << "quant-compile: --per-token needs symmetric quantized "
+                    "activations: --activations=int8 or int4\n";
+    return 1;
+  }
   if (options.activationBits != 0 &&
-      (options.weightBits == 0 || calibDir.empty())) {
+      (options.weightBits == 0 || (calibDir.empty() && !perToken))) {
     llvm::errs() << "quant-compile: --activations=" << activationFormat
-                 << " needs --weights (the matmuls it applies to) and --calib "
-                    "DIR (their input ranges)\n";
+                 << " needs --weights (the layers it applies to) and --calib "
+                    "DIR (their input ranges; or --per-token)\n";
     return 1;
   }
   if (calibMethod != "minmax" && calibMethod != "percentile" &&

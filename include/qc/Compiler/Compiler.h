@@ -53,6 +53,8 @@ struct CompileOptions {
   /// (qc-quantize-activations): bits 0 keeps them float, else 4 or 8.
   int64_t activationBits = 0;
   bool activationSymmetric = true;
+  /// Dynamic per-token activation quantization instead of static ranges.
+  bool activationPerToken = false;
   /// How calibration turns an activation histogram into a range: minmax,
   /// percentile (99.99 %), entropy (KL) or mse.
   std::string calibMethod = "minmax";

@@ -387,3 +387,19 @@ func.func @observe_unknown_statistic(%x: tensor<4xf32>) {
   %0 = qc.observe median %x tag "a" : tensor<4xf32>
   return
 }
+
+// -----
+
+func.func @per_token_bits(%x: tensor<4x8xf32>) {
+  // expected-error @+1 {{'qc.quantize_per_token' op bits must be between 2 and 16, got 1}}
+  %0 = qc.quantize_per_token %x {bits = 1} : tensor<4x8xf32>
+  return
+}
+
+// -----
+
+func.func @per_token_rank0(%x: tensor<f32>) {
+  // expected-error @+1 {{'qc.quantize_per_token' op input must have rank >= 1}}
+  %0 = qc.quantize_per_token %x {bits = 8} : tensor<f32>
+  return
+}

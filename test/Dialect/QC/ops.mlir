@@ -146,3 +146,12 @@ func.func @observe(%x: tensor<1x16x64xf32>) -> tensor<1x16x64xf32> {
   %5 = qc.observe mean_abs_per_channel %4 tag "awq" axis 0 : tensor<1x16x64xf32>
   return %5 : tensor<1x16x64xf32>
 }
+
+// CHECK-LABEL: func.func @quantize_per_token
+func.func @quantize_per_token(%x: tensor<16x64xf32>, %y: tensor<?x4x32xf16>) {
+  // CHECK: qc.quantize_per_token %{{.*}} {bits = 8 : i64} : tensor<16x64xf32>
+  %0 = qc.quantize_per_token %x {bits = 8} : tensor<16x64xf32>
+  // CHECK: qc.quantize_per_token %{{.*}} {bits = 4 : i64} : tensor<?x4x32xf16>
+  %1 = qc.quantize_per_token %y {bits = 4} : tensor<?x4x32xf16>
+  return
+}

@@ -2,6 +2,9 @@
 // RUN: quant-opt %s --split-input-file --qc-quantize-activations="symmetric=false" | FileCheck %s --check-prefix=ASYM
 // RUN: quant-opt %s --split-input-file --qc-quantize-activations="keep-float=fc.*" | FileCheck %s --check-prefix=KEEP
 // RUN: not quant-opt %s --split-input-file --qc-quantize-activations="bits=3" 2>&1 | FileCheck %s --check-prefix=BITS
+// RUN: quant-opt %s --split-input-file --qc-quantize-activations="per-token bits=4" | FileCheck %s --check-prefix=TOKEN
+// RUN: quant-opt %s --split-input-file --qc-quantize-activations="per-token keep-float=fc1" | FileCheck %s --check-prefix=TOKEN-KEEP
+// RUN: not quant-opt %s --split-input-file --qc-quantize-activations="per-token symmetric=false" 2>&1 | FileCheck %s --check-prefix=TOKEN-ASYM
 
 // A calibrated range [-2, 1]: symmetric int8, scale max(2, 1) / 127
 // (0.015748...), zero point 0. Asymmetric uint8: scale (1 - (-2)) / 255
@@ -14,6 +17,14 @@
 // KEEP-LABEL: func.func @calibrated
 // KEEP-NOT: qc.quantize
 // BITS: qc-quantize-activations: bits must be 4 or 8, got 3
+// Per token: the calibrated range plays no part; the matmul reads
+// qc.quantize_per_token of its input.
+// TOKEN-LABEL: func.func @calibrated
+// TOKEN: %[[T:.*]] = qc.quantize_per_token %arg0 {bits = 4 : i64} : tensor<3x4xf32>
+// TOKEN: qc.matmul %[[T]], %{{.*}} : (tensor<3x4xf32>, tensor<4x2x!quant.uniform<i8:f32:1, {{.*}}>>) -> tensor<3x2xf32>
+// TOKEN-KEEP-LABEL: func.func @calibrated
+// TOKEN-KEEP-NOT: qc.quantize_per_token
+// TOKEN-ASYM: per-token quantization is symmetric (signed codes); symmetric=false is not supported
 func.func @calibrated(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %c = arith.constant dense<1> : tensor<4x2xi8>
   %w = quant.scast %c : tensor<4x2xi8> to tensor<4x2x!quant.uniform<i8:f32:1, {0.5, 0.25}>>
@@ -24,7 +35,11 @@ func.func @calibrated(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
 // -----
 
 // Left alone: no calibrated range, and an input that is already quantized.
+// Per token: a float weight (not a quantized layer) and a quantized input.
 // CHECK-LABEL: func.func @untouched
+// TOKEN-LABEL: func.func @untouched
+// TOKEN-NOT: qc.quantize_per_token
+// TOKEN: return
 // CHECK-NOT: qc.quantize
 // CHECK: return
 func.func @untouched(%x: tensor<3x4xf32>, %q: tensor<3x4x!quant.uniform<i8:f32, 0.5>>, %w: tensor<4x2xf32>) -> (tensor<3x2xf32>, tensor<3x2xf32>) {
@@ -46,6 +61,9 @@ func.func @untouched(%x: tensor<3x4xf32>, %q: tensor<3x4x!quant.uniform<i8:f32, 
 // CHECK: return
 // KEEP-LABEL: func.func @conv
 // KEEP: qc.quantize
+// Per token leaves convolutions alone.
+// TOKEN-LABEL: func.func @conv
+// TOKEN-NOT: qc.quantize
 func.func @conv(%x: tensor<1x2x4x4xf32>, %w: tensor<3x2x3x3xf32>, %o: tensor<1x3x2x2xf32>) -> (tensor<1x3x2x2xf32>, tensor<1x3x2x2xf32>) {
   %y = linalg.conv_2d_nchw_fchw {qc.calib_range = array<f32: -2.0, 1.0>, dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x2x4x4xf32>, tensor<3x2x3x3xf32>) outs(%o : tensor<1x3x2x2xf32>) -> tensor<1x3x2x2xf32>
   %c = arith.constant dense<3> : tensor<1x2x4x4xi8>

@@ -336,6 +336,15 @@ int64_t HadamardOp::getTransformSize() {
   return stride > 0 ? n / stride : n;
 }
 
+LogicalResult QuantizePerTokenOp::verify() {
+  if (getBits() < 2 || getBits() > 16)
+    return emitOpError("bits must be between 2 and 16, got ") << getBits();
+  if (cast<RankedTensorType>(getInput().getType()).getRank() < 1)
+    return emitOpError("input must have rank >= 1 (the last axis is the "
+                       "token's vector)");
+  return success();
+}
+
 LogicalResult HadamardOp::verify() {
   RankedTensorType type = getInput().getType();
   if (type.getRank() < 1)

@@ -14,6 +14,7 @@
 #include "qc/Numerics/QuantParams.h"
 
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "mlir/IR/TypeUtilities.h"
 
 namespace mlir::qc {
 #define GEN_PASS_DEF_QUANTIZEACTIVATIONS
@@ -46,6 +47,28 @@ struct QuantizeActivationsPass
       getOperation()->emitError()
           << "qc-quantize-activations: " << range.error();
       return signalPassFailure();
+    }
+    if (perToken) {
+      if (!symmetric) {
+        getOperation()->emitError()
+            << "qc-quantize-activations: per-token quantization is "
+               "symmetric (signed codes); symmetric=false is not supported";
+        return signalPassFailure();
+      }
+      // Every matmul reading a quantized weight gets its input quantized
+      // per token at run time; no calibration is involved.
+      getOperation()->walk([&](MatMulOp op) {
+        Value lhs = op.getLhs();
+        if (!isa<quant::QuantizedType>(
+                getElementTypeOrSelf(op.getRhs().getType())) ||
+            !getElementTypeOrSelf(lhs.getType()).isF32() ||
+            lhs.getDefiningOp<QuantizePerTokenOp>() || keep.matches(op))
+          return;
+        OpBuilder b(op);
+        op.getLhsMutable().assign(
+            QuantizePerTokenOp::create(b, op.getLoc(), lhs, int64_t(bits)));
+      });
+      return;
     }
     WalkResult result = getOperation()->walk([&](Operation *op) {
       if (!isLayer(op))

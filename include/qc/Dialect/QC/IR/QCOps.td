@@ -101,6 +101,45 @@ def QC_DequantizeOp : QC_Op<"dequantize", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
+// qc.quantize_per_token
+//===----------------------------------------------------------------------===//
+
+def QC_QuantizePerTokenOp : QC_Op<"quantize_per_token",
+                                  [Pure, SameOperandsAndResultType]> {
+  let summary = "Dynamic symmetric per-token quantization, returning the real values";
+  let description = [{
+    Quantizes each row (token) of `input` — the vector along its last axis —
+    to signed `bits`-bit integers with a scale computed at run time from that
+    row, and returns the values the codes stand for:
+
+    ```
+    s = max_j |x[..., j]| / (2^(bits-1) − 1)      (s = 1 for an all-zero row)
+    y[..., j] = clamp(round_half_to_even(x[..., j] / s), −2^(bits-1), 2^(bits-1) − 1) · s
+    ```
+
+    This is the dynamic activation quantization of W8A8 (SmoothQuant's
+    per-token setting) and W4A4 (QuaRot): the scale is not known at compile
+    time, so it cannot live in a `!quant.uniform` type, and the op returns
+    float. The codes need not be materialised: when the result feeds the
+    left-hand side of a `qc.matmul` with integer weights whose parameters
+    are constant along K, the CPU lowering multiplies the codes in i32 and
+    applies `s` per row in the epilogue.
+
+    `bits` is between 2 and 16; the input has rank ≥ 1.
+
+    Example:
+
+    ```mlir
+    %y = qc.quantize_per_token %x {bits = 8} : tensor<16x4096xf32>
+    ```
+  }];
+  let arguments = (ins QC_FloatTensor:$input, I64Attr:$bits);
+  let results = (outs QC_FloatTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // qc.matmul
 //===----------------------------------------------------------------------===//
 

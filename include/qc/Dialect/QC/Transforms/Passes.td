@@ -40,7 +40,7 @@ def StripObservers : Pass<"qc-strip-observers"> {
 }
 
 def QuantizeWeights : Pass<"qc-quantize-weights"> {
-  let summary = "Quantize the constant weights of float matmuls (weight-only, RTN)";
+  let summary = "Quantize the constant weights of matmuls and convolutions (RTN, RTN-clip, GPTQ)";
   let description = [{
     Replaces the constant right-hand side of every float `qc.matmul` (2-D,
     f32) by its quantized form: integer codes in a constant, viewed through
@@ -68,9 +68,16 @@ def QuantizeWeights : Pass<"qc-quantize-weights"> {
     Each rewritten matmul records `qc.weight_error`, the weight's relative
     error ‖W − dequant(quant(W))‖ / ‖W‖, for the accuracy report.
 
+    Convolutions (the group-1 `linalg.conv_1d_ncw_fcw` /
+    `linalg.conv_2d_nchw_fchw` an ONNX Conv imports to) with a constant f32
+    weight [F, C, k...] are quantized per output channel (axis 0) whatever
+    `group` says, by RTN (or rtn-clip; `gptq` applies to matmuls only and
+    convolutions get RTN), and read `qc.dequantize` of the codes: the
+    convolution op itself stays a linalg op.
+
     Left alone: matmuls whose weight is not a constant, is not f32, is
     already quantized, or has a rank other than 2; matmuls with quantized
-    operands. A group size that does not divide K is an error naming the
+    operands; grouped and depthwise convolutions. A group size that does not divide K is an error naming the
     node (use another `group` or `keep-float`).
 
     Invariant: the quantized matmul computes x · dequant(quant(W)); the
@@ -106,14 +113,27 @@ def QuantizeWeights : Pass<"qc-quantize-weights"> {
 }
 
 def QuantizeActivations : Pass<"qc-quantize-activations"> {
-  let summary = "Quantize the inputs of calibrated matmuls statically (per tensor)";
+  let summary = "Quantize the inputs of quantized layers: static per tensor, or dynamic per token";
   let description = [{
-    For every `qc.matmul` with a float left-hand side and a `qc.calib_range`
+    Static (default): from calibrated ranges, for matmuls and convolutions.
+    Dynamic (`per-token`): every `qc.matmul` whose weight is quantized and
+    whose left-hand side is f32 reads `qc.quantize_per_token` of it instead
+    (symmetric `bits`-bit codes, one scale per row computed at run time;
+    no calibration). With integer weights whose parameters are constant
+    along K the CPU lowering multiplies the codes in i32 (W8A8 / W4A4 per
+    channel); with group-wise weights it computes with the dequantized
+    values. Convolutions are not quantized per token.
+    `symmetric=false` with `per-token` is an error.
+
+    Static quantization in detail:
+    for every layer with a float input and a `qc.calib_range`
     attribute (`array<f32: lo, hi>`, the activation range quant-compile's
     calibration measured with the chosen `--calib-method`), inserts a
     `qc.quantize` of the left-hand side to a per-tensor `!quant.uniform`
     type whose scale and zero point the numerics library computes from the
-    range (`numerics::computeRangeParams`): symmetric int-b (zero point 0,
+    range (a convolution reads `qc.dequantize` of it; the CPU lowering
+    turns a convolution of dequantized integer operands back into an i32
+    convolution) (`numerics::computeRangeParams`): symmetric int-b (zero point 0,
     scale max(|lo|, |hi|) / (2^(b−1) − 1)) or asymmetric uint-b (the range
     widened to include 0). With a quantized weight (qc-quantize-weights
     first) and parameters constant along K, the CPU lowering then takes the
@@ -140,6 +160,9 @@ def QuantizeActivations : Pass<"qc-quantize-activations"> {
            "Bit width of the activation codes (4 or 8)">,
     Option<"symmetric", "symmetric", "bool", /*default=*/"true",
            "Signed codes, zero point 0 (false: unsigned with a zero point)">,
+    Option<"perToken", "per-token", "bool", /*default=*/"false",
+           "Quantize dynamically, one scale per row computed at run time "
+           "(qc.quantize_per_token), instead of from calibrated ranges">,
     Option<"keepFloat", "keep-float", "std::string", /*default=*/"\"\"",
            "Regular expression over node names to leave in float">
   ];
