@@ -305,6 +305,9 @@ LogicalResult mlir::qc::quantizeModel(ModuleOp module,
   if (options.weightBits != 0) {
     QuantizeWeightsOptions weights;
     weights.bits = options.weightBits;
+    weights.format = options.weightFloatFormat.empty()
+                         ? std::string("int")
+                         : options.weightFloatFormat;
     weights.symmetric = options.weightSymmetric;
     weights.group = options.weightGroup;
     weights.method = options.weightMethod;

@@ -68,6 +68,23 @@ void accumulate(Agreement &a, const ::quant::Tensor &reference,
 std::string describe(Value operand) {
   if (auto dq = operand.getDefiningOp<DequantizeOp>())
     operand = dq.getInput();
+  if (auto decode = operand.getDefiningOp<DecodeOp>()) {
+    bool fp8 = isa<Float8E4M3FNType>(
+        getElementTypeOrSelf(decode.getCodes().getType()));
+    int64_t block = 1;
+    for (int64_t b : decode.getBlockSizes())
+      block = std::max(block, b);
+    auto scales = cast<RankedTensorType>(decode.getScales().getType());
+    bool perChannel = llvm::count_if(scales.getShape(), [](int64_t d) {
+                        return d != 1;
+                      }) <= 1;
+    if (!fp8)
+      return (block == 32   ? std::string("mxfp4")
+              : block == 16 ? std::string("nvfp4")
+                            : "fp4 e2m1 g" + std::to_string(block));
+    return "fp8 e4m3" +
+           (perChannel ? std::string(" per-channel") : " g" + std::to_string(block));
+  }
   if (auto token = operand.getDefiningOp<QuantizePerTokenOp>())
     return "int" + std::to_string(token.getBits()) + " per-token";
   auto element = getElementTypeOrSelf(operand.getType());
@@ -145,9 +162,11 @@ LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
   std::string settings =
       "weights " +
       (options.weightBits
-           ? (options.weightSymmetric ? "int" : "uint") +
-                 std::to_string(options.weightBits) +
-                 (options.weightGroup
+           ? (options.weightFloatFormat.empty()
+                  ? (options.weightSymmetric ? "int" : "uint") +
+                        std::to_string(options.weightBits)
+                  : options.weightFloatFormat) +
+                 (options.weightGroup && options.weightFloatFormat != "mxfp4" && options.weightFloatFormat != "nvfp4"
                       ? " g" + std::to_string(options.weightGroup)
                       : std::string(" per-channel")) +
                  " (" + options.weightMethod + ")"

@@ -22,6 +22,7 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cmath>
+#include <limits>
 
 namespace mlir::qc {
 #define GEN_PASS_DEF_CONVERTQCTOLINALG
@@ -276,6 +277,114 @@ struct DequantizeLowering : OpRewritePattern<DequantizeOp> {
 };
 
 //===----------------------------------------------------------------------===//
+// qc.decode
+//===----------------------------------------------------------------------===//
+
+/// Scalar: the bits of an E4M3FN or E2M1 value (in an i8) -> f32, exactly.
+/// Normal values are assembled as f32 bits (the exponent rebiased, the
+/// mantissa shifted up); subnormals are m · 2^(1 − bias − mantissa bits);
+/// E4M3FN's S.1111.111 is NaN. Only selects: it vectorises.
+Value decodeSmallFloat(OpBuilder &b, Location loc, Value bits,
+                       Type format) {
+  bool e4m3 = isa<Float8E4M3FNType>(format);
+  int64_t expBits = e4m3 ? 4 : 2, mantBits = e4m3 ? 3 : 1, bias = e4m3 ? 7 : 1;
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto c = [&](int64_t v) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
+  };
+  Value u = arith::ExtUIOp::create(b, loc, i32, bits);
+  Value magnitude =
+      arith::AndIOp::create(b, loc, u, c((1 << (expBits + mantBits)) - 1));
+  Value e = arith::ShRUIOp::create(b, loc, magnitude, c(mantBits));
+  Value m = arith::AndIOp::create(b, loc, u, c((1 << mantBits) - 1));
+  // Normal: ((e − bias + 127) << 23) | (m << (23 − mantBits)).
+  Value normalBits = arith::OrIOp::create(
+      b, loc,
+      arith::ShLIOp::create(
+          b, loc, arith::AddIOp::create(b, loc, e, c(127 - bias)), c(23)),
+      arith::ShLIOp::create(b, loc, m, c(23 - mantBits)));
+  Value normal = arith::BitcastOp::create(b, loc, f32, normalBits);
+  Value subnormal = arith::MulFOp::create(
+      b, loc, arith::UIToFPOp::create(b, loc, f32, m),
+      arith::ConstantOp::create(
+          b, loc, b.getF32FloatAttr(std::ldexp(1.0, 1 - bias - mantBits))));
+  Value isSubnormal =
+      arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, e, c(0));
+  Value v = arith::SelectOp::create(b, loc, isSubnormal, subnormal, normal);
+  Value negative = arith::CmpIOp::create(
+      b, loc, arith::CmpIPredicate::ne,
+      arith::AndIOp::create(b, loc, u, c(1 << (expBits + mantBits))), c(0));
+  v = arith::SelectOp::create(b, loc, negative,
+                              arith::NegFOp::create(b, loc, v), v);
+  if (e4m3) {
+    Value isNaN = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
+                                        magnitude, c(0x7F));
+    Value nan = arith::ConstantOp::create(
+        b, loc, b.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
+    v = arith::SelectOp::create(b, loc, isNaN, nan, v);
+  }
+  return v;
+}
+
+/// The codes of a qc.decode as an i8 constant over the same bytes (one
+/// per element, as DenseElementsAttr stores 8- and 4-bit floats), or null
+/// when they are not a dense constant.
+Value codeBytes(OpBuilder &b, Location loc, DecodeOp op) {
+  auto constant = op.getCodes().getDefiningOp<arith::ConstantOp>();
+  auto dense = constant ? dyn_cast<DenseElementsAttr>(constant.getValue())
+                        : DenseElementsAttr();
+  if (!dense)
+    return {};
+  auto type = RankedTensorType::get(dense.getType().getShape(),
+                                    b.getIntegerType(8));
+  return arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::getFromRawBuffer(type, dense.getRawData()));
+}
+
+/// The map from the codes' dimensions to the scales' of a qc.decode.
+AffineMap decodeScaleMap(DecodeOp op) {
+  MLIRContext *ctx = op.getContext();
+  auto codes = cast<RankedTensorType>(op.getCodes().getType());
+  SmallVector<int64_t> blocks = op.getBlockSizes();
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d = 0; d < codes.getRank(); ++d) {
+    AffineExpr e = getAffineDimExpr(d, ctx);
+    exprs.push_back(blocks[d] == codes.getDimSize(d)
+                        ? getAffineConstantExpr(0, ctx)
+                        : blocks[d] == 1 ? e
+                                         : e.floorDiv(blocks[d]));
+  }
+  return AffineMap::get(codes.getRank(), 0, exprs, ctx);
+}
+
+struct DecodeLowering : OpRewritePattern<DecodeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(DecodeOp op,
+                                PatternRewriter &rewriter) const override {
+    // A matmul decodes its weight inside the contraction (MatMulLowering).
+    if (llvm::any_of(op->getUsers(),
+                     [](Operation *user) { return isa<MatMulOp>(user); }))
+      return failure();
+    Location loc = op.getLoc();
+    Value bytes = codeBytes(rewriter, loc, op);
+    if (!bytes)
+      return failure(); // reported by checkLowerable
+    Type format = getElementTypeOrSelf(op.getCodes().getType());
+    int64_t rank = cast<RankedTensorType>(bytes.getType()).getRank();
+    rewriter.replaceOp(
+        op, elementwise(rewriter, loc, bytes, rewriter.getF32Type(),
+                        {bytes, op.getScales()},
+                        {rewriter.getMultiDimIdentityMap(rank),
+                         decodeScaleMap(op)},
+                        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                          return arith::MulFOp::create(
+                              b, l, decodeSmallFloat(b, l, a[0], format), a[1]);
+                        }));
+    return success();
+  }
+};
+
+//===----------------------------------------------------------------------===//
 // qc.quantize_per_token
 //===----------------------------------------------------------------------===//
 
@@ -380,6 +489,12 @@ struct ContractionOperand {
   /// Set when `value` holds the storage bytes of a sub-byte type (i8 for an
   /// i4 weight, see widenSubByteResources): the body truncates first.
   Type narrowTo;
+  /// Set for the codes of a qc.decode (`value` holds their bytes): the
+  /// small-float type, and the scales with their map from the iteration
+  /// space.
+  Type decodeFormat = {};
+  Value decodeScale = {};
+  AffineMap decodeMap = {};
 };
 
 /// The i8 bytes behind a storage tensor produced by widenSubByteResources'
@@ -488,6 +603,16 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     auto makeOperand = [&](Value v, AffineMap map)
         -> FailureOr<ContractionOperand> {
       ContractionOperand operand{v, map, std::nullopt, Type()};
+      if (auto decode = v.getDefiningOp<DecodeOp>()) {
+        if (Value bytes = codeBytes(rewriter, loc, decode)) {
+          operand.value = bytes;
+          operand.decodeFormat =
+              getElementTypeOrSelf(decode.getCodes().getType());
+          operand.decodeScale = decode.getScales();
+          operand.decodeMap = decodeScaleMap(decode).compose(map);
+        }
+        return operand;
+      }
       if (!isQuantizedTensor(v.getType()))
         return operand;
       FailureOr<QuantParams> p = getQuantParams(
@@ -569,6 +694,11 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     SmallVector<AffineMap> maps = {a->map, bOp->map};
     // Float path: parameters of quantized operands are read in the body.
     auto addParams = [&](const ContractionOperand &o) {
+      if (o.decodeFormat) {
+        inputs.push_back(o.decodeScale);
+        maps.push_back(o.decodeMap);
+        return;
+      }
       if (integer || !o.quant)
         return;
       inputs.push_back(o.quant->scale);
@@ -607,7 +737,11 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
               return v;
             }
             Value v = raw;
-            if (o.quant) {
+            if (o.decodeFormat) {
+              v = arith::MulFOp::create(
+                  b, l, decodeSmallFloat(b, l, raw, o.decodeFormat),
+                  args[next++]);
+            } else if (o.quant) {
               v = dequantizeScalar(b, l, raw, args[next], args[next + 1],
                                    o.quant->type.isSigned(),
                                    o.quant->symmetric);
@@ -1093,15 +1227,29 @@ LogicalResult checkLowerable(ModuleOp module) {
   };
   bool reportedFloat8 = false;
   module.walk([&](Operation *op) {
-    // float8 and float4 values (fp8 QDQ imports) have no CPU lowering yet.
-    if (!reportedFloat8)
+    // float8 and float4 values (fp8 QDQ imports) have no CPU lowering yet,
+    // except as the constant codes of a qc.decode.
+    if (auto decode = dyn_cast<DecodeOp>(op)) {
+      auto codes = decode.getCodes().getDefiningOp<arith::ConstantOp>();
+      if (!codes || !isa<DenseElementsAttr>(codes.getValue())) {
+        decode.emitError("unsupported lowering of qc.decode: the codes must "
+                         "be a dense constant");
+        ok = false;
+      }
+      return;
+    }
+    bool decodeCodes =
+        isa<arith::ConstantOp>(op) && !op->use_empty() &&
+        llvm::all_of(op->getUsers(),
+                     [](Operation *user) { return isa<DecodeOp>(user); });
+    if (!reportedFloat8 && !decodeCodes)
       for (Type t : llvm::concat<Type>(op->getOperandTypes(),
                                        op->getResultTypes())) {
         Type e = getElementTypeOrSelf(t);
         if (isa<FloatType>(e) && e.getIntOrFloatBitWidth() < 16) {
           op->emitError("unsupported ")
               << e << " values: float8/float4 arithmetic is not lowered to "
-                      "the CPU yet";
+                      "the CPU (only constant qc.decode codes are)";
           reportedFloat8 = true;
           ok = false;
           break;
@@ -1301,7 +1449,7 @@ struct ConvertQCToLinalgPass
 
     RewritePatternSet patterns(&getContext());
     patterns.add<QuantizeLowering, DequantizeLowering, MatMulLowering,
-                 QuantizePerTokenLowering,
+                 QuantizePerTokenLowering, DecodeLowering,
                  RMSNormLowering, LayerNormLowering, HadamardLowering,
                  CancelStorageCasts>(&getContext());
     GreedyRewriteConfig config;

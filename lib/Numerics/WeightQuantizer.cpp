@@ -1,6 +1,8 @@
 //===- WeightQuantizer.cpp - Round-to-nearest weight quantization ---------===//
 
 #include "qc/Numerics/WeightQuantizer.h"
+#include "qc/Numerics/BlockFormats.h"
+#include "qc/Numerics/FloatFormats.h"
 
 #include <algorithm>
 #include <cmath>
@@ -114,6 +116,87 @@ Result<QuantizedWeight> quantizeWeightRTN(const float *w, int64_t rows,
     }
   }
   return result;
+}
+
+
+Result<FloatQuantizedWeight>
+quantizeWeightFloat(const float *w, int64_t rows,
+                                        int64_t cols, FloatWeightFormat format,
+                                        int64_t blockSize) {
+  using R = Result<FloatQuantizedWeight>;
+  if (format == FloatWeightFormat::MXFP4)
+    blockSize = kMXFP4BlockSize;
+  else if (format == FloatWeightFormat::NVFP4)
+    blockSize = kNVFP4BlockSize;
+  else if (blockSize == 0)
+    blockSize = cols;
+  if (rows <= 0 || cols <= 0 || blockSize <= 0 || cols % blockSize != 0) {
+    std::ostringstream os;
+    os << "block size " << blockSize << " does not divide the " << cols
+       << " columns";
+    return R::failure(os.str());
+  }
+  for (int64_t i = 0; i < rows * cols; ++i)
+    if (!std::isfinite(w[i]))
+      return R::failure("the weight holds a NaN or an infinity");
+  FloatQuantizedWeight q;
+  q.rows = rows;
+  q.cols = cols;
+  q.blockSize = blockSize;
+  q.codes.resize(rows * cols);
+  q.dequantized.resize(rows * cols);
+  int64_t blocks = cols / blockSize;
+  q.scales.resize(rows * blocks);
+  // Elements i of the codes of a packed E2M1 array (low nibble first).
+  auto nibble = [](const std::vector<uint8_t> &packed, int64_t i) {
+    return uint8_t((packed[i / 2] >> (4 * (i % 2))) & 0xF);
+  };
+  switch (format) {
+  case FloatWeightFormat::E4M3FN:
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t b = 0; b < blocks; ++b) {
+        const float *x = w + r * cols + b * blockSize;
+        float amax = 0;
+        for (int64_t j = 0; j < blockSize; ++j)
+          amax = std::max(amax, std::fabs(x[j]));
+        float scale = amax > 0 ? amax / 448.0f : 1.0f;
+        q.scales[r * blocks + b] = scale;
+        for (int64_t j = 0; j < blockSize; ++j) {
+          int64_t at = r * cols + b * blockSize + j;
+          q.codes[at] = floatToFloat8(x[j] / scale, Float8Format::E4M3FN);
+          q.dequantized[at] =
+              float8ToFloat(q.codes[at], Float8Format::E4M3FN) * scale;
+        }
+      }
+    break;
+  case FloatWeightFormat::MXFP4:
+    for (int64_t r = 0; r < rows; ++r) {
+      MXFP4Tensor t = encodeMXFP4(w + r * cols, cols);
+      for (int64_t b = 0; b < blocks; ++b)
+        q.scales[r * blocks + b] = e8m0ToFloat(t.scales[b]);
+      for (int64_t j = 0; j < cols; ++j) {
+        int64_t at = r * cols + j;
+        q.codes[at] = nibble(t.codes, j);
+        q.dequantized[at] =
+            e2m1ToFloat(q.codes[at]) * q.scales[r * blocks + j / blockSize];
+      }
+    }
+    break;
+  case FloatWeightFormat::NVFP4: {
+    // One tensor scale for the matrix; blocks of 16 along each row (cols is
+    // a multiple of 16, so the flat blocks are the row blocks).
+    NVFP4Tensor t = encodeNVFP4(w, rows * cols);
+    for (int64_t b = 0; b < rows * blocks; ++b)
+      q.scales[b] = float8ToFloat(t.blockScales[b], Float8Format::E4M3FN) *
+                    t.globalScale;
+    for (int64_t i = 0; i < rows * cols; ++i) {
+      q.codes[i] = nibble(t.codes, i);
+      q.dequantized[i] = e2m1ToFloat(q.codes[i]) * q.scales[i / blockSize];
+    }
+    break;
+  }
+  }
+  return q;
 }
 
 } // namespace mlir::qc::numerics

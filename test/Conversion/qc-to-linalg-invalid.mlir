@@ -34,7 +34,16 @@ func.func @quantized_elsewhere(%x: tensor<4xi8>) -> tensor<2x2x!quant.uniform<i8
 // -----
 
 func.func @float8(%x: tensor<4xf32>) -> tensor<4xf8E4M3FN> {
-  // expected-error @+1 {{unsupported 'f8E4M3FN' values: float8/float4 arithmetic is not lowered to the CPU yet}}
+  // expected-error @+1 {{unsupported 'f8E4M3FN' values: float8/float4 arithmetic is not lowered to the CPU (only constant qc.decode codes are)}}
   %e = tensor.empty() : tensor<4xf8E4M3FN>
   return %e : tensor<4xf8E4M3FN>
+}
+
+// -----
+
+func.func @decode_codes_not_constant(%c: tensor<2x4xf8E4M3FN>) -> tensor<2x4xf32> {
+  %s = arith.constant dense<1.0> : tensor<2x1xf32>
+  // expected-error @+1 {{unsupported lowering of qc.decode: the codes must be a dense constant}}
+  %w = qc.decode %c scales %s : (tensor<2x4xf8E4M3FN>, tensor<2x1xf32>) -> tensor<2x4xf32>
+  return %w : tensor<2x4xf32>
 }

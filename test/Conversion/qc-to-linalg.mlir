@@ -268,3 +268,26 @@ func.func @per_token_matmul(%x: tensor<3x8xf32>) -> (tensor<3x2xf32>, tensor<3x2
   %z = qc.matmul %t2, %g : (tensor<3x8xf32>, tensor<8x2x!quant.uniform<i8:f32:{0:4, 1:1}, {{0.5, 0.25}, {0.5, 0.25}}>>) -> tensor<3x2xf32>
   return %y, %z : tensor<3x2xf32>, tensor<3x2xf32>
 }
+
+// -----
+
+// qc.decode feeding a matmul: the codes' bytes (an i8 constant) and the
+// scales enter the contraction, decoded in its body; no f8 value is left.
+// On its own (here: a convolution's weight... any non-matmul user) it is
+// an element-wise generic over the bytes.
+// CHECK-LABEL: func.func @decode
+// CHECK-DAG: %[[BYTES:.*]] = arith.constant dense<{{\[}}[126, 102], [-64, 110]]> : tensor<2x2xi8>
+// CHECK: linalg.generic {{.*}} ins(%arg0, %[[BYTES]], %{{.*}} : tensor<3x2xf32>, tensor<2x2xi8>, tensor<1x2xf32>)
+// CHECK: arith.bitcast %{{.*}} : i32 to f32
+// CHECK: arith.select
+// CHECK: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<2x2xi8>, tensor<1x2xf32>) outs(%{{.*}} : tensor<2x2xf32>)
+// CHECK-NOT: f8E4M3FN
+func.func @decode(%x: tensor<3x2xf32>) -> (tensor<3x2xf32>, tensor<2x2xf32>) {
+  %c = arith.constant dense<[[448.0, 56.0], [-2.0, 112.0]]> : tensor<2x2xf8E4M3FN>
+  %s = arith.constant dense<[[0.5, 0.25]]> : tensor<1x2xf32>
+  %w = qc.decode %c scales %s : (tensor<2x2xf8E4M3FN>, tensor<1x2xf32>) -> tensor<2x2xf32>
+  %y = qc.matmul %x, %w : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+  %c2 = arith.constant dense<[[448.0, 56.0], [-2.0, 112.0]]> : tensor<2x2xf8E4M3FN>
+  %w2 = qc.decode %c2 scales %s : (tensor<2x2xf8E4M3FN>, tensor<1x2xf32>) -> tensor<2x2xf32>
+  return %y, %w2 : tensor<3x2xf32>, tensor<2x2xf32>
+}

@@ -111,7 +111,9 @@ static cl::opt<std::string> weightFormat(
     cl::desc("Quantize the constant weights of float matmuls (activations stay "
              "float unless --activations): float (default, no quantization), "
              "int8, int4 (symmetric, signed codes), uint8, uint4 "
-             "(asymmetric, zero points)"),
+             "(asymmetric, zero points), fp8 (E4M3FN, scale per channel or "
+             "--group), mxfp4 (E2M1, blocks of 32), nvfp4 (E2M1, blocks of "
+             "16); convolutions take the integer formats and fp8"),
     cl::value_desc("format"), cl::init("float"), cl::cat(category));
 static cl::opt<int64_t> weightGroup(
     "group",
@@ -258,14 +260,21 @@ static int compile(MLIRContext &context) {
       {"int8", {8, true}},
       {"int4", {4, true}},
       {"uint8", {8, false}},
-      {"uint4", {4, false}}};
+      {"uint4", {4, false}},
+      {"fp8", {8, true}},
+      {"mxfp4", {4, true}},
+      {"nvfp4", {4, true}}};
   auto format = formats.find(weightFormat);
   if (format == formats.end()) {
     llvm::errs() << "quant-compile: --weights=" << weightFormat
-                 << " is not a format (float, int8, int4, uint8, uint4)\n";
+                 << " is not a format (float, int8, int4, uint8, uint4, fp8, "
+                    "mxfp4, nvfp4)\n";
     return 1;
   }
   options.weightBits = format->second.first;
+  if (weightFormat == "fp8" || weightFormat == "mxfp4" ||
+      weightFormat == "nvfp4")
+    options.weightFloatFormat = weightFormat;
   options.weightSymmetric = format->second.second;
   if (weightGroup < 0) {
     llvm::errs() << "quant-compile: --group must be >= 0, got " << weightGroup
@@ -277,6 +286,12 @@ static int compile(MLIRContext &context) {
       weightMethod != "gptq") {
     llvm::errs() << "quant-compile: --weight-method=" << weightMethod
                  << " is not a method (rtn, rtn-clip, gptq)\n";
+    return 1;
+  }
+  if (!options.weightFloatFormat.empty() && weightMethod != "rtn") {
+    llvm::errs() << "quant-compile: --weight-method=" << weightMethod
+                 << " applies to the integer formats; --weights="
+                 << weightFormat << " rounds to nearest\n";
     return 1;
   }
   if (weightMethod == "gptq" && calibDir.empty()) {

@@ -143,4 +143,79 @@ TEST(ClipSearch, NeverWorseThanRTNOnDataWithOutliers) {
   }
 }
 
+// FP8 E4M3FN, one scale per row: amax 224 -> scale 224 / 448 = 0.5.
+// 224 / 0.5 = 448 = 0x7E (the largest finite code); -1 / 0.5 = -2 =
+// sign | exponent 1 + 7 = 8 -> 0xC0; 0.3 / 0.5 = 0.6 lies between 0.5625
+// and 0.625 (steps of 2^-1 / 8), nearer 0.625 = 2^-1 · (1 + 2/8) -> 0x32,
+// dequantized 0.3125; 0 -> 0. Second row by blocks of 2: [1, 2] -> scale
+// 2/448, [-4, 0] -> scale 4/448.
+TEST(FloatWeightTest, E4M3PerRowAndBlocks) {
+  const float w[4] = {224.0f, -1.0f, 0.3f, 0.0f};
+  auto q = quantizeWeightFloat(w, 1, 4, FloatWeightFormat::E4M3FN);
+  ASSERT_TRUE(q) << q.error();
+  EXPECT_EQ(q->blockSize, 4);
+  ASSERT_EQ(q->scales.size(), 1u);
+  EXPECT_FLOAT_EQ(q->scales[0], 0.5f);
+  EXPECT_EQ(q->codes, (std::vector<uint8_t>{0x7E, 0xC0, 0x32, 0x00}));
+  EXPECT_EQ(q->dequantized, (std::vector<float>{224.0f, -1.0f, 0.3125f, 0}));
+
+  const float v[4] = {1.0f, 2.0f, -4.0f, 0.0f};
+  auto b = quantizeWeightFloat(v, 1, 4, FloatWeightFormat::E4M3FN, 2);
+  ASSERT_TRUE(b) << b.error();
+  ASSERT_EQ(b->scales.size(), 2u);
+  EXPECT_FLOAT_EQ(b->scales[0], 2.0f / 448);
+  EXPECT_FLOAT_EQ(b->scales[1], 4.0f / 448);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_NEAR(b->dequantized[i], v[i], 1e-6) << i;
+}
+
+// MXFP4: a block of 32 with amax 6 has shared exponent floor(log2 6) - 2 =
+// 0, scale 1; 6 -> E2M1 0x7, 0.5 -> 0x1, -1.5 -> 0xB (sign | 0x3). A second
+// block at 1/4 the size gets scale 2^-2.
+TEST(FloatWeightTest, MXFP4Blocks) {
+  std::vector<float> w(64, 0.5f);
+  w[0] = 6.0f;
+  w[1] = -1.5f;
+  for (int i = 32; i < 64; ++i)
+    w[i] = w[i - 32] / 4;
+  auto q = quantizeWeightFloat(w.data(), 1, 64, FloatWeightFormat::MXFP4);
+  ASSERT_TRUE(q) << q.error();
+  EXPECT_EQ(q->blockSize, 32);
+  EXPECT_EQ(q->scales, (std::vector<float>{1.0f, 0.25f}));
+  EXPECT_EQ(q->codes[0], 0x7);
+  EXPECT_EQ(q->codes[1], 0xB);
+  EXPECT_EQ(q->codes[2], 0x1);
+  EXPECT_EQ(q->codes[32], 0x7);
+  EXPECT_EQ(q->dequantized, w); // every value is on the grid
+}
+
+// NVFP4: all 16 values 2688 = 6 · 448: tensor scale 2688 / (6 · 448) = 1,
+// block scale E4M3(2688 / 6 / 1) = 448, codes 2688 / 448 = 6 -> 0x7.
+TEST(FloatWeightTest, NVFP4Block) {
+  std::vector<float> w(32, 2688.0f);
+  for (int i = 16; i < 32; ++i)
+    w[i] = -3.0f;
+  auto q = quantizeWeightFloat(w.data(), 2, 16, FloatWeightFormat::NVFP4);
+  ASSERT_TRUE(q) << q.error();
+  EXPECT_EQ(q->blockSize, 16);
+  EXPECT_FLOAT_EQ(q->scales[0], 448.0f);
+  // Second block: 3 / 6 / 1 = 0.5 (exact in E4M3), codes -3 / 0.5 = -6.
+  EXPECT_FLOAT_EQ(q->scales[1], 0.5f);
+  EXPECT_EQ(q->codes[0], 0x7);
+  EXPECT_EQ(q->codes[16], 0xF);
+  EXPECT_EQ(q->dequantized, w);
+}
+
+TEST(FloatWeightTest, RejectsBadShapesAndValues) {
+  std::vector<float> w(48, 1.0f);
+  auto q = quantizeWeightFloat(w.data(), 1, 48, FloatWeightFormat::MXFP4);
+  ASSERT_FALSE(q);
+  EXPECT_NE(q.error().find("block size 32 does not divide the 48 columns"),
+            std::string::npos);
+  EXPECT_FALSE(quantizeWeightFloat(w.data(), 1, 48, FloatWeightFormat::E4M3FN,
+                                   5));
+  w[3] = NAN;
+  EXPECT_FALSE(quantizeWeightFloat(w.data(), 1, 48, FloatWeightFormat::E4M3FN));
+}
+
 } // namespace

@@ -42,6 +42,9 @@ struct CompileOptions {
   /// Weight-only quantization of the float matmuls (qc-quantize-weights):
   /// bits 0 keeps them float, else 4 or 8.
   int64_t weightBits = 0;
+  /// "fp8", "mxfp4" or "nvfp4" for small-float weights (weightBits is then
+  /// 8 or 4); empty for integer weights.
+  std::string weightFloatFormat;
   bool weightSymmetric = true;
   /// Elements per scale along K; 0: per output channel.
   int64_t weightGroup = 128;

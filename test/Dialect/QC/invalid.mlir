@@ -403,3 +403,35 @@ func.func @per_token_rank0(%x: tensor<f32>) {
   %0 = qc.quantize_per_token %x {bits = 8} : tensor<f32>
   return
 }
+
+// -----
+
+func.func @decode_rank(%c: tensor<4x64xf8E4M3FN>, %s: tensor<4xf32>) {
+  // expected-error @+1 {{'qc.decode' op scales must have the rank of the codes (2), but got 'tensor<4xf32>'}}
+  %0 = qc.decode %c scales %s : (tensor<4x64xf8E4M3FN>, tensor<4xf32>) -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @decode_blocks(%c: tensor<4x64xf4E2M1FN>, %s: tensor<4x3xf32>) {
+  // expected-error @+1 {{'qc.decode' op dimension 1 of the codes (64) is not a multiple of that of the scales (3)}}
+  %0 = qc.decode %c scales %s : (tensor<4x64xf4E2M1FN>, tensor<4x3xf32>) -> tensor<4x64xf32>
+  return
+}
+
+// -----
+
+func.func @decode_dynamic(%c: tensor<?x64xf8E4M3FN>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{'qc.decode' op needs static shapes}}
+  %0 = qc.decode %c scales %s : (tensor<?x64xf8E4M3FN>, tensor<4x1xf32>) -> tensor<?x64xf32>
+  return
+}
+
+// -----
+
+func.func @decode_type(%c: tensor<4x64xi8>, %s: tensor<4x1xf32>) {
+  // expected-error @+1 {{operand #0 must be ranked tensor of}}
+  %0 = qc.decode %c scales %s : (tensor<4x64xi8>, tensor<4x1xf32>) -> tensor<4x64xf32>
+  return
+}

@@ -155,3 +155,12 @@ func.func @quantize_per_token(%x: tensor<16x64xf32>, %y: tensor<?x4x32xf16>) {
   %1 = qc.quantize_per_token %y {bits = 4} : tensor<?x4x32xf16>
   return
 }
+
+// CHECK-LABEL: func.func @decode
+func.func @decode(%c8: tensor<4x64xf8E4M3FN>, %s8: tensor<4x1xf32>, %c4: tensor<4x64xf4E2M1FN>, %s4: tensor<4x2xf32>) {
+  // CHECK: qc.decode %{{.*}} scales %{{.*}} : (tensor<4x64xf8E4M3FN>, tensor<4x1xf32>) -> tensor<4x64xf32>
+  %0 = qc.decode %c8 scales %s8 : (tensor<4x64xf8E4M3FN>, tensor<4x1xf32>) -> tensor<4x64xf32>
+  // CHECK: qc.decode %{{.*}} scales %{{.*}} : (tensor<4x64xf4E2M1FN>, tensor<4x2xf32>) -> tensor<4x64xf32>
+  %1 = qc.decode %c4 scales %s4 : (tensor<4x64xf4E2M1FN>, tensor<4x2xf32>) -> tensor<4x64xf32>
+  return
+}

@@ -3,6 +3,10 @@
 // RUN: quant-opt %s --split-input-file --qc-quantize-weights="bits=4 group=2 keep-float=lm_.*" | FileCheck %s --check-prefix=KEEP
 // RUN: not quant-opt %s --split-input-file --qc-quantize-weights="bits=4 group=3" 2>&1 | FileCheck %s --check-prefix=GROUP
 // RUN: not quant-opt %s --split-input-file --qc-quantize-weights="bits=5" 2>&1 | FileCheck %s --check-prefix=BITS
+// RUN: quant-opt %s --split-input-file --qc-quantize-weights="format=fp8 group=0" | FileCheck %s --check-prefix=FP8
+// RUN: not quant-opt %s --split-input-file --qc-quantize-weights="format=mxfp4" 2>&1 | FileCheck %s --check-prefix=MX
+// RUN: not quant-opt %s --split-input-file --qc-quantize-weights="format=fp7" 2>&1 | FileCheck %s --check-prefix=FMT
+// RUN: not quant-opt %s --split-input-file --qc-quantize-weights="format=fp8 method=rtn-clip" 2>&1 | FileCheck %s --check-prefix=FMETHOD
 
 // A [K = 4, N = 2] weight. Per output channel (column) at 8 bits,
 // symmetric: column 0 = [1, -2, 0.5, 4] -> scale 4/127, codes
@@ -29,6 +33,17 @@
 // KEEP: qc.matmul %arg0, %{{.*}} : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32>
 // GROUP: error: loc("lm_head"): 'qc.matmul' op weight of node 'lm_head': group size 3 does not divide K = 4 (choose another --group, or --keep-float this node)
 // BITS: qc-quantize-weights: bits must be 4 or 8, got 5
+// fp8 per channel: column 0 = [1, -2, 0.5, 4] -> scale 4/448, codes
+// [112, -224, 56, 448] (all exact in E4M3FN); column 1 = [0.25, 0.5, -1, 2]
+// -> scale 2/448, the same codes. The weight is qc.decode of them.
+// FP8-LABEL: func.func @linear
+// FP8: %[[C:.*]] = arith.constant dense<{{\[}}[1.120000e+02, 5.600000e+01], [-2.240000e+02, 1.120000e+02], [5.600000e+01, -2.240000e+02], [4.480000e+02, 4.480000e+02]]> : tensor<4x2xf8E4M3FN>
+// FP8: %[[S:.*]] = arith.constant dense<{{\[}}[0.00892857183, 0.00446428591]]> : tensor<1x2xf32>
+// FP8: %[[W:.*]] = qc.decode %[[C]] scales %[[S]] : (tensor<4x2xf8E4M3FN>, tensor<1x2xf32>) -> tensor<4x2xf32>
+// FP8: qc.matmul %arg0, %[[W]] {qc.weight_error = 0.000000e+00 : f32}
+// MX: 'qc.matmul' op weight of node 'lm_head' (mxfp4): block size 32 does not divide the 4 columns (choose another --group, or --keep-float this node)
+// FMT: qc-quantize-weights: unknown format 'fp7' (expected int, fp8, mxfp4 or nvfp4)
+// FMETHOD: qc-quantize-weights: method rtn-clip applies to integer formats; format fp8 rounds to nearest (method=rtn)
 func.func @linear(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<[[1.0, 0.25], [-2.0, 0.5], [0.5, -1.0], [4.0, 2.0]]> : tensor<4x2xf32>
   %y = qc.matmul %x, %w : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32> loc("lm_head")
@@ -99,6 +114,10 @@ func.func @gptq(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
 // U4: tensor<2x1x1x2x!quant.uniform<u4:f32:0, {0.200000{{[0-9]*}}:10,0.266666{{[0-9]*}}}>>
 // KEEP-LABEL: func.func @conv
 // KEEP: qc.dequantize
+// fp8 on a convolution: one scale per filter ([2, 1, 1, 1]): 2/448, 4/448.
+// FP8-LABEL: func.func @conv
+// FP8: %[[S:.*]] = arith.constant dense<{{.*}}0.00446428591{{.*}}0.00892857183{{.*}}> : tensor<2x1x1x1xf32>
+// FP8: qc.decode %{{.*}} scales %[[S]] : (tensor<2x1x1x2xf8E4M3FN>, tensor<2x1x1x1xf32>) -> tensor<2x1x1x2xf32>
 func.func @conv(%x: tensor<1x1x3x3xf32>, %o: tensor<1x2x3x2xf32>) -> tensor<1x2x3x2xf32> {
   %w = arith.constant dense<[[[[1.0, -2.0]]], [[[0.5, 4.0]]]]> : tensor<2x1x1x2xf32>
   %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x1x3x3xf32>, tensor<2x1x1x2xf32>) outs(%o : tensor<1x2x3x2xf32>) -> tensor<1x2x3x2xf32>

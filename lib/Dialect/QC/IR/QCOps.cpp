@@ -336,6 +336,38 @@ int64_t HadamardOp::getTransformSize() {
   return stride > 0 ? n / stride : n;
 }
 
+LogicalResult DecodeOp::verify() {
+  auto codes = cast<RankedTensorType>(getCodes().getType());
+  auto scales = cast<RankedTensorType>(getScales().getType());
+  auto result = cast<RankedTensorType>(getResult().getType());
+  if (!codes.hasStaticShape() || !scales.hasStaticShape())
+    return emitOpError("needs static shapes, but got ")
+           << codes << " and " << scales;
+  if (scales.getRank() != codes.getRank())
+    return emitOpError("scales must have the rank of the codes (")
+           << codes.getRank() << "), but got " << scales;
+  for (int64_t d = 0; d < codes.getRank(); ++d)
+    if (scales.getDimSize(d) == 0 ||
+        codes.getDimSize(d) % scales.getDimSize(d) != 0)
+      return emitOpError("dimension ")
+             << d << " of the codes (" << codes.getDimSize(d)
+             << ") is not a multiple of that of the scales ("
+             << scales.getDimSize(d) << ")";
+  if (result.getShape() != codes.getShape())
+    return emitOpError("result shape must be that of the codes, but got ")
+           << result;
+  return success();
+}
+
+SmallVector<int64_t> DecodeOp::getBlockSizes() {
+  auto codes = cast<RankedTensorType>(getCodes().getType());
+  auto scales = cast<RankedTensorType>(getScales().getType());
+  SmallVector<int64_t> blocks;
+  for (int64_t d = 0; d < codes.getRank(); ++d)
+    blocks.push_back(codes.getDimSize(d) / scales.getDimSize(d));
+  return blocks;
+}
+
 LogicalResult QuantizePerTokenOp::verify() {
   if (getBits() < 2 || getBits() > 16)
     return emitOpError("bits must be between 2 and 16, got ") << getBits();

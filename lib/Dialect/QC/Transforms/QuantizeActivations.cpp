@@ -59,8 +59,11 @@ struct QuantizeActivationsPass
       // per token at run time; no calibration is involved.
       getOperation()->walk([&](MatMulOp op) {
         Value lhs = op.getLhs();
-        if (!isa<quant::QuantizedType>(
+        bool quantizedWeight =
+            isa<quant::QuantizedType>(
                 getElementTypeOrSelf(op.getRhs().getType())) ||
+            op.getRhs().getDefiningOp<DecodeOp>();
+        if (!quantizedWeight ||
             !getElementTypeOrSelf(lhs.getType()).isF32() ||
             lhs.getDefiningOp<QuantizePerTokenOp>() || keep.matches(op))
           return;

@@ -73,6 +73,20 @@ struct QuantizeWeightsPass
           << "qc-quantize-weights: group must be >= 0, got " << int64_t(group);
       return signalPassFailure();
     }
+    if (format != "int" && format != "fp8" && format != "mxfp4" &&
+        format != "nvfp4") {
+      getOperation()->emitError()
+          << "qc-quantize-weights: unknown format '" << format
+          << "' (expected int, fp8, mxfp4 or nvfp4)";
+      return signalPassFailure();
+    }
+    if (format != "int" && method != "rtn") {
+      getOperation()->emitError()
+          << "qc-quantize-weights: method " << method
+          << " applies to integer formats; format " << format
+          << " rounds to nearest (method=rtn)";
+      return signalPassFailure();
+    }
     if (method != "rtn" && method != "rtn-clip" && method != "gptq") {
       getOperation()->emitError()
           << "qc-quantize-weights: unknown method '" << method
@@ -128,6 +142,8 @@ struct QuantizeWeightsPass
       for (int64_t i = 0; i < k; ++i)
         for (int64_t j = 0; j < n; ++j)
           rows[j * k + i] = (*data)[i * n + j];
+    if (format != "int")
+      return quantizeFloat(op, constant, rows, n, k, transposed, group);
 
     numerics::WeightQuantConfig config;
     config.spec.bits = bits;
@@ -231,18 +247,92 @@ struct QuantizeWeightsPass
     if (!matmul)
       weight = DequantizeOp::create(b, loc, rhsType, weight);
     op->setOperand(1, weight);
-    // ‖W − dequant(quant(W))‖ / ‖W‖, for the accuracy report.
+    finish(op, constant, rows, q->dequantized);
+    return success();
+  }
+
+  /// Records ‖W − dequant(quant(W))‖ / ‖W‖ for the accuracy report and
+  /// drops the float weight once unused.
+  void finish(Operation *op, arith::ConstantOp constant,
+              const std::vector<float> &rows,
+              const std::vector<float> &dequantized) {
     double error = 0, norm = 0;
     for (size_t i = 0; i < rows.size(); ++i) {
-      double d = double(rows[i]) - double(q->dequantized[i]);
+      double d = double(rows[i]) - double(dequantized[i]);
       error += d * d;
       norm += double(rows[i]) * double(rows[i]);
     }
     op->setAttr(kWeightErrorAttr,
-                FloatAttr::get(Float32Type::get(ctx),
+                FloatAttr::get(Float32Type::get(op->getContext()),
                                norm > 0 ? std::sqrt(error / norm) : 0.0));
     if (constant->use_empty())
       constant->erase();
+  }
+
+  /// fp8 / MXFP4 / NVFP4: the codes as an f8E4M3FN or f4E2M1FN constant in
+  /// the weight's layout and qc.decode with the block scales.
+  /// `rows` is W as [n output channels, k].
+  LogicalResult quantizeFloat(Operation *op, arith::ConstantOp constant,
+                              const std::vector<float> &rows, int64_t n,
+                              int64_t k, bool transposed, int64_t group) {
+    numerics::FloatWeightFormat kind =
+        format == "fp8"     ? numerics::FloatWeightFormat::E4M3FN
+        : format == "mxfp4" ? numerics::FloatWeightFormat::MXFP4
+                            : numerics::FloatWeightFormat::NVFP4;
+    auto rhsType = cast<RankedTensorType>(op->getOperand(1).getType());
+    // Convolutions: fp8 with one scale per filter; the block formats
+    // would need blocks across the flattened [C, k...] axis: left float.
+    if (!isa<MatMulOp>(op) && kind != numerics::FloatWeightFormat::E4M3FN)
+      return success();
+    numerics::Result<numerics::FloatQuantizedWeight> q =
+        numerics::quantizeWeightFloat(rows.data(), n, k, kind, group);
+    if (!q)
+      return op->emitOpError()
+             << "weight of node '" << getNodeName(op->getLoc()) << "' ("
+             << format << "): " << q.error()
+             << " (choose another --group, or --keep-float this node)";
+    MLIRContext *ctx = op->getContext();
+    OpBuilder b(op);
+    Location loc = constant.getLoc();
+    int64_t blocks = k / q->blockSize;
+    // Codes in the weight's own layout, one byte each.
+    std::vector<char> codes(n * k);
+    for (int64_t j = 0; j < n; ++j)
+      for (int64_t i = 0; i < k; ++i)
+        codes[transposed ? j * k + i : i * n + j] = char(q->codes[j * k + i]);
+    Type element = kind == numerics::FloatWeightFormat::E4M3FN
+                       ? Type(Float8E4M3FNType::get(ctx))
+                       : Type(Float4E2M1FNType::get(ctx));
+    auto codesType = RankedTensorType::get(rhsType.getShape(), element);
+    Value codesValue = arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::getFromRawBuffer(codesType, codes));
+    // Scales: [n, blocks] for a transposed weight, [blocks, n] for [K, N],
+    // [F, 1, ...] for a convolution (one block per filter).
+    SmallVector<int64_t> scaleShape;
+    std::vector<float> scales(n * blocks);
+    if (!isa<MatMulOp>(op)) {
+      scaleShape.assign(rhsType.getRank(), 1);
+      scaleShape[0] = n;
+      scales = q->scales;
+    } else if (transposed) {
+      scaleShape = {n, blocks};
+      scales = q->scales;
+    } else {
+      scaleShape = {blocks, n};
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t g = 0; g < blocks; ++g)
+          scales[g * n + j] = q->scales[j * blocks + g];
+    }
+    auto f32 = Float32Type::get(ctx);
+    Value scalesValue = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(RankedTensorType::get(scaleShape, f32),
+                               ArrayRef<float>(scales)));
+    Value weight = DecodeOp::create(
+        b, loc, RankedTensorType::get(rhsType.getShape(), f32), codesValue,
+        scalesValue);
+    op->setOperand(1, weight);
+    finish(op, constant, rows, q->dequantized);
     return success();
   }
 };

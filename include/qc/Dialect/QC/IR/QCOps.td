@@ -101,6 +101,55 @@ def QC_DequantizeOp : QC_Op<"dequantize", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
+// qc.decode
+//===----------------------------------------------------------------------===//
+
+def QC_DecodeOp : QC_Op<"decode", [Pure]> {
+  let summary = "Block-scaled small floats (fp8, fp4) to f32";
+  let description = [{
+    `result[i] = float(codes[i]) · scales[i / block]`, where `codes` holds
+    FP8 E4M3FN or FP4 E2M1 values (the builtin `f8E4M3FN` and `f4E2M1FN`
+    types, exact in f32), `scales` is an f32 tensor of the same rank, and
+    the block of each dimension is `codes.shape[d] / scales.shape[d]`.
+
+    This is how fp8 and fp4 weights are represented: `!quant.uniform`
+    only has integer storage. One scale per output channel, per group of
+    the reduction axis, MXFP4 (blocks of 32 with power-of-two scales) and
+    NVFP4 (blocks of 16; the E4M3 block scale times the tensor scale,
+    folded into one f32) are all this op with different scale shapes. When
+    the result is the weight of a `qc.matmul`, the CPU lowering decodes the
+    codes inside the contraction, so the weight is read once, as codes (one
+    per byte today; packing two fp4 codes per byte is qc-pack-weights').
+
+    Constraints, checked by the verifier: equal ranks; every dimension of
+    `codes` is a multiple of that of `scales` (static shapes); the result
+    has the shape of `codes`.
+
+    Example:
+
+    ```mlir
+    // fp8 weights [N = 4, K = 64], one scale per output channel.
+    %w = qc.decode %codes scales %s
+        : (tensor<4x64xf8E4M3FN>, tensor<4x1xf32>) -> tensor<4x64xf32>
+    // MXFP4: blocks of 32 along K.
+    %m = qc.decode %c4 scales %e
+        : (tensor<4x64xf4E2M1FN>, tensor<4x2xf32>) -> tensor<4x64xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F8E4M3FN, F4E2M1FN]>:$codes,
+                       RankedTensorOf<[F32]>:$scales);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $codes `scales` $scales attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// Elements per scale along each dimension.
+    ::llvm::SmallVector<int64_t> getBlockSizes();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // qc.quantize_per_token
 //===----------------------------------------------------------------------===//
 

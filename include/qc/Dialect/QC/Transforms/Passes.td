@@ -65,6 +65,16 @@ def QuantizeWeights : Pass<"qc-quantize-weights"> {
     - `keep-float`: a regular expression; matmuls whose ONNX node name (the
       op's NameLoc) matches it in whole are left in float.
 
+    - `format`: `int` (the above), or a small-float format, where the
+      weight becomes a `qc.decode` of a constant of codes (the builtin
+      `f8E4M3FN` / `f4E2M1FN` types) with f32 block scales
+      (`numerics::quantizeWeightFloat`, round to nearest even): `fp8`
+      (E4M3FN, scale amax/448 per output channel, or per `group` along K),
+      `mxfp4` (E2M1, blocks of 32 along K, power-of-two scales), `nvfp4`
+      (E2M1, blocks of 16, E4M3 block scale × per-matrix scale). Only
+      `method=rtn`. Convolutions take `fp8` per filter; the block formats
+      leave them float.
+
     Each rewritten matmul records `qc.weight_error`, the weight's relative
     error ‖W − dequant(quant(W))‖ / ‖W‖, for the accuracy report.
 
@@ -96,6 +106,9 @@ def QuantizeWeights : Pass<"qc-quantize-weights"> {
     ```
   }];
   let options = [
+    Option<"format", "format", "std::string", /*default=*/"\"int\"",
+           "int (bits, symmetric), fp8 (E4M3FN, per channel or per group), "
+           "mxfp4 or nvfp4">,
     Option<"bits", "bits", "int64_t", /*default=*/"4",
            "Bit width of the weight codes (4 or 8)">,
     Option<"symmetric", "symmetric", "bool", /*default=*/"true",
