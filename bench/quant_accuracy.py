@@ -5,17 +5,23 @@ run: the issue-5 table.
 usage: /usr/bin/python3 bench/quant_accuracy.py [--build build] [--work DIR]
 
 Models (generated, seeded): the MLP and the CNN of scripts/gen_models.py
-(classifiers: top-1 agreement is reported) and a 2-layer Llama-style decoder
-(scripts/gen_llama.py, hidden 256, vocabulary 64, 32 tokens). Each is
-calibrated on 16 random input sets and evaluated on 8 other sets. Settings:
-  W8A8        --weights=int8 --group=0 --activations=int8 (minmax)
+(classifiers: top-1 agreement is reported; the CNN has two Conv +
+BatchNormalization layers and a Gemm, all quantized) and a 2-layer
+Llama-style decoder (scripts/gen_llama.py, hidden 256, vocabulary 64, 32
+tokens). Each is calibrated on 16 random input sets and evaluated on 8
+other sets (the CNN on 32). Settings:
+  W8A8        --weights=int8 --group=0 --activations=int8 (static, minmax)
+  W8A8 token  --weights=int8 --group=0 --activations=int8 --per-token
   W4A16 RTN   --weights=int4 --group=G
   W4A16 GPTQ  --weights=int4 --group=G --weight-method=gptq
-  W4A8        --weights=int4 --group=G --activations=int8
+  W4A8        --weights=int4 --group=G --activations=int8 (static)
+  W4A4 token  --weights=int4 --group=G --activations=int4 --per-token
+  fp8         --weights=fp8 --group=0 (E4M3FN per channel, weight-only)
+  nvfp4       --weights=nvfp4 (weight-only)
 with G = 128 for the decoder and 32 for the MLP (its K of 64 is not a
-multiple of 128); the CNN's only matmul (K = 16) uses per-channel int4.
-Only MatMul/Gemm layers are quantized today: the CNN's convolutions stay
-float, so its figures measure its final Gemm alone.
+multiple of 128); the CNN uses per-channel int4 (convolutions are always
+per filter; its Gemm has K = 16). Per-token settings leave the CNN's
+convolution inputs float; nvfp4 leaves its convolutions float.
 Prints SQNR (dB) of the outputs against float and top-1 agreement.
 """
 import argparse
@@ -66,7 +72,7 @@ def main():
             os.makedirs(os.path.join(calib, "set%02d" % s), exist_ok=True)
             np.save(os.path.join(calib, "set%02d" % s, inp + ".npy"), sample())
         evals = []
-        for s in range(8):
+        for s in range(32 if name == "cnn" else 8):
             f = os.path.join(d, "eval%d.npy" % s)
             np.save(f, sample())
             evals.append(f)
@@ -75,11 +81,17 @@ def main():
             ("float", []),
             ("W8A8", ["--weights=int8", "--group=0", "--activations=int8",
                       "--calib", calib]),
+            ("W8A8 token", ["--weights=int8", "--group=0",
+                            "--activations=int8", "--per-token"]),
             ("W4A16 RTN", ["--weights=int4"] + g),
             ("W4A16 GPTQ", ["--weights=int4", "--weight-method=gptq",
                             "--calib", calib] + g),
             ("W4A8", ["--weights=int4", "--activations=int8", "--calib",
                       calib] + g),
+            ("W4A4 token", ["--weights=int4", "--activations=int4",
+                            "--per-token"] + g),
+            ("fp8", ["--weights=fp8", "--group=0"]),
+            ("nvfp4", ["--weights=nvfp4"]),
         ]
         results = {}
         for tag, flags in settings:
