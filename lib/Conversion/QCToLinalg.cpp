@@ -280,6 +280,15 @@ struct DequantizeLowering : OpRewritePattern<DequantizeOp> {
 // qc.decode
 //===----------------------------------------------------------------------===//
 
+/// True while a qc.matmul reads `op`'s result: MatMulLowering folds
+/// qc.decode and qc.quantize_per_token producers into the contraction (the
+/// codes are read there), so their own lowering waits until no matmul is
+/// left reading them.
+bool readByMatMul(Operation *op) {
+  return llvm::any_of(op->getUsers(),
+                      [](Operation *user) { return isa<MatMulOp>(user); });
+}
+
 /// Scalar: the bits of an E4M3FN or E2M1 value (in an i8) -> f32, exactly.
 /// Normal values are assembled as f32 bits (the exponent rebiased, the
 /// mantissa shifted up); subnormals are m · 2^(1 − bias − mantissa bits);
@@ -361,9 +370,7 @@ struct DecodeLowering : OpRewritePattern<DecodeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(DecodeOp op,
                                 PatternRewriter &rewriter) const override {
-    // A matmul decodes its weight inside the contraction (MatMulLowering).
-    if (llvm::any_of(op->getUsers(),
-                     [](Operation *user) { return isa<MatMulOp>(user); }))
+    if (readByMatMul(op))
       return failure();
     Location loc = op.getLoc();
     Value bytes = codeBytes(rewriter, loc, op);
@@ -464,10 +471,7 @@ struct QuantizePerTokenLowering : OpRewritePattern<QuantizePerTokenOp> {
                                 PatternRewriter &rewriter) const override {
     if (!getElementTypeOrSelf(op.getType()).isF32())
       return failure(); // reported by checkLowerable
-    // A matmul may read the codes directly (MatMulLowering); lower the op
-    // on its own once no matmul reads it.
-    if (llvm::any_of(op->getUsers(),
-                     [](Operation *user) { return isa<MatMulOp>(user); }))
+    if (readByMatMul(op))
       return failure();
     rewriter.replaceOp(op, lowerPerToken(rewriter, op.getLoc(), op.getInput(),
                                          op.getBits(), /*codes=*/false)

@@ -144,11 +144,11 @@ def QuantizeActivations : Pass<"qc-quantize-activations"> {
     calibration measured with the chosen `--calib-method`), inserts a
     `qc.quantize` of the left-hand side to a per-tensor `!quant.uniform`
     type whose scale and zero point the numerics library computes from the
-    range (a convolution reads `qc.dequantize` of it; the CPU lowering
-    turns a convolution of dequantized integer operands back into an i32
-    convolution) (`numerics::computeRangeParams`): symmetric int-b (zero point 0,
+    range (`numerics::computeRangeParams`): symmetric int-b (zero point 0,
     scale max(|lo|, |hi|) / (2^(b−1) − 1)) or asymmetric uint-b (the range
-    widened to include 0). With a quantized weight (qc-quantize-weights
+    widened to include 0). A convolution reads `qc.dequantize` of it; the
+    CPU lowering turns a convolution of dequantized integer operands back
+    into an i32 convolution. With a quantized weight (qc-quantize-weights
     first) and parameters constant along K, the CPU lowering then takes the
     integer path: int8 × int8 products accumulated in i32, scales in a float
     epilogue (W8A8).
