@@ -69,8 +69,8 @@ std::string describe(Value operand) {
   if (auto dq = operand.getDefiningOp<DequantizeOp>())
     operand = dq.getInput();
   if (auto decode = operand.getDefiningOp<DecodeOp>()) {
-    bool fp8 = isa<Float8E4M3FNType>(
-        getElementTypeOrSelf(decode.getCodes().getType()));
+    Type codeType = getElementTypeOrSelf(decode.getCodes().getType());
+    bool fp8 = isa<Float8E4M3FNType, Float8E5M2Type>(codeType);
     int64_t block = 1;
     for (int64_t b : decode.getBlockSizes())
       block = std::max(block, b);
@@ -82,7 +82,7 @@ std::string describe(Value operand) {
       return (block == 32   ? std::string("mxfp4")
               : block == 16 ? std::string("nvfp4")
                             : "fp4 e2m1 g" + std::to_string(block));
-    return "fp8 e4m3" +
+    return (isa<Float8E5M2Type>(codeType) ? "fp8 e5m2" : "fp8 e4m3") +
            (perChannel ? std::string(" per-channel") : " g" + std::to_string(block));
   }
   if (auto token = operand.getDefiningOp<QuantizePerTokenOp>())

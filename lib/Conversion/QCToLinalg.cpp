@@ -289,14 +289,18 @@ bool readByMatMul(Operation *op) {
                       [](Operation *user) { return isa<MatMulOp>(user); });
 }
 
-/// Scalar: the bits of an E4M3FN or E2M1 value (in an i8) -> f32, exactly.
-/// Normal values are assembled as f32 bits (the exponent rebiased, the
-/// mantissa shifted up); subnormals are m · 2^(1 − bias − mantissa bits);
-/// E4M3FN's S.1111.111 is NaN. Only selects: it vectorises.
+/// Scalar: the bits of an E4M3FN, E5M2 or E2M1 value (in an i8) -> f32,
+/// exactly. Normal values are assembled as f32 bits (the exponent rebiased,
+/// the mantissa shifted up); subnormals are m · 2^(1 − bias − mantissa
+/// bits); E4M3FN's S.1111.111 is NaN; E5M2's all-ones exponent is ±inf
+/// (mantissa 0) or NaN. Only selects: it vectorises.
 Value decodeSmallFloat(OpBuilder &b, Location loc, Value bits,
                        Type format) {
   bool e4m3 = isa<Float8E4M3FNType>(format);
-  int64_t expBits = e4m3 ? 4 : 2, mantBits = e4m3 ? 3 : 1, bias = e4m3 ? 7 : 1;
+  bool e5m2 = isa<Float8E5M2Type>(format);
+  int64_t expBits = e4m3 ? 4 : e5m2 ? 5 : 2;
+  int64_t mantBits = e4m3 ? 3 : e5m2 ? 2 : 1;
+  int64_t bias = e4m3 ? 7 : e5m2 ? 15 : 1;
   Type i32 = b.getI32Type(), f32 = b.getF32Type();
   auto c = [&](int64_t v) -> Value {
     return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(v));
@@ -325,12 +329,28 @@ Value decodeSmallFloat(OpBuilder &b, Location loc, Value bits,
       arith::AndIOp::create(b, loc, u, c(1 << (expBits + mantBits))), c(0));
   v = arith::SelectOp::create(b, loc, negative,
                               arith::NegFOp::create(b, loc, v), v);
+  auto f32Constant = [&](float x) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(x));
+  };
+  Value nan = f32Constant(std::numeric_limits<float>::quiet_NaN());
   if (e4m3) {
     Value isNaN = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq,
                                         magnitude, c(0x7F));
-    Value nan = arith::ConstantOp::create(
-        b, loc, b.getF32FloatAttr(std::numeric_limits<float>::quiet_NaN()));
     v = arith::SelectOp::create(b, loc, isNaN, nan, v);
+  }
+  if (e5m2) {
+    // Exponent 31: ±inf for mantissa 0, NaN otherwise.
+    Value special =
+        arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, e, c(31));
+    Value isInf = arith::CmpIOp::create(b, loc, arith::CmpIPredicate::eq, m,
+                                        c(0));
+    float inf = std::numeric_limits<float>::infinity();
+    Value signedInf = arith::SelectOp::create(b, loc, negative,
+                                              f32Constant(-inf),
+                                              f32Constant(inf));
+    v = arith::SelectOp::create(
+        b, loc, special,
+        arith::SelectOp::create(b, loc, isInf, signedInf, nan), v);
   }
   return v;
 }

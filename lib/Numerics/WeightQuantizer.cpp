@@ -153,22 +153,26 @@ quantizeWeightFloat(const float *w, int64_t rows,
   };
   switch (format) {
   case FloatWeightFormat::E4M3FN:
+  case FloatWeightFormat::E5M2: {
+    Float8Format f8 = format == FloatWeightFormat::E4M3FN ? Float8Format::E4M3FN
+                                                          : Float8Format::E5M2;
+    float largest = format == FloatWeightFormat::E4M3FN ? 448.0f : 57344.0f;
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t b = 0; b < blocks; ++b) {
         const float *x = w + r * cols + b * blockSize;
         float amax = 0;
         for (int64_t j = 0; j < blockSize; ++j)
           amax = std::max(amax, std::fabs(x[j]));
-        float scale = amax > 0 ? amax / 448.0f : 1.0f;
+        float scale = amax > 0 ? amax / largest : 1.0f;
         q.scales[r * blocks + b] = scale;
         for (int64_t j = 0; j < blockSize; ++j) {
           int64_t at = r * cols + b * blockSize + j;
-          q.codes[at] = floatToFloat8(x[j] / scale, Float8Format::E4M3FN);
-          q.dequantized[at] =
-              float8ToFloat(q.codes[at], Float8Format::E4M3FN) * scale;
+          q.codes[at] = floatToFloat8(x[j] / scale, f8);
+          q.dequantized[at] = float8ToFloat(q.codes[at], f8) * scale;
         }
       }
     break;
+  }
   case FloatWeightFormat::MXFP4:
     for (int64_t r = 0; r < rows; ++r) {
       MXFP4Tensor t = encodeMXFP4(w + r * cols, cols);

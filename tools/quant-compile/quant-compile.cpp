@@ -112,8 +112,9 @@ static cl::opt<std::string> weightFormat(
              "float unless --activations): float (default, no quantization), "
              "int8, int4 (symmetric, signed codes), uint8, uint4 "
              "(asymmetric, zero points), fp8 (E4M3FN, scale per channel or "
-             "--group), mxfp4 (E2M1, blocks of 32), nvfp4 (E2M1, blocks of "
-             "16); convolutions take the integer formats and fp8"),
+             "--group), fp8-e5m2 (E5M2, likewise), mxfp4 (E2M1, blocks of "
+             "32), nvfp4 (E2M1, blocks of 16); convolutions take the integer "
+             "formats and the fp8 ones"),
     cl::value_desc("format"), cl::init("float"), cl::cat(category));
 static cl::opt<int64_t> weightGroup(
     "group",
@@ -262,18 +263,19 @@ static int compile(MLIRContext &context) {
       {"uint8", {8, false}},
       {"uint4", {4, false}},
       {"fp8", {8, true}},
+      {"fp8-e5m2", {8, true}},
       {"mxfp4", {4, true}},
       {"nvfp4", {4, true}}};
   auto format = formats.find(weightFormat);
   if (format == formats.end()) {
     llvm::errs() << "quant-compile: --weights=" << weightFormat
                  << " is not a format (float, int8, int4, uint8, uint4, fp8, "
-                    "mxfp4, nvfp4)\n";
+                    "fp8-e5m2, mxfp4, nvfp4)\n";
     return 1;
   }
   options.weightBits = format->second.first;
-  if (weightFormat == "fp8" || weightFormat == "mxfp4" ||
-      weightFormat == "nvfp4")
+  if (weightFormat == "fp8" || weightFormat == "fp8-e5m2" ||
+      weightFormat == "mxfp4" || weightFormat == "nvfp4")
     options.weightFloatFormat = weightFormat;
   options.weightSymmetric = format->second.second;
   if (weightGroup < 0) {

@@ -169,6 +169,21 @@ TEST(FloatWeightTest, E4M3PerRowAndBlocks) {
     EXPECT_NEAR(b->dequantized[i], v[i], 1e-6) << i;
 }
 
+// E5M2: amax 28672 gives scale 28672 / 57344 = 0.5. 57344 -> 0x7B (the
+// largest finite code, 1.75 * 2^15); -2 = 2^1 -> exponent 16, 0xC0 with the
+// sign; 0.6 lies between 0.5 and 0.625 (steps of 2^-3 in [0.5, 1)) and is
+// nearer 0.625 = 1.25 * 2^-1 -> 0.01110.01 = 0x39.
+TEST(FloatWeightTest, E5M2PerRow) {
+  const float w[4] = {28672.0f, -1.0f, 0.3f, 0.0f};
+  auto q = quantizeWeightFloat(w, 1, 4, FloatWeightFormat::E5M2);
+  ASSERT_TRUE(q) << q.error();
+  ASSERT_EQ(q->scales.size(), 1u);
+  EXPECT_FLOAT_EQ(q->scales[0], 0.5f);
+  EXPECT_EQ(q->codes, (std::vector<uint8_t>{0x7B, 0xC0, 0x39, 0x00}));
+  EXPECT_EQ(q->dequantized,
+            (std::vector<float>{28672.0f, -1.0f, 0.3125f, 0}));
+}
+
 // MXFP4: a block of 32 with amax 6 has shared exponent floor(log2 6) - 2 =
 // 0, scale 1; 6 -> E2M1 0x7, 0.5 -> 0x1, -1.5 -> 0xB (sign | 0x3). A second
 // block at 1/4 the size gets scale 2^-2.

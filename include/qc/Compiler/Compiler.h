@@ -42,7 +42,7 @@ struct CompileOptions {
   /// Weight-only quantization of the float matmuls (qc-quantize-weights):
   /// bits 0 keeps them float, else 4 or 8.
   int64_t weightBits = 0;
-  /// "fp8", "mxfp4" or "nvfp4" for small-float weights (weightBits is then
+  /// "fp8", "fp8-e5m2", "mxfp4" or "nvfp4" for small-float weights (weightBits is then
   /// 8 or 4); empty for integer weights.
   std::string weightFloatFormat;
   bool weightSymmetric = true;

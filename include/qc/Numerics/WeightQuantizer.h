@@ -97,11 +97,14 @@ Result<QuantizedWeight> quantizeWeightRTN(const float *w, int64_t rows,
                                           int64_t cols,
                                           const WeightQuantConfig &config);
 
-/// The small-float weight formats: codes are 8-bit (E4M3FN) or 4-bit (E2M1)
-/// floats, each multiplied by the fp32 scale of its block of columns.
+/// The small-float weight formats: codes are 8-bit (E4M3FN, E5M2) or 4-bit
+/// (E2M1) floats, each multiplied by the fp32 scale of its block of columns.
 enum class FloatWeightFormat {
   /// FP8 E4M3FN, scale = amax / 448 per row or per `blockSize` columns.
   E4M3FN,
+  /// FP8 E5M2 (two mantissa bits, more range), scale = amax / 57344 per row
+  /// or per `blockSize` columns. Codes are finite (saturated).
+  E5M2,
   /// MXFP4: E2M1 in blocks of 32 columns with a power-of-two (E8M0) scale.
   MXFP4,
   /// NVFP4: E2M1 in blocks of 16 columns with an E4M3 block scale times a
@@ -115,8 +118,8 @@ struct FloatQuantizedWeight {
   int64_t cols = 0;
   /// Columns per scale (cols when one scale per row).
   int64_t blockSize = 0;
-  /// [rows, cols] codes, one per byte: E4M3FN bits, or E2M1 in the low
-  /// nibble.
+  /// [rows, cols] codes, one per byte: E4M3FN or E5M2 bits, or E2M1 in the
+  /// low nibble.
   std::vector<uint8_t> codes;
   /// [rows, cols / blockSize] fp32 scales: for MXFP4 the E8M0 scale's
   /// value, for NVFP4 E4M3(block scale) · tensor scale as fp32.
@@ -126,7 +129,7 @@ struct FloatQuantizedWeight {
 };
 
 /// Quantizes W [rows, cols] (row-major) to `format`. `blockSize` is the
-/// columns per scale for E4M3FN (0: one scale per row); MXFP4 and NVFP4
+/// columns per scale for E4M3FN and E5M2 (0: one scale per row); MXFP4 and NVFP4
 /// use their own (32, 16). Fails when the block size does not divide cols
 /// or W holds a NaN or an infinity.
 Result<FloatQuantizedWeight> quantizeWeightFloat(const float *w, int64_t rows,

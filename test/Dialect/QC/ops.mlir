@@ -164,3 +164,10 @@ func.func @decode(%c8: tensor<4x64xf8E4M3FN>, %s8: tensor<4x1xf32>, %c4: tensor<
   %1 = qc.decode %c4 scales %s4 : (tensor<4x64xf4E2M1FN>, tensor<4x2xf32>) -> tensor<4x64xf32>
   return
 }
+
+// CHECK-LABEL: func.func @decode_e5m2
+func.func @decode_e5m2(%c: tensor<4x64xf8E5M2>, %s: tensor<1x64xf32>) {
+  // CHECK: qc.decode %{{.*}} scales %{{.*}} : (tensor<4x64xf8E5M2>, tensor<1x64xf32>) -> tensor<4x64xf32>
+  %0 = qc.decode %c scales %s : (tensor<4x64xf8E5M2>, tensor<1x64xf32>) -> tensor<4x64xf32>
+  return
+}

@@ -6,6 +6,7 @@
 // RUN: quant-opt %s --split-input-file --qc-quantize-weights="format=fp8 group=0" | FileCheck %s --check-prefix=FP8
 // RUN: not quant-opt %s --split-input-file --qc-quantize-weights="format=mxfp4" 2>&1 | FileCheck %s --check-prefix=MX
 // RUN: not quant-opt %s --split-input-file --qc-quantize-weights="format=fp7" 2>&1 | FileCheck %s --check-prefix=FMT
+// RUN: quant-opt %s --split-input-file --qc-quantize-weights="format=fp8-e5m2 group=0" | FileCheck %s --check-prefix=E5M2
 // RUN: not quant-opt %s --split-input-file --qc-quantize-weights="format=fp8 method=rtn-clip" 2>&1 | FileCheck %s --check-prefix=FMETHOD
 
 // A [K = 4, N = 2] weight. Per output channel (column) at 8 bits,
@@ -41,8 +42,15 @@
 // FP8: %[[S:.*]] = arith.constant dense<{{\[}}[0.00892857183, 0.00446428591]]> : tensor<1x2xf32>
 // FP8: %[[W:.*]] = qc.decode %[[C]] scales %[[S]] : (tensor<4x2xf8E4M3FN>, tensor<1x2xf32>) -> tensor<4x2xf32>
 // FP8: qc.matmul %arg0, %[[W]] {qc.weight_error = 0.000000e+00 : f32}
+// fp8-e5m2 per channel: column 0 -> scale 4/57344, codes [14336, -28672,
+// 7168, 57344] = 1.75·2^{13, 14, 12, 15}, exact in E5M2; column 1 -> scale
+// 2/57344, the same magnitudes.
+// E5M2-LABEL: func.func @linear
+// E5M2: %[[C:.*]] = arith.constant dense<{{\[}}[1.433600e+04, 7.168000e+03], [-2.867200e+04, 1.433600e+04], [7.168000e+03, -2.867200e+04], [5.734400e+04, 5.734400e+04]]> : tensor<4x2xf8E5M2>
+// E5M2: %[[S:.*]] = arith.constant dense<{{\[}}[6.97544674E-5, 3.48772337E-5]]> : tensor<1x2xf32>
+// E5M2: qc.decode %[[C]] scales %[[S]] : (tensor<4x2xf8E5M2>, tensor<1x2xf32>) -> tensor<4x2xf32>
 // MX: 'qc.matmul' op weight of node 'lm_head' (mxfp4): block size 32 does not divide the 4 columns (choose another --group, or --keep-float this node)
-// FMT: qc-quantize-weights: unknown format 'fp7' (expected int, fp8, mxfp4 or nvfp4)
+// FMT: qc-quantize-weights: unknown format 'fp7' (expected int, fp8, fp8-e5m2, mxfp4 or nvfp4)
 // FMETHOD: qc-quantize-weights: method rtn-clip applies to integer formats; format fp8 rounds to nearest (method=rtn)
 func.func @linear(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<[[1.0, 0.25], [-2.0, 0.5], [0.5, -1.0], [4.0, 2.0]]> : tensor<4x2xf32>
@@ -118,6 +126,8 @@ func.func @gptq(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
 // FP8-LABEL: func.func @conv
 // FP8: %[[S:.*]] = arith.constant dense<{{.*}}0.00446428591{{.*}}0.00892857183{{.*}}> : tensor<2x1x1x1xf32>
 // FP8: qc.decode %{{.*}} scales %[[S]] : (tensor<2x1x1x2xf8E4M3FN>, tensor<2x1x1x1xf32>) -> tensor<2x1x1x2xf32>
+// E5M2-LABEL: func.func @conv
+// E5M2: qc.decode %{{.*}} scales %{{.*}} : (tensor<2x1x1x2xf8E5M2>, tensor<2x1x1x1xf32>) -> tensor<2x1x1x2xf32>
 func.func @conv(%x: tensor<1x1x3x3xf32>, %o: tensor<1x2x3x2xf32>) -> tensor<1x2x3x2xf32> {
   %w = arith.constant dense<[[[[1.0, -2.0]]], [[[0.5, 4.0]]]]> : tensor<2x1x1x2xf32>
   %y = linalg.conv_2d_nchw_fchw {dilations = dense<1> : tensor<2xi64>, strides = dense<1> : tensor<2xi64>} ins(%x, %w : tensor<1x1x3x3xf32>, tensor<2x1x1x2xf32>) outs(%o : tensor<1x2x3x2xf32>) -> tensor<1x2x3x2xf32>

@@ -73,11 +73,11 @@ struct QuantizeWeightsPass
           << "qc-quantize-weights: group must be >= 0, got " << int64_t(group);
       return signalPassFailure();
     }
-    if (format != "int" && format != "fp8" && format != "mxfp4" &&
-        format != "nvfp4") {
+    if (format != "int" && format != "fp8" && format != "fp8-e5m2" &&
+        format != "mxfp4" && format != "nvfp4") {
       getOperation()->emitError()
           << "qc-quantize-weights: unknown format '" << format
-          << "' (expected int, fp8, mxfp4 or nvfp4)";
+          << "' (expected int, fp8, fp8-e5m2, mxfp4 or nvfp4)";
       return signalPassFailure();
     }
     if (format != "int" && method != "rtn") {
@@ -269,20 +269,24 @@ struct QuantizeWeightsPass
       constant->erase();
   }
 
-  /// fp8 / MXFP4 / NVFP4: the codes as an f8E4M3FN or f4E2M1FN constant in
+  /// fp8 / MXFP4 / NVFP4: the codes as an f8E4M3FN, f8E5M2 or f4E2M1FN
+  /// constant in
   /// the weight's layout and qc.decode with the block scales.
   /// `rows` is W as [n output channels, k].
   LogicalResult quantizeFloat(Operation *op, arith::ConstantOp constant,
                               const std::vector<float> &rows, int64_t n,
                               int64_t k, bool transposed, int64_t group) {
     numerics::FloatWeightFormat kind =
-        format == "fp8"     ? numerics::FloatWeightFormat::E4M3FN
-        : format == "mxfp4" ? numerics::FloatWeightFormat::MXFP4
+        format == "fp8"        ? numerics::FloatWeightFormat::E4M3FN
+        : format == "fp8-e5m2" ? numerics::FloatWeightFormat::E5M2
+        : format == "mxfp4"    ? numerics::FloatWeightFormat::MXFP4
                             : numerics::FloatWeightFormat::NVFP4;
     auto rhsType = cast<RankedTensorType>(op->getOperand(1).getType());
     // Convolutions: fp8 with one scale per filter; the block formats
     // would need blocks across the flattened [C, k...] axis: left float.
-    if (!isa<MatMulOp>(op) && kind != numerics::FloatWeightFormat::E4M3FN)
+    bool fp8 = kind == numerics::FloatWeightFormat::E4M3FN ||
+               kind == numerics::FloatWeightFormat::E5M2;
+    if (!isa<MatMulOp>(op) && !fp8)
       return success();
     numerics::Result<numerics::FloatQuantizedWeight> q =
         numerics::quantizeWeightFloat(rows.data(), n, k, kind, group);
@@ -302,6 +306,8 @@ struct QuantizeWeightsPass
         codes[transposed ? j * k + i : i * n + j] = char(q->codes[j * k + i]);
     Type element = kind == numerics::FloatWeightFormat::E4M3FN
                        ? Type(Float8E4M3FNType::get(ctx))
+                   : kind == numerics::FloatWeightFormat::E5M2
+                       ? Type(Float8E5M2Type::get(ctx))
                        : Type(Float4E2M1FNType::get(ctx));
     auto codesType = RankedTensorType::get(rhsType.getShape(), element);
     Value codesValue = arith::ConstantOp::create(

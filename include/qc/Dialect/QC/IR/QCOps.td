@@ -108,8 +108,9 @@ def QC_DecodeOp : QC_Op<"decode", [Pure]> {
   let summary = "Block-scaled small floats (fp8, fp4) to f32";
   let description = [{
     `result[i] = float(codes[i]) · scales[i / block]`, where `codes` holds
-    FP8 E4M3FN or FP4 E2M1 values (the builtin `f8E4M3FN` and `f4E2M1FN`
-    types, exact in f32), `scales` is an f32 tensor of the same rank, and
+    FP8 E4M3FN or E5M2 or FP4 E2M1 values (the builtin `f8E4M3FN`,
+    `f8E5M2` and `f4E2M1FN` types, exact in f32; E5M2's infinity and NaN
+    codes decode to infinity and NaN), `scales` is an f32 tensor of the same rank, and
     the block of each dimension is `codes.shape[d] / scales.shape[d]`.
 
     This is how fp8 and fp4 weights are represented: `!quant.uniform`
@@ -136,7 +137,7 @@ def QC_DecodeOp : QC_Op<"decode", [Pure]> {
         : (tensor<4x64xf4E2M1FN>, tensor<4x2xf32>) -> tensor<4x64xf32>
     ```
   }];
-  let arguments = (ins RankedTensorOf<[F8E4M3FN, F4E2M1FN]>:$codes,
+  let arguments = (ins RankedTensorOf<[F8E4M3FN, F8E5M2, F4E2M1FN]>:$codes,
                        RankedTensorOf<[F32]>:$scales);
   let results = (outs RankedTensorOf<[F32]>:$result);
   let assemblyFormat = [{

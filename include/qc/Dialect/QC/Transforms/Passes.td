@@ -67,12 +67,13 @@ def QuantizeWeights : Pass<"qc-quantize-weights"> {
 
     - `format`: `int` (the above), or a small-float format, where the
       weight becomes a `qc.decode` of a constant of codes (the builtin
-      `f8E4M3FN` / `f4E2M1FN` types) with f32 block scales
+      `f8E4M3FN` / `f8E5M2` / `f4E2M1FN` types) with f32 block scales
       (`numerics::quantizeWeightFloat`, round to nearest even): `fp8`
       (E4M3FN, scale amax/448 per output channel, or per `group` along K),
+      `fp8-e5m2` (E5M2, scale amax/57344, the same granularities),
       `mxfp4` (E2M1, blocks of 32 along K, power-of-two scales), `nvfp4`
       (E2M1, blocks of 16, E4M3 block scale × per-matrix scale). Only
-      `method=rtn`. Convolutions take `fp8` per filter; the block formats
+      `method=rtn`. Convolutions take `fp8` and `fp8-e5m2` per filter; the block formats
       leave them float.
 
     Each rewritten matmul records `qc.weight_error`, the weight's relative
@@ -108,6 +109,7 @@ def QuantizeWeights : Pass<"qc-quantize-weights"> {
   let options = [
     Option<"format", "format", "std::string", /*default=*/"\"int\"",
            "int (bits, symmetric), fp8 (E4M3FN, per channel or per group), "
+           "fp8-e5m2 (E5M2, likewise), "
            "mxfp4 or nvfp4">,
     Option<"bits", "bits", "int64_t", /*default=*/"4",
            "Bit width of the weight codes (4 or 8)">,
