@@ -17,6 +17,7 @@ other sets (the CNN on 32). Settings:
   W4A8        --weights=int4 --group=G --activations=int8 (static)
   W4A4 token  --weights=int4 --group=G --activations=int4 --per-token
   fp8         --weights=fp8 --group=0 (E4M3FN per channel, weight-only)
+  fp8 e5m2    --weights=fp8-e5m2 --group=0 (E5M2 per channel, weight-only)
   nvfp4       --weights=nvfp4 (weight-only)
 with G = 128 for the decoder and 32 for the MLP (its K of 64 is not a
 multiple of 128); the CNN uses per-channel int4 (convolutions are always
@@ -91,6 +92,7 @@ def main():
             ("W4A4 token", ["--weights=int4", "--activations=int4",
                             "--per-token"] + g),
             ("fp8", ["--weights=fp8", "--group=0"]),
+            ("fp8 e5m2", ["--weights=fp8-e5m2", "--group=0"]),
             ("nvfp4", ["--weights=nvfp4"]),
         ]
         results = {}

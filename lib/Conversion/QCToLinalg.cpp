@@ -531,6 +531,194 @@ Value bytesBehind(Value storage) {
   return generic.getDpsInputs()[0];
 }
 
+/// The group size g when `w` (the quantized right-hand side, [K, N] or, with
+/// `transposed`, [N, K]) has parameters that vary along K only as k floordiv
+/// g (a sub-channel type with blocks of g along K, one per output channel or
+/// one for all), else 0.
+int64_t groupAlongK(const ContractionOperand &w, RankedTensorType type,
+                    bool transposed) {
+  auto sub = w.quant ? dyn_cast<quant::UniformQuantizedSubChannelType>(
+                           w.quant->type)
+                     : quant::UniformQuantizedSubChannelType();
+  if (!sub || type.getRank() != 2 || !type.hasStaticShape())
+    return 0;
+  auto shape = cast<ShapedType>(sub.getScales().getType()).getShape();
+  int64_t kDim = transposed ? 1 : 0, nDim = 1 - kDim;
+  int64_t size = type.getDimSize(kDim);
+  if (shape.size() != 2 || shape[kDim] <= 1 || size % shape[kDim] != 0 ||
+      (shape[nDim] != 1 && shape[nDim] != type.getDimSize(nDim)))
+    return 0;
+  return size / shape[kDim];
+}
+
+/// The integer contraction of a matmul whose weight has group-wise
+/// parameters along K (W4A8, W4A4 with groups): the reduction is split into
+/// (groups, g); a first generic sums each group's products of the
+/// zero-point-shifted codes in i32 (exact: g products of at most 8-bit
+/// codes), [batch..., M, N, K/g] ([..., M, K/g, N] for a [K, N] weight, so
+/// that its inner loop streams rows of the weight); a second multiplies each
+/// partial sum by its group's weight scale and sums the groups in f32. The
+/// activation's scale (constant along K) is left to the epilogue. `a` and
+/// `w` are in the matmul's iteration space (batch..., m, n, k) or
+/// (batch..., m, k, n); the result is the f32 accumulator of shape
+/// `outShape`.
+Value groupedIntegerContraction(OpBuilder &b, Location loc,
+                                const ContractionOperand &a,
+                                const ContractionOperand &w, bool transposed,
+                                int64_t batch, int64_t m, int64_t n,
+                                int64_t k, int64_t group,
+                                ArrayRef<int64_t> outShape,
+                                ArrayRef<std::pair<Value, int64_t>> outSources) {
+  MLIRContext *ctx = b.getContext();
+  int64_t loops = batch + 3;
+  Type i32 = b.getI32Type(), f32 = b.getF32Type();
+  auto dim = [&](int64_t d) { return getAffineDimExpr(d, ctx); };
+  // Split space: (batch..., m, n, kg, ki) or (batch..., m, kg, ki, n).
+  int64_t sm = batch, sn = transposed ? batch + 1 : batch + 3;
+  int64_t skg = transposed ? batch + 2 : batch + 1, ski = skg + 1;
+  // The matmul space's dims in the split space (k at its group's start;
+  // parameters are constant within a group, so k floordiv g becomes kg).
+  auto remap = [&](AffineMap map, int64_t numDims, int64_t mm, int64_t nn,
+                   int64_t kg) {
+    SmallVector<AffineExpr> repl;
+    for (int64_t d = 0; d < loops; ++d)
+      repl.push_back(d < batch ? dim(d)
+                     : d == m  ? dim(mm)
+                     : d == n  ? dim(nn)
+                               : dim(kg) * group);
+    return map.replaceDimsAndSymbols(repl, {}, numDims, 0);
+  };
+  // The operands' K axis split into [K / g, g].
+  auto split = [&](Value v, int64_t axis) -> Value {
+    auto t = cast<RankedTensorType>(v.getType());
+    SmallVector<int64_t> shape;
+    SmallVector<ReassociationIndices> groups;
+    for (int64_t d = 0; d < t.getRank(); ++d) {
+      int64_t at = shape.size();
+      if (d == axis) {
+        shape.append({t.getDimSize(d) / group, group});
+        groups.push_back({at, at + 1});
+      } else {
+        shape.push_back(t.getDimSize(d));
+        groups.push_back({at});
+      }
+    }
+    return tensor::ExpandShapeOp::create(
+        b, loc, RankedTensorType::get(shape, t.getElementType()), v, groups);
+  };
+  int64_t aRank = cast<RankedTensorType>(a.value.getType()).getRank();
+  Value aSplit = split(a.value, aRank - 1);
+  Value wSplit = split(w.value, transposed ? 1 : 0);
+  int64_t splitLoops = loops + 1;
+  SmallVector<AffineExpr> aExprs;
+  for (AffineExpr e : a.map.getResults().drop_back())
+    aExprs.push_back(e);
+  AffineMap aPrefix = remap(AffineMap::get(loops, 0, aExprs, ctx), splitLoops,
+                            sm, sn, skg);
+  aExprs.assign(aPrefix.getResults().begin(), aPrefix.getResults().end());
+  aExprs.append({dim(skg), dim(ski)});
+  AffineMap aMap = AffineMap::get(splitLoops, 0, aExprs, ctx);
+  AffineMap wMap = AffineMap::get(
+      splitLoops, 0,
+      transposed ? ArrayRef<AffineExpr>{dim(sn), dim(skg), dim(ski)}
+                 : ArrayRef<AffineExpr>{dim(skg), dim(ski), dim(sn)},
+      ctx);
+  // Partial sums, [batch..., M, N, KG] or [batch..., M, KG, N].
+  SmallVector<int64_t> partialShape(outShape);
+  SmallVector<std::pair<Value, int64_t>> partialSources(outSources);
+  int64_t groups = cast<RankedTensorType>(w.value.getType())
+                       .getDimSize(transposed ? 1 : 0) /
+                   group;
+  int64_t kgAt = transposed ? batch + 2 : batch + 1;
+  partialShape.insert(partialShape.begin() + kgAt, groups);
+  partialSources.insert(partialSources.begin() + kgAt, {Value(), -1});
+  SmallVector<AffineExpr> partialExprs;
+  for (int64_t d = 0; d < batch; ++d)
+    partialExprs.push_back(dim(d));
+  partialExprs.push_back(dim(sm));
+  if (transposed)
+    partialExprs.append({dim(sn), dim(skg)});
+  else
+    partialExprs.append({dim(skg), dim(sn)});
+  auto partialTy = RankedTensorType::get(partialShape, i32);
+  Value init = emptyLike(b, loc, partialTy, partialSources);
+  Value zeroI32 = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
+  init = linalg::FillOp::create(b, loc, zeroI32, init).getResult(0);
+  SmallVector<Value> inputs = {aSplit, wSplit};
+  SmallVector<AffineMap> maps = {aMap, wMap};
+  for (const ContractionOperand *o : {&a, &w})
+    if (!o->quant->symmetric) {
+      inputs.push_back(o->quant->zeroPoint);
+      maps.push_back(remap(o->quant->map, splitLoops, sm, sn, skg));
+    }
+  maps.push_back(AffineMap::get(splitLoops, 0, partialExprs, ctx));
+  SmallVector<utils::IteratorType> iters(splitLoops,
+                                         utils::IteratorType::parallel);
+  iters[ski] = utils::IteratorType::reduction;
+  Value partial =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{partialTy}, inputs, ValueRange{init}, maps, iters,
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            unsigned next = 2;
+            auto code = [&](const ContractionOperand &o, Value raw) -> Value {
+              if (o.narrowTo)
+                raw = arith::TruncIOp::create(nb, l, o.narrowTo, raw);
+              Value v = widenStorage(nb, l, raw, o.quant->type.isSigned());
+              if (!o.quant->symmetric)
+                v = arith::SubIOp::create(nb, l, v, args[next++]);
+              return v;
+            };
+            Value x = code(a, args[0]);
+            Value y = code(w, args[1]);
+            linalg::YieldOp::create(
+                nb, l,
+                ValueRange{arith::AddIOp::create(
+                    nb, l, args.back(), arith::MulIOp::create(nb, l, x, y))});
+          })
+          .getResult(0);
+  // Σ over groups of partial · the group's weight scale, in f32.
+  int64_t rLoops = batch + 3, rm = batch, rn = batch + 1, rkg = batch + 2;
+  SmallVector<AffineExpr> readExprs, outExprs;
+  for (int64_t d = 0; d < batch; ++d) {
+    readExprs.push_back(dim(d));
+    outExprs.push_back(dim(d));
+  }
+  readExprs.push_back(dim(rm));
+  if (transposed)
+    readExprs.append({dim(rn), dim(rkg)});
+  else
+    readExprs.append({dim(rkg), dim(rn)});
+  outExprs.append({dim(rm), dim(rn)});
+  auto accTy = RankedTensorType::get(outShape, f32);
+  Value acc = emptyLike(b, loc, accTy, outSources);
+  Value zeroF32 = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0.0));
+  acc = linalg::FillOp::create(b, loc, zeroF32, acc).getResult(0);
+  SmallVector<utils::IteratorType> rIters(rLoops,
+                                          utils::IteratorType::parallel);
+  rIters[rkg] = utils::IteratorType::reduction;
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{accTy}, ValueRange{partial, w.quant->scale},
+             ValueRange{acc},
+             ArrayRef<AffineMap>{
+                 AffineMap::get(rLoops, 0, readExprs, ctx),
+                 remap(w.quant->map, rLoops, rm, rn, rkg),
+                 AffineMap::get(rLoops, 0, outExprs, ctx)},
+             rIters,
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               Value scale = args[1];
+               if (scale.getType() != f32)
+                 scale = arith::ExtFOp::create(nb, l, f32, scale);
+               Value p = arith::SIToFPOp::create(nb, l, f32, args[0]);
+               linalg::YieldOp::create(
+                   nb, l,
+                   ValueRange{arith::AddFOp::create(
+                       nb, l, args[2], arith::MulFOp::create(nb, l, p, scale),
+                       arith::FastMathFlags::reassoc |
+                           arith::FastMathFlags::contract)});
+             })
+      .getResult(0);
+}
+
 struct MatMulLowering : OpRewritePattern<MatMulOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -663,11 +851,17 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     auto constantAlongK = [&](const ContractionOperand &o) {
       return o.quant && !o.quant->map.isFunctionOfDim(k);
     };
+    // Group-wise integer weights (parameters vary along k by groups).
+    int64_t group = !lhsVector && !rhsVector && rhsBatch == 0 &&
+                            bOp->quant &&
+                            isa<IntegerType>(bOp->quant->type.getStorageType())
+                        ? groupAlongK(*bOp, rhsTy, transposeRhs)
+                        : 0;
     // A per-token quantized lhs feeding integer weights: its codes enter
     // the integer path, its per-row scales the epilogue.
     FailureOr<ContractionOperand> a = failure();
     auto perToken = lhs.getDefiningOp<QuantizePerTokenOp>();
-    if (perToken && !lhsVector && constantAlongK(*bOp) &&
+    if (perToken && !lhsVector && (constantAlongK(*bOp) || group > 0) &&
         isa<IntegerType>(bOp->quant->type.getStorageType()) &&
         lhsTy.getElementType().isF32()) {
       int64_t bits = perToken.getBits();
@@ -690,12 +884,23 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     }
     if (failed(a))
       return failure();
+    // Dynamic output sizes come from the tensors read (a quantized value
+    // has no lowering of its own tensor.dim).
+    for (auto &[source, d] : outSources)
+      source = source == lhs ? a->value : bOp->value;
 
     // Integer path: both quantized, no parameter varies along k.
     bool integer = constantAlongK(*a) && constantAlongK(*bOp) &&
                    isa<IntegerType>(a->quant->type.getStorageType()) &&
                    a->quant->type.getStorageTypeIntegralWidth() <= 16 &&
                    bOp->quant->type.getStorageTypeIntegralWidth() <= 16;
+    // Grouped integer path: the weight's parameters vary along k by groups
+    // (i32 partial sums per group, scaled and summed in f32); the codes of
+    // at most 8 bits keep the partial sums exact.
+    bool grouped = !integer && group > 0 && constantAlongK(*a) &&
+                   isa<IntegerType>(a->quant->type.getStorageType()) &&
+                   a->quant->type.getStorageTypeIntegralWidth() <= 8 &&
+                   bOp->quant->type.getStorageTypeIntegralWidth() <= 8;
 
     Type expressed = resultTy.getElementType();
     if (auto q = dyn_cast<quant::QuantizedType>(expressed))
@@ -705,93 +910,102 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
                        ? Type(rewriter.getF32Type())
                        : expressed;
 
-    // The accumulator, zero-filled.
-    auto accTy = RankedTensorType::get(outShape, accType);
-    Value init = emptyLike(rewriter, loc, accTy, outSources);
-    Value zero = arith::ConstantOp::create(
-        rewriter, loc,
-        integer ? TypedAttr(rewriter.getIntegerAttr(accType, 0))
-                : TypedAttr(rewriter.getFloatAttr(accType, 0.0)));
-    init = linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
+    grouped = grouped && accType.isF32();
 
-    SmallVector<Value> inputs = {a->value, bOp->value};
-    SmallVector<AffineMap> maps = {a->map, bOp->map};
-    // Float path: parameters of quantized operands are read in the body.
-    auto addParams = [&](const ContractionOperand &o) {
-      if (o.decodeFormat) {
-        inputs.push_back(o.decodeScale);
-        maps.push_back(o.decodeMap);
-        return;
-      }
-      if (integer || !o.quant)
-        return;
-      inputs.push_back(o.quant->scale);
-      inputs.push_back(o.quant->zeroPoint);
-      maps.push_back(o.quant->map);
-      maps.push_back(o.quant->map);
-    };
-    // Integer path: zero points (constant along k) are read in the body.
-    auto addZeroPoint = [&](const ContractionOperand &o) {
-      if (!integer || o.quant->symmetric)
-        return;
-      inputs.push_back(o.quant->zeroPoint);
-      maps.push_back(o.quant->map);
-    };
-    addParams(*a);
-    addParams(*bOp);
-    addZeroPoint(*a);
-    addZeroPoint(*bOp);
-    maps.push_back(outMap);
-    SmallVector<utils::IteratorType> iters(loops,
-                                           utils::IteratorType::parallel);
-    iters[k] = utils::IteratorType::reduction;
+    Value acc;
+    if (grouped) {
+      acc = groupedIntegerContraction(rewriter, loc, *a, *bOp, transposeRhs,
+                                      batch, m, n, k, group, outShape,
+                                      outSources);
+    } else {
+      // The accumulator, zero-filled.
+      auto accTy = RankedTensorType::get(outShape, accType);
+      Value init = emptyLike(rewriter, loc, accTy, outSources);
+      Value zero = arith::ConstantOp::create(
+          rewriter, loc,
+          integer ? TypedAttr(rewriter.getIntegerAttr(accType, 0))
+                  : TypedAttr(rewriter.getFloatAttr(accType, 0.0)));
+      init = linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
 
-    auto generic = linalg::GenericOp::create(
-        rewriter, loc, TypeRange{accTy}, inputs, ValueRange{init}, maps,
-        iters, [&](OpBuilder &b, Location l, ValueRange args) {
-          unsigned next = 2;
-          auto operandValue = [&](const ContractionOperand &o,
-                                  Value raw) -> Value {
-            if (o.narrowTo)
-              raw = arith::TruncIOp::create(b, l, o.narrowTo, raw);
-            if (integer) {
-              Value v = widenStorage(b, l, raw, o.quant->type.isSigned());
-              if (!o.quant->symmetric)
-                v = arith::SubIOp::create(b, l, v, args[next++]);
+      SmallVector<Value> inputs = {a->value, bOp->value};
+      SmallVector<AffineMap> maps = {a->map, bOp->map};
+      // Float path: parameters of quantized operands are read in the body.
+      auto addParams = [&](const ContractionOperand &o) {
+        if (o.decodeFormat) {
+          inputs.push_back(o.decodeScale);
+          maps.push_back(o.decodeMap);
+          return;
+        }
+        if (integer || !o.quant)
+          return;
+        inputs.push_back(o.quant->scale);
+        inputs.push_back(o.quant->zeroPoint);
+        maps.push_back(o.quant->map);
+        maps.push_back(o.quant->map);
+      };
+      // Integer path: zero points (constant along k) are read in the body.
+      auto addZeroPoint = [&](const ContractionOperand &o) {
+        if (!integer || o.quant->symmetric)
+          return;
+        inputs.push_back(o.quant->zeroPoint);
+        maps.push_back(o.quant->map);
+      };
+      addParams(*a);
+      addParams(*bOp);
+      addZeroPoint(*a);
+      addZeroPoint(*bOp);
+      maps.push_back(outMap);
+      SmallVector<utils::IteratorType> iters(loops,
+                                             utils::IteratorType::parallel);
+      iters[k] = utils::IteratorType::reduction;
+
+      auto generic = linalg::GenericOp::create(
+          rewriter, loc, TypeRange{accTy}, inputs, ValueRange{init}, maps,
+          iters, [&](OpBuilder &b, Location l, ValueRange args) {
+            unsigned next = 2;
+            auto operandValue = [&](const ContractionOperand &o,
+                                    Value raw) -> Value {
+              if (o.narrowTo)
+                raw = arith::TruncIOp::create(b, l, o.narrowTo, raw);
+              if (integer) {
+                Value v = widenStorage(b, l, raw, o.quant->type.isSigned());
+                if (!o.quant->symmetric)
+                  v = arith::SubIOp::create(b, l, v, args[next++]);
+                return v;
+              }
+              Value v = raw;
+              if (o.decodeFormat) {
+                v = arith::MulFOp::create(
+                    b, l, decodeSmallFloat(b, l, raw, o.decodeFormat),
+                    args[next++]);
+              } else if (o.quant) {
+                v = dequantizeScalar(b, l, raw, args[next], args[next + 1],
+                                     o.quant->type.isSigned(),
+                                     o.quant->symmetric);
+                next += 2;
+              }
+              if (v.getType() != accType)
+                v = arith::ExtFOp::create(b, l, accType, v);
               return v;
-            }
-            Value v = raw;
-            if (o.decodeFormat) {
-              v = arith::MulFOp::create(
-                  b, l, decodeSmallFloat(b, l, raw, o.decodeFormat),
-                  args[next++]);
-            } else if (o.quant) {
-              v = dequantizeScalar(b, l, raw, args[next], args[next + 1],
-                                   o.quant->type.isSigned(),
-                                   o.quant->symmetric);
-              next += 2;
-            }
-            if (v.getType() != accType)
-              v = arith::ExtFOp::create(b, l, accType, v);
-            return v;
-          };
-          Value x = operandValue(*a, args[0]);
-          Value y = operandValue(*bOp, args[1]);
-          Value acc = args.back();
-          Value r = integer
-                        ? arith::AddIOp::create(
-                              b, l, acc, arith::MulIOp::create(b, l, x, y))
-                              .getResult()
-                        : arith::AddFOp::create(
-                              b, l, acc, arith::MulFOp::create(b, l, x, y),
-                              arith::FastMathFlags::reassoc |
-                                  arith::FastMathFlags::contract)
-                              .getResult();
-          linalg::YieldOp::create(b, l, r);
-        });
-    // Marks the contraction for qc-tile-contractions.
-    generic->setAttr("qc.contraction", rewriter.getUnitAttr());
-    Value acc = generic.getResult(0);
+            };
+            Value x = operandValue(*a, args[0]);
+            Value y = operandValue(*bOp, args[1]);
+            Value acc = args.back();
+            Value r = integer
+                          ? arith::AddIOp::create(
+                                b, l, acc, arith::MulIOp::create(b, l, x, y))
+                                .getResult()
+                          : arith::AddFOp::create(
+                                b, l, acc, arith::MulFOp::create(b, l, x, y),
+                                arith::FastMathFlags::reassoc |
+                                    arith::FastMathFlags::contract)
+                                .getResult();
+            linalg::YieldOp::create(b, l, r);
+          });
+      // Marks the contraction for qc-tile-contractions.
+      generic->setAttr("qc.contraction", rewriter.getUnitAttr());
+      acc = generic.getResult(0);
+    }
 
     // Epilogue: scales (integer path), bias, the result's quantization or
     // float type, in one element-wise generic.
@@ -808,9 +1022,11 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
                                     : getAffineConstantExpr(0, ctx));
       return iterMap.replaceDimsAndSymbols(repl, {}, outRank, 0);
     };
-    if (integer) {
+    if (integer || grouped) {
       epiInputs.push_back(a->quant->scale);
       epiMaps.push_back(toOutput(a->quant->map));
+    }
+    if (integer) {
       epiInputs.push_back(bOp->quant->scale);
       epiMaps.push_back(toOutput(bOp->quant->map));
     }
@@ -851,7 +1067,8 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     }
     Type finalElement = resultQuant ? resultQuant->type.getStorageType()
                                     : expressed;
-    bool needsEpilogue = integer || bias || resultQuant || accType != expressed;
+    bool needsEpilogue =
+        integer || grouped || bias || resultQuant || accType != expressed;
     Value result = acc;
     if (needsEpilogue)
       result = elementwise(
@@ -865,6 +1082,11 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
               v = arith::SIToFPOp::create(b, l, f, v);
               v = arith::MulFOp::create(b, l, v,
                                         arith::MulFOp::create(b, l, sa, sb));
+            } else if (grouped) {
+              Value sa = args[next++];
+              if (sa.getType() != v.getType())
+                sa = arith::ExtFOp::create(b, l, v.getType(), sa);
+              v = arith::MulFOp::create(b, l, v, sa);
             }
             if (bias) {
               Value bv = args[next++];

@@ -16,9 +16,17 @@
 // int8 × int8 -> int8: a = (s - 1)·0.5 = [[0, 0.5], [1, 1.5]], b = s·0.25 =
 // [[0.25, 0], [0, -0.5]]; a·b = [[0, -0.25], [0.25, -0.75]] at scale 0.125.
 // CHECK: int8 int8 [2, 2]: 0 -2 2 -6
+// W4A8 with the same grouped u4 weights (the i32 path with per-group partial
+// sums): x as u8 at scale 0.5, zero point 3 -> codes [5, 7, 9, 11], shifted
+// [2, 4, 6, 8]. Row 0: group 0 = 2·(1-8) + 4·(2-8) = -38, × 0.5; group 1 =
+// 6·(3-8) + 8·(4-8) = -62, × 1; (-19 - 62) × 0.5 = -40.5. Row 1: group 0 =
+// 2·15 + 4·0 = 30, × 2; group 1 = 6·8 + 8·7 = 104, × 0.25; (60 + 26) × 0.5
+// = 43.
+// CHECK: w4a8 float32 [1, 2]: -40.5 43
 func.func @main(%x: tensor<1x4xf32> {onnx.name = "x"})
     -> (tensor<1x4xf32> {onnx.name = "hadamard"}, tensor<1x4xf32> {onnx.name = "rms"},
-        tensor<1x2xf32> {onnx.name = "w4"}, tensor<2x2xi8> {onnx.name = "int8"}) {
+        tensor<1x2xf32> {onnx.name = "w4"}, tensor<2x2xi8> {onnx.name = "int8"},
+        tensor<1x2xf32> {onnx.name = "w4a8"}) {
   %h = qc.hadamard %x : tensor<1x4xf32>
   %r = qc.rms_norm %x {epsilon = 1.0e-30 : f32} : (tensor<1x4xf32>) -> tensor<1x4xf32>
   %w = arith.constant dense<[[1, 2, 3, 4], [-1, 0, -8, 7]]> : tensor<2x4xi4>
@@ -30,5 +38,7 @@ func.func @main(%x: tensor<1x4xf32> {onnx.name = "x"})
   %b = quant.scast %bs : tensor<2x2xi8> to tensor<2x2x!quant.uniform<i8:f32, 0.25>>
   %p = qc.matmul %a, %b : (tensor<2x2x!quant.uniform<i8:f32, 0.5:1>>, tensor<2x2x!quant.uniform<i8:f32, 0.25>>) -> tensor<2x2x!quant.uniform<i8:f32, 0.125>>
   %ps = quant.scast %p : tensor<2x2x!quant.uniform<i8:f32, 0.125>> to tensor<2x2xi8>
-  return %h, %r, %y, %ps : tensor<1x4xf32>, tensor<1x4xf32>, tensor<1x2xf32>, tensor<2x2xi8>
+  %xq = qc.quantize %x : tensor<1x4xf32> -> tensor<1x4x!quant.uniform<u8:f32, 0.5:3>>
+  %y8 = qc.matmul %xq, %wq {transpose_rhs} : (tensor<1x4x!quant.uniform<u8:f32, 0.5:3>>, tensor<2x4x!quant.uniform<u4:f32:{0:1, 1:2}, {{0.5:8, 1.0:8}, {2.0:0, 0.25:0}}>>) -> tensor<1x2xf32>
+  return %h, %r, %y, %ps, %y8 : tensor<1x4xf32>, tensor<1x4xf32>, tensor<1x2xf32>, tensor<2x2xi8>, tensor<1x2xf32>
 }

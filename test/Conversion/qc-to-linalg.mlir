@@ -248,16 +248,26 @@ func.func @per_token(%x: tensor<3x8xf32>) -> tensor<3x8xf32> {
 
 // Feeding a matmul with per-channel int8 weights: the codes (i8) enter the
 // integer contraction and the [3, 1] scales the epilogue; with group-wise
-// weights the matmul reads the dequantized values (float path).
+// weights (groups of 4 along K = 8) the codes are split into [3, 2, 4], an
+// i32 contraction sums each group into [M, K/g, N] = [3, 2, 2], a second
+// generic scales the groups by the weight's [2, 2] scales and sums them in
+// f32, and the epilogue applies the row scales.
 // CHECK-LABEL: func.func @per_token_matmul
 // CHECK: %[[CODES:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<3x8xi8>)
 // CHECK: arith.fptosi
 // CHECK: %[[ACC:.*]] = linalg.generic {{.*}} ins(%[[CODES]], %{{.*}} : tensor<3x8xi8>, tensor<8x2xi8>) outs(%{{.*}} : tensor<3x2xi32>)
 // CHECK: arith.muli
 // CHECK: linalg.generic {{.*}} ins(%[[ACC]], %{{.*}}, %{{.*}} : tensor<3x2xi32>, tensor<3x1xf32>, tensor<2xf32>)
-// CHECK: %[[VALUES:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<3x8xf32>)
-// CHECK-NOT: arith.fptosi
-// CHECK: linalg.generic {{.*}} ins(%[[VALUES]], %{{.*}} : tensor<3x8xf32>, tensor<8x2xi8>, tensor<2x2xf32>, tensor<2x2xi32>)
+// CHECK: linalg.generic {{.*}} outs(%{{.*}} : tensor<3x1xf32>)
+// CHECK: %[[ROWS:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<3x1xf32>)
+// CHECK: %[[CODES2:.*]] = linalg.generic {{.*}} outs(%{{.*}} : tensor<3x8xi8>)
+// CHECK: %[[SPLIT:.*]] = tensor.expand_shape %[[CODES2]] {{\[}}[0], [1, 2]] output_shape [3, 2, 4]
+// CHECK: %[[PARTIAL:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction", "parallel"]} ins(%[[SPLIT]], %{{.*}} : tensor<3x2x4xi8>, tensor<2x4x2xi8>) outs(%{{.*}} : tensor<3x2x2xi32>)
+// CHECK: arith.muli
+// CHECK: arith.addi
+// CHECK: %[[SUM:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]} ins(%[[PARTIAL]], %{{.*}} : tensor<3x2x2xi32>, tensor<2x2xf32>) outs(%{{.*}} : tensor<3x2xf32>)
+// CHECK: arith.sitofp
+// CHECK: linalg.generic {{.*}} ins(%[[SUM]], %[[ROWS]] : tensor<3x2xf32>, tensor<3x1xf32>)
 func.func @per_token_matmul(%x: tensor<3x8xf32>) -> (tensor<3x2xf32>, tensor<3x2xf32>) {
   %c = arith.constant dense<1> : tensor<8x2xi8>
   %w = quant.scast %c : tensor<8x2xi8> to tensor<8x2x!quant.uniform<i8:f32:1, {0.5, 0.25}>>

@@ -33,6 +33,14 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "ModuleOp"> {
       then a float epilogue `acc · s_lhs · s_rhs (+ bias)` and, for a quantized
       result, the quantization above. The float epilogue (not a fixed-point
       multiplier) matches ONNX's definition, which rounds the real product.
+    - `qc.matmul` with a quantized lhs constant along K and a 2-D weight of
+      at most 8 bits whose parameters vary along K by groups (W4A8, W4A4
+      g32/g128): the reduction is split into (K/g, g); one generic sums each
+      group's products of the shifted codes in `i32` ([..., M, N, K/g], or
+      [..., M, K/g, N] for a [K, N] weight), a second scales each partial sum
+      by its group's weight scale and sums the groups in f32, and the
+      epilogue applies the lhs scale. Not cache-blocked by
+      qc-tile-contractions (issue 8's kernels).
     - `qc.matmul` with one quantized operand (weight-only, e.g. MatMulNBits):
       the weight is dequantized inside the contraction body, element by
       element, so no float copy of it is materialised.

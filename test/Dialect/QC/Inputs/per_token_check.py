@@ -8,9 +8,10 @@ numpy model of the same arithmetic:
   tokens:  s_m = max|x[m, :]| / (2^(a-1) - 1), codes likewise;
   y = (codes_x * s_x) @ (codes_W * s_W).
 Checks max |y - reference| <= 1e-4 * max |reference| for W8A8, W4A4
-per-channel (the integer path: codes multiplied in i32) and W4A4 g32 (the
-float path), that the W8A8 module multiplies in i32, and that a row of
-zeros comes out as zeros (its scale is 1, not 0/0).
+per-channel (the integer path: codes multiplied in i32) and W4A4 g32 (i32
+partial sums per group, scaled and summed in f32), that the W8A8 and W4A4
+g32 modules multiply in i32, and that a row of zeros comes out as zeros
+(its scale is 1, not 0/0).
 
 usage: per_token_check.py QUANT_COMPILE QUANT_RUN WORKDIR
 """
@@ -65,10 +66,14 @@ for tag, wbits, abits, group in [("W8A8", 8, 8, 0), ("W4A4", 4, 4, 0),
     print("%-9s max relative error %.2e" % (tag, err))
     checks.append(("%s matches numpy" % tag, err <= 1e-4))
     checks.append(("%s zero row stays zero" % tag, np.all(y[5] == 0)))
-lowered = subprocess.run(
-    [compile_tool, path, "--emit=mlir", "-o", "-", "--weights=int8",
-     "--group=0", "--activations=int8", "--per-token"],
-    check=True, capture_output=True, text=True).stdout
-checks.append(("W8A8 per-token multiplies in i32",
-               re.search(r"llvm\.mul %\S+, %\S+ : i32", lowered) is not None))
+for tag, flags in [("W8A8", ["--weights=int8", "--group=0",
+                             "--activations=int8"]),
+                   ("W4A4 g32", ["--weights=int4", "--group=32",
+                                 "--activations=int4"])]:
+    lowered = subprocess.run(
+        [compile_tool, path, "--emit=mlir", "-o", "-", "--per-token"] + flags,
+        check=True, capture_output=True, text=True).stdout
+    checks.append(("%s per-token multiplies in i32" % tag,
+                   re.search(r"llvm\.mul %\S+, %\S+ : i32", lowered)
+                   is not None))
 report(checks)

@@ -136,8 +136,8 @@ def QuantizeActivations : Pass<"qc-quantize-activations"> {
     (symmetric `bits`-bit codes, one scale per row computed at run time;
     no calibration). With integer weights whose parameters are constant
     along K the CPU lowering multiplies the codes in i32 (W8A8 / W4A4 per
-    channel); with group-wise weights it computes with the dequantized
-    values. Convolutions are not quantized per token.
+    channel); with group-wise weights it sums each group's products in i32
+    and scales the partial sums in f32. Convolutions are not quantized per token.
     `symmetric=false` with `per-token` is an error.
 
     Static quantization in detail:
