@@ -290,6 +290,22 @@ int64_t vectorBits(const llvm::TargetMachine &machine) {
 
 LogicalResult mlir::qc::quantizeModel(ModuleOp module,
                                       const CompileOptions &options) {
+  if (options.weightBits == 0 && options.activationBits == 0 &&
+      !options.rotate)
+    return success();
+  if (options.rotate) {
+    // Before calibration: the statistics must be those of the rotated
+    // activations.
+    PassManager rotation(module.getContext());
+    if (failed(applyPassManagerCLOptions(rotation)))
+      return failure();
+    rotation.addPass(createFoldNorms());
+    RotateOptions rotateOptions;
+    rotateOptions.seed = options.rotateSeed;
+    rotation.addPass(createRotate(rotateOptions));
+    if (failed(rotation.run(module)))
+      return failure();
+  }
   if (options.weightBits == 0 && options.activationBits == 0)
     return success();
   WeightCalibration calibration;

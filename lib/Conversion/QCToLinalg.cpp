@@ -1332,6 +1332,10 @@ struct LayerNormLowering : OpRewritePattern<LayerNormOp> {
 // qc.hadamard
 //===----------------------------------------------------------------------===//
 
+/// qc.hadamard of size K·2^m: the axis viewed as [..., n / (size·stride), K,
+/// 2, ..., 2, stride]; m butterfly stages, each one generic over one binary
+/// axis, then (K > 1) one contraction of the K axis with the constant H_K;
+/// the 1/√size normalisation in the last stage.
 struct HadamardLowering : OpRewritePattern<HadamardOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(HadamardOp op,
@@ -1340,13 +1344,16 @@ struct HadamardLowering : OpRewritePattern<HadamardOp> {
     MLIRContext *ctx = rewriter.getContext();
     auto type = cast<RankedTensorType>(op.getType());
     int64_t size = op.getTransformSize(), stride = op.getTransformStride();
-    if (!numerics::isPowerOfTwo(size))
-      return rewriter.notifyMatchFailure(op, "size is not a power of two");
+    std::optional<numerics::HadamardSize> split =
+        numerics::factorHadamardSize(size);
+    if (!split)
+      return rewriter.notifyMatchFailure(op, "unsupported size");
+    int64_t k = split->factor, m = split->log2PowerOfTwo;
     int64_t rank = type.getRank(), n = type.getDimSize(rank - 1);
-    int64_t m = llvm::Log2_64(size);
-    // [..., n] -> [..., n / (size·stride), 2, ..., 2, stride].
+    // [..., n] -> [..., n / (size·stride), K, 2, ..., 2, stride].
     SmallVector<int64_t> shape(type.getShape().drop_back());
     shape.push_back(n / (size * stride));
+    shape.push_back(k);
     shape.append(m, 2);
     shape.push_back(stride);
     SmallVector<ReassociationIndices> groups;
@@ -1360,9 +1367,13 @@ struct HadamardLowering : OpRewritePattern<HadamardOp> {
     Value v = tensor::ExpandShapeOp::create(
         rewriter, loc, RankedTensorType::get(shape, elementType),
         op.getInput(), groups);
-    int64_t r = shape.size();
+    int64_t r = shape.size(), kAxis = rank;
+    double norm = 1.0 / std::sqrt(double(size));
+    auto normConstant = [&](OpBuilder &b, Location l) -> Value {
+      return arith::ConstantOp::create(b, l, b.getFloatAttr(elementType, norm));
+    };
     for (int64_t s = 0; s < m; ++s) {
-      int64_t axis = rank + s; // the s-th binary axis
+      int64_t axis = rank + 1 + s; // the s-th binary axis
       SmallVector<AffineExpr> e0, e1;
       for (int64_t d = 0; d < r; ++d) {
         e0.push_back(d == axis ? getAffineConstantExpr(0, ctx)
@@ -1372,8 +1383,7 @@ struct HadamardLowering : OpRewritePattern<HadamardOp> {
       }
       AffineMap m0 = AffineMap::get(r, 0, e0, ctx);
       AffineMap m1 = AffineMap::get(r, 0, e1, ctx);
-      bool lastStage = s == m - 1;
-      double norm = 1.0 / std::sqrt(double(size));
+      bool normalise = s == m - 1 && k == 1;
       Value in = v;
       v = elementwise(
           rewriter, loc, in, elementType, {in, in}, {m0, m1},
@@ -1385,13 +1395,58 @@ struct HadamardLowering : OpRewritePattern<HadamardOp> {
             Value sum = arith::AddFOp::create(b, l, a[0], a[1]);
             Value diff = arith::SubFOp::create(b, l, a[0], a[1]);
             Value y = arith::SelectOp::create(b, l, isLow, sum, diff);
-            if (lastStage)
-              y = arith::MulFOp::create(
-                  b, l, y,
-                  arith::ConstantOp::create(
-                      b, l, b.getFloatAttr(elementType, norm)));
+            if (normalise)
+              y = arith::MulFOp::create(b, l, y, normConstant(b, l));
             return y;
           });
+    }
+    if (k > 1) {
+      // out[..., a', ...] = Σ_a in[..., a, ...]·H_K[a, a'] / √size, the
+      // reduction over an extra trailing loop.
+      const std::vector<float> &factor = numerics::hadamardFactor(k);
+      SmallVector<Attribute> values;
+      for (float f : factor)
+        values.push_back(rewriter.getFloatAttr(elementType, f));
+      Value hk = constantTensor(rewriter, loc, {k, k}, elementType, values);
+      SmallVector<AffineExpr> inExprs, outExprs;
+      for (int64_t d = 0; d < r; ++d) {
+        outExprs.push_back(getAffineDimExpr(d, ctx));
+        inExprs.push_back(d == kAxis ? getAffineDimExpr(r, ctx)
+                                     : getAffineDimExpr(d, ctx));
+      }
+      AffineMap inMap = AffineMap::get(r + 1, 0, inExprs, ctx);
+      AffineMap hMap = AffineMap::get(
+          r + 1, 0, {getAffineDimExpr(r, ctx), getAffineDimExpr(kAxis, ctx)},
+          ctx);
+      AffineMap outMap = AffineMap::get(r + 1, 0, outExprs, ctx);
+      auto vTy = cast<RankedTensorType>(v.getType());
+      SmallVector<std::pair<Value, int64_t>> sources;
+      for (int64_t d = 0; d < r; ++d)
+        sources.push_back({v, d});
+      Value init = emptyLike(rewriter, loc, vTy, sources);
+      Value zero = arith::ConstantOp::create(
+          rewriter, loc, rewriter.getFloatAttr(elementType, 0.0));
+      init = linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
+      SmallVector<utils::IteratorType> iters(r + 1,
+                                             utils::IteratorType::parallel);
+      iters[r] = utils::IteratorType::reduction;
+      Value mixed =
+          linalg::GenericOp::create(
+              rewriter, loc, TypeRange{vTy}, ValueRange{v, hk},
+              ValueRange{init}, ArrayRef<AffineMap>{inMap, hMap, outMap},
+              iters,
+              [&](OpBuilder &b, Location l, ValueRange a) {
+                Value p = arith::MulFOp::create(b, l, a[0], a[1]);
+                linalg::YieldOp::create(
+                    b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
+              })
+              .getResult(0);
+      v = elementwise(rewriter, loc, mixed, elementType, {mixed},
+                      {rewriter.getMultiDimIdentityMap(r)},
+                      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+                        return arith::MulFOp::create(b, l, a[0],
+                                                     normConstant(b, l));
+                      });
     }
     rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(op, type, v, groups);
     return success();
@@ -1511,13 +1566,6 @@ LogicalResult checkLowerable(ModuleOp module) {
       observe.emitError("qc.observe cannot be compiled: run "
                         "qc-strip-observers (or calibrate) first");
       ok = false;
-    } else if (auto h = dyn_cast<HadamardOp>(op)) {
-      if (!numerics::isPowerOfTwo(h.getTransformSize())) {
-        h.emitError("unsupported lowering of qc.hadamard of size ")
-            << h.getTransformSize()
-            << ": only power-of-two sizes are lowered so far";
-        ok = false;
-      }
     } else if (auto pt = dyn_cast<QuantizePerTokenOp>(op)) {
       if (!getElementTypeOrSelf(pt.getType()).isF32()) {
         pt.emitError("unsupported lowering of qc.quantize_per_token on ")

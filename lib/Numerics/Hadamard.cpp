@@ -2,14 +2,17 @@
 
 #include "qc/Numerics/Hadamard.h"
 
+#include <algorithm>
 #include <cmath>
+#include <map>
+#include <mutex>
 #include <sstream>
 
 namespace mlir::qc::numerics {
 
 const std::vector<int64_t> &supportedHadamardFactors() {
-  static const std::vector<int64_t> factors = {1,  12, 20,  28,  36,  40,
-                                               52, 60, 108, 140, 156, 172};
+  static const std::vector<int64_t> factors = {1,  12, 20, 28,  36,
+                                               40, 52, 60, 108, 140};
   return factors;
 }
 
@@ -69,6 +72,263 @@ std::vector<float> buildSylvesterHadamard(int64_t n) {
                          ? -1.0f
                          : 1.0f;
   return h;
+}
+
+namespace {
+/// GF(q), q = p^k with k <= 2: elements are 0..q-1 as base-p digits
+/// (a0 + a1·x), multiplication modulo a monic irreducible x² − c1·x − c0.
+struct GaloisField {
+  int64_t p, k, q;
+  int64_t c0 = 0, c1 = 0; ///< x² = c1·x + c0 (k = 2)
+
+  GaloisField(int64_t p, int64_t k) : p(p), k(k), q(k == 1 ? p : p * p) {
+    if (k == 2) {
+      // x² − c1·x − c0 is irreducible iff it has no root in GF(p).
+      for (c0 = 1; c0 < p; ++c0)
+        for (c1 = 0; c1 < p; ++c1) {
+          bool root = false;
+          for (int64_t x = 0; x < p && !root; ++x)
+            root = ((x * x - c1 * x - c0) % p + p) % p == 0;
+          if (!root)
+            return;
+        }
+    }
+  }
+  int64_t sub(int64_t a, int64_t b) const {
+    if (k == 1)
+      return ((a - b) % p + p) % p;
+    return ((a % p - b % p + p) % p) + p * ((a / p - b / p + p) % p);
+  }
+  int64_t mul(int64_t a, int64_t b) const {
+    if (k == 1)
+      return a * b % p;
+    int64_t a0 = a % p, a1 = a / p, b0 = b % p, b1 = b / p;
+    // (a0 + a1 x)(b0 + b1 x) = a0b0 + (a0b1 + a1b0) x + a1b1 x².
+    int64_t x2 = a1 * b1 % p;
+    int64_t r0 = (a0 * b0 + x2 * c0) % p;
+    int64_t r1 = (a0 * b1 + a1 * b0 + x2 * c1) % p;
+    return r0 + p * r1;
+  }
+  /// The Jacobsthal matrix Q[i][j] = χ(i − j) (χ the quadratic character).
+  std::vector<int> jacobsthal() const {
+    std::vector<bool> square(q, false);
+    for (int64_t x = 1; x < q; ++x)
+      square[mul(x, x)] = true;
+    std::vector<int> m(q * q);
+    for (int64_t i = 0; i < q; ++i)
+      for (int64_t j = 0; j < q; ++j) {
+        int64_t d = sub(i, j);
+        m[i * q + j] = d == 0 ? 0 : square[d] ? 1 : -1;
+      }
+    return m;
+  }
+};
+
+/// Paley I, order q + 1 for q ≡ 3 (mod 4): I + [[0, 1ᵀ], [−1, Q]].
+std::vector<float> paleyI(int64_t p, int64_t k) {
+  GaloisField f(p, k);
+  std::vector<int> q = f.jacobsthal();
+  int64_t n = f.q + 1;
+  std::vector<float> h(n * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      int v = i == 0   ? (j == 0 ? 0 : 1)
+              : j == 0 ? -1
+                       : q[(i - 1) * f.q + (j - 1)];
+      h[i * n + j] = float(v + (i == j ? 1 : 0));
+    }
+  return h;
+}
+
+/// Paley II, order 2(q + 1) for q ≡ 1 (mod 4): the symmetric conference
+/// matrix C = [[0, 1ᵀ], [1, Q]] with 0 -> [[1, −1], [−1, −1]] and ±1 ->
+/// ±[[1, 1], [1, −1]].
+std::vector<float> paleyII(int64_t p, int64_t k) {
+  GaloisField f(p, k);
+  std::vector<int> q = f.jacobsthal();
+  int64_t c = f.q + 1, n = 2 * c;
+  std::vector<float> h(n * n);
+  for (int64_t i = 0; i < c; ++i)
+    for (int64_t j = 0; j < c; ++j) {
+      int v = i == 0 ? (j == 0 ? 0 : 1) : j == 0 ? 1
+                                                 : q[(i - 1) * f.q + (j - 1)];
+      const int zero[4] = {1, -1, -1, -1}, one[4] = {1, 1, 1, -1};
+      for (int a = 0; a < 2; ++a)
+        for (int b = 0; b < 2; ++b)
+          h[(2 * i + a) * n + 2 * j + b] =
+              float(v == 0 ? zero[2 * a + b] : v * one[2 * a + b]);
+    }
+  return h;
+}
+
+/// [[H, H], [H, −H]].
+std::vector<float> doubled(const std::vector<float> &h, int64_t n) {
+  std::vector<float> d(4 * n * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      float v = h[i * n + j];
+      d[i * 2 * n + j] = v;
+      d[i * 2 * n + n + j] = v;
+      d[(n + i) * 2 * n + j] = v;
+      d[(n + i) * 2 * n + n + j] = -v;
+    }
+  return d;
+}
+
+std::vector<float> constructFactor(int64_t k) {
+  switch (k) {
+  case 1:
+    return {1.0f};
+  case 12:
+    return paleyI(11, 1);
+  case 20:
+    return paleyI(19, 1);
+  case 28:
+    return paleyII(13, 1);
+  case 36:
+    return paleyII(17, 1);
+  case 40:
+    return doubled(paleyI(19, 1), 20);
+  case 52:
+    return paleyII(5, 2);
+  case 60:
+    return paleyI(59, 1);
+  case 108:
+    return paleyI(107, 1);
+  case 140:
+    return paleyI(139, 1);
+  default:
+    return {};
+  }
+}
+
+/// Unnormalised in-place FWHT of v[0 .. n) (n a power of two).
+void fwht(double *v, int64_t n) {
+  for (int64_t h = 1; h < n; h *= 2)
+    for (int64_t i = 0; i < n; i += 2 * h)
+      for (int64_t j = i; j < i + h; ++j) {
+        double a = v[j], b = v[j + h];
+        v[j] = a + b;
+        v[j + h] = a - b;
+      }
+}
+
+/// v ← v · H_size / √size for one vector of length size = K·2^m.
+void transformVector(std::vector<double> &v, const HadamardSize &split,
+                     const std::vector<float> &factor,
+                     std::vector<double> &scratch) {
+  int64_t k = split.factor, pw = int64_t(1) << split.log2PowerOfTwo;
+  for (int64_t a = 0; a < k; ++a)
+    fwht(v.data() + a * pw, pw);
+  if (k > 1) {
+    scratch.assign(v.size(), 0.0);
+    // y[a', b] = Σ_a u[a, b]·H_K[a, a'].
+    for (int64_t a = 0; a < k; ++a)
+      for (int64_t a2 = 0; a2 < k; ++a2) {
+        double hv = factor[a * k + a2];
+        const double *src = v.data() + a * pw;
+        double *dst = scratch.data() + a2 * pw;
+        for (int64_t b = 0; b < pw; ++b)
+          dst[b] += hv * src[b];
+      }
+    v.swap(scratch);
+  }
+  double norm = 1.0 / std::sqrt(double(k * pw));
+  for (double &x : v)
+    x *= norm;
+}
+
+/// Applies the transform to `count` vectors of length n, vector i read and
+/// written at data[i·vectorStep + j·elementStep].
+bool applyHadamard(float *data, int64_t count, int64_t n, int64_t vectorStep,
+                   int64_t elementStep, int64_t size, int64_t stride,
+                   const std::vector<float> &signs) {
+  std::optional<HadamardSize> split = factorHadamardSize(size);
+  if (!split || stride < 1 || n < 1 || size > n || stride > n / size ||
+      n % (size * stride) != 0 ||
+      (!signs.empty() && int64_t(signs.size()) != n))
+    return false;
+  const std::vector<float> &factor = hadamardFactor(split->factor);
+  std::vector<double> v(size), scratch;
+  int64_t outer = n / (size * stride);
+  for (int64_t r = 0; r < count; ++r) {
+    float *row = data + r * vectorStep;
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t t = 0; t < stride; ++t) {
+        auto at = [&](int64_t i) { return o * size * stride + i * stride + t; };
+        for (int64_t i = 0; i < size; ++i)
+          v[i] = double(row[at(i) * elementStep]) *
+                 (signs.empty() ? 1.0 : double(signs[at(i)]));
+        transformVector(v, *split, factor, scratch);
+        for (int64_t i = 0; i < size; ++i)
+          row[at(i) * elementStep] = float(v[i]);
+      }
+  }
+  return true;
+}
+} // namespace
+
+const std::vector<float> &hadamardFactor(int64_t k) {
+  static std::mutex mutex;
+  static std::map<int64_t, std::vector<float>> cache;
+  static const std::vector<float> none;
+  const auto &factors = supportedHadamardFactors();
+  if (std::find(factors.begin(), factors.end(), k) == factors.end())
+    return none;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(k);
+  if (it == cache.end())
+    it = cache.emplace(k, constructFactor(k)).first;
+  return it->second;
+}
+
+std::vector<float> buildHadamard(int64_t n) {
+  std::optional<HadamardSize> split = factorHadamardSize(n);
+  if (!split)
+    return {};
+  const std::vector<float> &hk = hadamardFactor(split->factor);
+  std::vector<float> hp =
+      buildSylvesterHadamard(int64_t(1) << split->log2PowerOfTwo);
+  int64_t k = split->factor, pw = int64_t(1) << split->log2PowerOfTwo;
+  std::vector<float> h(n * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      h[i * n + j] = hk[(i / pw) * k + j / pw] * hp[(i % pw) * pw + j % pw];
+  return h;
+}
+
+int64_t largestHadamardBlock(int64_t n) {
+  if (n < 1)
+    return 0;
+  int64_t best = 1;
+  for (int64_t k : supportedHadamardFactors())
+    for (int64_t b = k; b <= n && n % b == 0; b *= 2)
+      best = std::max(best, b);
+  return best;
+}
+
+bool applyHadamardRows(float *data, int64_t rows, int64_t n, int64_t size,
+                       int64_t stride, const std::vector<float> &signs) {
+  return applyHadamard(data, rows, n, n, 1, size, stride, signs);
+}
+
+bool applyHadamardColumns(float *data, int64_t n, int64_t cols, int64_t size,
+                          int64_t stride, const std::vector<float> &signs) {
+  return applyHadamard(data, cols, n, 1, cols, size, stride, signs);
+}
+
+std::vector<float> randomSigns(int64_t n, uint64_t seed) {
+  std::vector<float> s(std::max<int64_t>(n, 0));
+  uint64_t state = seed;
+  for (float &x : s) {
+    // splitmix64.
+    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    x = (z >> 63) ? -1.0f : 1.0f;
+  }
+  return s;
 }
 
 } // namespace mlir::qc::numerics

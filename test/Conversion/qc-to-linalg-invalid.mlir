@@ -8,14 +8,6 @@ func.func @observe(%x: tensor<4xf32>) -> tensor<4xf32> {
 
 // -----
 
-func.func @hadamard12(%x: tensor<2x12xf32>) -> tensor<2x12xf32> {
-  // expected-error @+1 {{unsupported lowering of qc.hadamard of size 12: only power-of-two sizes are lowered so far}}
-  %0 = qc.hadamard %x : tensor<2x12xf32>
-  return %0 : tensor<2x12xf32>
-}
-
-// -----
-
 func.func @dynamic_norm(%x: tensor<2x?xf32>) -> tensor<2x?xf32> {
   // expected-error @+1 {{unsupported dynamic normalised dimension 1}}
   %0 = qc.rms_norm %x : (tensor<2x?xf32>) -> tensor<2x?xf32>

@@ -124,20 +124,38 @@ func.func @rms(%x: tensor<2x8xf16>, %g: tensor<8xf16>) -> tensor<2x8xf16> {
 
 // -----
 
-// Hadamard of size 4: two butterfly stages over [.., 1, 2, 2, 1], the last
-// one scaled by 1/sqrt(4).
+// Hadamard of size 4: two butterfly stages over [.., 1, K = 1, 2, 2, 1], the
+// last one scaled by 1/sqrt(4).
 // CHECK-LABEL: func.func @hadamard
 // CHECK: %[[HALF:.*]] = arith.constant 5.000000e-01 : f32
-// CHECK: tensor.expand_shape %arg0 {{\[\[}}0], [1, 2, 3, 4]] output_shape [3, 1, 2, 2, 1]
-// CHECK: linalg.index 2
-// CHECK: arith.select
+// CHECK: tensor.expand_shape %arg0 {{\[\[}}0], [1, 2, 3, 4, 5]] output_shape [3, 1, 1, 2, 2, 1]
 // CHECK: linalg.index 3
+// CHECK: arith.select
+// CHECK: linalg.index 4
 // CHECK: arith.select
 // CHECK: arith.mulf %{{.*}}, %[[HALF]]
 // CHECK: tensor.collapse_shape
 func.func @hadamard(%x: tensor<3x4xf32>) -> tensor<3x4xf32> {
   %0 = qc.hadamard %x : tensor<3x4xf32>
   return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+// Size 24 = 12·2 with stride 2 on an axis of 48: [.., 1, 12, 2, 2]; one
+// butterfly stage on the binary axis, then the 12×12 Paley factor contracted
+// over the K axis (an extra reduction loop), then 1/sqrt(24).
+// CHECK-LABEL: func.func @hadamard24
+// CHECK: %[[NORM:.*]] = arith.constant 0.204124{{[0-9]*}} : f32
+// CHECK: %[[H:.*]] = arith.constant dense<{{.*}}> : tensor<12x12xf32>
+// CHECK: tensor.expand_shape %arg0 {{\[\[}}0], [1, 2, 3, 4]] output_shape [3, 1, 12, 2, 2]
+// CHECK: linalg.index 3
+// CHECK: linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%{{.*}}, %[[H]] : tensor<3x1x12x2x2xf32>, tensor<12x12xf32>)
+// CHECK: arith.mulf %{{.*}}, %[[NORM]]
+// CHECK: tensor.collapse_shape
+func.func @hadamard24(%x: tensor<3x48xf32>) -> tensor<3x48xf32> {
+  %0 = qc.hadamard %x size 24 stride 2 : tensor<3x48xf32>
+  return %0 : tensor<3x48xf32>
 }
 
 // -----

@@ -142,6 +142,17 @@ static cl::opt<std::string> activationFormat(
              "ranges (needs --calib), or with --per-token dynamically; int8 "
              "weights and activations compute in int8 x int8 -> int32 (W8A8)"),
     cl::value_desc("format"), cl::init("float"), cl::cat(category));
+static cl::opt<bool> rotate(
+    "rotate",
+    cl::desc("QuaRot before quantizing: fold the norms' gains into the next "
+             "linear layers (qc-fold-norms), rotate the residual stream with "
+             "a randomised Hadamard matrix fused into the weights and insert "
+             "online Hadamards before the other linear layers (qc-rotate); "
+             "the float function is unchanged"),
+    cl::init(false), cl::cat(category));
+static cl::opt<uint64_t> rotateSeed(
+    "rotate-seed", cl::desc("With --rotate: seed of the random signs"),
+    cl::init(0), cl::cat(category));
 static cl::opt<bool> perToken(
     "per-token",
     cl::desc("With --activations=int8|int4: quantize the inputs of the "
@@ -313,6 +324,8 @@ static int compile(MLIRContext &context) {
   options.activationBits = act->second.first;
   options.activationSymmetric = act->second.second;
   options.activationPerToken = perToken;
+  options.rotate = rotate;
+  options.rotateSeed = rotateSeed;
   if (perToken && (options.activationBits == 0 ||
                    !options.activationSymmetric)) {
     llvm::errs() << "quant-compile: --per-token needs symmetric quantized "

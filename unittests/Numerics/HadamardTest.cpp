@@ -26,7 +26,6 @@ TEST(HadamardSize, PowersOfTwo) {
 }
 
 TEST(HadamardSize, ModelDimensionsFromTheQuaRotPaper) {
-  expectFactor(11008, 172, 6); // LLaMA-2 7B intermediate size.
   expectFactor(14336, 28, 9);  // Llama-3 8B.
   expectFactor(28672, 28, 10); // LLaMA-2 70B.
   expectFactor(96, 12, 3);
@@ -40,14 +39,14 @@ TEST(HadamardSize, PrefersTheSmallestFactor) {
 }
 
 TEST(HadamardSize, Unsupported) {
-  for (int64_t n : {0, -4, 3, 6, 24 * 7, 13696, 29568})
+  // 11008 = 172·64 (LLaMA-2 7B) waits for the 172×172 factor.
+  for (int64_t n : {0, -4, 3, 6, 24 * 7, 13696, 29568, 11008})
     EXPECT_FALSE(factorHadamardSize(n).has_value()) << "n = " << n;
 }
 
 TEST(HadamardSize, Description) {
   EXPECT_EQ(describeSupportedHadamardSizes(),
-            "K*2^m for K in {1, 12, 20, 28, 36, 40, 52, 60, 108, 140, 156, "
-            "172}");
+            "K*2^m for K in {1, 12, 20, 28, 36, 40, 52, 60, 108, 140}");
 }
 
 TEST(WalshHadamard, HandComputedSize4) {
@@ -126,6 +125,120 @@ TEST(SylvesterHadamard, RowsAreOrthogonal) {
         dot += h[a * n + j] * h[b * n + j];
       EXPECT_FLOAT_EQ(dot, a == b ? float(n) : 0.0f);
     }
+}
+
+// Every built-in factor is a Hadamard matrix: ±1 entries, H·Hᵀ = K·I.
+TEST(HadamardFactor, EveryFactorIsHadamard) {
+  for (int64_t k : supportedHadamardFactors()) {
+    const std::vector<float> &h = hadamardFactor(k);
+    ASSERT_EQ(h.size(), static_cast<size_t>(k * k)) << "K = " << k;
+    for (float v : h)
+      ASSERT_TRUE(v == 1.0f || v == -1.0f) << "K = " << k;
+    for (int64_t a = 0; a < k; ++a)
+      for (int64_t b = 0; b < k; ++b) {
+        double dot = 0;
+        for (int64_t j = 0; j < k; ++j)
+          dot += h[a * k + j] * h[b * k + j];
+        ASSERT_EQ(dot, a == b ? double(k) : 0.0)
+            << "K = " << k << ", rows " << a << ", " << b;
+      }
+  }
+  EXPECT_TRUE(hadamardFactor(13).empty());
+}
+
+// The 12×12 factor (Paley I over GF(11), squares {1, 3, 4, 5, 9}): the
+// first row is all ones; row 1 = [-1, 1, then χ(0 − j) for j = 1..10]:
+// χ(−1) = χ(10) = −1, χ(−2) = χ(9) = 1, χ(−3) = χ(8) = −1.
+TEST(HadamardFactor, PaleyTwelveByHand) {
+  const std::vector<float> &h = hadamardFactor(12);
+  for (int64_t j = 0; j < 12; ++j)
+    EXPECT_EQ(h[j], 1.0f);
+  EXPECT_EQ(h[12 + 0], -1.0f);
+  EXPECT_EQ(h[12 + 1], 1.0f);
+  EXPECT_EQ(h[12 + 2], -1.0f);
+  EXPECT_EQ(h[12 + 3], 1.0f);
+  EXPECT_EQ(h[12 + 4], -1.0f);
+}
+
+// applyHadamardRows against x·diag(s)·(I ⊗ H_size ⊗ I_stride)/√size built
+// from the explicit matrix, for a non-power-of-two size, a stride and signs.
+TEST(HadamardTransform, MatchesTheExplicitMatrix) {
+  struct Case {
+    int64_t n, size, stride;
+  };
+  for (Case c : {Case{24, 24, 1}, Case{48, 12, 2}, Case{80, 20, 1},
+                 Case{64, 8, 4}}) {
+    std::vector<float> h = buildHadamard(c.size);
+    ASSERT_EQ(h.size(), static_cast<size_t>(c.size * c.size));
+    std::vector<float> signs = randomSigns(c.n, 5);
+    std::mt19937 rng(3);
+    std::normal_distribution<float> dist;
+    const int64_t rows = 3;
+    std::vector<float> x(rows * c.n);
+    for (float &v : x)
+      v = dist(rng);
+    std::vector<float> expected(x.size(), 0.0f);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < c.n; ++j) {
+        // Output j = (o, i', t): Σ_i x[(o, i, t)]·s·H[i, i'].
+        int64_t o = j / (c.size * c.stride), i2 = (j / c.stride) % c.size,
+                t = j % c.stride;
+        double acc = 0;
+        for (int64_t i = 0; i < c.size; ++i) {
+          int64_t at = o * c.size * c.stride + i * c.stride + t;
+          acc += double(x[r * c.n + at]) * signs[at] * h[i * c.size + i2];
+        }
+        expected[r * c.n + j] = float(acc / std::sqrt(double(c.size)));
+      }
+    std::vector<float> y = x;
+    ASSERT_TRUE(applyHadamardRows(y.data(), rows, c.n, c.size, c.stride,
+                                  signs));
+    for (size_t i = 0; i < y.size(); ++i)
+      EXPECT_NEAR(y[i], expected[i], 1e-5) << "n = " << c.n << ", i = " << i;
+    // Columns: the same transform on each column of the transpose.
+    std::vector<float> t(x.size());
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < c.n; ++j)
+        t[j * rows + r] = x[r * c.n + j];
+    ASSERT_TRUE(applyHadamardColumns(t.data(), c.n, rows, c.size, c.stride,
+                                     signs));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t j = 0; j < c.n; ++j)
+        EXPECT_NEAR(t[j * rows + r], expected[r * c.n + j], 1e-5);
+  }
+}
+
+TEST(HadamardTransform, RejectsUnsupportedShapes) {
+  std::vector<float> x(26, 1.0f);
+  EXPECT_FALSE(applyHadamardRows(x.data(), 1, 26, 26));
+  EXPECT_FALSE(applyHadamardRows(x.data(), 1, 26, 4));
+  EXPECT_FALSE(applyHadamardRows(x.data(), 1, 26, 2, 1, {1.0f}));
+  EXPECT_EQ(x[0], 1.0f);
+}
+
+// Fallback blocks: 13696 = 2^7·107 has no supported divisor above 128;
+// 29568 = 28·32·33 -> 896; 11008 = 2^8·43 -> 256; 4608 = 36·128 is whole.
+TEST(HadamardTransform, LargestBlock) {
+  EXPECT_EQ(largestHadamardBlock(13696), 128);
+  EXPECT_EQ(largestHadamardBlock(29568), 896);
+  EXPECT_EQ(largestHadamardBlock(11008), 256);
+  EXPECT_EQ(largestHadamardBlock(4608), 4608);
+  EXPECT_EQ(largestHadamardBlock(7), 1);
+  EXPECT_EQ(largestHadamardBlock(0), 0);
+}
+
+TEST(HadamardTransform, RandomSignsAreSeeded) {
+  std::vector<float> a = randomSigns(256, 1), b = randomSigns(256, 1),
+                     c = randomSigns(256, 2);
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  int64_t negative = 0;
+  for (float v : a) {
+    ASSERT_TRUE(v == 1.0f || v == -1.0f);
+    negative += v < 0;
+  }
+  EXPECT_GT(negative, 96); // about half of 256
+  EXPECT_LT(negative, 160);
 }
 
 } // namespace

@@ -58,6 +58,10 @@ struct CompileOptions {
   bool activationSymmetric = true;
   /// Dynamic per-token activation quantization instead of static ranges.
   bool activationPerToken = false;
+  /// QuaRot before quantization: qc-fold-norms, then qc-rotate with this
+  /// seed (online Hadamards included).
+  bool rotate = false;
+  uint64_t rotateSeed = 0;
   /// How calibration turns an activation histogram into a range: minmax,
   /// percentile (99.99 %), entropy (KL) or mse.
   std::string calibMethod = "minmax";

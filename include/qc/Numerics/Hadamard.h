@@ -6,9 +6,16 @@
 // power-of-two part.
 //
 // A size n is supported when n = K·2^m with K one of the built-in factors
-// {1, 12, 20, 28, 36, 40, 52, 60, 108, 140, 156, 172} (QuaRot's set; see
+// {1, 12, 20, 28, 36, 40, 52, 60, 108, 140} (QuaRot's set without 156 and
+// 172, whose Williamson-type matrices are not constructed yet; see
 // REFERENCES: QuaRot). H_n = H_K ⊗ H_{2^m}, applied as a K×K matmul and an
-// FWHT.
+// FWHT. The K×K factors are Paley constructions (Paley I for q = K − 1 ≡ 3
+// mod 4 prime; Paley II for K = 2(q + 1), q ≡ 1 mod 4 a prime power) and
+// one Sylvester doubling (40 = 2·20).
+//
+// Any other size n has a fallback that is still exactly orthogonal: the
+// block-diagonal I_{n/b} ⊗ H_b for the largest supported b dividing n
+// (largestHadamardBlock; b ≥ 1, since n = 2^m·odd has b ≥ 2^m).
 //
 //===----------------------------------------------------------------------===//
 
@@ -50,6 +57,39 @@ bool applyWalshHadamard(float *data, int64_t n);
 /// The n×n Sylvester Hadamard matrix (entries ±1, row-major), n a power of
 /// two; empty when it is not.
 std::vector<float> buildSylvesterHadamard(int64_t n);
+
+/// The built-in K×K Hadamard factor (entries ±1, row-major, H·Hᵀ = K·I) for
+/// K in supportedHadamardFactors(); empty for any other K.
+const std::vector<float> &hadamardFactor(int64_t k);
+
+/// The n×n matrix H_n = H_K ⊗ H_{2^m} (entries ±1, row-major) for a
+/// supported n; empty otherwise. For tests and small sizes.
+std::vector<float> buildHadamard(int64_t n);
+
+/// The largest b dividing n with factorHadamardSize(b) (at least the
+/// power-of-two part of n); 0 for n < 1.
+int64_t largestHadamardBlock(int64_t n);
+
+/// Applies y = x · (I ⊗ H_size ⊗ I_stride)/√size to `rows` row vectors of
+/// length n (row-major, in place), the transform qc.hadamard defines: each
+/// row viewed as [n / (size·stride), size, stride], H along the middle.
+/// `signs` (length n, ±1, or empty) multiplies x first: x·diag(s)·H, the
+/// randomised Hadamard rotation. Returns false (data untouched) when size is
+/// not supported or size·stride does not divide n.
+bool applyHadamardRows(float *data, int64_t rows, int64_t n, int64_t size,
+                       int64_t stride = 1,
+                       const std::vector<float> &signs = {});
+
+/// Applies the same transform to the columns of a [n, cols] matrix:
+/// W ← Tᵀ-side, i.e. column c becomes (c ∘ s)ᵀ·(I ⊗ H_size ⊗ I)/√size
+/// viewed as a row. For weights: Qᵀ·W for Q = diag(s)·H/√size.
+bool applyHadamardColumns(float *data, int64_t n, int64_t cols, int64_t size,
+                          int64_t stride = 1,
+                          const std::vector<float> &signs = {});
+
+/// n random signs (±1) from `seed` (a fixed generator, the same on every
+/// platform).
+std::vector<float> randomSigns(int64_t n, uint64_t seed);
 
 } // namespace mlir::qc::numerics
 

@@ -112,7 +112,7 @@ func.func @norms(%x: tensor<2x16x64xf32>, %g: tensor<64xf32>, %g2: tensor<16x64x
 }
 
 // CHECK-LABEL: func.func @hadamard
-func.func @hadamard(%x: tensor<4x4096xf32>, %y: tensor<?x11008xf16>, %z: tensor<8x96xbf16>) {
+func.func @hadamard(%x: tensor<4x4096xf32>, %y: tensor<?x14336xf16>, %z: tensor<8x96xbf16>) {
   // CHECK: qc.hadamard %{{.*}} : tensor<4x4096xf32>
   %0 = qc.hadamard %x : tensor<4x4096xf32>
   // Across 32 heads of 128: H_32 (x) I_128.
@@ -121,9 +121,9 @@ func.func @hadamard(%x: tensor<4x4096xf32>, %y: tensor<?x11008xf16>, %z: tensor<
   // Within each head: I_32 (x) H_128.
   // CHECK: qc.hadamard %{{.*}} size 128 : tensor<4x4096xf32>
   %2 = qc.hadamard %x size 128 : tensor<4x4096xf32>
-  // 11008 = 172 * 64 (LLaMA-2 7B intermediate size); dynamic leading dims.
-  // CHECK: qc.hadamard %{{.*}} : tensor<?x11008xf16>
-  %3 = qc.hadamard %y : tensor<?x11008xf16>
+  // 14336 = 28 * 512 (Llama-3 8B intermediate size); dynamic leading dims.
+  // CHECK: qc.hadamard %{{.*}} : tensor<?x14336xf16>
+  %3 = qc.hadamard %y : tensor<?x14336xf16>
   // 96 = 12 * 8.
   // CHECK: qc.hadamard %{{.*}} : tensor<8x96xbf16>
   %4 = qc.hadamard %z : tensor<8x96xbf16>

@@ -8,6 +8,10 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include <cstring>
 
 using namespace mlir;
 using namespace mlir::qc;
@@ -68,4 +72,39 @@ bool mlir::qc::isQuantizableLayer(Operation *op) {
 
 bool mlir::qc::isLayer(Operation *op) {
   return isa<MatMulOp, linalg::Conv1DNcwFcwOp, linalg::Conv2DNchwFchwOp>(op);
+}
+
+std::optional<std::vector<float>> mlir::qc::readF32(Attribute value) {
+  auto elements = dyn_cast<ElementsAttr>(value);
+  if (!elements || !elements.getElementType().isF32())
+    return std::nullopt;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    ArrayRef<char> bytes = blob->getData();
+    if (bytes.size() != elements.getNumElements() * sizeof(float))
+      return std::nullopt;
+    std::vector<float> data(elements.getNumElements());
+    std::memcpy(data.data(), bytes.data(), bytes.size());
+    return data;
+  }
+  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+    auto values = dense.getValues<float>();
+    return std::vector<float>(values.begin(), values.end());
+  }
+  return std::nullopt;
+}
+
+Value mlir::qc::createF32Constant(OpBuilder &b, Location loc,
+                                  ArrayRef<int64_t> shape,
+                                  ArrayRef<float> data, llvm::StringRef key) {
+  auto type = RankedTensorType::get(shape, b.getF32Type());
+  if (data.size() <= 256) // small: readable in the IR
+    return arith::ConstantOp::create(b, loc,
+                                     DenseElementsAttr::get(type, data));
+  AsmResourceBlob blob =
+      HeapAsmResourceBlob::allocateAndCopyInferAlign(data);
+  return arith::ConstantOp::create(
+      b, loc, DenseResourceElementsAttr::get(type, key, std::move(blob)));
 }

@@ -31,33 +31,6 @@ using namespace mlir;
 using namespace mlir::qc;
 
 namespace {
-/// The elements of an f32 constant (dense or dense_resource), row-major;
-/// nullopt for anything else.
-std::optional<std::vector<float>> readF32(Attribute value) {
-  auto elements = dyn_cast<ElementsAttr>(value);
-  if (!elements || !elements.getElementType().isF32())
-    return std::nullopt;
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    ArrayRef<char> bytes = blob->getData();
-    if (bytes.size() != elements.getNumElements() * sizeof(float))
-      return std::nullopt;
-    std::vector<float> data(elements.getNumElements());
-    std::memcpy(data.data(), bytes.data(), bytes.size());
-    return data;
-  }
-  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
-    auto values = dense.getValues<float>();
-    return std::vector<float>(values.begin(), values.end());
-  }
-  return std::nullopt;
-}
-
-} // namespace
-
-namespace {
 struct QuantizeWeightsPass
     : public qc::impl::QuantizeWeightsBase<QuantizeWeightsPass> {
   using QuantizeWeightsBase::QuantizeWeightsBase;

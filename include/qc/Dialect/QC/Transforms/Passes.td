@@ -185,4 +185,95 @@ def QuantizeActivations : Pass<"qc-quantize-activations"> {
                            "::mlir::quant::QuantDialect"];
 }
 
+def FoldNorms : Pass<"qc-fold-norms"> {
+  let summary = "Fold RMSNorm/LayerNorm gains and LayerNorm biases into the linear layers that read the norm";
+  let description = [{
+    For every `qc.rms_norm` / `qc.layer_norm` with a constant f32 gain γ (and
+    LayerNorm bias β) over the last axis whose every user is a `qc.matmul`
+    reading it as the left-hand side with a constant 2-D f32 weight W
+    ([K, N], or [N, K] with `transpose_rhs`): each weight becomes diag(γ)·W,
+    each matmul's bias b becomes b + β·W (created when absent), and the norm
+    loses its gain and bias (QuaRot's first step, REFERENCES: QuaRot). A
+    shared weight constant gets a new constant per matmul.
+
+    Left alone: norms without a gain or bias; norms over more than the last
+    axis; norms any of whose users is not such a matmul (e.g. a norm whose
+    output is also returned or added); non-constant gains.
+
+    Invariant: `norm(x)·γ·W + β·W + b = norm(x)·(diag(γ)·W) + (b + β·W)`
+    exactly in real arithmetic; in f32 the outputs agree to rounding
+    (test/Dialect/QC/fold-norms-numerics.test: relative error ≤ 1e-5 on
+    generated models).
+
+    Not yet: baking LayerNorm's mean subtraction into the producing weights
+    (which would make LayerNorm models rotation-ready); `qc-rotate` rejects
+    LayerNorm in the residual stream with a message.
+
+    Before:
+    ```mlir
+    %n = qc.rms_norm %x scale %g : (tensor<8x64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
+    %y = qc.matmul %n, %w : (tensor<8x64xf32>, tensor<64x32xf32>) -> tensor<8x32xf32>
+    ```
+    After:
+    ```mlir
+    %n = qc.rms_norm %x : (tensor<8x64xf32>) -> tensor<8x64xf32>
+    %y = qc.matmul %n, %w_scaled : (tensor<8x64xf32>, tensor<64x32xf32>) -> tensor<8x32xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::qc::QCDialect", "::mlir::arith::ArithDialect"];
+}
+
+def Rotate : Pass<"qc-rotate"> {
+  let summary = "Rotate the residual stream with a randomised Hadamard matrix (QuaRot), fused into the weights, and insert online Hadamards where it cannot be fused";
+  let description = [{
+    QuaRot (REFERENCES: QuaRot), found from the dataflow, not from names:
+
+    - The residual stream is every value connected to the input of a
+      `qc.rms_norm` through residual adds (`tosa.add`, `arith.addf`). Its
+      producers must be residual adds, linear layers (`qc.matmul` with a
+      constant 2-D f32 weight: the writers, o_proj and down_proj in a Llama
+      block) or an embedding lookup (a `linalg.generic` gathering rows of a
+      constant [V, n] table); its users must be residual adds or gain-free
+      RMS norms (run `qc-fold-norms` first); each norm's users must be linear
+      layers (the readers: q/k/v, gate/up, the head).
+    - With Q = diag(s)·H_n/√n (s random signs from `seed`, H_n = H_K ⊗ H_{2^m}):
+      readers' weights become Qᵀ·W, writers' W·Q (and their biases b·Q), the
+      embedding table E·Q. Then every stream value is x·Q, and since
+      `rms_norm(x·Q) = rms_norm(x)·Q` for a gain-free norm the model
+      computes the same function.
+    - `online=true` (default): every other linear layer with a constant
+      weight (down_proj, o_proj, and all layers of a model without norms)
+      reads `qc.hadamard` of its input and its weight becomes Hᵀ·W, the
+      transform per head (`size d`) when the input is a reshape of [..., d]
+      values (o_proj after attention), else over the whole input.
+    - Sizes: n = K·2^m with a built-in K (see `qc.hadamard`); for any other
+      n, the fallback is the block-diagonal I ⊗ H_b with the largest
+      supported b dividing n (at least the power-of-two part of n), which is
+      still exactly orthogonal. A layer whose block would be 1 (an odd
+      input size) gets no online transform.
+
+    The pass checks everything before it changes anything: a stream value
+    read or produced by anything else, a LayerNorm in the stream (not
+    rotation-invariant: its mean subtraction would need baking into the
+    producers), a norm with a gain, or a stream that starts at a function
+    argument or reaches a return is an error naming the op, and the module is
+    left unchanged.
+
+    Not yet: Q/K Hadamards after the rotary embedding (only needed with a
+    quantized KV cache, which this compiler does not quantize);
+    `rotation=random-orthogonal`.
+
+    Invariant: float outputs unchanged (test/Dialect/QC/rotate-numerics.test:
+    relative error ≤ 1e-4 on the generated decoder).
+  }];
+  let options = [
+    Option<"seed", "seed", "uint64_t", /*default=*/"0",
+           "Seed of the random signs s">,
+    Option<"online", "online", "bool", /*default=*/"true",
+           "Insert online qc.hadamard before the linear layers that do not "
+           "read the rotated stream">
+  ];
+  let dependentDialects = ["::mlir::qc::QCDialect", "::mlir::arith::ArithDialect"];
+}
+
 #endif // QC_DIALECT_QC_TRANSFORMS_PASSES_TD

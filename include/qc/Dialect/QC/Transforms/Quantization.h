@@ -73,6 +73,16 @@ bool isQuantizableLayer(Operation *op);
 /// the report and the probes walk once layers carry a `qc.calib_id`.
 bool isLayer(Operation *op);
 
+/// The values of an f32 constant (dense or dense-resource), or nullopt for
+/// any other attribute.
+std::optional<std::vector<float>> readF32(Attribute value);
+
+/// A new f32 constant of `shape` holding `data`: dense up to 256 elements
+/// (readable IR), else backed by a heap resource blob named `key` (large
+/// weights are not uniqued into the context).
+Value createF32Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                        ArrayRef<float> data, llvm::StringRef key);
+
 /// qc-quantize-weights with calibration data (needed for method=gptq);
 /// `calibration` must outlive the pass.
 std::unique_ptr<Pass>

@@ -1,0 +1,270 @@
+//===- Rotate.cpp - QuaRot residual rotation and online Hadamards ---------===//
+//
+// See the pass description in include/qc/Dialect/QC/Transforms/Passes.td
+// (QuaRot, Ashkboos et al. 2024). Invariant: float outputs unchanged, since
+// Q = diag(s)·H/√n is orthogonal and a gain-free RMS norm commutes with it.
+// The transforms of the weights are numerics::applyHadamardRows/Columns.
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Dialect/QC/Transforms/Passes.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
+#include "qc/Numerics/Hadamard.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+
+#include "llvm/ADT/SetVector.h"
+
+namespace mlir::qc {
+#define GEN_PASS_DEF_ROTATE
+#include "qc/Dialect/QC/Transforms/Passes.h.inc"
+} // namespace mlir::qc
+
+using namespace mlir;
+using namespace mlir::qc;
+
+namespace {
+/// A residual add: tosa.add or arith.addf of two f32 tensors.
+bool isResidualAdd(Operation *op) {
+  return op && isa<tosa::AddOp, arith::AddFOp>(op) &&
+         isa<RankedTensorType>(op->getResult(0).getType());
+}
+
+/// The tensor.extract of a constant [V, n] f32 table inside `op`, when `op`
+/// is an embedding lookup: a linalg.generic yielding that extract.
+tensor::ExtractOp embeddingLookup(Operation *op) {
+  auto generic = dyn_cast_or_null<linalg::GenericOp>(op);
+  if (!generic || generic->getNumResults() != 1)
+    return {};
+  auto yield = cast<linalg::YieldOp>(generic.getBody()->getTerminator());
+  auto extract = yield.getOperand(0).getDefiningOp<tensor::ExtractOp>();
+  if (!extract)
+    return {};
+  auto table = extract.getTensor().getDefiningOp<arith::ConstantOp>();
+  auto type = dyn_cast<RankedTensorType>(extract.getTensor().getType());
+  if (!table || !type || type.getRank() != 2 || !type.hasStaticShape() ||
+      !type.getElementType().isF32() || !readF32(table.getValue()))
+    return {};
+  return extract;
+}
+
+/// Which side of a weight a transform applies to.
+enum class Side {
+  Input, ///< W ← Tᵀ·W: the layer reads transformed activations.
+  Output ///< W ← W·T: the layer writes transformed activations.
+};
+
+struct RotatePass : public qc::impl::RotateBase<RotatePass> {
+  using RotateBase::RotateBase;
+
+  void runOnOperation() override {
+    bool failed = false;
+    getOperation()->walk([&](func::FuncOp func) {
+      if (mlir::failed(rotate(func)))
+        failed = true;
+    });
+    if (failed)
+      signalPassFailure();
+  }
+
+  /// Transforms `matmul`'s weight on `side` with (I ⊗ H_size)·diag(signs)
+  /// (signs empty: none) and replaces the constant.
+  void transformWeight(MatMulOp matmul, Side side, int64_t size,
+                       const std::vector<float> &signs) {
+    auto type = cast<RankedTensorType>(matmul.getRhs().getType());
+    bool transposed = matmul.getTransposeRhs();
+    int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
+    Operation *old = matmul.getRhs().getDefiningOp();
+    std::vector<float> w =
+        *readF32(cast<arith::ConstantOp>(old).getValue());
+    // The input axis is rows of [K, N] (columns of a transposed [N, K]).
+    bool alongRows = (side == Side::Input) == transposed;
+    int64_t n = alongRows ? cols : rows;
+    if (alongRows)
+      numerics::applyHadamardRows(w.data(), rows, n, size, 1, signs);
+    else
+      numerics::applyHadamardColumns(w.data(), n, cols, size, 1, signs);
+    OpBuilder b(matmul);
+    matmul.getRhsMutable().assign(createF32Constant(
+        b, old->getLoc(), type.getShape(), w, "rotated_weight"));
+    if (old->use_empty())
+      old->erase();
+    if (side == Side::Output && matmul.getBias()) {
+      Operation *biasOld = matmul.getBias().getDefiningOp();
+      std::vector<float> bias =
+          *readF32(cast<arith::ConstantOp>(biasOld).getValue());
+      numerics::applyHadamardRows(bias.data(), 1, bias.size(), size, 1,
+                                  signs);
+      matmul.getBiasMutable().assign(
+          createF32Constant(b, biasOld->getLoc(), {int64_t(bias.size())},
+                            bias, "rotated_bias"));
+      if (biasOld->use_empty())
+        biasOld->erase();
+    }
+  }
+
+  /// The transform size for an axis of n: n itself when supported, else
+  /// the largest supported block dividing it.
+  static int64_t blockFor(int64_t n) {
+    return numerics::factorHadamardSize(n) ? n
+                                           : numerics::largestHadamardBlock(n);
+  }
+
+  LogicalResult rotate(func::FuncOp func) {
+    // 1. The residual stream, from the inputs of the RMS norms.
+    llvm::SetVector<Value> stream;
+    SmallVector<Operation *> norms;
+    func.walk([&](Operation *op) {
+      if (isa<RMSNormOp, LayerNormOp>(op))
+        norms.push_back(op);
+    });
+    for (Operation *norm : norms)
+      stream.insert(norm->getOperand(0));
+    llvm::SetVector<Operation *> readersNorms, adds;
+    llvm::SetVector<Operation *> writers, lookups;
+    auto fail = [&](Operation *op, const Twine &what) {
+      op->emitError() << "qc-rotate: " << what
+                      << "; the module is left unchanged";
+      return failure();
+    };
+    for (size_t i = 0; i < stream.size(); ++i) {
+      Value v = stream[i];
+      Operation *def = v.getDefiningOp();
+      if (!def)
+        return fail(func, "the residual stream starts at a function argument "
+                          "(a rotation needs the producer to absorb Q)");
+      if (isResidualAdd(def)) {
+        adds.insert(def);
+        stream.insert(def->getOperand(0));
+        stream.insert(def->getOperand(1));
+      } else if (auto matmul = dyn_cast<MatMulOp>(def);
+                 matmul && hasQuantizableWeight(matmul) &&
+                 (!matmul.getBias() ||
+                  matmul.getBias().getDefiningOp<arith::ConstantOp>())) {
+        writers.insert(def);
+      } else if (embeddingLookup(def)) {
+        lookups.insert(def);
+      } else {
+        return fail(def, "the residual stream is produced by '" +
+                             def->getName().getStringRef() +
+                             "' (expected a residual add, a linear layer with "
+                             "a constant weight, or an embedding lookup)");
+      }
+      for (OpOperand &use : v.getUses()) {
+        Operation *user = use.getOwner();
+        if (isResidualAdd(user)) {
+          stream.insert(user->getResult(0));
+          stream.insert(user->getOperand(0));
+          stream.insert(user->getOperand(1));
+        } else if (auto rms = dyn_cast<RMSNormOp>(user)) {
+          if (rms.getScale())
+            return fail(user, "the RMS norm still has a gain (run "
+                              "qc-fold-norms first)");
+          int64_t rank = rms.getType().getRank();
+          if (rms.getAxis() != -1 && rms.getAxis() != rank - 1)
+            return fail(user, "the RMS norm normalises more than the last "
+                              "axis");
+          readersNorms.insert(user);
+        } else if (isa<LayerNormOp>(user)) {
+          return fail(user, "LayerNorm in the residual stream is not "
+                            "rotation-invariant (its mean subtraction is not "
+                            "baked into the producers yet)");
+        } else if (isa<func::ReturnOp>(user)) {
+          return fail(user, "the residual stream reaches the function's "
+                            "result unnormalised (it would be returned "
+                            "rotated)");
+        } else {
+          return fail(user, "the residual stream is read by '" +
+                                user->getName().getStringRef() +
+                                "' (expected a residual add or an RMS norm)");
+        }
+      }
+    }
+    // 2. The readers: the norms' users.
+    llvm::SetVector<Operation *> readers;
+    for (Operation *norm : readersNorms)
+      for (Operation *user : norm->getResult(0).getUsers()) {
+        auto matmul = dyn_cast<MatMulOp>(user);
+        if (!matmul || matmul.getLhs() != norm->getResult(0) ||
+            !hasQuantizableWeight(matmul) ||
+            matmul.getRhs() == norm->getResult(0))
+          return fail(user, "a normalised residual value is read by '" +
+                                user->getName().getStringRef() +
+                                "' (expected a linear layer with a constant "
+                                "weight)");
+        readers.insert(user);
+      }
+    // 3. One hidden size.
+    int64_t n = -1;
+    for (Value v : stream) {
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      int64_t last = type && type.getRank() >= 1 && type.getElementType().isF32()
+                         ? type.getShape().back()
+                         : ShapedType::kDynamic;
+      if (ShapedType::isDynamic(last) || (n >= 0 && last != n))
+        return fail(v.getDefiningOp() ? v.getDefiningOp() : func.getOperation(),
+                    "the residual stream needs one static f32 hidden size");
+      n = last;
+    }
+    // 4. Rewrite: the stream.
+    if (n > 0) {
+      int64_t size = blockFor(n);
+      std::vector<float> signs = numerics::randomSigns(n, seed);
+      for (Operation *op : readers)
+        transformWeight(cast<MatMulOp>(op), Side::Input, size, signs);
+      for (Operation *op : writers)
+        transformWeight(cast<MatMulOp>(op), Side::Output, size, signs);
+      for (Operation *op : lookups) {
+        tensor::ExtractOp extract = embeddingLookup(op);
+        auto table = extract.getTensor().getDefiningOp<arith::ConstantOp>();
+        auto type = cast<RankedTensorType>(table.getType());
+        std::vector<float> e = *readF32(table.getValue());
+        numerics::applyHadamardRows(e.data(), type.getDimSize(0), n, size, 1,
+                                    signs);
+        OpBuilder b(op);
+        extract.getTensorMutable().assign(createF32Constant(
+            b, table.getLoc(), type.getShape(), e, "rotated_embedding"));
+        if (table->use_empty())
+          table->erase();
+      }
+    }
+    // 5. Online Hadamards before every other linear layer.
+    if (!online)
+      return success();
+    SmallVector<MatMulOp> others;
+    func.walk([&](MatMulOp matmul) {
+      if (hasQuantizableWeight(matmul) && !readers.contains(matmul))
+        others.push_back(matmul);
+    });
+    for (MatMulOp matmul : others) {
+      auto lhsType = cast<RankedTensorType>(matmul.getLhs().getType());
+      int64_t k = lhsType.getShape().back();
+      if (ShapedType::isDynamic(k))
+        continue;
+      // Per head: the input is a reshape of [..., d] values.
+      int64_t size = blockFor(k);
+      Operation *def = matmul.getLhs().getDefiningOp();
+      if (def && isa<tensor::ReshapeOp, tensor::CollapseShapeOp>(def)) {
+        auto source = dyn_cast<RankedTensorType>(def->getOperand(0).getType());
+        if (source && source.getRank() >= 2) {
+          int64_t d = source.getShape().back();
+          if (!ShapedType::isDynamic(d) && d < k && k % d == 0)
+            size = blockFor(d);
+        }
+      }
+      if (size <= 1)
+        continue;
+      OpBuilder b(matmul);
+      auto h = HadamardOp::create(
+          b, matmul.getLoc(), matmul.getLhs(),
+          size == k ? IntegerAttr() : b.getI64IntegerAttr(size), IntegerAttr());
+      matmul.getLhsMutable().assign(h);
+      transformWeight(matmul, Side::Input, size, {});
+    }
+    return success();
+  }
+};
+} // namespace

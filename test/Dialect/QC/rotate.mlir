@@ -1,0 +1,51 @@
+// RUN: quant-opt %s --split-input-file --qc-rotate | FileCheck %s
+// RUN: quant-opt %s --split-input-file --qc-rotate="online=false" | FileCheck %s --check-prefix=OFFLINE
+
+// A residual block: the stream is %h (written by %wi), %r = %h + %b (%b
+// written by %wb), read by two gain-free norms whose users (%wa, the head
+// %wh) are the readers. Readers and writers get new weights; the writers,
+// which do not read the stream, also get an online Hadamard on their input
+// (size 4 over the whole input). Nothing else changes.
+// CHECK-LABEL: func.func @block
+// CHECK: %[[HX:.*]] = qc.hadamard %arg0 : tensor<2x4xf32>
+// CHECK: %[[H:.*]] = qc.matmul %[[HX]], %[[WI:.*]] : (tensor<2x4xf32>, tensor<4x4xf32>)
+// CHECK: %[[N:.*]] = qc.rms_norm %[[H]]
+// CHECK: %[[A:.*]] = qc.matmul %[[N]], %[[WA:.*]] : (tensor<2x4xf32>, tensor<4x8xf32>)
+// CHECK: %[[HA:.*]] = qc.hadamard %[[A]] : tensor<2x8xf32>
+// CHECK: %[[B:.*]] = qc.matmul %[[HA]], %{{.*}} : (tensor<2x8xf32>, tensor<8x4xf32>)
+// CHECK: %[[R:.*]] = tosa.add %[[H]], %[[B]]
+// CHECK: %[[N2:.*]] = qc.rms_norm %[[R]]
+// CHECK: qc.matmul %[[N2]], %{{.*}} {transpose_rhs} : (tensor<2x4xf32>, tensor<3x4xf32>)
+// CHECK-NOT: qc.hadamard
+// The original weight constants are gone (each was replaced).
+// CHECK-NOT: dense<1.250000e-01> : tensor<4x4xf32>
+// OFFLINE-LABEL: func.func @block
+// OFFLINE-NOT: qc.hadamard
+func.func @block(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
+  %wi = arith.constant dense<[[1.0, 2.0, 0.0, -1.0], [0.5, 0.0, 1.0, 2.0], [3.0, -1.0, 0.0, 0.5], [0.0, 1.0, 1.0, 1.0]]> : tensor<4x4xf32>
+  %wa = arith.constant dense<0.5> : tensor<4x8xf32>
+  %wb = arith.constant dense<0.25> : tensor<8x4xf32>
+  %wh = arith.constant dense<[[1.0, 0.0, 0.0, 2.0], [0.0, 1.0, -1.0, 0.0], [0.5, 0.5, 0.5, 0.5]]> : tensor<3x4xf32>
+  %h = qc.matmul %x, %wi : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
+  %n = qc.rms_norm %h : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %a = qc.matmul %n, %wa : (tensor<2x4xf32>, tensor<4x8xf32>) -> tensor<2x8xf32>
+  %b = qc.matmul %a, %wb : (tensor<2x8xf32>, tensor<8x4xf32>) -> tensor<2x4xf32>
+  %r = tosa.add %h, %b : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x4xf32>
+  %n2 = qc.rms_norm %r : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %y = qc.matmul %n2, %wh {transpose_rhs} : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+// Without norms there is no stream: only online Hadamards, here per head
+// (the input is a collapse of [.., 2, 4] values: I_2 ⊗ H_4).
+// CHECK-LABEL: func.func @no_norm
+// CHECK: %[[C:.*]] = tensor.collapse_shape
+// CHECK: qc.hadamard %[[C]] size 4 : tensor<3x8xf32>
+func.func @no_norm(%x: tensor<3x2x4xf32>) -> tensor<3x5xf32> {
+  %w = arith.constant dense<0.5> : tensor<8x5xf32>
+  %c = tensor.collapse_shape %x [[0], [1, 2]] : tensor<3x2x4xf32> into tensor<3x8xf32>
+  %y = qc.matmul %c, %w : (tensor<3x8xf32>, tensor<8x5xf32>) -> tensor<3x5xf32>
+  return %y : tensor<3x5xf32>
+}
