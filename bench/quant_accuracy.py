@@ -16,6 +16,7 @@ other sets (the CNN on 32). Settings:
   W4A16 GPTQ  --weights=int4 --group=G --weight-method=gptq
   W4A8        --weights=int4 --group=G --activations=int8 (static)
   W4A4 token  --weights=int4 --group=G --activations=int4 --per-token
+  W4A4 tok+rot  the same with --rotate (qc-fold-norms + qc-rotate)
   fp8         --weights=fp8 --group=0 (E4M3FN per channel, weight-only)
   fp8 e5m2    --weights=fp8-e5m2 --group=0 (E5M2 per channel, weight-only)
   nvfp4       --weights=nvfp4 (weight-only)
@@ -91,6 +92,8 @@ def main():
                       calib] + g),
             ("W4A4 token", ["--weights=int4", "--activations=int4",
                             "--per-token"] + g),
+            ("W4A4 tok+rot", ["--weights=int4", "--activations=int4",
+                              "--per-token", "--rotate"] + g),
             ("fp8", ["--weights=fp8", "--group=0"]),
             ("fp8 e5m2", ["--weights=fp8-e5m2", "--group=0"]),
             ("nvfp4", ["--weights=nvfp4"]),
