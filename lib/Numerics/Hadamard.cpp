@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <mutex>
 #include <sstream>
@@ -11,8 +12,8 @@
 namespace mlir::qc::numerics {
 
 const std::vector<int64_t> &supportedHadamardFactors() {
-  static const std::vector<int64_t> factors = {1,  12, 20, 28,  36,
-                                               40, 52, 60, 108, 140};
+  static const std::vector<int64_t> factors = {1,  12, 20,  28,  36, 40,
+                                               52, 60, 108, 140, 156};
   return factors;
 }
 
@@ -175,6 +176,55 @@ std::vector<float> doubled(const std::vector<float> &h, int64_t n) {
   return d;
 }
 
+/// Goethals–Seidel: four ±1 sequences of length t whose periodic
+/// autocorrelations sum to zero at every nonzero shift give a Hadamard
+/// matrix of order 4t, [[A, BR, CR, DR], [−BR, A, DᵀR, −CᵀR], [−CR, −DᵀR,
+/// A, BᵀR], [−DR, CᵀR, −BᵀR, A]] with A..D circulant and R the back
+/// identity.
+std::vector<float> goethalsSeidel(const char *const rows[4]) {
+  int64_t t = std::strlen(rows[0]), n = 4 * t;
+  auto circ = [&](int s, int64_t i, int64_t j, bool transposed) {
+    if (transposed)
+      std::swap(i, j);
+    return rows[s][((j - i) % t + t) % t] == '+' ? 1 : -1;
+  };
+  // Block (bi, bj): sign, sequence, transposed, times R.
+  struct Block {
+    int sign, seq;
+    bool transposed, r;
+  };
+  const Block blocks[4][4] = {
+      {{1, 0, false, false}, {1, 1, false, true}, {1, 2, false, true},
+       {1, 3, false, true}},
+      {{-1, 1, false, true}, {1, 0, false, false}, {1, 3, true, true},
+       {-1, 2, true, true}},
+      {{-1, 2, false, true}, {-1, 3, true, true}, {1, 0, false, false},
+       {1, 1, true, true}},
+      {{-1, 3, false, true}, {1, 2, true, true}, {-1, 1, true, true},
+       {1, 0, false, false}}};
+  std::vector<float> h(n * n);
+  for (int bi = 0; bi < 4; ++bi)
+    for (int bj = 0; bj < 4; ++bj) {
+      const Block &b = blocks[bi][bj];
+      for (int64_t i = 0; i < t; ++i)
+        for (int64_t j = 0; j < t; ++j) {
+          // (X·R)[i][j] = X[i][t − 1 − j].
+          int64_t col = b.r ? t - 1 - j : j;
+          h[(bi * t + i) * n + bj * t + j] =
+              float(b.sign * circ(b.seq, i, col, b.transposed));
+        }
+    }
+  return h;
+}
+
+/// Sequences of length 39 for the 156×156 factor, found by our own
+/// stochastic search (row sums 9, 7, 5, 1) and verified by
+/// HadamardFactor.EveryFactorIsHadamard.
+const char *const kGS39[4] = {"+---++-+++-+++--+++-+-+++++--+-++-+-++-",
+                              "++--+--+-++--+++-+-+----+++++++++-+--++",
+                              "-+++++-+++--+-+++-++----+++-----+-+-+++",
+                              "-+++---+-+------++++-++-++--++--++-+-++"};
+
 std::vector<float> constructFactor(int64_t k) {
   switch (k) {
   case 1:
@@ -197,6 +247,8 @@ std::vector<float> constructFactor(int64_t k) {
     return paleyI(107, 1);
   case 140:
     return paleyI(139, 1);
+  case 156:
+    return goethalsSeidel(kGS39);
   default:
     return {};
   }

@@ -46,7 +46,8 @@ TEST(HadamardSize, Unsupported) {
 
 TEST(HadamardSize, Description) {
   EXPECT_EQ(describeSupportedHadamardSizes(),
-            "K*2^m for K in {1, 12, 20, 28, 36, 40, 52, 60, 108, 140}");
+            "K*2^m for K in {1, 12, 20, 28, 36, 40, 52, 60, 108, 140, "
+            "156}");
 }
 
 TEST(WalshHadamard, HandComputedSize4) {
