@@ -10,8 +10,18 @@ a SiLU-gated MLP (gate * sigmoid(gate) * up, down), a residual add; a final
 RMSNorm and the LM head. Weights are random (seeded), stored [in, out] as
 torch exports them (y = x W), float32, appended to OUT_DIR/weights.bin with
 4096-byte alignment so they can be mapped in place. The sequence length is
-fixed (--seq); the input is int64 token ids [1, seq], the output logits
-[1, seq, vocab].
+fixed (--seq); the input is int64 token ids [batch, seq] (--batch, default 1),
+the output logits [batch, seq, vocab].
+
+--weights-from FILE.npz takes the weights from a file instead of drawing them
+(arrays named as the initializers below, e.g. "layers.0.q_proj" [in, out],
+"layers.0.input_norm.weight" [hidden]; scripts/train_bytelm.py writes one).
+
+--outliers C injects outlier channels into the residual stream the way large
+models show them: 4 fixed channels of the embedding and of every layer that
+writes the stream (o_proj, down_proj) are multiplied by C (20-100 in real
+models), so those channels of the stream, and of every normalised input of
+q/k/v, gate/up and the head, are about C times larger than the rest.
 
 Sizes: --preset tiny (tests), or --preset 1b (about 1.1 billion parameters,
 4.5 GB of weights: hidden 2048, 22 layers, 32 heads, MLP 4608, vocab 32000).
@@ -34,6 +44,9 @@ parser.add_argument("--preset", choices=PRESETS, default="tiny")
 for key in PRESETS["tiny"]:
     parser.add_argument("--" + key, type=int)
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--batch", type=int, default=1)
+parser.add_argument("--weights-from", metavar="FILE.npz")
+parser.add_argument("--outliers", type=float, default=1.0, metavar="C")
 args = parser.parse_args()
 cfg = dict(PRESETS[args.preset])
 for key in cfg:
@@ -48,6 +61,8 @@ os.makedirs(args.out, exist_ok=True)
 data_path = os.path.join(args.out, "weights.bin")
 data = open(data_path, "wb")
 rng = np.random.default_rng(args.seed)
+trained = np.load(args.weights_from) if args.weights_from else None
+OUTLIER_CHANNELS = [1, H // 3, H // 2 + 1, H - 2]
 initializers, nodes = [], []
 
 
@@ -70,12 +85,26 @@ def external(name, array):
     return name
 
 
-def weight(name, rows, cols):
+def weight(name, rows, cols, outliers=False):
+    if trained is not None:
+        array = trained[name].astype(np.float32)
+        if array.shape != (rows, cols):
+            raise SystemExit(f"{args.weights_from}: {name} is {array.shape}, expected {(rows, cols)}")
+        return external(name, inject(array) if outliers else array)
     # Generated in row blocks to bound the generator's memory.
     scale = 1.0 / np.sqrt(rows)
     chunks = [(rng.standard_normal((min(4096, rows - r), cols), dtype=np.float32) * scale)
               for r in range(0, rows, 4096)]
-    return external(name, np.concatenate(chunks))
+    array = np.concatenate(chunks)
+    return external(name, inject(array) if outliers else array)
+
+
+def inject(array):
+    """The output columns of the outlier channels times --outliers."""
+    if args.outliers != 1.0:
+        array = array.copy()
+        array[:, OUTLIER_CHANNELS] *= args.outliers
+    return array
 
 
 def const(name, array):
@@ -91,7 +120,9 @@ def node(op, inputs, name, **attrs):
 
 
 def rms_norm(x, prefix):
-    gamma = external(prefix + ".weight", 1.0 + 0.1 * rng.standard_normal(H, dtype=np.float32))
+    name = prefix + ".weight"
+    gamma = external(name, trained[name] if trained is not None
+                     else 1.0 + 0.1 * rng.standard_normal(H, dtype=np.float32))
     sq = node("Pow", [x, "two"], prefix + ".pow")
     mean = node("ReduceMean", [sq], prefix + ".mean", axes=[-1], keepdims=1)
     var = node("Add", [mean, "eps"], prefix + ".add_eps")
@@ -132,7 +163,7 @@ const("sin", np.sin(np.concatenate([angles, angles], -1)).astype(np.float32))
 mask = np.triu(np.full((S, S), -1e9, np.float32), k=1)
 const("mask", mask)
 
-x = node("Gather", [weight("embed_tokens", V, H), "input_ids"], "embed")
+x = node("Gather", [weight("embed_tokens", V, H, outliers=True), "input_ids"], "embed")
 for i in range(L):
     p = f"layers.{i}"
     h = rms_norm(x, p + ".input_norm")
@@ -144,12 +175,12 @@ for i in range(L):
     probs = node("Softmax", [node("Add", [scores, "mask"], p + ".masked")], p + ".probs", axis=-1)
     ctx = node("Transpose", [node("MatMul", [probs, v], p + ".ctx")], p + ".ctx_t", perm=[0, 2, 1, 3])
     merged = node("Reshape", [ctx, "shape_merge"], p + ".merge")
-    x = node("Add", [x, node("MatMul", [merged, weight(p + ".o_proj", H, H)], p + ".o")], p + ".attn_residual")
+    x = node("Add", [x, node("MatMul", [merged, weight(p + ".o_proj", H, H, outliers=True)], p + ".o")], p + ".attn_residual")
     h = rms_norm(x, p + ".post_norm")
     gate = node("MatMul", [h, weight(p + ".gate_proj", H, F)], p + ".gate")
     silu = node("Mul", [gate, node("Sigmoid", [gate], p + ".sigmoid")], p + ".silu")
     up = node("MatMul", [h, weight(p + ".up_proj", H, F)], p + ".up")
-    down = node("MatMul", [node("Mul", [silu, up], p + ".gated"), weight(p + ".down_proj", F, H)], p + ".down")
+    down = node("MatMul", [node("Mul", [silu, up], p + ".gated"), weight(p + ".down_proj", F, H, outliers=True)], p + ".down")
     x = node("Add", [x, down], p + ".mlp_residual")
 h = rms_norm(x, "final_norm")
 node("MatMul", [h, weight("lm_head", H, V)], "logits")
@@ -157,8 +188,8 @@ data.close()
 
 graph = helper.make_graph(
     nodes, "llama",
-    [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [1, S])],
-    [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, S, V])],
+    [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [args.batch, S])],
+    [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [args.batch, S, V])],
     initializer=initializers)
 model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
 model.ir_version = 8

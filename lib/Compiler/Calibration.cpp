@@ -56,8 +56,20 @@ std::pair<float, float> activationRange(const numerics::HistogramObserver &h,
 
 } // namespace
 
+CalibrationRequest mlir::qc::quantizationNeeds(const CompileOptions &options) {
+  CalibrationRequest request;
+  if (options.calibDir.empty())
+    return request;
+  request.hessians =
+      (options.weightBits != 0 && options.weightMethod == "gptq") ||
+      options.mixedPrecision;
+  request.ranges = options.activationBits != 0 && !options.activationPerToken;
+  return request;
+}
+
 LogicalResult mlir::qc::calibrate(ModuleOp module,
                                   const CompileOptions &options,
+                                  const CalibrationRequest &request,
                                   WeightCalibration &calibration) {
   // Name the matmuls weight quantization will rewrite.
   int64_t next = 0;
@@ -84,15 +96,19 @@ LogicalResult mlir::qc::calibrate(ModuleOp module,
   if (failed(sets))
     return failure();
 
-  bool wantHessians = options.weightMethod == "gptq";
-  bool wantRanges = options.activationBits != 0 && !options.activationPerToken;
+  bool wantRanges = request.ranges;
   std::map<int64_t, numerics::HessianAccumulator> hessians;
   std::map<int64_t, numerics::HistogramObserver> histograms;
+  std::map<int64_t, numerics::ChannelStatsAccumulator> channels;
   for (auto &[id, type] : probe.taps) {
-    // GPTQ's Hessian is over a matmul's reduction axis (the last).
-    if (wantHessians && matmuls.count(id))
+    // GPTQ's Hessian and the channels are over a matmul's reduction axis
+    // (the last).
+    if (request.hessians && matmuls.count(id))
       hessians.emplace(id,
                        numerics::HessianAccumulator(type.getShape().back()));
+    if (request.channelMax && matmuls.count(id))
+      channels.emplace(
+          id, numerics::ChannelStatsAccumulator(type.getShape().back()));
     if (wantRanges)
       histograms.emplace(id, numerics::HistogramObserver());
   }
@@ -108,9 +124,11 @@ LogicalResult mlir::qc::calibrate(ModuleOp module,
       const ::quant::Tensor &x = outputs[probe.numOutputs + t];
       int64_t id = probe.taps[t].first;
       const float *data = reinterpret_cast<const float *>(x.bytes.data());
+      int64_t rows = x.numElements() / probe.taps[t].second.getShape().back();
       if (hessians.count(id))
-        hessians.at(id).update(
-            data, x.numElements() / probe.taps[t].second.getShape().back());
+        hessians.at(id).update(data, rows);
+      if (channels.count(id))
+        channels.at(id).update(data, rows);
       if (wantRanges)
         histograms.at(id).update(data, x.numElements());
     }
@@ -119,6 +137,14 @@ LogicalResult mlir::qc::calibrate(ModuleOp module,
     llvm::errs() << "\n";
   for (auto &[id, h] : hessians)
     calibration.hessians[id] = h.hessian();
+  if (!channels.empty())
+    module.walk([&](Operation *op) {
+      auto id = op->getAttrOfType<IntegerAttr>(kCalibIdAttr);
+      if (id && channels.count(id.getInt()))
+        op->setAttr(kCalibAbsMaxAttr,
+                    DenseF32ArrayAttr::get(
+                        op->getContext(), channels.at(id.getInt()).absMax()));
+    });
   if (!wantRanges)
     return success();
   numerics::IntQuantSpec spec;

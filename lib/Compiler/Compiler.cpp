@@ -289,60 +289,146 @@ int64_t vectorBits(const llvm::TargetMachine &machine) {
 } // namespace
 
 LogicalResult mlir::qc::quantizeModel(ModuleOp module,
-                                      const CompileOptions &options) {
-  if (options.weightBits == 0 && options.activationBits == 0 &&
-      !options.rotate)
+                                      const CompileOptions &options,
+                                      llvm::raw_ostream *pipeline) {
+  bool quantize = options.weightBits != 0 || options.activationBits != 0 ||
+                  options.mixedPrecision;
+  if (!quantize && !options.rotate && !options.smooth)
     return success();
-  if (options.rotate) {
-    // Before calibration: the statistics must be those of the rotated
-    // activations.
-    PassManager rotation(module.getContext());
-    if (failed(applyPassManagerCLOptions(rotation)))
+  if (options.smooth && options.calibDir.empty())
+    return module.emitError("smoothing needs calibration inputs (the "
+                            "per-channel activation maxima)");
+  MLIRContext *context = module.getContext();
+  // One stage: runs the passes `build` adds, or prints them.
+  auto runPasses = [&](llvm::function_ref<void(PassManager &)> build) {
+    PassManager pm(context, ModuleOp::getOperationName());
+    if (failed(applyPassManagerCLOptions(pm)))
       return failure();
-    rotation.addPass(createFoldNorms());
-    RotateOptions rotateOptions;
-    rotateOptions.seed = options.rotateSeed;
-    rotation.addPass(createRotate(rotateOptions));
-    if (failed(rotation.run(module)))
+    build(pm);
+    if (!pipeline)
+      return pm.run(module);
+    pm.printAsTextualPipeline(*pipeline);
+    *pipeline << "\n";
+    return success();
+  };
+  WeightCalibration calibration;
+  auto runCalibration = [&](const CalibrationRequest &request) {
+    if (!pipeline)
+      return calibrate(module, options, request, calibration);
+    SmallVector<std::string> what;
+    if (request.channelMax)
+      what.push_back("channel-absmax");
+    if (request.ranges)
+      what.push_back("ranges=" + options.calibMethod);
+    if (request.hessians)
+      what.push_back("hessians");
+    *pipeline << "calibrate{" << llvm::join(what, " ") << "}\n";
+    return success();
+  };
+
+  // Rotation and smoothing come before the calibration of the quantization
+  // passes: the statistics must be those of the transformed activations.
+  if (options.rotate &&
+      failed(runPasses([&](PassManager &pm) {
+        pm.addPass(createFoldNorms());
+        RotateOptions rotateOptions;
+        rotateOptions.seed = options.rotateSeed;
+        pm.addPass(createRotate(rotateOptions));
+      })))
+    return failure();
+  if (options.smooth) {
+    CalibrationRequest maxima;
+    maxima.channelMax = true;
+    if (failed(runCalibration(maxima)) ||
+        failed(runPasses([&](PassManager &pm) {
+          SmoothOptions smoothOptions;
+          smoothOptions.alpha = options.smoothAlpha;
+          pm.addPass(createSmooth(smoothOptions));
+        })))
       return failure();
   }
-  if (options.weightBits == 0 && options.activationBits == 0)
+  if (!quantize)
     return success();
-  WeightCalibration calibration;
+  // Calibration names the layers for the report even when the passes need
+  // no statistics.
+  CalibrationRequest needs = quantizationNeeds(options);
   if (!options.calibDir.empty() &&
-      failed(calibrate(module, options, calibration)))
+      (needs.any() || !options.reportPath.empty()) &&
+      failed(runCalibration(needs)))
     return failure();
   OwningOpRef<ModuleOp> floatModel;
-  if (!options.reportPath.empty())
+  if (!options.reportPath.empty() && !pipeline)
     floatModel = module.clone();
-  PassManager pm(module.getContext());
-  if (failed(applyPassManagerCLOptions(pm)))
-    return failure();
-  if (options.weightBits != 0) {
-    QuantizeWeightsOptions weights;
-    weights.bits = options.weightBits;
-    weights.format = options.weightFloatFormat.empty()
-                         ? std::string("int")
-                         : options.weightFloatFormat;
-    weights.symmetric = options.weightSymmetric;
-    weights.group = options.weightGroup;
-    weights.method = options.weightMethod;
-    weights.keepFloat = options.keepFloat;
-    pm.addPass(createQuantizeWeightsPass(weights, &calibration));
-  }
-  if (options.activationBits != 0) {
-    QuantizeActivationsOptions activations;
-    activations.bits = options.activationBits;
-    activations.symmetric = options.activationSymmetric;
-    activations.perToken = options.activationPerToken;
-    activations.keepFloat = options.keepFloat;
-    pm.addPass(createQuantizeActivations(activations));
-  }
-  if (failed(pm.run(module)))
+  if (failed(runPasses([&](PassManager &pm) {
+        if (options.mixedPrecision) {
+          AssignPrecisionOptions precision;
+          precision.candidates = options.precisionCandidates;
+          precision.avgBits = options.avgBits;
+          precision.sizeBudget = options.sizeBudget;
+          precision.overrides = options.precisionOverrides;
+          precision.keepFloat = options.keepFloat;
+          pm.addPass(createAssignPrecisionPass(precision, &calibration));
+        }
+        if (options.weightBits != 0 || options.mixedPrecision) {
+          QuantizeWeightsOptions weights;
+          weights.bits = options.weightBits ? options.weightBits : 8;
+          weights.format = options.weightFloatFormat.empty()
+                               ? std::string("int")
+                               : options.weightFloatFormat;
+          weights.symmetric = options.weightSymmetric;
+          weights.group = options.weightGroup;
+          weights.method = options.weightMethod;
+          weights.keepFloat = options.keepFloat;
+          pm.addPass(createQuantizeWeightsPass(weights, &calibration));
+        }
+        if (options.activationBits != 0) {
+          QuantizeActivationsOptions activations;
+          activations.bits = options.activationBits;
+          activations.symmetric = options.activationSymmetric;
+          activations.perToken = options.activationPerToken;
+          activations.keepFloat = options.keepFloat;
+          pm.addPass(createQuantizeActivations(activations));
+        }
+      })))
     return failure();
   if (floatModel && failed(writeAccuracyReport(*floatModel, module, options)))
     return failure();
   return success();
+}
+
+namespace {
+/// The options of qc-lower-to-llvm for a compile, or failure (with `error`)
+/// when the target machine cannot be created.
+FailureOr<LowerToLLVMOptions> loweringOptions(const CompileOptions &options,
+                                              std::string &error) {
+  LowerToLLVMOptions lowering;
+  lowering.entryName = options.name;
+  lowering.parallel = options.parallel;
+  lowering.weightsFile = options.weightsFile;
+  lowering.weightsThreshold = options.weightsThreshold;
+  lowering.releasePackedSources = options.releasePackedSources;
+  std::unique_ptr<llvm::TargetMachine> machine =
+      createTargetMachine(options, error);
+  if (!machine)
+    return failure();
+  lowering.vectorBits = vectorBits(*machine);
+  return lowering;
+}
+} // namespace
+
+void mlir::qc::printLoweringPipeline(MLIRContext *context,
+                                     const CompileOptions &options,
+                                     llvm::raw_ostream &os) {
+  std::string error;
+  FailureOr<LowerToLLVMOptions> lowering = loweringOptions(options, error);
+  if (failed(lowering)) {
+    os << "(no lowering: " << error << ")\n";
+    return;
+  }
+  PassManager pm(context, ModuleOp::getOperationName());
+  buildLowerToLLVMPipeline(pm, *lowering);
+  pm.printAsTextualPipeline(os);
+  os << "\n";
 }
 
 LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
@@ -351,19 +437,11 @@ LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
   PassManager pm(module.getContext());
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
-  LowerToLLVMOptions lowering;
-  lowering.entryName = options.name;
-  lowering.parallel = options.parallel;
-  lowering.weightsFile = options.weightsFile;
-  lowering.weightsThreshold = options.weightsThreshold;
-  lowering.releasePackedSources = options.releasePackedSources;
   std::string error;
-  std::unique_ptr<llvm::TargetMachine> machine =
-      createTargetMachine(options, error);
-  if (!machine)
+  FailureOr<LowerToLLVMOptions> lowering = loweringOptions(options, error);
+  if (failed(lowering))
     return module.emitError(error);
-  lowering.vectorBits = vectorBits(*machine);
-  buildLowerToLLVMPipeline(pm, lowering);
+  buildLowerToLLVMPipeline(pm, *lowering);
   if (failed(pm.run(module)))
     return failure();
   // The signature string, so that a loader can check what it feeds.

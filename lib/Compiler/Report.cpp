@@ -142,6 +142,8 @@ LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
   struct Layer {
     std::string node, weights, activations;
     double weightError = -1;
+    /// From qc-assign-precision: the chosen format's sensitivity.
+    double sensitivity = -1;
   };
   std::map<int64_t, Layer> info;
   quantModule.walk([&](Operation *op) {
@@ -154,14 +156,20 @@ LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
     l.activations = describe(op->getOperand(0));
     if (auto e = op->getAttrOfType<FloatAttr>(kWeightErrorAttr))
       l.weightError = e.getValueAsDouble();
+    if (auto e = op->getAttrOfType<FloatAttr>(kSensitivityAttr))
+      l.sensitivity = e.getValueAsDouble();
   });
+  auto precision = quantModule->getAttrOfType<DictionaryAttr>(kPrecisionAttr);
   FailureOr<ModelSignature> signature = getModelSignature(floatModule);
   if (failed(signature))
     return failure();
 
   std::string settings =
       "weights " +
-      (options.weightBits
+      (options.mixedPrecision
+           ? "mixed precision (" + options.precisionCandidates + "; " +
+                 options.weightMethod + ")"
+       : options.weightBits
            ? (options.weightFloatFormat.empty()
                   ? (options.weightSymmetric ? "int" : "uint") +
                         std::to_string(options.weightBits)
@@ -190,7 +198,40 @@ LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
         "calibration sets, in dB (higher is better; every 6 dB is about one "
         "bit). Layer SQNRs are measured inside the whole quantized model, so "
         "they include the error of the layers before.\n\n"
-     << "## Model outputs\n\n| output | SQNR (dB) | top-1 agreement |\n"
+     ;
+  llvm::json::Object jsonPrecision;
+  if (precision) {
+    auto number = [&](llvm::StringRef key) {
+      if (auto f = precision.getAs<FloatAttr>(key))
+        return f.getValueAsDouble();
+      if (auto i = precision.getAs<IntegerAttr>(key))
+        return double(i.getInt());
+      return 0.0;
+    };
+    auto flag = [&](llvm::StringRef key) {
+      auto b = precision.getAs<BoolAttr>(key);
+      return b && b.getValue();
+    };
+    double weights = number("weights");
+    os << "## Mixed precision\n\nqc-assign-precision chose each layer's "
+          "weight format minimising Σ sensitivity (the expected increase of "
+       << "the layer's squared output error per token, "
+       << (flag("hessian") ? "weighted by the calibration Hessians' diagonals"
+                           : "unweighted: no calibration Hessians")
+       << ") under the budget: "
+       << llvm::formatv("{0:F3}", number("bits") / weights)
+       << " bits per weight of a budget of "
+       << llvm::formatv("{0:F3}", number("budget_bits") / weights) << " ("
+       << int64_t(number("bits") / 8) << " bytes), objective "
+       << llvm::formatv("{0:E3}", number("objective")) << ", "
+       << (flag("exact") ? "exact" : "on a coarsened budget") << ".\n\n";
+    jsonPrecision = llvm::json::Object{
+        {"objective", number("objective")},
+        {"bits_per_weight", number("bits") / weights},
+        {"budget_bits_per_weight", number("budget_bits") / weights},
+        {"exact", flag("exact")}};
+  }
+  os << "## Model outputs\n\n| output | SQNR (dB) | top-1 agreement |\n"
      << "|---|---|---|\n";
   llvm::json::Array jsonOutputs, jsonLayers;
   for (size_t i = 0; i < outputs.size(); ++i) {
@@ -209,8 +250,9 @@ LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
     jsonOutputs.push_back(std::move(o));
   }
   os << "\n## Layers (model order)\n\n| node | weights | activations | "
-        "weight error (relative L2) | output SQNR (dB) "
-        "|\n|---|---|---|---|---|\n";
+        "weight error (relative L2) | output SQNR (dB) |"
+     << (precision ? " sensitivity |\n|---|---|---|---|---|---|\n"
+                   : "\n|---|---|---|---|---|\n");
   for (auto &[id, l] : info) {
     const Agreement &a = layers[id];
     std::string err = l.weightError >= 0
@@ -218,13 +260,21 @@ LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
                           : std::string("—");
     os << "| " << (l.node.empty() ? "#" + std::to_string(id) : l.node) << " | "
        << l.weights << " | " << l.activations << " | " << err << " | "
-       << formatDb(a.sqnr()) << " |\n";
+       << formatDb(a.sqnr()) << " |";
+    if (precision)
+      os << " "
+         << (l.sensitivity >= 0 ? llvm::formatv("{0:E3}", l.sensitivity).str()
+                                : std::string("—"))
+         << " |";
+    os << "\n";
     llvm::json::Object o{{"node", l.node},
                          {"weights", l.weights},
                          {"activations", l.activations},
                          {"output_sqnr_db", a.sqnr()}};
     if (l.weightError >= 0)
       o["weight_error"] = l.weightError;
+    if (l.sensitivity >= 0)
+      o["sensitivity"] = l.sensitivity;
     jsonLayers.push_back(std::move(o));
   }
 
@@ -241,6 +291,10 @@ LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
   llvm::raw_string_ostream js(json);
   js << llvm::formatv("{0:2}", llvm::json::Value(llvm::json::Object{
                                    {"settings", settings},
+                                   {"mixed_precision",
+                                    precision ? llvm::json::Value(
+                                                    std::move(jsonPrecision))
+                                              : llvm::json::Value(nullptr)},
                                    {"outputs", std::move(jsonOutputs)},
                                    {"layers", std::move(jsonLayers)}}));
   js << "\n";

@@ -2,6 +2,9 @@
 
 #include "qc/Numerics/Folding.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace mlir::qc::numerics {
 
 void scaleInputChannels(float *w, int64_t k, int64_t n, bool transposed,
@@ -9,6 +12,36 @@ void scaleInputChannels(float *w, int64_t k, int64_t n, bool transposed,
   for (int64_t i = 0; i < k; ++i)
     for (int64_t j = 0; j < n; ++j)
       w[transposed ? j * k + i : i * n + j] *= factor[i];
+}
+
+void scaleOutputChannels(float *w, int64_t k, int64_t n, bool transposed,
+                         const float *factor) {
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      w[transposed ? j * k + i : i * n + j] *= factor[j];
+}
+
+std::vector<float> inputChannelAbsMax(const float *w, int64_t k, int64_t n,
+                                      bool transposed) {
+  std::vector<float> out(k, 0.0f);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      out[i] = std::max(out[i], std::fabs(w[transposed ? j * k + i : i * n + j]));
+  return out;
+}
+
+std::vector<float> smoothingFactors(const float *actMax,
+                                    const float *weightMax, int64_t k,
+                                    double alpha) {
+  std::vector<float> s(k, 1.0f);
+  for (int64_t j = 0; j < k; ++j) {
+    double a = actMax[j], w = weightMax[j];
+    if (!(a > 0) || !(w > 0) || !std::isfinite(a) || !std::isfinite(w))
+      continue;
+    double v = std::pow(a, alpha) / std::pow(w, 1.0 - alpha);
+    s[j] = float(std::clamp(v, 1e-5, 1e5));
+  }
+  return s;
 }
 
 std::vector<float> vectorTimesWeight(const float *v, const float *w,

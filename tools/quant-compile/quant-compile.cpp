@@ -37,7 +37,7 @@ namespace cl = llvm::cl;
 
 static cl::OptionCategory category("quant-compile options");
 
-static cl::opt<std::string> inputPath(cl::Positional, cl::Required,
+static cl::opt<std::string> inputPath(cl::Positional,
                                       cl::desc("<model.onnx|model.onnxtxt|"
                                                "module.mlir>"),
                                       cl::cat(category));
@@ -150,6 +150,62 @@ static cl::opt<bool> rotate(
              "online Hadamards before the other linear layers (qc-rotate); "
              "the float function is unchanged"),
     cl::init(false), cl::cat(category));
+static cl::opt<std::string> smooth(
+    "smooth", cl::ValueOptional,
+    cl::desc("SmoothQuant before quantizing (qc-smooth): measure each "
+             "matmul input's per-channel max |x| on --calib, then move "
+             "s = max|x|^alpha / max|w|^(1-alpha) from the activations into "
+             "the weights (alpha default 0.5); the float function is "
+             "unchanged. --smooth=0.85 sets alpha"),
+    cl::value_desc("alpha"), cl::cat(category));
+static cl::opt<bool> mixedPrecision(
+    "mixed-precision",
+    cl::desc("Choose each layer's weight format (qc-assign-precision) from "
+             "--candidates, minimising the summed sensitivity (the layers' "
+             "expected output error, weighted by --calib statistics when "
+             "given) under --avg-bits or --size-budget; --layer-format and "
+             "--keep-float fix layers. --weights is then not needed"),
+    cl::init(false), cl::cat(category));
+static cl::opt<double> avgBits(
+    "avg-bits",
+    cl::desc("With --mixed-precision: the budget in average bits per weight, "
+             "scales and zero points included (int4-g128 is 4.25)"),
+    cl::init(0), cl::cat(category));
+static cl::opt<int64_t> sizeBudget(
+    "size-budget",
+    cl::desc("With --mixed-precision: the budget in bytes of all layers' "
+             "weights and parameters"),
+    cl::init(0), cl::value_desc("bytes"), cl::cat(category));
+static cl::opt<std::string> candidates(
+    "candidates",
+    cl::desc("With --mixed-precision: the formats to choose from, "
+             "comma-separated (default int8,int4-g32,int4-g128,int4; also "
+             "uint8, uint4, fp8, fp8-e5m2, -g<N> on any, mxfp4, nvfp4, "
+             "float)"),
+    cl::init("int8,int4-g32,int4-g128,int4"), cl::cat(category));
+static cl::list<std::string> layerFormats(
+    "layer-format",
+    cl::desc("With --mixed-precision: fix the format of the layers whose "
+             "ONNX node name matches REGEX (whole name), e.g. "
+             "'lm_head=int8' (repeatable; the first match wins)"),
+    cl::value_desc("regex=format"), cl::cat(category));
+static cl::opt<std::string> recipe(
+    "recipe",
+    cl::desc("A named set of the options above; options given explicitly "
+             "win. w4a4-quarot: --rotate --weights=int4 --group=0 "
+             "--weight-method=gptq --activations=int4 --per-token (needs "
+             "--calib); w8a8-smoothquant: --smooth=0.5 --weights=int8 "
+             "--group=0 --activations=int8 (needs --calib); w4a16-gptq: "
+             "--weights=int4 --group=128 --weight-method=gptq (needs "
+             "--calib); w4a16-rtn: --weights=int4 --group=128. "
+             "--print-pipeline shows the passes a recipe runs"),
+    cl::value_desc("name"), cl::cat(category));
+static cl::opt<bool> printPipeline(
+    "print-pipeline",
+    cl::desc("Print the stages the options run (calibration passes and the "
+             "quant-opt pass pipelines of quantization and lowering), one "
+             "per line, and exit without compiling; the model is optional"),
+    cl::init(false), cl::cat(category));
 static cl::opt<uint64_t> rotateSeed(
     "rotate-seed", cl::desc("With --rotate: seed of the random signs"),
     cl::init(0), cl::cat(category));
@@ -255,7 +311,55 @@ private:
   std::optional<llvm::sys::fs::TempFile> temp;
 };
 
+/// Sets the options of `--recipe name` that were not given explicitly;
+/// false for an unknown name.
+static bool applyRecipe(llvm::StringRef name) {
+  auto set = [](auto &option, auto value) {
+    if (option.getNumOccurrences() == 0)
+      option.setValue(value);
+  };
+  if (name == "w4a4-quarot") {
+    set(rotate, true);
+    set(weightFormat, std::string("int4"));
+    set(weightGroup, int64_t(0));
+    set(weightMethod, std::string("gptq"));
+    set(activationFormat, std::string("int4"));
+    set(perToken, true);
+  } else if (name == "w8a8-smoothquant") {
+    set(smooth, std::string("0.5"));
+    set(weightFormat, std::string("int8"));
+    set(weightGroup, int64_t(0));
+    set(activationFormat, std::string("int8"));
+  } else if (name == "w4a16-gptq") {
+    set(weightFormat, std::string("int4"));
+    set(weightGroup, int64_t(128));
+    set(weightMethod, std::string("gptq"));
+  } else if (name == "w4a16-rtn") {
+    set(weightFormat, std::string("int4"));
+    set(weightGroup, int64_t(128));
+  } else {
+    return false;
+  }
+  return true;
+}
+
 static int compile(MLIRContext &context) {
+  if (!recipe.empty() && !applyRecipe(recipe)) {
+    llvm::errs() << "quant-compile: --recipe=" << recipe
+                 << " is not a recipe (w4a4-quarot, w8a8-smoothquant, "
+                    "w4a16-gptq, w4a16-rtn)\n";
+    return 1;
+  }
+  if (inputPath.empty() && !printPipeline) {
+    llvm::errs() << "quant-compile: no input model (quant-compile "
+                    "model.onnx -o model.o; --help lists the options)\n";
+    return 1;
+  }
+  // --print-pipeline shows the calibration stages of a compile with --calib
+  // even when none is given.
+  std::string calibration = calibDir;
+  if (printPipeline && calibration.empty())
+    calibration = "<--calib DIR>";
   CompileOptions options;
   options.emit = emitKind;
   if (optLevel > 3) {
@@ -307,7 +411,7 @@ static int compile(MLIRContext &context) {
                  << weightFormat << " rounds to nearest\n";
     return 1;
   }
-  if (weightMethod == "gptq" && calibDir.empty()) {
+  if (weightMethod == "gptq" && calibration.empty()) {
     llvm::errs() << "quant-compile: --weight-method=gptq needs calibration "
                     "inputs: --calib DIR\n";
     return 1;
@@ -326,6 +430,24 @@ static int compile(MLIRContext &context) {
   options.activationPerToken = perToken;
   options.rotate = rotate;
   options.rotateSeed = rotateSeed;
+  if (smooth.getNumOccurrences() || !smooth.empty()) {
+    options.smooth = true;
+    if (!smooth.empty()) {
+      double alpha;
+      if (llvm::StringRef(smooth).getAsDouble(alpha) || !(alpha >= 0.0) ||
+          alpha > 1.0) {
+        llvm::errs() << "quant-compile: --smooth=" << smooth
+                     << " is not an alpha in [0, 1]\n";
+        return 1;
+      }
+      options.smoothAlpha = alpha;
+    }
+    if (calibration.empty()) {
+      llvm::errs() << "quant-compile: --smooth needs calibration inputs "
+                      "(--calib DIR): the activations' per-channel maxima\n";
+      return 1;
+    }
+  }
   if (perToken && (options.activationBits == 0 ||
                    !options.activationSymmetric)) {
     llvm::errs() << "quant-compile: --per-token needs symmetric quantized "
@@ -333,7 +455,8 @@ static int compile(MLIRContext &context) {
     return 1;
   }
   if (options.activationBits != 0 &&
-      (options.weightBits == 0 || (calibDir.empty() && !perToken))) {
+      ((options.weightBits == 0 && !mixedPrecision) ||
+       (calibration.empty() && !perToken))) {
     llvm::errs() << "quant-compile: --activations=" << activationFormat
                  << " needs --weights (the layers it applies to) and --calib "
                     "DIR (their input ranges; or --per-token)\n";
@@ -346,15 +469,44 @@ static int compile(MLIRContext &context) {
     return 1;
   }
   options.calibMethod = calibMethod;
-  if (!calibDir.empty() && options.weightBits == 0) {
-    llvm::errs() << "quant-compile: --calib without --weights: nothing to "
-                    "calibrate\n";
+  if (mixedPrecision) {
+    options.mixedPrecision = true;
+    if ((avgBits > 0) == (sizeBudget > 0)) {
+      llvm::errs() << "quant-compile: --mixed-precision needs one budget: "
+                      "--avg-bits or --size-budget\n";
+      return 1;
+    }
+    options.avgBits = avgBits;
+    options.sizeBudget = sizeBudget;
+    options.precisionCandidates = candidates;
+    std::string overrides;
+    for (const std::string &spec : layerFormats) {
+      if (spec.find('=') == std::string::npos) {
+        llvm::errs() << "quant-compile: --layer-format expects REGEX=FORMAT, "
+                        "got '"
+                     << spec << "'\n";
+        return 1;
+      }
+      overrides += (overrides.empty() ? "" : ";") + spec;
+    }
+    options.precisionOverrides = overrides;
+  } else if (avgBits.getNumOccurrences() || sizeBudget.getNumOccurrences() ||
+             candidates.getNumOccurrences() || !layerFormats.empty()) {
+    llvm::errs() << "quant-compile: --avg-bits, --size-budget, --candidates "
+                    "and --layer-format apply with --mixed-precision\n";
     return 1;
   }
-  options.calibDir = calibDir;
+  if (!calibDir.empty() && options.weightBits == 0 && !options.smooth &&
+      !options.mixedPrecision) {
+    llvm::errs() << "quant-compile: --calib without --weights, --smooth or "
+                    "--mixed-precision: nothing to calibrate\n";
+    return 1;
+  }
+  options.calibDir = calibration;
   if (!reportPath.empty() &&
       (calibDir.empty() ||
-       (options.weightBits == 0 && options.activationBits == 0))) {
+       (options.weightBits == 0 && options.activationBits == 0 &&
+        !mixedPrecision))) {
     llvm::errs() << "quant-compile: --report needs quantization (--weights) "
                     "and data to measure it on (--calib DIR)\n";
     return 1;
@@ -376,6 +528,16 @@ static int compile(MLIRContext &context) {
   }
   options.weightMethod = weightMethod;
   options.keepFloat = keepFloat;
+  if (printPipeline) {
+    // The stages need no model: an empty module stands in.
+    OwningOpRef<ModuleOp> empty = ModuleOp::create(UnknownLoc::get(&context));
+    llvm::outs() << "# quantization\n";
+    if (failed(quantizeModel(*empty, options, &llvm::outs())))
+      return 1;
+    llvm::outs() << "# lowering\n";
+    printLoweringPipeline(&context, options, llvm::outs());
+    return 0;
+  }
   std::string output = outputPath;
   if (output.empty()) {
     llvm::SmallString<256> p(llvm::sys::path::filename(inputPath));

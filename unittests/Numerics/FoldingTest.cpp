@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 using namespace mlir::qc::numerics;
 
 namespace {
@@ -33,6 +35,47 @@ TEST(Folding, VectorTimesWeight) {
             (std::vector<float>{-4, -4}));
   EXPECT_EQ(vectorTimesWeight(u, wt, 3, 2, true),
             (std::vector<float>{3.5f, 5}));
+}
+
+// Columns scaled: W·diag([10, -1]) = [[10, -2], [30, -4], [50, -6]].
+TEST(Folding, ScaleOutputChannels) {
+  float w[6] = {1, 2, 3, 4, 5, 6};
+  const float f[2] = {10, -1};
+  scaleOutputChannels(w, 3, 2, false, f);
+  EXPECT_EQ(std::vector<float>(w, w + 6),
+            (std::vector<float>{10, -2, 30, -4, 50, -6}));
+  float wt[6] = {1, 3, 5, 2, 4, 6};
+  scaleOutputChannels(wt, 3, 2, true, f);
+  EXPECT_EQ(std::vector<float>(wt, wt + 6),
+            (std::vector<float>{10, 30, 50, -2, -4, -6}));
+}
+
+// Rows of [[1, -2], [-3, 0.5], [0, 0]]: max |.| = 2, 3, 0, in either storage.
+TEST(Folding, InputChannelAbsMax) {
+  const float w[6] = {1, -2, -3, 0.5f, 0, 0};
+  const float wt[6] = {1, -3, 0, -2, 0.5f, 0};
+  EXPECT_EQ(inputChannelAbsMax(w, 3, 2, false),
+            (std::vector<float>{2, 3, 0}));
+  EXPECT_EQ(inputChannelAbsMax(wt, 3, 2, true),
+            (std::vector<float>{2, 3, 0}));
+}
+
+// alpha 0.5: s = sqrt(a / w): a = 16, w = 4 -> 2; a = 1, w = 100 -> 0.1.
+// alpha 1: s = a (100 -> 100); alpha 0: s = 1 / w (4 -> 0.25). A zero or
+// infinite statistic leaves the channel alone (1), and s is clamped: a = 1e12
+// at alpha 1 -> 1e5.
+TEST(Folding, SmoothingFactors) {
+  const float act[5] = {16, 1, 0, INFINITY, 1e12f};
+  const float wmax[5] = {4, 100, 3, 1, 1};
+  std::vector<float> half = smoothingFactors(act, wmax, 5, 0.5);
+  EXPECT_FLOAT_EQ(half[0], 2.0f);
+  EXPECT_FLOAT_EQ(half[1], 0.1f);
+  EXPECT_EQ(half[2], 1.0f);
+  EXPECT_EQ(half[3], 1.0f);
+  const float act1[1] = {100}, w1[1] = {4};
+  EXPECT_FLOAT_EQ(smoothingFactors(act1, w1, 1, 1.0)[0], 100.0f);
+  EXPECT_FLOAT_EQ(smoothingFactors(act1, w1, 1, 0.0)[0], 0.25f);
+  EXPECT_FLOAT_EQ(smoothingFactors(act + 4, wmax + 4, 1, 1.0)[0], 1e5f);
 }
 
 } // namespace

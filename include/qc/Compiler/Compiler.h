@@ -62,6 +62,21 @@ struct CompileOptions {
   /// seed (online Hadamards included).
   bool rotate = false;
   uint64_t rotateSeed = 0;
+  /// SmoothQuant before quantizing (qc-smooth with this alpha, from the
+  /// per-channel activation maxima of a first calibration pass; needs
+  /// calibDir).
+  bool smooth = false;
+  double smoothAlpha = 0.5;
+  /// Mixed precision (qc-assign-precision): per matmul, a weight format from
+  /// `precisionCandidates` under the budget (avgBits > 0: bits per weight,
+  /// scales included; else sizeBudget bytes), with `precisionOverrides`
+  /// ("regex=format;...") fixed. The weight options above (method, keep-float)
+  /// still apply; bits/group/format come from each layer's choice.
+  bool mixedPrecision = false;
+  std::string precisionCandidates = "int8,int4-g32,int4-g128,int4";
+  double avgBits = 0;
+  int64_t sizeBudget = 0;
+  std::string precisionOverrides;
   /// How calibration turns an activation histogram into a range: minmax,
   /// percentile (99.99 %), entropy (KL) or mse.
   std::string calibMethod = "minmax";
@@ -113,20 +128,44 @@ LogicalResult lowerToLLVMDialect(ModuleOp module,
 /// Translates an LLVM-dialect module to LLVM IR, optimises it at
 /// options.optLevel for the target, and writes LLVM IR text, assembly or an
 /// object file (Shared writes the object; linking is the caller's).
-/// Runs the quantization passes the options ask for (weights, activations),
-/// after calibration when there is a calibration directory, and writes the
-/// accuracy report when there is a report path. Nothing to do for a float
-/// compile.
-LogicalResult quantizeModel(ModuleOp module, const CompileOptions &options);
+/// Runs the quantization passes the options ask for (rotation, smoothing,
+/// mixed precision, weights, activations), with the calibration passes they
+/// need, and writes the accuracy report when there is a report path.
+/// Nothing to do for a float compile. With `pipeline` set, runs nothing and
+/// prints the stages instead, one per line: `calibrate(...)` for a
+/// calibration pass, else the textual pass pipeline that stage runs.
+LogicalResult quantizeModel(ModuleOp module, const CompileOptions &options,
+                            llvm::raw_ostream *pipeline = nullptr);
+
+/// Prints the lowering pipeline buildLowerToLLVMPipeline builds for
+/// `options` (what --print-pipeline shows after the quantization stages).
+void printLoweringPipeline(MLIRContext *context,
+                           const CompileOptions &options,
+                           llvm::raw_ostream &os);
+
+/// What one calibration pass measures, per layer it names.
+struct CalibrationRequest {
+  /// GPTQ's Hessian 2XᵀX/N of each matmul's input, into `calibration`.
+  bool hessians = false;
+  /// The input range (by options.calibMethod, for options.activationBits)
+  /// into the layer's `qc.calib_range`.
+  bool ranges = false;
+  /// max |X_j| per input channel into the matmul's `qc.calib_absmax`.
+  bool channelMax = false;
+  bool any() const { return hessians || ranges || channelMax; }
+};
+
+/// The statistics `options` need in the calibration pass before the
+/// quantization passes (after smoothing, when there is smoothing).
+CalibrationRequest quantizationNeeds(const CompileOptions &options);
 
 /// Runs the float model over the input sets in `options.calibDir` (ONNX's
 /// test_data_set_*/input_<i>.pb, or one directory per set with <input
-/// name>.npy/.pb, or the directory itself as one set). Every matmul that
-/// qc-quantize-weights would rewrite gets a `qc.calib_id`; with
-/// `options.weightMethod` gptq its Hessian goes to `calibration`, and with
-/// `options.activationBits` its input range (by `options.calibMethod`) goes
-/// to its `qc.calib_range` attribute.
+/// name>.npy/.pb, or the directory itself as one set). Every layer that
+/// qc-quantize-weights would rewrite gets a `qc.calib_id`; `request` says
+/// what is measured for it.
 LogicalResult calibrate(ModuleOp module, const CompileOptions &options,
+                        const CalibrationRequest &request,
                         WeightCalibration &calibration);
 
 /// Writes options.reportPath (Markdown) and options.reportJsonPath: per

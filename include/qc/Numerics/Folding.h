@@ -21,6 +21,25 @@ namespace mlir::qc::numerics {
 void scaleInputChannels(float *w, int64_t k, int64_t n, bool transposed,
                         const float *factor);
 
+/// W ← W·diag(factor): output channel j of W multiplied by factor[j] (n
+/// values), so that a layer's outputs come out scaled by `factor`.
+void scaleOutputChannels(float *w, int64_t k, int64_t n, bool transposed,
+                         const float *factor);
+
+/// max_j |W[i, j]| per input channel i (k values).
+std::vector<float> inputChannelAbsMax(const float *w, int64_t k, int64_t n,
+                                      bool transposed);
+
+/// SmoothQuant's migration factors (REFERENCES: SmoothQuant), per input
+/// channel j: s_j = actMax_j^alpha / weightMax_j^(1 - alpha), where actMax is
+/// the calibrated max |X_j| and weightMax the max |W_j| over every layer
+/// reading X. The activation becomes X / s, the weights diag(s)·W. A channel
+/// with actMax or weightMax 0 (or not finite) gets s = 1, and s is clamped to
+/// [1e-5, 1e5] so that neither side under- or overflows. alpha in [0, 1].
+std::vector<float> smoothingFactors(const float *actMax,
+                                    const float *weightMax, int64_t k,
+                                    double alpha);
+
 /// v·W for a vector v of k values: the n outputs (accumulated in double),
 /// how a bias β on W's input moves to its output.
 std::vector<float> vectorTimesWeight(const float *v, const float *w,

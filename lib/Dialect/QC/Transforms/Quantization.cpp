@@ -108,3 +108,27 @@ Value mlir::qc::createF32Constant(OpBuilder &b, Location loc,
   return arith::ConstantOp::create(
       b, loc, DenseResourceElementsAttr::get(type, key, std::move(blob)));
 }
+
+std::optional<std::vector<float>>
+mlir::qc::readWeightRows(Operation *layer, int64_t &n, int64_t &k) {
+  Value rhs = layer->getOperand(1);
+  auto type = cast<RankedTensorType>(rhs.getType());
+  auto constant = rhs.getDefiningOp<arith::ConstantOp>();
+  std::optional<std::vector<float>> data =
+      constant ? readF32(constant.getValue()) : std::nullopt;
+  if (!data)
+    return std::nullopt;
+  // A convolution's weight [F, C, k...] is F rows of C·k... elements (the
+  // layout of a transposed matmul weight).
+  auto matmul = dyn_cast<MatMulOp>(layer);
+  bool transposed = !matmul || matmul.getTransposeRhs();
+  n = type.getDimSize(transposed ? 0 : 1);
+  k = type.getNumElements() / n;
+  if (transposed)
+    return data;
+  std::vector<float> rows(data->size());
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      rows[j * k + i] = (*data)[i * n + j];
+  return rows;
+}

@@ -14,6 +14,7 @@
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Dialect/QC/Transforms/Quantization.h"
 #include "qc/Numerics/GPTQ.h"
+#include "qc/Numerics/MixedPrecision.h"
 #include "qc/Numerics/WeightQuantizer.h"
 
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
@@ -99,24 +100,38 @@ struct QuantizeWeightsPass
     Value rhs = op->getOperand(1);
     auto rhsType = cast<RankedTensorType>(rhs.getType());
     auto constant = rhs.getDefiningOp<arith::ConstantOp>();
-    std::optional<std::vector<float>> data = readF32(constant.getValue());
-    if (!data)
+    int64_t n, k;
+    std::optional<std::vector<float>> weightRows = readWeightRows(op, n, k);
+    if (!weightRows)
       return success();
-    // A convolution's weight [F, C, k...] is F rows of C·k... elements, one
-    // scale per output channel (the layout of a transposed matmul weight).
+    std::vector<float> &rows = *weightRows;
     auto matmul = dyn_cast<MatMulOp>(op);
     bool transposed = !matmul || matmul.getTransposeRhs();
-    int64_t group = matmul ? int64_t(this->group) : 0;
-    // The quantizer takes W as [N output channels, K].
-    int64_t n = rhsType.getDimSize(transposed ? 0 : 1);
-    int64_t k = rhsType.getNumElements() / n;
-    std::vector<float> rows(*data);
-    if (!transposed)
-      for (int64_t i = 0; i < k; ++i)
-        for (int64_t j = 0; j < n; ++j)
-          rows[j * k + i] = (*data)[i * n + j];
-    if (format != "int")
-      return quantizeFloat(op, constant, rows, n, k, transposed, group);
+    // The pass's format, or the layer's own from qc-assign-precision.
+    numerics::WeightFormat f;
+    f.kind = std::string(format);
+    f.bits = bits;
+    f.symmetric = symmetric;
+    f.group = matmul ? int64_t(this->group) : 0;
+    if (auto assigned = op->getAttrOfType<StringAttr>(kWeightFormatAttr)) {
+      numerics::Result<numerics::WeightFormat> parsed =
+          numerics::parseWeightFormat(assigned.str());
+      if (!parsed)
+        return op->emitOpError() << kWeightFormatAttr << ": " << parsed.error();
+      f = *parsed;
+      if (f.kind == "float")
+        return success();
+      if (f.kind != "int" && method != "rtn")
+        return op->emitOpError()
+               << "weight of node '" << getNodeName(op->getLoc()) << "': "
+               << kWeightFormatAttr << " '" << assigned.str()
+               << "' rounds to nearest, but the method is " << method;
+    }
+    int64_t group = f.group;
+    int64_t bits = f.bits;
+    bool symmetric = f.symmetric;
+    if (f.kind != "int")
+      return quantizeFloat(op, constant, rows, n, k, transposed, f.kind, group);
 
     numerics::WeightQuantConfig config;
     config.spec.bits = bits;
@@ -248,7 +263,8 @@ struct QuantizeWeightsPass
   /// `rows` is W as [n output channels, k].
   LogicalResult quantizeFloat(Operation *op, arith::ConstantOp constant,
                               const std::vector<float> &rows, int64_t n,
-                              int64_t k, bool transposed, int64_t group) {
+                              int64_t k, bool transposed,
+                              llvm::StringRef format, int64_t group) {
     numerics::FloatWeightFormat kind =
         format == "fp8"        ? numerics::FloatWeightFormat::E4M3FN
         : format == "fp8-e5m2" ? numerics::FloatWeightFormat::E5M2

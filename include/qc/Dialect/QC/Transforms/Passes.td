@@ -276,4 +276,121 @@ def Rotate : Pass<"qc-rotate"> {
   let dependentDialects = ["::mlir::qc::QCDialect", "::mlir::arith::ArithDialect"];
 }
 
+def Smooth : Pass<"qc-smooth"> {
+  let summary = "SmoothQuant: migrate activation outliers into the weights, per input channel";
+  let description = [{
+    SmoothQuant (REFERENCES: SmoothQuant). For every activation X read only
+    by `qc.matmul`s with constant 2-D f32 weights that carry calibration
+    statistics (`qc.calib_absmax`: max |X_j| per input channel j, which
+    quant-compile's calibration records when `--smooth` is on), computes per
+    channel
+
+      s_j = max|X_j|^alpha / max|W_j|^(1 - alpha)
+
+    (`numerics::smoothingFactors`; max|W_j| over every reader, so q/k/v or
+    gate/up that share X share one s), multiplies each reader's weight by
+    diag(s) and divides s out of the op that produces X:
+
+    - `qc.rms_norm` / `qc.layer_norm` over the last axis: gain γ ← γ/s (a
+      gain 1/s is created when it had none), LayerNorm bias β ← β/s;
+    - a `qc.matmul` with a constant weight (and bias): its output channels
+      and bias ← ·/s;
+    - an element-wise product (`tosa.mul`, `arith.mulf`) one of whose
+      same-shaped operands is such a matmul used only there (SwiGLU's
+      gate·up before down_proj): that matmul's output channels.
+
+    The readers' `qc.calib_absmax` is divided by s (it describes X/s now)
+    and their `qc.calib_range` is dropped: static activation ranges must be
+    calibrated again after smoothing (quant-compile does).
+
+    Left alone: activations with any other user (a norm output that is also
+    returned, a matmul reading it as the weight), activations whose producer
+    is none of the above (o_proj behind the attention reshape, function
+    arguments), matmuls without statistics or with quantized weights.
+    Channels whose statistic or weight column is 0 keep s = 1.
+
+    Errors: `alpha` outside [0, 1]; a `qc.calib_absmax` whose length is not
+    the input's channel count (naming the matmul).
+
+    Invariant: float outputs unchanged, to rounding
+    (test/Dialect/QC/smooth-numerics.test); with outlier channels the
+    per-tensor int8 error of the readers' inputs drops.
+
+    Before (alpha 0.5, max|X| = [16, 1], max|W| = [4, 1] per row):
+    ```mlir
+    %n = qc.rms_norm %x scale %g : (tensor<8x2xf32>, tensor<2xf32>) -> tensor<8x2xf32>
+    %y = qc.matmul %n, %w {qc.calib_absmax = array<f32: 16.0, 1.0>} : ...
+    ```
+    After: s = [2, 1]; the gain is %g / [2, 1], the weight's first row is
+    doubled, and `qc.calib_absmax = array<f32: 8.0, 1.0>`.
+  }];
+  let options = [
+    Option<"alpha", "alpha", "double", /*default=*/"0.5",
+           "Migration strength in [0, 1]: 0 leaves the activations' ranges, "
+           "1 moves them entirely into the weights">
+  ];
+  let dependentDialects = ["::mlir::qc::QCDialect", "::mlir::arith::ArithDialect"];
+}
+
+def AssignPrecision : Pass<"qc-assign-precision"> {
+  let summary = "Mixed precision: choose a weight format per layer minimising the total sensitivity under a size budget";
+  let description = [{
+    For every layer qc-quantize-weights would rewrite (matmuls with constant
+    2-D f32 weights; group-1 convolutions), and every candidate format that
+    applies to it (a group must divide K; convolutions take per-filter int
+    and fp8 formats, or float), measures
+
+      sensitivity(layer, format) = Σ_i (H_ii / 2) · Σ_j ΔW[j, i]²
+
+    with ΔW = W − dequant(quant_RTN(W)) and H = 2XᵀX/N the Hessian of the
+    layer's calibration inputs (quant-compile --calib; the diagonal only:
+    errors of different input channels taken as uncorrelated). That is the
+    expected increase of the layer's squared output error per token. Without
+    calibration data (quant-opt) H/2 = I: the squared weight error.
+
+    Objective: minimise Σ_layers sensitivity subject to Σ_layers bits ≤
+    budget, where a layer's bits count its codes and its parameters
+    (`numerics::weightStorageBits`: f32 scales, zero points, E8M0 / E4M3
+    block scales), and the budget is `avg-bits` × the number of weights or
+    `size-budget` bytes × 8. One format per layer: a multiple-choice
+    knapsack, solved by dynamic programming over the budget in units of the
+    greatest common divisor of the sizes (exact; if that table would exceed
+    2·10⁸ cells the unit is coarsened, sizes rounded up, and the result
+    marked `exact = false`: still within budget).
+
+    User overrides win: `keep-float` layers are float, and `overrides`
+    ("regex=format;..." over ONNX node names, first match) fix a layer's
+    format; both count toward the budget.
+
+    Output: every such layer gets `qc.weight_format` (the format's name,
+    which qc-quantize-weights then follows, whatever its own bits / group /
+    format options say) and `qc.sensitivity`; the root op gets `qc.precision`
+    = {objective, bits, budget_bits, weights, exact, hessian}. Weights are
+    not changed here. The accuracy report (quant-compile --report) lists the
+    choice per layer.
+
+    Errors (naming the node or option): a candidate or override that is not
+    a format, none or both budgets, a budget below the smallest possible
+    size, a layer no candidate applies to, an override that does not apply.
+
+    Sensitivities of convolutions are always the unweighted weight error
+    (calibration records Hessians for matmuls only).
+  }];
+  let options = [
+    Option<"candidates", "candidates", "std::string",
+           /*default=*/"\"int8,int4-g32,int4-g128,int4\"",
+           "Comma-separated formats to choose from (float, int8, int4, "
+           "uint8, uint4, fp8, fp8-e5m2, with -g<N> for groups, mxfp4, nvfp4)">,
+    Option<"avgBits", "avg-bits", "double", /*default=*/"0",
+           "Budget: average bits per weight, scales and zero points included">,
+    Option<"sizeBudget", "size-budget", "int64_t", /*default=*/"0",
+           "Budget: total bytes of the layers' weights and parameters">,
+    Option<"overrides", "overrides", "std::string", /*default=*/"\"\"",
+           "Fixed formats: REGEX=FORMAT;... over ONNX node names">,
+    Option<"keepFloat", "keep-float", "std::string", /*default=*/"\"\"",
+           "Regular expression over node names kept float">
+  ];
+  let dependentDialects = ["::mlir::qc::QCDialect"];
+}
+
 #endif // QC_DIALECT_QC_TRANSFORMS_PASSES_TD

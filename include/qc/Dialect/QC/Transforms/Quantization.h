@@ -28,6 +28,16 @@ inline constexpr llvm::StringLiteral kCalibIdAttr = "qc.calib_id";
 inline constexpr llvm::StringLiteral kWeightErrorAttr = "qc.weight_error";
 /// The activation range a matmul's left-hand side was calibrated to.
 inline constexpr llvm::StringLiteral kCalibRangeAttr = "qc.calib_range";
+/// A layer's weight format chosen by qc-assign-precision (a
+/// numerics::parseWeightFormat name); qc-quantize-weights follows it.
+inline constexpr llvm::StringLiteral kWeightFormatAttr = "qc.weight_format";
+/// The sensitivity of that choice (numerics::layerSensitivity).
+inline constexpr llvm::StringLiteral kSensitivityAttr = "qc.sensitivity";
+/// On the module: qc-assign-precision's objective, size and budget.
+inline constexpr llvm::StringLiteral kPrecisionAttr = "qc.precision";
+/// Per input channel j of a matmul, max |X_j| of its left-hand side over the
+/// calibration inputs (array<f32>, K values): what qc-smooth reads.
+inline constexpr llvm::StringLiteral kCalibAbsMaxAttr = "qc.calib_absmax";
 
 /// The ONNX node name an op was imported from: the first NameLoc in its
 /// location, or "" when it has none.
@@ -88,6 +98,18 @@ Value createF32Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
 std::unique_ptr<Pass>
 createQuantizeWeightsPass(const QuantizeWeightsOptions &options,
                           const WeightCalibration *calibration);
+
+/// qc-assign-precision with calibration data (sensitivities weighted by the
+/// Hessians' diagonals); `calibration` must outlive the pass.
+std::unique_ptr<Pass>
+createAssignPrecisionPass(const AssignPrecisionOptions &options,
+                          const WeightCalibration *calibration);
+
+/// The weight of a quantizable layer as [n output channels, k] row-major
+/// (a [K, N] matmul weight transposed; a convolution's [F, C, k...] as is),
+/// with n and k; nullopt when the constant cannot be read.
+std::optional<std::vector<float>> readWeightRows(Operation *layer, int64_t &n,
+                                                 int64_t &k);
 
 } // namespace mlir::qc
 
