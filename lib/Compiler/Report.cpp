@@ -214,8 +214,8 @@ LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
     };
     double weights = number("weights");
     os << "## Mixed precision\n\nqc-assign-precision chose each layer's "
-          "weight format minimising Σ sensitivity (the expected increase of "
-       << "the layer's squared output error per token, "
+          "weight format minimising Σ sensitivity (the layer's output "
+       << "noise-to-signal ratio, "
        << (flag("hessian") ? "weighted by the calibration Hessians' diagonals"
                            : "unweighted: no calibration Hessians")
        << ") under the budget: "

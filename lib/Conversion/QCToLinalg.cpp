@@ -1590,17 +1590,21 @@ LogicalResult checkLowerable(ModuleOp module) {
   return success(ok);
 }
 
-/// Resource-backed constants of sub-byte integers (the int4 weights of
-/// MatMulNBits, stored one element per byte) cannot be translated to LLVM IR
-/// as such. They become i8 constants over the same blob (no copy), narrowed
-/// by an element-wise arith.trunci generic; qc.matmul reads the i8 bytes
-/// directly and truncates in its body, so the weight is still read once, in
-/// its storage, and the narrowing generic is dead.
+/// Constants of sub-byte integers (the int4 weights of MatMulNBits, stored
+/// one element per byte in a resource; the int4 codes of
+/// qc-quantize-weights, dense) become i8 constants (a resource keeps its
+/// blob, no copy; a dense one is sign-extended), narrowed by an element-wise
+/// arith.trunci generic; qc.matmul reads the i8 bytes directly and truncates
+/// in its body, so the weight is still read once, in its storage, and the
+/// narrowing generic is dead. Resources of sub-byte integers cannot be
+/// translated to LLVM IR as such, and vectors of them would be read
+/// bit-packed from memory laid out one element per byte.
 void widenSubByteResources(ModuleOp module) {
   SmallVector<arith::ConstantOp> narrow;
   module.walk([&](arith::ConstantOp op) {
     auto type = dyn_cast<RankedTensorType>(op.getType());
-    if (!type || !isa<DenseResourceElementsAttr>(op.getValue()))
+    if (!type || !isa<DenseResourceElementsAttr, DenseElementsAttr>(
+                     op.getValue()))
       return;
     auto integer = dyn_cast<IntegerType>(type.getElementType());
     if (integer && integer.getWidth() > 1 && integer.getWidth() < 8)
@@ -1608,12 +1612,18 @@ void widenSubByteResources(ModuleOp module) {
   });
   for (arith::ConstantOp op : narrow) {
     auto type = cast<RankedTensorType>(op.getType());
-    auto resource = cast<DenseResourceElementsAttr>(op.getValue());
     OpBuilder b(op);
     auto bytes = RankedTensorType::get(type.getShape(), b.getI8Type());
-    Value wide = arith::ConstantOp::create(
-        b, op.getLoc(),
-        DenseResourceElementsAttr::get(bytes, resource.getRawHandle()));
+    Attribute wideValue;
+    if (auto resource = dyn_cast<DenseResourceElementsAttr>(op.getValue()))
+      wideValue = DenseResourceElementsAttr::get(bytes, resource.getRawHandle());
+    else
+      wideValue = cast<DenseElementsAttr>(op.getValue())
+                      .mapValues(b.getI8Type(), [](const APInt &v) {
+                        return v.sext(8);
+                      });
+    Value wide = arith::ConstantOp::create(b, op.getLoc(),
+                                           cast<TypedAttr>(wideValue));
     Type element = type.getElementType();
     Value narrowed = elementwise(
         b, op.getLoc(), wide, element, {wide},

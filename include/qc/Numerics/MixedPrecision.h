@@ -60,7 +60,8 @@ int64_t weightStorageBits(const WeightFormat &format, int64_t k, int64_t n);
 /// and the errors of different input channels taken as uncorrelated (what
 /// makes this O(n·k) instead of O(n·k²)). ΔW = W − dequant(quant(W)), both
 /// [n, k] row-major. Without calibration data (`hessianDiag` null), H/2 = I:
-/// the squared weight error ‖ΔW‖².
+/// the squared weight error ‖ΔW‖². With `dequantized` all zeros it is the
+/// layer's output energy E‖X·Wᵀ‖², by which qc-assign-precision divides.
 double layerSensitivity(const float *w, const float *dequantized, int64_t n,
                         int64_t k, const double *hessianDiag);
 

@@ -4,14 +4,15 @@
 // RUN: quant-opt %s --split-input-file --qc-assign-precision="candidates=int8,int4 avg-bits=20 keep-float=A" | FileCheck %s --check-prefix=KEEP
 // RUN: quant-opt %s --split-input-file --qc-assign-precision="candidates=int8,int4 avg-bits=16" --qc-quantize-weights="bits=4 group=0" | FileCheck %s --check-prefix=QUANT
 
-// Two layers, no calibration data (sensitivity = squared weight error).
+// Two layers, no calibration data (sensitivity = squared weight error over
+// the squared weight: A 1.55e-5 / (1 + 0.25) = 1.24e-5).
 // A = [1, 0.5] is not exact in int4 (scale 1/7: 3.5 steps) nor in int8
 // (63.5 steps: error 0.5/127, squared 1.55e-5); B = [7, -7, 1, 2] is exact
 // in both. Bits (codes + one f32 scale): A int8 16 + 32 = 48, int4 40;
 // B int8 64, int4 48. 6 weights: avg-bits 16 = 96 bits fits A int8 + B int4
 // (96); 15 = 90 bits only both int4 (88).
-// CHECK: module attributes {qc.precision = {bits = 96 : i64, budget_bits = 96 : i64, exact = true, hessian = false, objective = 1.55{{[0-9]*}}E-5 : f64, weights = 6 : i64}}
-// CHECK: qc.matmul {{.*}} {qc.sensitivity = 1.55{{[0-9]*}}E-5 : f64, qc.weight_format = "int8"}
+// CHECK: module attributes {qc.precision = {bits = 96 : i64, budget_bits = 96 : i64, exact = true, hessian = false, objective = 1.24{{[0-9]*}}E-5 : f64, weights = 6 : i64}}
+// CHECK: qc.matmul {{.*}} {qc.sensitivity = 1.24{{[0-9]*}}E-5 : f64, qc.weight_format = "int8"}
 // CHECK: qc.matmul {{.*}} {qc.sensitivity = 0.000000e+00 : f64, qc.weight_format = "int4"}
 // LOW: bits = 88 : i64, budget_bits = 90 : i64
 // LOW: qc.weight_format = "int4"

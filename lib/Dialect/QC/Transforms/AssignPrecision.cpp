@@ -147,6 +147,12 @@ struct AssignPrecisionPass
         }
       }
       const double *diag = hessianDiagonal(op, k);
+      // The layer's output energy, against which its error is measured.
+      std::vector<float> zeros(rows->size(), 0.0f);
+      double energy =
+          numerics::layerSensitivity(rows->data(), zeros.data(), n, k, diag);
+      if (!(energy > 0))
+        energy = 1;
       std::vector<numerics::KnapsackChoice> options;
       for (const numerics::WeightFormat &f : layer.formats) {
         numerics::Result<std::vector<float>> q = roundTrip(*rows, n, k, f);
@@ -156,7 +162,8 @@ struct AssignPrecisionPass
           return WalkResult::interrupt();
         }
         options.push_back({numerics::layerSensitivity(rows->data(), q->data(),
-                                                      n, k, diag),
+                                                      n, k, diag) /
+                               energy,
                            numerics::weightStorageBits(f, k, n)});
       }
       weights += n * k;

@@ -340,13 +340,17 @@ def AssignPrecision : Pass<"qc-assign-precision"> {
     applies to it (a group must divide K; convolutions take per-filter int
     and fp8 formats, or float), measures
 
-      sensitivity(layer, format) = Σ_i (H_ii / 2) · Σ_j ΔW[j, i]²
+      sensitivity(layer, format) = Σ_i H_ii·Σ_j ΔW[j, i]² / Σ_i H_ii·Σ_j W[j, i]²
 
     with ΔW = W − dequant(quant_RTN(W)) and H = 2XᵀX/N the Hessian of the
     layer's calibration inputs (quant-compile --calib; the diagonal only:
-    errors of different input channels taken as uncorrelated). That is the
-    expected increase of the layer's squared output error per token. Without
-    calibration data (quant-opt) H/2 = I: the squared weight error.
+    input channels taken as uncorrelated): the layer's output noise-to-
+    signal ratio E‖X·ΔWᵀ‖² / E‖X·Wᵀ‖². Relative, not absolute, errors are
+    summed because a norm rescales what a layer writes: absolute errors of
+    different layers are not comparable (measured: with absolute errors the
+    choice lost 8.7 dB of logits SQNR against uniform int4 g128 on the
+    generated decoder; with relative ones it gains). Without calibration
+    data (quant-opt) H = I.
 
     Objective: minimise Σ_layers sensitivity subject to Σ_layers bits ≤
     budget, where a layer's bits count its codes and its parameters
