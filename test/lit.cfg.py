@@ -34,5 +34,6 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 
 # Python with Debian's python3-onnx, for tests that generate binary models.
 config.substitutions.append(("%onnx_python", config.onnx_python))
+config.substitutions.append(("%qc_bin", config.qc_tools_dir))
 config.substitutions.append(
     ("%quant_translate_path", os.path.join(config.qc_tools_dir, "quant-translate")))

@@ -205,17 +205,14 @@ struct AssignPrecisionPass
 
   /// The diagonal of the layer's calibrated Hessian (k values), or null.
   const double *hessianDiagonal(Operation *op, int64_t k) {
-    auto id = op->getAttrOfType<IntegerAttr>(kCalibIdAttr);
-    if (!calibration || !id)
-      return nullptr;
-    auto it = calibration->hessians.find(id.getInt());
-    if (it == calibration->hessians.end() ||
-        it->second.size() != size_t(k * k))
+    const std::vector<double> *hessian =
+        calibration ? calibration->findHessian(op, k) : nullptr;
+    if (!hessian)
       return nullptr;
     std::vector<double> &diag = diagonals[op];
     diag.resize(k);
     for (int64_t i = 0; i < k; ++i)
-      diag[i] = it->second[i * k + i];
+      diag[i] = (*hessian)[i * k + i];
     return diag.data();
   }
   llvm::DenseMap<Operation *, std::vector<double>> diagonals;

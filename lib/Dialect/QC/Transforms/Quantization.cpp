@@ -132,3 +132,14 @@ mlir::qc::readWeightRows(Operation *layer, int64_t &n, int64_t &k) {
       rows[j * k + i] = (*data)[i * n + j];
   return rows;
 }
+
+const std::vector<double> *
+mlir::qc::WeightCalibration::findHessian(Operation *layer, int64_t k) const {
+  auto id = layer->getAttrOfType<IntegerAttr>(kCalibIdAttr);
+  if (!id)
+    return nullptr;
+  auto it = hessians.find(id.getInt());
+  if (it == hessians.end() || it->second.size() != static_cast<size_t>(k * k))
+    return nullptr;
+  return &it->second;
+}

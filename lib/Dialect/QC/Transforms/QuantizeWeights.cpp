@@ -80,18 +80,6 @@ struct QuantizeWeightsPass
         return signalPassFailure();
   }
 
-  /// The calibrated Hessian of `op`'s activations ([k, k]), or null.
-  const std::vector<double> *findHessian(Operation *op, int64_t k) const {
-    auto id = op->getAttrOfType<IntegerAttr>(kCalibIdAttr);
-    if (!calibration || !id)
-      return nullptr;
-    auto it = calibration->hessians.find(id.getInt());
-    if (it == calibration->hessians.end() ||
-        it->second.size() != static_cast<size_t>(k * k))
-      return nullptr;
-    return &it->second;
-  }
-
   const WeightCalibration *calibration = nullptr;
 
   /// Quantizes `op`'s weight when it qualifies; failure only for an error
@@ -148,7 +136,8 @@ struct QuantizeWeightsPass
     numerics::Result<numerics::QuantizedWeight> q =
         numerics::Result<numerics::QuantizedWeight>::failure("");
     if (method == "gptq" && matmul) {
-      const std::vector<double> *hessian = findHessian(op, k);
+      const std::vector<double> *hessian =
+          calibration ? calibration->findHessian(op, k) : nullptr;
       if (!hessian)
         return op->emitOpError()
                << "weight of node '" << getNodeName(op->getLoc())

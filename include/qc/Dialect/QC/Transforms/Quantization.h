@@ -61,6 +61,10 @@ private:
 struct WeightCalibration {
   /// qc.calib_id -> H [K, K] row-major.
   std::map<int64_t, std::vector<double>> hessians;
+
+  /// The Hessian of `layer` (named by its qc.calib_id) when it has one of
+  /// k × k entries, else null.
+  const std::vector<double> *findHessian(Operation *layer, int64_t k) const;
 };
 
 /// True when `op` is a matmul qc-quantize-weights rewrites: float lhs, a
