@@ -9,6 +9,13 @@
 
 namespace mlir::qc::numerics {
 
+FloatWeightFormat floatWeightFormat(const std::string &kind) {
+  return kind == "fp8"        ? FloatWeightFormat::E4M3FN
+         : kind == "fp8-e5m2" ? FloatWeightFormat::E5M2
+         : kind == "mxfp4"    ? FloatWeightFormat::MXFP4
+                              : FloatWeightFormat::NVFP4;
+}
+
 Result<WeightFormat> parseWeightFormat(const std::string &name) {
   auto fail = [&] {
     return Result<WeightFormat>::failure(

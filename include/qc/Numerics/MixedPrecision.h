@@ -11,6 +11,7 @@
 #define QC_NUMERICS_MIXEDPRECISION_H
 
 #include "qc/Numerics/Result.h"
+#include "qc/Numerics/WeightQuantizer.h"
 
 #include <cstdint>
 #include <string>
@@ -33,6 +34,10 @@ struct WeightFormat {
   /// Elements per scale along K; 0: per output channel.
   int64_t group = 0;
 };
+
+/// The small-float format of a `kind` other than "int" and "float" (fp8,
+/// fp8-e5m2, mxfp4, nvfp4).
+FloatWeightFormat floatWeightFormat(const std::string &kind);
 
 /// Parses a format name; the error says what is accepted.
 Result<WeightFormat> parseWeightFormat(const std::string &name);

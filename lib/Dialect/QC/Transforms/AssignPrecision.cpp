@@ -40,11 +40,7 @@ roundTrip(const std::vector<float> &rows, int64_t n, int64_t k,
       return R::failure(q.error());
     return q->dequantized;
   }
-  numerics::FloatWeightFormat kind =
-      format.kind == "fp8"        ? numerics::FloatWeightFormat::E4M3FN
-      : format.kind == "fp8-e5m2" ? numerics::FloatWeightFormat::E5M2
-      : format.kind == "mxfp4"    ? numerics::FloatWeightFormat::MXFP4
-                                  : numerics::FloatWeightFormat::NVFP4;
+  numerics::FloatWeightFormat kind = numerics::floatWeightFormat(format.kind);
   auto q = numerics::quantizeWeightFloat(rows.data(), n, k, kind, format.group);
   if (!q)
     return R::failure(q.error());

@@ -255,10 +255,7 @@ struct QuantizeWeightsPass
                               int64_t k, bool transposed,
                               llvm::StringRef format, int64_t group) {
     numerics::FloatWeightFormat kind =
-        format == "fp8"        ? numerics::FloatWeightFormat::E4M3FN
-        : format == "fp8-e5m2" ? numerics::FloatWeightFormat::E5M2
-        : format == "mxfp4"    ? numerics::FloatWeightFormat::MXFP4
-                            : numerics::FloatWeightFormat::NVFP4;
+        numerics::floatWeightFormat(format.str());
     auto rhsType = cast<RankedTensorType>(op->getOperand(1).getType());
     // Convolutions: fp8 with one scale per filter; the block formats
     // would need blocks across the flattened [C, k...] axis: left float.

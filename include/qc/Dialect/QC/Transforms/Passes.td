@@ -202,8 +202,8 @@ def FoldNorms : Pass<"qc-fold-norms"> {
 
     Invariant: `norm(x)·γ·W + β·W + b = norm(x)·(diag(γ)·W) + (b + β·W)`
     exactly in real arithmetic; in f32 the outputs agree to rounding
-    (test/Dialect/QC/fold-norms-numerics.test: relative error ≤ 1e-5 on
-    generated models).
+    (test/Dialect/QC/rotate-numerics.test: relative error ≤ 1e-5 on a
+    LayerNorm model).
 
     Not yet: baking LayerNorm's mean subtraction into the producing weights
     (which would make LayerNorm models rotation-ready); `qc-rotate` rejects
