@@ -326,6 +326,10 @@ LogicalResult mlir::qc::quantizeModel(ModuleOp module,
     return success();
   };
 
+  // BatchNorm and constant scales go into the weights before anything
+  // measures or quantizes them (exact; the lowering runs it again).
+  if (failed(runPasses([&](PassManager &pm) { pm.addPass(createFoldScales()); })))
+    return failure();
   // Rotation and smoothing come before the calibration of the quantization
   // passes: the statistics must be those of the transformed activations.
   if (options.rotate &&

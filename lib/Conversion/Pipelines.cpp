@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Conversion/Passes.h"
+#include "qc/Dialect/QC/Transforms/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/TosaToLinalg/TosaToLinalg.h"
@@ -31,6 +32,10 @@ using namespace mlir;
 
 void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
                                         const LowerToLLVMOptions &options) {
+  // 0. Canonical scales (exact): BatchNorm and other constant per-channel
+  // factors into the layers' weights; dequantize/quantize around qc.matmul
+  // into its operand and result types, so that QDQ graphs contract codes.
+  pm.addPass(createFoldScales());
   // 1. To linalg on tensors.
   pm.addPass(createConvertQCToLinalg());
   // uiN carries no information the lowered code needs (the ops that care

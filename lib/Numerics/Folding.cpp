@@ -56,4 +56,18 @@ std::vector<float> vectorTimesWeight(const float *v, const float *w,
   return out;
 }
 
+bool batchNormAffine(const float *gamma, const float *beta, const float *mean,
+                     const float *var, int64_t channels, double epsilon,
+                     float *a, float *b) {
+  for (int64_t c = 0; c < channels; ++c)
+    if (!(static_cast<double>(var[c]) + epsilon > 0))
+      return false;
+  for (int64_t c = 0; c < channels; ++c) {
+    double factor = gamma[c] / std::sqrt(static_cast<double>(var[c]) + epsilon);
+    a[c] = static_cast<float>(factor);
+    b[c] = static_cast<float>(beta[c] - mean[c] * factor);
+  }
+  return true;
+}
+
 } // namespace mlir::qc::numerics

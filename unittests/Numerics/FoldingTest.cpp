@@ -78,4 +78,30 @@ TEST(Folding, SmoothingFactors) {
   EXPECT_FLOAT_EQ(smoothingFactors(act + 4, wmax + 4, 1, 1.0)[0], 1e5f);
 }
 
+// γ = [2, 1], β = [1, 0], mean = [3, -1], var = [3, 0.25], ε = 1:
+// a = [2/√4, 1/√1.25].
+// Channel 0: a = 1, b = 1 − 3·1 = −2. Channel 1: a = 1/√1.25 = 0.894427...,
+// b = 0 + 1·a = 0.894427...; and at x = 5, (x − mean)·γ/√(var+ε) + β equals
+// x·a + b on both channels.
+TEST(Folding, BatchNormAffine) {
+  const float gamma[2] = {2, 1}, beta[2] = {1, 0}, mean[2] = {3, -1},
+              var[2] = {3, 0.25f};
+  float a[2], b[2];
+  ASSERT_TRUE(batchNormAffine(gamma, beta, mean, var, 2, 1.0, a, b));
+  EXPECT_FLOAT_EQ(a[0], 1.0f);
+  EXPECT_FLOAT_EQ(b[0], -2.0f);
+  EXPECT_FLOAT_EQ(a[1], 0.894427191f);
+  EXPECT_FLOAT_EQ(b[1], 0.894427191f);
+  for (int c = 0; c < 2; ++c)
+    EXPECT_NEAR(5 * a[c] + b[c],
+                (5 - mean[c]) * gamma[c] / std::sqrt(var[c] + 1.0) + beta[c],
+                1e-6);
+  // A negative variance that ε does not make positive is refused untouched.
+  const float bad[2] = {3, -2};
+  a[0] = b[0] = 7;
+  EXPECT_FALSE(batchNormAffine(gamma, beta, mean, bad, 2, 1.0, a, b));
+  EXPECT_EQ(a[0], 7);
+  EXPECT_EQ(b[0], 7);
+}
+
 } // namespace

@@ -45,6 +45,16 @@ std::vector<float> smoothingFactors(const float *actMax,
 std::vector<float> vectorTimesWeight(const float *v, const float *w,
                                      int64_t k, int64_t n, bool transposed);
 
+/// ONNX BatchNormalization at inference, per channel c,
+///   y = (x − mean_c)·γ_c / √(var_c + ε) + β_c,
+/// as the affine map y = x·a_c + b_c with a_c = γ_c / √(var_c + ε) and
+/// b_c = β_c − mean_c·a_c (computed in double, rounded once to f32): the
+/// form qc-fold-scales moves into the producing layer's weights and bias.
+/// Returns false (and writes nothing) when some var_c + ε is not positive.
+bool batchNormAffine(const float *gamma, const float *beta, const float *mean,
+                     const float *var, int64_t channels, double epsilon,
+                     float *a, float *b);
+
 } // namespace mlir::qc::numerics
 
 #endif // QC_NUMERICS_FOLDING_H

@@ -3,13 +3,16 @@
 // Reductions become one tosa.reduce_* per axis (keeping dimensions, then
 // collapsing them away when keepdims = 0). LayerNormalization becomes
 // qc.layer_norm, the op norm folding and rotation reason about;
-// BatchNormalization (inference) becomes element-wise tosa ops per channel.
+// BatchNormalization (inference) becomes element-wise tosa ops per channel:
+// with constant f32 parameters, the affine x·a + b (numerics::
+// batchNormAffine); otherwise the formula itself.
 //
 //===----------------------------------------------------------------------===//
 
 #include "Importer.h"
 
 #include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Numerics/Folding.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -201,6 +204,32 @@ LogicalResult convertBatchNorm(NodeContext &nc,
                             << channels << "], but got " << t;
   }
   Type element = type.getElementType();
+  // Constant f32 parameters (a trained model's): the per-channel affine
+  // y = x·a + b, the form qc-fold-scales moves into a producing Conv.
+  SmallVector<std::vector<float>> params;
+  for (unsigned i = 1; i < 5 && element.isF32(); ++i)
+    if (DenseElementsAttr attr = constantAttr(in[i])) {
+      auto values = attr.getValues<float>();
+      params.emplace_back(values.begin(), values.end());
+    }
+  if (params.size() == 4 && !ShapedType::isDynamic(channels)) {
+    std::vector<float> a(channels), b(channels);
+    if (!numerics::batchNormAffine(params[0].data(), params[1].data(),
+                                   params[2].data(), params[3].data(),
+                                   channels, nc.floatAttr("epsilon", 1e-5f),
+                                   a.data(), b.data()))
+      return nc.emitError() << "variance + epsilon is not positive";
+    auto paramTy = RankedTensorType::get({channels}, element);
+    auto constant = [&](ArrayRef<float> values) {
+      Value c = arith::ConstantOp::create(
+          nc.builder, nc.loc, DenseElementsAttr::get(paramTy, values));
+      return expandAlongAxis(nc.builder, nc.loc, c, rank, 1);
+    };
+    Value scaled = createTosaMul(nc.builder, nc.loc, type, in[0], constant(a));
+    results.push_back(
+        tosa::AddOp::create(nc.builder, nc.loc, type, scaled, constant(b)));
+    return success();
+  }
   Value scale = expandAlongAxis(nc.builder, nc.loc, in[1], rank, 1);
   Value bias = expandAlongAxis(nc.builder, nc.loc, in[2], rank, 1);
   Value mean = expandAlongAxis(nc.builder, nc.loc, in[3], rank, 1);

@@ -332,6 +332,61 @@ def Smooth : Pass<"qc-smooth"> {
   let dependentDialects = ["::mlir::qc::QCDialect", "::mlir::arith::ArithDialect"];
 }
 
+def FoldScales : Pass<"qc-fold-scales"> {
+  let summary = "Fold constant per-channel scales and shifts into the producing layer; absorb dequantize/quantize into qc.matmul";
+  let description = [{
+    Rewrites to a fixed point (a greedy pattern driver), so the result is
+    canonical and running the pass again changes nothing:
+
+    - **Scales into weights.** `tosa.mul(y, c)` where `y` is the only use of
+      a layer's output and `c` a constant per output channel (shape
+      [1, .., C, .., 1] along the channel axis: 1 for convolutions, the last
+      for matmuls; or a scalar): the layer's weight rows ← ·c and, for a
+      `qc.matmul`, its bias ← ·c. Layers: `qc.matmul` with a constant f32
+      weight, or a quantized one whose parameters are per output channel or
+      per group (`quant.scast` of constant codes; the scales ← ·c, which
+      needs c > 0), and `linalg.conv_1d_ncw_fcw` / `conv_2d_nchw_fchw` with
+      a constant f32 weight accumulating into zeros.
+    - **Shifts into the bias.** `tosa.add(y, c)` after a `qc.matmul` with a
+      float result and a constant (or no) bias: bias ← bias + c.
+    - **Chains.** `tosa.mul(tosa.add(y, c1), c2)` → `tosa.add(tosa.mul(y,
+      c2), c1·c2)`; two constant `tosa.add`s or `tosa.mul`s in a row become
+      one. This is how BatchNorm reaches a Conv: the importer writes an
+      inference BatchNormalization with constant parameters as x·a + b
+      (`numerics::batchNormAffine`), the conv's bias is an add before it,
+      and the scale a ends up in the conv's weight, the shifts in one add.
+    - **Dequantize → matmul.** A `qc.matmul` operand produced by
+      `qc.dequantize` reads the quantized tensor instead (a per-tensor
+      left-hand side; a per-tensor, per-output-channel or grouped weight):
+      the scales then apply in the matmul's epilogue and the contraction
+      runs on the integer codes (QDQ models, QLinear graphs).
+    - **Matmul → quantize.** `qc.quantize` of a float `qc.matmul` result
+      used only there becomes the matmul's quantized result type.
+    - **Quantize ∘ dequantize** with equal parameters cancels (the fold of
+      `qc.quantize`).
+
+    Left alone: constants that vary along any axis but the channel axis,
+    layers whose output has other users, non-constant weights, a conv that
+    accumulates into anything but zeros, quantized weights with per-tensor
+    parameters or a non-positive factor, operands the lowering would not
+    read as integers (per-channel left-hand sides).
+
+    Invariant: float outputs unchanged up to rounding (the factor is applied
+    to the weights instead of the output; test/Dialect/QC/fold-scales-
+    numerics.test).
+
+    Before:
+    ```mlir
+    %y = qc.matmul %x, %w, %b {transpose_rhs} : ... -> tensor<2x3xf32>
+    %z = tosa.mul %y, %c, %shift : (tensor<2x3xf32>, tensor<1x3xf32>, tensor<1xi8>) -> tensor<2x3xf32>
+    ```
+    After: `%z = qc.matmul %x, %w', %b'` with row n of %w and %b[n]
+    multiplied by %c[n].
+  }];
+  let dependentDialects = ["::mlir::qc::QCDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::quant::QuantDialect", "::mlir::tosa::TosaDialect"];
+}
+
 def AssignPrecision : Pass<"qc-assign-precision"> {
   let summary = "Mixed precision: choose a weight format per layer minimising the total sensitivity under a size budget";
   let description = [{
