@@ -10,6 +10,7 @@
 
 #include "qc/Conversion/Passes.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
+#include "qc/Dialect/QC/Transforms/Quantization.h"
 #include "qc/Numerics/Hadamard.h"
 
 #include "mlir/Dialect/Quant/IR/Quant.h"
@@ -1737,11 +1738,54 @@ void integerConvolution(linalg::LinalgOp conv) {
   conv->erase();
 }
 
+/// qc.packed_weight of constant bytes becomes the constant codes it stands
+/// for (numerics::unpack, at compile time): the CPU kernels read codes one
+/// per byte and do not read the packed layouts yet.
+LogicalResult unpackConstantWeights(ModuleOp module) {
+  SmallVector<PackedWeightOp> packed;
+  module.walk([&](PackedWeightOp op) { packed.push_back(op); });
+  for (PackedWeightOp op : packed) {
+    Attribute value;
+    std::optional<std::vector<int32_t>> bytes;
+    if (matchPattern(op.getBytes(), m_Constant(&value)))
+      bytes = readIntegerCodes(value, /*isSigned=*/false);
+    if (!bytes)
+      return op.emitError("unsupported lowering of qc.packed_weight: its "
+                          "bytes must be a constant");
+    PackedLayoutAttr layout = op.getLayout();
+    auto type = cast<RankedTensorType>(op.getType());
+    auto q = cast<quant::QuantizedType>(type.getElementType());
+    int64_t kAxis = layout.getKAxis(), bits = layout.getBits();
+    auto [n, k] = packedWeightShape(type, kAxis);
+    std::vector<uint8_t> raw(bytes->begin(), bytes->end());
+    std::vector<int32_t> codes =
+        numerics::unpack(toNumerics(layout.getKind()), bits, q.isSigned(), n,
+                         k, raw.data());
+    SmallVector<APInt> stored(n * k);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        stored[kAxis == 1 ? i * k + j : j * n + i] =
+            APInt(bits, static_cast<uint64_t>(int64_t(codes[i * k + j])),
+                  /*isSigned=*/q.isSigned(), /*implicitTrunc=*/true);
+    OpBuilder b(op);
+    auto storageType = RankedTensorType::get(
+        type.getShape(), IntegerType::get(b.getContext(), bits));
+    Value constant = arith::ConstantOp::create(
+        b, op.getLoc(), DenseElementsAttr::get(storageType, stored));
+    op.replaceAllUsesWith(
+        quant::StorageCastOp::create(b, op.getLoc(), type, constant)
+            .getResult());
+    op.erase();
+  }
+  return success();
+}
+
 struct ConvertQCToLinalgPass
     : public qc::impl::ConvertQCToLinalgBase<ConvertQCToLinalgPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    if (failed(checkLowerable(module)))
+    if (failed(checkLowerable(module)) ||
+        failed(unpackConstantWeights(module)))
       return signalPassFailure();
 
     signlessConstants(module);

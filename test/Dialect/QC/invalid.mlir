@@ -435,3 +435,35 @@ func.func @decode_type(%c: tensor<4x64xi8>, %s: tensor<4x1xf32>) {
   %0 = qc.decode %c scales %s : (tensor<4x64xi8>, tensor<4x1xf32>) -> tensor<4x64xf32>
   return
 }
+
+// -----
+
+func.func @packed_bytes(%b: tensor<3xi8>) {
+  // expected-error @+1 {{'qc.packed_weight' op needs 2 bytes (tensor<2xi8>) for a 1 x 4 weight, but got 'tensor<3xi8>'}}
+  %0 = qc.packed_weight %b layout <nibbles, bits = 4, k_axis = 1> : tensor<3xi8> -> tensor<1x4x!quant.uniform<i4:f32, 0.5>>
+  return
+}
+
+// -----
+
+func.func @packed_width(%b: tensor<4xi8>) {
+  // expected-error @+1 {{'qc.packed_weight' op result storage is 8-bit but the layout holds 4-bit codes}}
+  %0 = qc.packed_weight %b layout <nibbles, bits = 4, k_axis = 1> : tensor<4xi8> -> tensor<1x4x!quant.uniform<i8:f32, 0.5>>
+  return
+}
+
+// -----
+
+func.func @packed_shape(%b: tensor<32xi8>) {
+  // expected-error @+1 {{'qc.packed_weight' op layout mma needs n % 8 == 0 and k % 32 == 0, but the weight is 2 x 32 (n x k)}}
+  %0 = qc.packed_weight %b layout <mma, bits = 4, k_axis = 1> : tensor<32xi8> -> tensor<2x32x!quant.uniform<i4:f32, 0.5>>
+  return
+}
+
+// -----
+
+func.func @packed_axis(%b: tensor<2xi8>) {
+  // expected-error @+1 {{'qc.packed_weight' op k_axis must be 0 or 1, but is 2}}
+  %0 = qc.packed_weight %b layout <nibbles, bits = 4, k_axis = 2> : tensor<2xi8> -> tensor<1x4x!quant.uniform<i4:f32, 0.5>>
+  return
+}

@@ -171,3 +171,13 @@ func.func @decode_e5m2(%c: tensor<4x64xf8E5M2>, %s: tensor<1x64xf32>) {
   %0 = qc.decode %c scales %s : (tensor<4x64xf8E5M2>, tensor<1x64xf32>) -> tensor<4x64xf32>
   return
 }
+
+// qc.packed_weight with its layout attribute (#qc.packed, printed short).
+// CHECK-LABEL: func.func @packed_weight
+func.func @packed_weight(%b: tensor<512xi8>, %c: tensor<128xi8>) {
+  // CHECK: qc.packed_weight %{{.*}} layout <vnni, bits = 4, k_axis = 1> : tensor<512xi8> -> tensor<16x64x!quant.uniform<i4:f32:{0:1, 1:32}
+  %0 = qc.packed_weight %b layout <vnni, bits = 4, k_axis = 1> : tensor<512xi8> -> tensor<16x64x!quant.uniform<i4:f32:{0:1, 1:32}, {{1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}, {1.0, 2.0}}>>
+  // CHECK: qc.packed_weight %{{.*}} layout <mma, bits = 4, k_axis = 0> : tensor<128xi8> -> tensor<32x8x!quant.uniform<u4:f32, 5.000000e-01:8>>
+  %1 = qc.packed_weight %c layout <mma, bits = 4, k_axis = 0> : tensor<128xi8> -> tensor<32x8x!quant.uniform<u4:f32, 0.5:8>>
+  return
+}

@@ -336,6 +336,50 @@ int64_t HadamardOp::getTransformSize() {
   return stride > 0 ? n / stride : n;
 }
 
+numerics::PackedLayout mlir::qc::toNumerics(PackedLayoutKind kind) {
+  switch (kind) {
+  case PackedLayoutKind::Nibbles:
+    return numerics::PackedLayout::Nibbles;
+  case PackedLayoutKind::VNNI:
+    return numerics::PackedLayout::VNNI;
+  case PackedLayoutKind::MMA:
+    return numerics::PackedLayout::MMA;
+  }
+  return numerics::PackedLayout::Nibbles;
+}
+
+std::pair<int64_t, int64_t> mlir::qc::packedWeightShape(RankedTensorType type,
+                                                        int64_t kAxis) {
+  return {type.getDimSize(1 - kAxis), type.getDimSize(kAxis)};
+}
+
+LogicalResult PackedWeightOp::verify() {
+  PackedLayoutAttr layout = getLayout();
+  auto bytes = cast<RankedTensorType>(getBytes().getType());
+  auto result = cast<RankedTensorType>(getResult().getType());
+  if (layout.getKAxis() != 0 && layout.getKAxis() != 1)
+    return emitOpError("k_axis must be 0 or 1, but is ") << layout.getKAxis();
+  if (result.getRank() != 2 || !result.hasStaticShape())
+    return emitOpError("needs a static 2-D result, but got ") << result;
+  auto q = cast<quant::QuantizedType>(result.getElementType());
+  if (q.getStorageTypeIntegralWidth() != layout.getBits())
+    return emitOpError("result storage is ")
+           << q.getStorageTypeIntegralWidth() << "-bit but the layout holds "
+           << layout.getBits() << "-bit codes";
+  auto [n, k] = packedWeightShape(result, layout.getKAxis());
+  std::string error = numerics::packedLayoutError(
+      toNumerics(layout.getKind()), layout.getBits(), n, k);
+  if (!error.empty())
+    return emitOpError(error);
+  int64_t size = numerics::packedBytes(toNumerics(layout.getKind()),
+                                       layout.getBits(), n, k);
+  if (bytes.getRank() != 1 || bytes.getDimSize(0) != size)
+    return emitOpError("needs ")
+           << size << " bytes (tensor<" << size << "xi8>) for a " << n << " x "
+           << k << " weight, but got " << bytes;
+  return success();
+}
+
 LogicalResult DecodeOp::verify() {
   auto codes = cast<RankedTensorType>(getCodes().getType());
   auto scales = cast<RankedTensorType>(getScales().getType());

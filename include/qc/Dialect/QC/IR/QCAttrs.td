@@ -37,4 +37,41 @@ def QC_StatisticAttr : EnumAttr<QC_Dialect, QC_Statistic, "statistic"> {
   let assemblyFormat = "`<` $value `>`";
 }
 
+def QC_PackedLayoutKind : I32EnumAttr<"PackedLayoutKind",
+    "how the codes of a packed weight are arranged in bytes", [
+      I32EnumAttrCase<"Nibbles", 0, "nibbles">,
+      I32EnumAttrCase<"VNNI", 1, "vnni">,
+      I32EnumAttrCase<"MMA", 2, "mma">
+    ]> {
+  let cppNamespace = "::mlir::qc";
+  let genSpecializedAttr = 0;
+}
+
+def QC_PackedLayoutAttr : AttrDef<QC_Dialect, "PackedLayout"> {
+  let mnemonic = "packed";
+  let summary = "The byte layout of a packed low-bit weight";
+  let description = [{
+    `#qc.packed<kind, bits = B, k_axis = A>`: the codes of a 2-D weight
+    (`bits` = 4 or 8 per code) arranged in bytes for the kernel that reads
+    them, `k_axis` being the weight's reduction axis (1 for an [N, K]
+    weight, `transpose_rhs`; 0 for [K, N]). The kinds, exactly (the byte
+    offset of every code), are those of `qc/Numerics/Packing.h`:
+
+    - `nibbles`: row-major over (n, k), two 4-bit codes per byte, even k in
+      the low nibble (ONNX MatMulNBits' order).
+    - `vnni`: tiles of 16 output channels × 4 k (8 bits) or 8 k (4 bits:
+      k and k + 4 share a byte), 64 bytes each — one x86 `vpdpbusd`
+      operand (after a nibble mask or shift for 4 bits).
+    - `mma`: 4-bit codes as the B fragments of NVIDIA `mma.sync.m16n8k16`,
+      tiles of 8 output channels × 32 k, one 32-bit word per lane, nibbles
+      interleaved (0, 2, 4, 6, 1, 3, 5, 7) for the int4 → fp16 trick.
+
+    `numerics::unpack` inverts every layout; scales and zero points stay in
+    the weight's `!quant.uniform` type.
+  }];
+  let parameters = (ins EnumParameter<QC_PackedLayoutKind>:$kind,
+                        "int64_t":$bits, "int64_t":$kAxis);
+  let assemblyFormat = "`<` $kind `,` `bits` `=` $bits `,` `k_axis` `=` $kAxis `>`";
+}
+
 #endif // QC_DIALECT_QC_IR_QCATTRS_TD

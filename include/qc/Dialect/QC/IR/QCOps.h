@@ -11,6 +11,7 @@
 
 #include "qc/Dialect/QC/IR/QCAttrs.h"
 #include "qc/Dialect/QC/IR/QCDialect.h"
+#include "qc/Numerics/Packing.h"
 
 #define GET_OP_CLASSES
 #include "qc/Dialect/QC/IR/QCOps.h.inc"
@@ -29,6 +30,14 @@ FailureOr<SmallVector<int64_t>> inferMatMulShape(ArrayRef<int64_t> lhsShape,
 /// Returns the float type a value expresses: its element type when that is a
 /// float, the expressed type of its `!quant` element type, or null otherwise.
 Type getExpressedElementType(Type tensorType);
+
+/// The numerics library's name for a packed layout kind.
+numerics::PackedLayout toNumerics(PackedLayoutKind kind);
+
+/// The (n, k) shape of a weight of `type` ([N, K] when `kAxis` is 1, [K, N]
+/// when 0).
+std::pair<int64_t, int64_t> packedWeightShape(RankedTensorType type,
+                                              int64_t kAxis);
 
 } // namespace mlir::qc
 

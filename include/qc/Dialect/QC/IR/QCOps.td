@@ -151,6 +151,42 @@ def QC_DecodeOp : QC_Op<"decode", [Pure]> {
 }
 
 //===----------------------------------------------------------------------===//
+// qc.packed_weight
+//===----------------------------------------------------------------------===//
+
+def QC_PackedWeightOp : QC_Op<"packed_weight", [Pure]> {
+  let summary = "A low-bit weight whose codes are stored in a kernel's byte layout";
+  let description = [{
+    The result is the 2-D quantized weight whose codes `bytes` holds in the
+    arrangement `layout` says (`#qc.packed`, see its description and
+    `qc/Numerics/Packing.h`): code (n, k) — n the output channel, k the
+    index along `layout.k_axis` — is in the byte (and nibble) the layout
+    assigns it. Semantically the op is that unpacking; a kernel that
+    understands the layout reads `bytes` directly instead. qc-pack-weights
+    produces it from `quant.scast` of constant codes.
+
+    Constraints, checked by the verifier: `bytes` is 1-D i8 of
+    n·k·bits/8 elements; the result is a static 2-D `!quant.uniform`
+    tensor whose storage width is `layout.bits`; `k_axis` is 0 or 1; the
+    shape fits the layout (e.g. `vnni` needs n % 16 == 0).
+
+    Example:
+
+    ```mlir
+    // An int4 [N = 16, K = 64] weight, group 32, in the x86 VNNI layout.
+    %w = qc.packed_weight %bytes layout <vnni, bits = 4, k_axis = 1>
+        : tensor<512xi8> -> tensor<16x64x!quant.uniform<i4:f32:{0:1, 1:32}, {...}>>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8]>:$bytes, QC_PackedLayoutAttr:$layout);
+  let results = (outs QC_QuantizedTensor:$result);
+  let assemblyFormat = [{
+    $bytes `layout` $layout attr-dict `:` type($bytes) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
 // qc.quantize_per_token
 //===----------------------------------------------------------------------===//
 

@@ -387,6 +387,46 @@ def FoldScales : Pass<"qc-fold-scales"> {
                            "::mlir::quant::QuantDialect", "::mlir::tosa::TosaDialect"];
 }
 
+def PackWeights : Pass<"qc-pack-weights"> {
+  let summary = "Store the codes of low-bit matmul weights in the byte layout a kernel reads (qc.packed_weight)";
+  let description = [{
+    For every `qc.matmul` whose right-hand side is a 2-D `quant.scast` of
+    constant integer codes (what qc-quantize-weights and the importer of
+    MatMulNBits produce), arranges the codes in bytes as `layout` says and
+    replaces the weight by `qc.packed_weight %bytes layout #qc.packed<...>`
+    (see the op and attribute). The quantized type, and so the scales and
+    zero points, stay as they are. The arithmetic is
+    `numerics::pack`; `numerics::unpack` inverts it (PackingTest.cpp).
+
+    Layouts (`layout` option):
+    - `nibbles`: two 4-bit codes per byte, row-major (4-bit weights only).
+    - `vnni`: x86 `vpdpbusd` tiles (4- and 8-bit weights; n % 16 == 0 and
+      k % 8 (4-bit) or k % 4 (8-bit) == 0).
+    - `mma`: NVIDIA `mma.sync.m16n8k16` B fragments with the interleaved
+      nibble order of the int4 → fp16 conversion (4-bit; n % 8 == 0, k %
+      32 == 0).
+
+    Left alone: float weights, weights that are not constant, 8-bit weights
+    under `nibbles` or `mma` (a byte per code already), convolution
+    weights, weights already packed. A weight whose shape the layout cannot
+    hold stays unpacked with a warning naming the node and the reason.
+
+    Errors: an unknown `layout`.
+
+    Invariant: the weight's codes are unchanged, so every output is
+    bit-identical (test/Dialect/QC/pack-weights-numerics.test). The CPU
+    lowering does not read the layouts yet: it unpacks constant packed
+    weights at compile time (`numerics::unpack`), so a packed model runs as
+    the unpacked one does.
+  }];
+  let options = [
+    Option<"layout", "layout", "std::string", /*default=*/"\"nibbles\"",
+           "Byte layout: nibbles, vnni (x86 dot-product tiles) or mma (GPU "
+           "tensor-core fragments)">
+  ];
+  let dependentDialects = ["::mlir::qc::QCDialect", "::mlir::arith::ArithDialect"];
+}
+
 def AssignPrecision : Pass<"qc-assign-precision"> {
   let summary = "Mixed precision: choose a weight format per layer minimising the total sensitivity under a size budget";
   let description = [{

@@ -91,6 +91,12 @@ bool isLayer(Operation *op);
 /// any other attribute.
 std::optional<std::vector<float>> readF32(Attribute value);
 
+/// The integer codes of a constant of at most 8-bit integers (dense, or a
+/// resource holding one element per byte), sign- or zero-extended; nullopt
+/// for anything else.
+std::optional<std::vector<int32_t>> readIntegerCodes(Attribute value,
+                                                     bool isSigned);
+
 /// A new f32 constant of `shape` holding `data`: dense up to 256 elements
 /// (readable IR), else backed by a heap resource blob named `key` (large
 /// weights are not uniqued into the context).

@@ -1,0 +1,90 @@
+//===- Packing.h - byte layouts of low-bit weights ---------------*- C++ -*-===//
+//
+// Plain C++ (no MLIR). How the integer codes of a weight W[n][k] (n output
+// channels, k the reduction axis) are arranged in bytes for the kernel that
+// reads them. A code is its stored integer: −8..7 for signed 4-bit, 0..15
+// for unsigned, −128..127 or 0..255 for 8 bits; a nibble holds code & 0xF
+// and unpacking sign-extends signed ones. Scales and zero points are not
+// part of the layout (they stay in the weight's !quant.uniform type, f32
+// per row or [n][k/g] per group, row-major, which is how both kernels read
+// them).
+//
+// Layouts (the byte offset of code (n, k)):
+//
+// - Nibbles (4-bit only): row-major, two codes per byte along k; code k
+//   even in the low nibble, k odd in the high one (ONNX MatMulNBits' order).
+//   Needs k even. byte = (n·k_total + k) / 2.
+//
+// - VNNI: what one x86 `vpdpbusd` multiplies. Tiles of 16 output channels;
+//   in a tile, groups of 4 consecutive k, each group 16 lanes × 4 bytes (a
+//   64-byte zmm load: lane j, byte p = code (16t + j, 4g + p)).
+//   8 bits: tile t, group g at byte 64·(t·k/4 + g). Needs n % 16 = 0 and
+//   k % 4 = 0.
+//   4 bits: the same tiles over groups of 8 k, 64 bytes each: lane j, byte p
+//   holds code (16t + j, 8g + p) in the low nibble and (16t + j, 8g + 4 + p)
+//   in the high one, so `and 0x0F` and `shift right 4` give the two VNNI
+//   vectors of k = 8g..8g+3 and 8g+4..8g+7. Needs n % 16 = 0, k % 8 = 0.
+//
+// - MMA (4-bit only): the B operand of NVIDIA `mma.sync.m16n8k16` (fp16
+//   after expansion), two k16 steps per 32-bit word. Tiles of 8 output
+//   channels × 32 k, ordered [n/8][k/32], each 32 words (one per lane, 128
+//   bytes, a coalesced warp load). Lane l holds, for n = 8t + l/4 and
+//   c = 2·(l % 4), the 8 codes e0..e7 = k of the tile's
+//   c, c+1, c+8, c+9 (first k16 step: registers b0, b1) and
+//   16+c, 16+c+1, 16+c+8, 16+c+9 (second step). Nibble i of the word
+//   (bits 4i..4i+3) holds e[order[i]] with order = 0, 2, 4, 6, 1, 3, 5, 7:
+//   (word >> 4j) & 0x000F000F then gives e(2j) and e(2j+1) in the two
+//   16-bit halves, ready for the magic-number int4 → fp16 conversion.
+//   Needs n % 8 = 0, k % 32 = 0.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_NUMERICS_PACKING_H
+#define QC_NUMERICS_PACKING_H
+
+#include "qc/Numerics/Result.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::qc::numerics {
+
+enum class PackedLayout { Nibbles, VNNI, MMA };
+
+/// "nibbles", "vnni", "mma".
+const char *packedLayoutName(PackedLayout layout);
+std::optional<PackedLayout> parsePackedLayout(const std::string &name);
+
+/// Why `layout` cannot hold an n × k weight of `bits`-bit codes (bits 4 or
+/// 8), or "" when it can.
+std::string packedLayoutError(PackedLayout layout, int64_t bits, int64_t n,
+                              int64_t k);
+
+/// The number of bytes of an n × k weight of `bits`-bit codes in `layout`
+/// (n·k·bits / 8 for every layout); the shape must be valid.
+int64_t packedBytes(PackedLayout layout, int64_t bits, int64_t n, int64_t k);
+
+/// The byte holding code (i, j) of an n × k weight, and whether it is in
+/// the high nibble (always false for 8 bits).
+struct PackedPosition {
+  int64_t byte;
+  bool high;
+};
+PackedPosition packedPosition(PackedLayout layout, int64_t bits, int64_t n,
+                              int64_t k, int64_t i, int64_t j);
+
+/// Packs row-major codes[n·k]; fails on a shape the layout cannot hold or
+/// a code outside the range of `bits` (signed or not).
+Result<std::vector<uint8_t>> pack(PackedLayout layout, int64_t bits,
+                                  bool isSigned, int64_t n, int64_t k,
+                                  const int32_t *codes);
+
+/// The row-major codes[n·k] of packed bytes (sign-extended when `isSigned`).
+std::vector<int32_t> unpack(PackedLayout layout, int64_t bits, bool isSigned,
+                            int64_t n, int64_t k, const uint8_t *bytes);
+
+} // namespace mlir::qc::numerics
+
+#endif // QC_NUMERICS_PACKING_H

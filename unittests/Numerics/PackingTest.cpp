@@ -1,0 +1,145 @@
+//===- PackingTest.cpp - byte layouts of low-bit weights ------------------===//
+
+#include "qc/Numerics/Packing.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using namespace mlir::qc::numerics;
+
+namespace {
+
+std::vector<int32_t> randomCodes(int64_t count, int64_t bits, bool isSigned,
+                                 unsigned seed) {
+  std::mt19937 rng(seed);
+  int lo = isSigned ? -(1 << (bits - 1)) : 0;
+  int hi = isSigned ? (1 << (bits - 1)) - 1 : (1 << bits) - 1;
+  std::uniform_int_distribution<int> dist(lo, hi);
+  std::vector<int32_t> codes(count);
+  for (int32_t &c : codes)
+    c = dist(rng);
+  return codes;
+}
+
+// unpack(pack(w)) == w for every layout, width and signedness, on shapes of
+// several tiles; every byte is used (no two codes share a nibble).
+TEST(Packing, RoundTrip) {
+  struct Case {
+    PackedLayout layout;
+    int64_t bits, n, k;
+  };
+  for (Case c : {Case{PackedLayout::Nibbles, 4, 3, 10},
+                 Case{PackedLayout::VNNI, 8, 32, 12},
+                 Case{PackedLayout::VNNI, 4, 48, 24},
+                 Case{PackedLayout::MMA, 4, 24, 96}})
+    for (bool isSigned : {true, false}) {
+      std::vector<int32_t> w =
+          randomCodes(c.n * c.k, c.bits, isSigned, c.n * 31 + c.k);
+      Result<std::vector<uint8_t>> bytes =
+          pack(c.layout, c.bits, isSigned, c.n, c.k, w.data());
+      ASSERT_TRUE(bytes) << bytes.error();
+      EXPECT_EQ(static_cast<int64_t>(bytes->size()), c.n * c.k * c.bits / 8);
+      EXPECT_EQ(unpack(c.layout, c.bits, isSigned, c.n, c.k, bytes->data()),
+                w)
+          << packedLayoutName(c.layout) << " " << c.bits << " bits";
+      // A bijection: every (byte, nibble) slot is hit exactly once.
+      std::vector<int> hits(bytes->size() * (c.bits == 4 ? 2 : 1), 0);
+      for (int64_t i = 0; i < c.n; ++i)
+        for (int64_t j = 0; j < c.k; ++j) {
+          PackedPosition at = packedPosition(c.layout, c.bits, c.n, c.k, i, j);
+          ++hits[c.bits == 4 ? 2 * at.byte + at.high : at.byte];
+        }
+      for (int h : hits)
+        EXPECT_EQ(h, 1);
+    }
+}
+
+// Nibbles: row-major, even k in the low nibble. Codes [1, -2, 7, -8]:
+// bytes 0xE1 (−2 = 0xE high, 1 low) and 0x87.
+TEST(Packing, NibblesBytes) {
+  const int32_t w[4] = {1, -2, 7, -8};
+  Result<std::vector<uint8_t>> bytes = pack(PackedLayout::Nibbles, 4, true,
+                                            1, 4, w);
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(*bytes, (std::vector<uint8_t>{0xE1, 0x87}));
+}
+
+// VNNI 8-bit, n = 16, k = 8: lane j's 4 bytes of the first 64-byte group
+// are codes (j, 0..3); the second group (bytes 64..127) holds k = 4..7.
+// With code (i, j) = 8i + j: byte 4·5 + 2 = 22 is code (5, 2) = 42, and
+// byte 64 + 4·3 + 1 = 77 is code (3, 5) = 29.
+TEST(Packing, VNNI8Bytes) {
+  std::vector<int32_t> w(16 * 8);
+  for (int i = 0; i < 16; ++i)
+    for (int j = 0; j < 8; ++j)
+      w[i * 8 + j] = 8 * i + j;
+  Result<std::vector<uint8_t>> bytes =
+      pack(PackedLayout::VNNI, 8, false, 16, 8, w.data());
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ((*bytes)[22], 42);
+  EXPECT_EQ((*bytes)[77], 29);
+  EXPECT_EQ((*bytes)[0], 0);
+  EXPECT_EQ((*bytes)[127], 127);
+}
+
+// VNNI 4-bit, n = 16, k = 8: lane j, byte p holds k = p (low) and p + 4
+// (high). Code (2, 1) = 3 and (2, 5) = -1 share byte 4·2 + 1 = 9: 0xF3.
+TEST(Packing, VNNI4Bytes) {
+  std::vector<int32_t> w(16 * 8, 0);
+  w[2 * 8 + 1] = 3;
+  w[2 * 8 + 5] = -1;
+  Result<std::vector<uint8_t>> bytes =
+      pack(PackedLayout::VNNI, 4, true, 16, 8, w.data());
+  ASSERT_TRUE(bytes);
+  for (int b = 0; b < 64; ++b)
+    EXPECT_EQ((*bytes)[b], b == 9 ? 0xF3 : 0) << "byte " << b;
+}
+
+// MMA, n = 8, k = 32. Lane 0 (n = 0, c = 0) holds e0..e7 = k 0, 1, 8, 9,
+// 16, 17, 24, 25 with nibble order e0 e2 e4 e6 e1 e3 e5 e7. Codes 1..8 at
+// those k give the word 0x87654321 read as nibbles 1,3,5,7,2,4,6,8:
+// bytes 0x31, 0x75, 0x42, 0x86. Code (1, 0) = 9 is lane 4's e0: byte 16.
+TEST(Packing, MMAWord) {
+  std::vector<int32_t> w(8 * 32, 0);
+  const int ks[8] = {0, 1, 8, 9, 16, 17, 24, 25};
+  for (int e = 0; e < 8; ++e)
+    w[ks[e]] = e + 1;
+  w[32] = 9;
+  Result<std::vector<uint8_t>> bytes =
+      pack(PackedLayout::MMA, 4, false, 8, 32, w.data());
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ((*bytes)[0], 0x31);
+  EXPECT_EQ((*bytes)[1], 0x75);
+  EXPECT_EQ((*bytes)[2], 0x42);
+  EXPECT_EQ((*bytes)[3], 0x86);
+  EXPECT_EQ((*bytes)[16], 0x09);
+  // (word >> 4j) & 0x000F000F yields (e2j, e2j+1) in the 16-bit halves.
+  uint32_t word = (*bytes)[0] | (*bytes)[1] << 8 | (*bytes)[2] << 16 |
+                  uint32_t((*bytes)[3]) << 24;
+  for (int j = 0; j < 4; ++j) {
+    uint32_t pair = (word >> (4 * j)) & 0x000F000Fu;
+    EXPECT_EQ(pair & 0xFFFF, uint32_t(2 * j + 1));
+    EXPECT_EQ(pair >> 16, uint32_t(2 * j + 2));
+  }
+}
+
+TEST(Packing, Rejects) {
+  const int32_t w[4] = {0, 8, 0, 0};
+  Result<std::vector<uint8_t>> range =
+      pack(PackedLayout::Nibbles, 4, true, 1, 4, w);
+  ASSERT_FALSE(range);
+  EXPECT_EQ(range.error(), "code 8 at (0, 1) is outside the 4-bit range");
+  EXPECT_EQ(packedLayoutError(PackedLayout::VNNI, 4, 8, 64),
+            "layout vnni needs n % 16 == 0 and k % 8 == 0, but the weight is "
+            "8 x 64 (n x k)");
+  EXPECT_EQ(packedLayoutError(PackedLayout::MMA, 8, 8, 32),
+            "layout mma holds 4-bit codes, not 8-bit");
+  EXPECT_EQ(packedLayoutError(PackedLayout::Nibbles, 4, 2, 3),
+            "layout nibbles needs an even reduction size, not 3");
+  EXPECT_EQ(packedLayoutError(PackedLayout::MMA, 4, 8, 32), "");
+  EXPECT_EQ(parsePackedLayout("vnni"), PackedLayout::VNNI);
+  EXPECT_FALSE(parsePackedLayout("tiled"));
+}
+
+} // namespace
