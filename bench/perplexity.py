@@ -9,7 +9,8 @@ then quant-run X.so -i input_ids=CALL.npy -o DIR for each evaluation call; the
 cross-entropy of every next token (positions 1..S-1 of a window, each from
 its prefix) is averaged over all windows and reported as perplexity, bits per
 token (bits per byte for the byte-level model) and the perplexity's gap to
-the float model. Prints a Markdown table.
+the float model, and the logits' SQNR against the float model's (when the
+float setting runs first, as it does by default). Prints a Markdown table.
 
 The model is scripts/train_bytelm.py's byte-level Llama (models/bytelm,
 trained on the Python standard library): its eval.npy (uint8 [calls, batch,
@@ -160,6 +161,7 @@ def main():
 
     env = dict(os.environ, OMP_NUM_THREADS=a.threads)
     rows = []
+    float_logits = []  # the float setting's logits per call, when it runs first
     with tempfile.TemporaryDirectory(prefix="perplexity-") as tmp:
         calib_dir = os.path.join(tmp, "calib")
         for i, ids in enumerate(calibs):
@@ -187,41 +189,51 @@ def main():
             if r.returncode != 0:
                 msg = "not available: " + first_line(r.stderr + r.stdout)
                 print(f"{name}: {msg}", file=sys.stderr)
-                rows.append((name, shown, None, msg))
+                rows.append((name, shown, None, msg, None))
                 continue
             total, count, error = 0.0, 0, None
+            signal = noise = 0.0
             t0 = time.time()
-            for path, ids in zip(inputs, evals):
+            for call, (path, ids) in enumerate(zip(inputs, evals)):
                 r = subprocess.run([qr, so, "-i", f"{in_name}={path}", "-o", outdir],
                                    capture_output=True, text=True, env=env)
                 if r.returncode != 0:
                     error = "run failed: " + first_line(r.stderr + r.stdout)
                     break
-                s, n = nll_sum(np.load(os.path.join(outdir, out_name + ".npy")), ids)
+                logits = np.load(os.path.join(outdir, out_name + ".npy"))
+                s, n = nll_sum(logits, ids)
                 total, count = total + s, count + n
+                if name == "float":
+                    float_logits.append(logits)
+                elif call < len(float_logits):
+                    ref = float_logits[call].astype(np.float64)
+                    signal += float(np.sum(ref ** 2))
+                    noise += float(np.sum((logits - ref) ** 2))
             if error:
                 print(f"{name}: {error}", file=sys.stderr)
-                rows.append((name, shown, None, error))
+                rows.append((name, shown, None, error, None))
                 continue
             nll = total / count
+            sqnr = 10 * math.log10(signal / noise) if noise > 0 else None
             print(f"{name}: perplexity {math.exp(nll):.4f} (compile {t_compile:.1f} s, "
                   f"run {time.time() - t0:.1f} s)", file=sys.stderr)
-            rows.append((name, shown, nll, None))
+            rows.append((name, shown, nll, None, sqnr))
 
-    float_nll = next((nll for name, _, nll, _ in rows if name == "float" and nll is not None),
-                     None)
+    float_nll = next((nll for name, _, nll, _, _ in rows
+                      if name == "float" and nll is not None), None)
     unit = "bits/byte" if vocab == 256 else "bits/token"
-    print(f"| setting | flags | perplexity | {unit} | gap to float |")
-    print("|---|---|---:|---:|---:|")
-    for name, shown, nll, msg in rows:
+    print(f"| setting | flags | perplexity | {unit} | gap to float | logits SQNR (dB) |")
+    print("|---|---|---:|---:|---:|---:|")
+    for name, shown, nll, msg, sqnr in rows:
         flags = "`%s`" % shown.replace("|", "\\|") if shown else "(none)"
         if nll is None:
-            print(f"| {name} | {flags} | {msg} | | |")
+            print(f"| {name} | {flags} | {msg} | | | |")
             continue
         ppl = math.exp(nll)
         gap = (f"{100 * (ppl / math.exp(float_nll) - 1):+.2f}%" if float_nll is not None
                else "n/a")
-        print(f"| {name} | {flags} | {ppl:.4f} | {nll / math.log(2):.4f} | {gap} |")
+        db = f"{sqnr:.2f}" if sqnr is not None else "—"
+        print(f"| {name} | {flags} | {ppl:.4f} | {nll / math.log(2):.4f} | {gap} | {db} |")
 
 
 if __name__ == "__main__":

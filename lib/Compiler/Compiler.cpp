@@ -337,6 +337,7 @@ LogicalResult mlir::qc::quantizeModel(ModuleOp module,
         pm.addPass(createFoldNorms());
         RotateOptions rotateOptions;
         rotateOptions.seed = options.rotateSeed;
+        rotateOptions.rotation = options.rotation;
         pm.addPass(createRotate(rotateOptions));
       })))
     return failure();

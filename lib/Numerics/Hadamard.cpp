@@ -369,18 +369,103 @@ bool applyHadamardColumns(float *data, int64_t n, int64_t cols, int64_t size,
   return applyHadamard(data, cols, n, 1, cols, size, stride, signs);
 }
 
+namespace {
+/// splitmix64: the next 64 random bits of `state`.
+uint64_t splitmix(uint64_t &state) {
+  uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+} // namespace
+
 std::vector<float> randomSigns(int64_t n, uint64_t seed) {
   std::vector<float> s(std::max<int64_t>(n, 0));
   uint64_t state = seed;
-  for (float &x : s) {
-    // splitmix64.
-    uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    z ^= z >> 31;
-    x = (z >> 63) ? -1.0f : 1.0f;
-  }
+  for (float &x : s)
+    x = (splitmix(state) >> 63) ? -1.0f : 1.0f;
   return s;
+}
+
+std::vector<double> randomOrthogonal(int64_t n, uint64_t seed) {
+  if (n <= 0)
+    return {};
+  // Standard normal samples, Box–Muller on uniforms in (0, 1].
+  std::vector<double> a(n * n);
+  uint64_t state = seed ^ 0x5DEECE66Dull;
+  const double twoPi = 6.283185307179586476925;
+  for (int64_t i = 0; i < n * n; i += 2) {
+    double u1 = (static_cast<double>(splitmix(state) >> 11) + 1.0) * 0x1.0p-53;
+    double u2 = static_cast<double>(splitmix(state) >> 11) * 0x1.0p-53;
+    double r = std::sqrt(-2.0 * std::log(u1));
+    a[i] = r * std::cos(twoPi * u2);
+    if (i + 1 < n * n)
+      a[i + 1] = r * std::sin(twoPi * u2);
+  }
+  // Gram–Schmidt on the columns of A (stored transposed as rows of `c`, so
+  // the inner loops are contiguous): column j of Q is c[j].
+  std::vector<double> c(n * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      c[j * n + i] = a[i * n + j];
+  for (int64_t j = 0; j < n; ++j) {
+    double *v = &c[j * n];
+    double rjj = 0;
+    for (int pass = 0; pass < 2; ++pass)
+      for (int64_t p = 0; p < j; ++p) {
+        const double *u = &c[p * n];
+        double dot = 0;
+        for (int64_t i = 0; i < n; ++i)
+          dot += u[i] * v[i];
+        for (int64_t i = 0; i < n; ++i)
+          v[i] -= dot * u[i];
+      }
+    for (int64_t i = 0; i < n; ++i)
+      rjj += v[i] * v[i];
+    rjj = std::sqrt(rjj);
+    // R's diagonal entry is the norm (positive) by construction, so the
+    // sign convention of a Haar sample holds.
+    for (int64_t i = 0; i < n; ++i)
+      v[i] /= rjj;
+  }
+  std::vector<double> q(n * n);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t j = 0; j < n; ++j)
+      q[i * n + j] = c[j * n + i];
+  return q;
+}
+
+void multiplyRows(float *data, int64_t rows, int64_t n, const double *q) {
+  std::vector<double> out(n);
+  for (int64_t r = 0; r < rows; ++r) {
+    float *x = data + r * n;
+    std::fill(out.begin(), out.end(), 0.0);
+    for (int64_t i = 0; i < n; ++i) {
+      double xi = x[i];
+      const double *qi = q + i * n;
+      for (int64_t j = 0; j < n; ++j)
+        out[j] += xi * qi[j];
+    }
+    for (int64_t j = 0; j < n; ++j)
+      x[j] = static_cast<float>(out[j]);
+  }
+}
+
+void multiplyColumns(float *data, int64_t n, int64_t cols, const double *q) {
+  // (Qᵀ·W)[j, c] = Σ_i Q[i, j]·W[i, c]: accumulate row i of W into every
+  // output row j with weight Q[i, j].
+  std::vector<double> out(n * cols, 0.0);
+  for (int64_t i = 0; i < n; ++i) {
+    const float *w = data + i * cols;
+    for (int64_t j = 0; j < n; ++j) {
+      double f = q[i * n + j];
+      double *o = &out[j * cols];
+      for (int64_t c = 0; c < cols; ++c)
+        o[c] += f * w[c];
+    }
+  }
+  for (int64_t k = 0; k < n * cols; ++k)
+    data[k] = static_cast<float>(out[k]);
 }
 
 } // namespace mlir::qc::numerics

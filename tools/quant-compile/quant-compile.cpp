@@ -207,8 +207,17 @@ static cl::opt<bool> printPipeline(
              "per line, and exit without compiling; the model is optional"),
     cl::init(false), cl::cat(category));
 static cl::opt<uint64_t> rotateSeed(
-    "rotate-seed", cl::desc("With --rotate: seed of the random signs"),
+    "rotate-seed",
+    cl::desc("With --rotate: seed of the random signs (or of the random "
+             "orthogonal matrix)"),
     cl::init(0), cl::cat(category));
+static cl::opt<std::string> rotation(
+    "rotation",
+    cl::desc("With --rotate: the residual rotation, hadamard (randomised "
+             "Hadamard, default) or random-orthogonal (a seeded Haar-random "
+             "orthogonal matrix; O(n^3) to build, a minute at hidden size "
+             "4096); the online transforms are Hadamards either way"),
+    cl::init("hadamard"), cl::value_desc("kind"), cl::cat(category));
 static cl::opt<bool> perToken(
     "per-token",
     cl::desc("With --activations=int8|int4: quantize the inputs of the "
@@ -430,6 +439,16 @@ static int compile(MLIRContext &context) {
   options.activationPerToken = perToken;
   options.rotate = rotate;
   options.rotateSeed = rotateSeed;
+  options.rotation = rotation;
+  if (rotation != "hadamard" && rotation != "random-orthogonal") {
+    llvm::errs() << "quant-compile: --rotation=" << rotation
+                 << " is not hadamard or random-orthogonal\n";
+    return 1;
+  }
+  if (rotation.getNumOccurrences() && !rotate) {
+    llvm::errs() << "quant-compile: --rotation applies with --rotate\n";
+    return 1;
+  }
   if (smooth.getNumOccurrences() || !smooth.empty()) {
     options.smooth = true;
     if (!smooth.empty()) {

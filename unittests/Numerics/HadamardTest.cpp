@@ -242,4 +242,41 @@ TEST(HadamardTransform, RandomSignsAreSeeded) {
   EXPECT_LT(negative, 160);
 }
 
+// Q from randomOrthogonal is orthogonal (QᵀQ = I), fixed by its seed and
+// different for another seed; for n = 1 it is ±1.
+TEST(RandomOrthogonal, OrthogonalAndSeeded) {
+  for (int64_t n : {1, 7, 64}) {
+    std::vector<double> q = randomOrthogonal(n, 3);
+    ASSERT_EQ(static_cast<int64_t>(q.size()), n * n);
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        double dot = 0;
+        for (int64_t r = 0; r < n; ++r)
+          dot += q[r * n + i] * q[r * n + j];
+        EXPECT_NEAR(dot, i == j ? 1.0 : 0.0, 1e-12) << n << ": " << i << ", " << j;
+      }
+    EXPECT_EQ(randomOrthogonal(n, 3), q);
+    if (n > 1) {
+      EXPECT_NE(randomOrthogonal(n, 4), q);
+    }
+  }
+  EXPECT_EQ(std::fabs(randomOrthogonal(1, 9)[0]), 1.0);
+}
+
+// The 2×2 rotation Q = [[0, 1], [-1, 0]]: x·Q for x = [3, 5] is [-5, 3];
+// Qᵀ·W for W = [[1, 2], [3, 4]] is [[-3, -4], [1, 2]]. And rows and
+// columns agree: (x·Q)·(Qᵀ·W) = x·W.
+TEST(RandomOrthogonal, MultiplyRowsAndColumns) {
+  const double q[4] = {0, 1, -1, 0};
+  float x[2] = {3, 5};
+  multiplyRows(x, 1, 2, q);
+  EXPECT_EQ(x[0], -5);
+  EXPECT_EQ(x[1], 3);
+  float w[4] = {1, 2, 3, 4};
+  multiplyColumns(w, 2, 2, q);
+  EXPECT_EQ(std::vector<float>(w, w + 4), (std::vector<float>{-3, -4, 1, 2}));
+  EXPECT_EQ(x[0] * w[0] + x[1] * w[2], 3 * 1 + 5 * 3);
+  EXPECT_EQ(x[0] * w[1] + x[1] * w[3], 3 * 2 + 5 * 4);
+}
+
 } // namespace

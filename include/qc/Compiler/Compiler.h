@@ -62,6 +62,8 @@ struct CompileOptions {
   /// seed (online Hadamards included).
   bool rotate = false;
   uint64_t rotateSeed = 0;
+  /// qc-rotate's `rotation`: "hadamard" or "random-orthogonal".
+  std::string rotation = "hadamard";
   /// SmoothQuant before quantizing (qc-smooth with this alpha, from the
   /// per-channel activation maxima of a first calibration pass; needs
   /// calibDir).

@@ -1,4 +1,6 @@
 // RUN: quant-opt %s --split-input-file --qc-rotate --verify-diagnostics
+// RUN: not quant-opt %s --qc-rotate=rotation=givens 2>&1 | FileCheck %s --check-prefix=KIND
+// KIND: qc-rotate: unknown rotation 'givens' (expected hadamard or random-orthogonal)
 
 func.func @gain(%x: tensor<2x4xf32>, %g: tensor<4xf32>) -> tensor<2x4xf32> {
   %w = arith.constant dense<0.5> : tensor<4x4xf32>

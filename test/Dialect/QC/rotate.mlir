@@ -1,5 +1,6 @@
 // RUN: quant-opt %s --split-input-file --qc-rotate | FileCheck %s
 // RUN: quant-opt %s --split-input-file --qc-rotate="online=false" | FileCheck %s --check-prefix=OFFLINE
+// RUN: quant-opt %s --split-input-file --qc-rotate="rotation=random-orthogonal seed=5" | FileCheck %s --check-prefix=ORTH
 
 // A residual block: the stream is %h (written by %wi), %r = %h + %b (%b
 // written by %wb), read by two gain-free norms whose users (%wa, the head
@@ -21,6 +22,16 @@
 // CHECK-NOT: dense<1.250000e-01> : tensor<4x4xf32>
 // OFFLINE-LABEL: func.func @block
 // OFFLINE-NOT: qc.hadamard
+// A random orthogonal Q goes into the same weights (the readers' constant
+// 0.5 becomes dense values); the online transforms stay Hadamards.
+// ORTH-LABEL: func.func @block
+// ORTH: qc.hadamard %arg0 : tensor<2x4xf32>
+// ORTH: qc.rms_norm
+// ORTH-NOT: dense<5.000000e-01> : tensor<4x8xf32>
+// ORTH: qc.matmul %{{.*}}, %{{.*}} : (tensor<2x4xf32>, tensor<4x8xf32>)
+// ORTH: qc.hadamard %{{.*}} : tensor<2x8xf32>
+// ORTH-NOT: qc.hadamard
+// ORTH: return
 func.func @block(%x: tensor<2x4xf32>) -> tensor<2x3xf32> {
   %wi = arith.constant dense<[[1.0, 2.0, 0.0, -1.0], [0.5, 0.0, 1.0, 2.0], [3.0, -1.0, 0.0, 0.5], [0.0, 1.0, 1.0, 1.0]]> : tensor<4x4xf32>
   %wa = arith.constant dense<0.5> : tensor<4x8xf32>

@@ -18,6 +18,9 @@
 
 #include "llvm/ADT/SetVector.h"
 
+#include <functional>
+#include <memory>
+
 namespace mlir::qc {
 #define GEN_PASS_DEF_ROTATE
 #include "qc/Dialect/QC/Transforms/Passes.h.inc"
@@ -61,6 +64,12 @@ struct RotatePass : public qc::impl::RotateBase<RotatePass> {
   using RotateBase::RotateBase;
 
   void runOnOperation() override {
+    if (rotation != "hadamard" && rotation != "random-orthogonal") {
+      getOperation()->emitError()
+          << "qc-rotate: unknown rotation '" << rotation
+          << "' (expected hadamard or random-orthogonal)";
+      return signalPassFailure();
+    }
     bool failed = false;
     getOperation()->walk([&](func::FuncOp func) {
       if (mlir::failed(rotate(func)))
@@ -70,10 +79,26 @@ struct RotatePass : public qc::impl::RotateBase<RotatePass> {
       signalPassFailure();
   }
 
-  /// Transforms `matmul`'s weight on `side` with (I ⊗ H_size)·diag(signs)
-  /// (signs empty: none) and replaces the constant.
-  void transformWeight(MatMulOp matmul, Side side, int64_t size,
-                       const std::vector<float> &signs) {
+  /// A rotation Q of vectors of length n: `rows` computes x ← x·Q for row
+  /// vectors, `columns` W ← Qᵀ·W for a [n, cols] matrix.
+  struct Rotation {
+    std::function<void(float *, int64_t rows, int64_t n)> rows;
+    std::function<void(float *, int64_t n, int64_t cols)> columns;
+  };
+
+  /// (I ⊗ H_size)·diag(signs)/√size (signs empty: none).
+  static Rotation hadamardRotation(int64_t size, std::vector<float> signs) {
+    return {[=](float *d, int64_t rows, int64_t n) {
+              numerics::applyHadamardRows(d, rows, n, size, 1, signs);
+            },
+            [=](float *d, int64_t n, int64_t cols) {
+              numerics::applyHadamardColumns(d, n, cols, size, 1, signs);
+            }};
+  }
+
+  /// Transforms `matmul`'s weight on `side` with `q` (its input: Qᵀ·W; its
+  /// output: W·Q and b·Q) and replaces the constants.
+  void transformWeight(MatMulOp matmul, Side side, const Rotation &q) {
     auto type = cast<RankedTensorType>(matmul.getRhs().getType());
     bool transposed = matmul.getTransposeRhs();
     int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
@@ -84,9 +109,9 @@ struct RotatePass : public qc::impl::RotateBase<RotatePass> {
     bool alongRows = (side == Side::Input) == transposed;
     int64_t n = alongRows ? cols : rows;
     if (alongRows)
-      numerics::applyHadamardRows(w.data(), rows, n, size, 1, signs);
+      q.rows(w.data(), rows, n);
     else
-      numerics::applyHadamardColumns(w.data(), n, cols, size, 1, signs);
+      q.columns(w.data(), n, cols);
     OpBuilder b(matmul);
     matmul.getRhsMutable().assign(createF32Constant(
         b, old->getLoc(), type.getShape(), w, "rotated_weight"));
@@ -96,8 +121,7 @@ struct RotatePass : public qc::impl::RotateBase<RotatePass> {
       Operation *biasOld = matmul.getBias().getDefiningOp();
       std::vector<float> bias =
           *readF32(cast<arith::ConstantOp>(biasOld).getValue());
-      numerics::applyHadamardRows(bias.data(), 1, bias.size(), size, 1,
-                                  signs);
+      q.rows(bias.data(), 1, bias.size());
       matmul.getBiasMutable().assign(
           createF32Constant(b, biasOld->getLoc(), {int64_t(bias.size())},
                             bias, "rotated_bias"));
@@ -164,7 +188,8 @@ struct RotatePass : public qc::impl::RotateBase<RotatePass> {
             return fail(user, "the RMS norm still has a gain (run "
                               "qc-fold-norms first)");
           int64_t rank = rms.getType().getRank();
-          if (rms.getAxis() != -1 && rms.getAxis() != rank - 1)
+          int64_t axis = static_cast<int64_t>(rms.getAxis());
+          if (axis != -1 && axis != rank - 1)
             return fail(user, "the RMS norm normalises more than the last "
                               "axis");
           readersNorms.insert(user);
@@ -211,19 +236,29 @@ struct RotatePass : public qc::impl::RotateBase<RotatePass> {
     }
     // 4. Rewrite: the stream.
     if (n > 0) {
-      int64_t size = blockFor(n);
-      std::vector<float> signs = numerics::randomSigns(n, seed);
+      Rotation q;
+      if (rotation == "random-orthogonal") {
+        auto matrix = std::make_shared<std::vector<double>>(
+            numerics::randomOrthogonal(n, seed));
+        q = {[matrix](float *d, int64_t rows, int64_t n) {
+               numerics::multiplyRows(d, rows, n, matrix->data());
+             },
+             [matrix](float *d, int64_t n, int64_t cols) {
+               numerics::multiplyColumns(d, n, cols, matrix->data());
+             }};
+      } else {
+        q = hadamardRotation(blockFor(n), numerics::randomSigns(n, seed));
+      }
       for (Operation *op : readers)
-        transformWeight(cast<MatMulOp>(op), Side::Input, size, signs);
+        transformWeight(cast<MatMulOp>(op), Side::Input, q);
       for (Operation *op : writers)
-        transformWeight(cast<MatMulOp>(op), Side::Output, size, signs);
+        transformWeight(cast<MatMulOp>(op), Side::Output, q);
       for (Operation *op : lookups) {
         tensor::ExtractOp extract = embeddingLookup(op);
         auto table = extract.getTensor().getDefiningOp<arith::ConstantOp>();
         auto type = cast<RankedTensorType>(table.getType());
         std::vector<float> e = *readF32(table.getValue());
-        numerics::applyHadamardRows(e.data(), type.getDimSize(0), n, size, 1,
-                                    signs);
+        q.rows(e.data(), type.getDimSize(0), n);
         OpBuilder b(op);
         extract.getTensorMutable().assign(createF32Constant(
             b, table.getLoc(), type.getShape(), e, "rotated_embedding"));
@@ -262,7 +297,7 @@ struct RotatePass : public qc::impl::RotateBase<RotatePass> {
           b, matmul.getLoc(), matmul.getLhs(),
           size == k ? IntegerAttr() : b.getI64IntegerAttr(size), IntegerAttr());
       matmul.getLhsMutable().assign(h);
-      transformWeight(matmul, Side::Input, size, {});
+      transformWeight(matmul, Side::Input, hadamardRotation(size, {}));
     }
     return success();
   }

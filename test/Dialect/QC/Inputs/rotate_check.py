@@ -3,7 +3,8 @@ generated Llama-style decoders (scripts/gen_llama.py; RMSNorm with gains,
 rotary attention, SiLU MLP) at hidden 64 / MLP 128 (powers of two), hidden
 48 / heads 2 / MLP 96 (K = 12 Paley factors: 48 = 12·4, head 24 = 12·2,
 96 = 12·8) and MLP 104 (= 8·13, the block-diagonal fallback of size 8),
-compiled float and with --rotate, run on the same token ids; and a
+compiled float and with --rotate, run on the same token ids (the first
+also with --rotation random-orthogonal); and a
 LayerNorm model (LayerNormalization with gain and bias feeding two MatMuls
 with bias) imported, run through quant-opt --qc-fold-norms, compiled and
 compared with the unfolded module.
@@ -60,6 +61,15 @@ for tag, extra in [("pow2", []),
     err = np.abs(r - y).max() / np.abs(y).max()
     print("%-8s rotate: max relative error %.2e" % (tag, err))
     checks.append(("rotate keeps the %s decoder" % tag, err <= 1e-4))
+    if tag == "pow2":
+        o = run(build(model, tag + "_orth", ["--rotate", "--rotate-seed", "3",
+                                             "--rotation",
+                                             "random-orthogonal"]),
+                [ids], "logits")
+        err = np.abs(o - y).max() / np.abs(y).max()
+        print("%-8s random-orthogonal: max relative error %.2e" % (tag, err))
+        checks.append(("random-orthogonal rotation keeps the pow2 decoder",
+                       err <= 1e-4 and not np.array_equal(o, r)))
     # Structure: two online Hadamards per layer (o_proj per head, down_proj),
     # every norm gain-free.
     imported = os.path.join(d, "model.mlir")

@@ -236,7 +236,8 @@ def Rotate : Pass<"qc-rotate"> {
       constant [V, n] table); its users must be residual adds or gain-free
       RMS norms (run `qc-fold-norms` first); each norm's users must be linear
       layers (the readers: q/k/v, gate/up, the head).
-    - With Q = diag(s)·H_n/√n (s random signs from `seed`, H_n = H_K ⊗ H_{2^m}):
+    - With Q = diag(s)·H_n/√n (`rotation=hadamard`, the default; s random
+      signs from `seed`, H_n = H_K ⊗ H_{2^m}):
       readers' weights become Qᵀ·W, writers' W·Q (and their biases b·Q), the
       embedding table E·Q. Then every stream value is x·Q, and since
       `rms_norm(x·Q) = rms_norm(x)·Q` for a gain-free norm the model
@@ -259,16 +260,23 @@ def Rotate : Pass<"qc-rotate"> {
     argument or reaches a return is an error naming the op, and the module is
     left unchanged.
 
+    `rotation=random-orthogonal`: Q is instead a random orthogonal matrix
+    (`numerics::randomOrthogonal`, Haar-distributed from `seed`), fused
+    into the same weights; it cannot be applied online, so the online
+    transforms stay Hadamards. Building Q is O(n³) (a minute at n = 4096).
+
     Not yet: Q/K Hadamards after the rotary embedding (only needed with a
-    quantized KV cache, which this compiler does not quantize);
-    `rotation=random-orthogonal`.
+    quantized KV cache, which this compiler does not quantize).
 
     Invariant: float outputs unchanged (test/Dialect/QC/rotate-numerics.test:
     relative error ≤ 1e-4 on the generated decoder).
   }];
   let options = [
     Option<"seed", "seed", "uint64_t", /*default=*/"0",
-           "Seed of the random signs s">,
+           "Seed of the random signs s (or of the random orthogonal Q)">,
+    Option<"rotation", "rotation", "std::string", /*default=*/"\"hadamard\"",
+           "The residual rotation Q: hadamard (randomised Hadamard) or "
+           "random-orthogonal">,
     Option<"online", "online", "bool", /*default=*/"true",
            "Insert online qc.hadamard before the linear layers that do not "
            "read the rotated stream">
