@@ -70,4 +70,25 @@ bool batchNormAffine(const float *gamma, const float *beta, const float *mean,
   return true;
 }
 
+void subtractMean(float *data, int64_t rows, int64_t cols, bool alongRows) {
+  if (alongRows) {
+    for (int64_t r = 0; r < rows; ++r) {
+      double sum = 0;
+      for (int64_t c = 0; c < cols; ++c)
+        sum += data[r * cols + c];
+      float mean = static_cast<float>(sum / cols);
+      for (int64_t c = 0; c < cols; ++c)
+        data[r * cols + c] -= mean;
+    }
+    return;
+  }
+  std::vector<double> sums(cols, 0.0);
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      sums[c] += data[r * cols + c];
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      data[r * cols + c] -= static_cast<float>(sums[c] / rows);
+}
+
 } // namespace mlir::qc::numerics

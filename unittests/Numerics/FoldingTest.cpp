@@ -104,4 +104,18 @@ TEST(Folding, BatchNormAffine) {
   EXPECT_EQ(b[0], 7);
 }
 
+// [[1, 2, 6], [0, 0, 3]]: rows minus their means (3, 1) ->
+// [[-2, -1, 3], [-1, -1, 2]]; columns minus theirs (0.5, 1, 4.5) ->
+// [[0.5, 1, 1.5], [-0.5, -1, -1.5]].
+TEST(Folding, SubtractMean) {
+  float rows[6] = {1, 2, 6, 0, 0, 3};
+  subtractMean(rows, 2, 3, /*alongRows=*/true);
+  EXPECT_EQ(std::vector<float>(rows, rows + 6),
+            (std::vector<float>{-2, -1, 3, -1, -1, 2}));
+  float cols[6] = {1, 2, 6, 0, 0, 3};
+  subtractMean(cols, 2, 3, /*alongRows=*/false);
+  EXPECT_EQ(std::vector<float>(cols, cols + 6),
+            (std::vector<float>{0.5f, 1, 1.5f, -0.5f, -1, -1.5f}));
+}
+
 } // namespace

@@ -45,6 +45,12 @@ std::vector<float> smoothingFactors(const float *actMax,
 std::vector<float> vectorTimesWeight(const float *v, const float *w,
                                      int64_t k, int64_t n, bool transposed);
 
+/// Centres a row-major [rows, cols] matrix: each row minus its mean
+/// (`alongRows`, x ← x·(I − 11ᵀ/cols)) or each column minus its mean
+/// (W ← (I − 11ᵀ/rows)·W). Mean in double. How qc-rotate bakes a
+/// LayerNorm's mean subtraction into the layers that write its input.
+void subtractMean(float *data, int64_t rows, int64_t cols, bool alongRows);
+
 /// ONNX BatchNormalization at inference, per channel c,
 ///   y = (x − mean_c)·γ_c / √(var_c + ε) + β_c,
 /// as the affine map y = x·a_c + b_c with a_c = γ_c / √(var_c + ε) and

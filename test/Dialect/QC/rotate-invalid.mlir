@@ -23,14 +23,26 @@ func.func @argument(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
 
 // -----
 
-func.func @layer_norm(%x: tensor<2x4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
+func.func @layer_norm_gain(%x: tensor<2x4xf32>, %g: tensor<4xf32>) -> (tensor<2x4xf32>, tensor<2x4xf32>) {
   %w = arith.constant dense<0.5> : tensor<4x4xf32>
   %h = qc.matmul %x, %w : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
   %n = qc.rms_norm %h : (tensor<2x4xf32>) -> tensor<2x4xf32>
-  // expected-error @+1 {{qc-rotate: LayerNorm in the residual stream is not rotation-invariant (its mean subtraction is not baked into the producers yet); the module is left unchanged}}
-  %l = qc.layer_norm %h : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  // expected-error @+1 {{qc-rotate: the LayerNorm still has a gain or bias (run qc-fold-norms first); the module is left unchanged}}
+  %l = qc.layer_norm %h scale %g : (tensor<2x4xf32>, tensor<4xf32>) -> tensor<2x4xf32>
   %y = qc.matmul %n, %w : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
-  return %y, %l : tensor<2x4xf32>, tensor<2x4xf32>
+  %z = qc.matmul %l, %w : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
+  return %y, %z : tensor<2x4xf32>, tensor<2x4xf32>
+}
+
+// -----
+
+// A LayerNorm whose result is returned: its users must be linear layers.
+func.func @layer_norm_returned(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
+  %w = arith.constant dense<0.5> : tensor<4x4xf32>
+  %h = qc.matmul %x, %w : (tensor<2x4xf32>, tensor<4x4xf32>) -> tensor<2x4xf32>
+  %l = qc.layer_norm %h : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  // expected-error @+1 {{qc-rotate: a normalised residual value is read by 'func.return' (expected a linear layer with a constant weight); the module is left unchanged}}
+  return %l : tensor<2x4xf32>
 }
 
 // -----

@@ -60,3 +60,27 @@ func.func @no_norm(%x: tensor<3x2x4xf32>) -> tensor<3x5xf32> {
   %y = qc.matmul %c, %w : (tensor<3x8xf32>, tensor<8x5xf32>) -> tensor<3x5xf32>
   return %y : tensor<3x5xf32>
 }
+
+// -----
+
+// A gain-free LayerNorm in the stream: its mean subtraction is baked into
+// the writer (rows of W ← minus their mean: [1, 3] -> [-1, 1], [2, 0] ->
+// [1, -1]), then it is an RMS norm and the stream is rotated as usual.
+// After the size-2 rotation (offline only: an online Hadamard would also
+// transform the writer's input side) each centred row has one zero:
+// [-1, 1]·diag(s)·H₂/√2 is [0, ±√2] or [±√2, 0].
+// CHECK-LABEL: func.func @layer_norm_stream
+// CHECK: qc.rms_norm %{{.*}} {epsilon = 1.000000e-03 : f32} : (tensor<2x2xf32>) -> tensor<2x2xf32>
+// CHECK-NOT: qc.layer_norm
+// OFFLINE-LABEL: func.func @layer_norm_stream
+// OFFLINE: arith.constant dense<{{\[\[}}{{(0.000000e\+00, -?1.41421[0-9]*|-?1.41421[0-9]*, 0.000000e\+00)}}], {{\[}}{{(0.000000e\+00, -?1.41421[0-9]*|-?1.41421[0-9]*, 0.000000e\+00)}}]]> : tensor<2x2xf32>
+// OFFLINE: qc.rms_norm %{{.*}} {epsilon = 1.000000e-03 : f32} : (tensor<2x2xf32>) -> tensor<2x2xf32>
+// OFFLINE-NOT: qc.layer_norm
+func.func @layer_norm_stream(%x: tensor<2x2xf32>) -> tensor<2x3xf32> {
+  %wi = arith.constant dense<[[1.0, 3.0], [2.0, 0.0]]> : tensor<2x2xf32>
+  %wh = arith.constant dense<[[1.0, 0.0, 2.0], [0.5, 1.0, -1.0]]> : tensor<2x3xf32>
+  %h = qc.matmul %x, %wi : (tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x2xf32>
+  %n = qc.layer_norm %h {epsilon = 1.0e-3 : f32} : (tensor<2x2xf32>) -> tensor<2x2xf32>
+  %y = qc.matmul %n, %wh : (tensor<2x2xf32>, tensor<2x3xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}

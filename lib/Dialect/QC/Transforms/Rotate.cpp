@@ -9,6 +9,7 @@
 
 #include "qc/Dialect/QC/Transforms/Passes.h"
 #include "qc/Dialect/QC/Transforms/Quantization.h"
+#include "qc/Numerics/Folding.h"
 #include "qc/Numerics/Hadamard.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -130,6 +131,20 @@ struct RotatePass : public qc::impl::RotateBase<RotatePass> {
     }
   }
 
+  /// Transforms the rows of an embedding lookup's table with `q`.
+  void transformTable(Operation *lookup, int64_t n, const Rotation &q) {
+    tensor::ExtractOp extract = embeddingLookup(lookup);
+    auto table = extract.getTensor().getDefiningOp<arith::ConstantOp>();
+    auto type = cast<RankedTensorType>(table.getType());
+    std::vector<float> e = *readF32(table.getValue());
+    q.rows(e.data(), type.getDimSize(0), n);
+    OpBuilder b(lookup);
+    extract.getTensorMutable().assign(createF32Constant(
+        b, table.getLoc(), type.getShape(), e, "rotated_embedding"));
+    if (table->use_empty())
+      table->erase();
+  }
+
   /// The transform size for an axis of n: n itself when supported, else
   /// the largest supported block dividing it.
   static int64_t blockFor(int64_t n) {
@@ -147,7 +162,7 @@ struct RotatePass : public qc::impl::RotateBase<RotatePass> {
     });
     for (Operation *norm : norms)
       stream.insert(norm->getOperand(0));
-    llvm::SetVector<Operation *> readersNorms, adds;
+    llvm::SetVector<Operation *> readersNorms, adds, layerNorms;
     llvm::SetVector<Operation *> writers, lookups;
     auto fail = [&](Operation *op, const Twine &what) {
       op->emitError() << "qc-rotate: " << what
@@ -193,10 +208,18 @@ struct RotatePass : public qc::impl::RotateBase<RotatePass> {
             return fail(user, "the RMS norm normalises more than the last "
                               "axis");
           readersNorms.insert(user);
-        } else if (isa<LayerNormOp>(user)) {
-          return fail(user, "LayerNorm in the residual stream is not "
-                            "rotation-invariant (its mean subtraction is not "
-                            "baked into the producers yet)");
+        } else if (auto ln = dyn_cast<LayerNormOp>(user)) {
+          // Rotation-ready once the stream is centred (below).
+          if (ln.getScale() || ln.getBias())
+            return fail(user, "the LayerNorm still has a gain or bias (run "
+                              "qc-fold-norms first)");
+          int64_t rank = ln.getType().getRank();
+          int64_t axis = static_cast<int64_t>(ln.getAxis());
+          if (axis != -1 && axis != rank - 1)
+            return fail(user, "the LayerNorm normalises more than the last "
+                              "axis");
+          readersNorms.insert(user);
+          layerNorms.insert(user);
         } else if (isa<func::ReturnOp>(user)) {
           return fail(user, "the residual stream reaches the function's "
                             "result unnormalised (it would be returned "
@@ -234,7 +257,35 @@ struct RotatePass : public qc::impl::RotateBase<RotatePass> {
                     "the residual stream needs one static f32 hidden size");
       n = last;
     }
-    // 4. Rewrite: the stream.
+    // 4. Rewrite: the stream. With LayerNorms, first bake their mean
+    // subtraction into the producers: every writer's output, bias and
+    // embedding row ← ·(I − 11ᵀ/n), so every stream value has zero mean,
+    // LayerNorm(x) = RMSNorm(x) (its variance is then mean(x²)), and the
+    // stream becomes rotation-invariant.
+    if (n > 0 && !layerNorms.empty()) {
+      Rotation center = {
+          [](float *d, int64_t rows, int64_t n) {
+            numerics::subtractMean(d, rows, n, /*alongRows=*/true);
+          },
+          [](float *d, int64_t n, int64_t cols) {
+            numerics::subtractMean(d, n, cols, /*alongRows=*/false);
+          }};
+      for (Operation *op : writers)
+        transformWeight(cast<MatMulOp>(op), Side::Output, center);
+      for (Operation *op : lookups)
+        transformTable(op, n, center);
+      for (Operation *op : layerNorms) {
+        auto ln = cast<LayerNormOp>(op);
+        OpBuilder b(ln);
+        Operation *rms = RMSNormOp::create(
+            b, ln.getLoc(), ln.getType(), ln.getInput(), Value(),
+            ln.getEpsilonAttr(), ln.getAxisAttr());
+        readersNorms.remove(op);
+        readersNorms.insert(rms);
+        ln.replaceAllUsesWith(rms->getResult(0));
+        ln.erase();
+      }
+    }
     if (n > 0) {
       Rotation q;
       if (rotation == "random-orthogonal") {
@@ -253,18 +304,8 @@ struct RotatePass : public qc::impl::RotateBase<RotatePass> {
         transformWeight(cast<MatMulOp>(op), Side::Input, q);
       for (Operation *op : writers)
         transformWeight(cast<MatMulOp>(op), Side::Output, q);
-      for (Operation *op : lookups) {
-        tensor::ExtractOp extract = embeddingLookup(op);
-        auto table = extract.getTensor().getDefiningOp<arith::ConstantOp>();
-        auto type = cast<RankedTensorType>(table.getType());
-        std::vector<float> e = *readF32(table.getValue());
-        q.rows(e.data(), type.getDimSize(0), n);
-        OpBuilder b(op);
-        extract.getTensorMutable().assign(createF32Constant(
-            b, table.getLoc(), type.getShape(), e, "rotated_embedding"));
-        if (table->use_empty())
-          table->erase();
-      }
+      for (Operation *op : lookups)
+        transformTable(op, n, q);
     }
     // 5. Online Hadamards before every other linear layer.
     if (!online)

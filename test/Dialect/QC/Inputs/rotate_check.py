@@ -7,7 +7,9 @@ compiled float and with --rotate, run on the same token ids (the first
 also with --rotation random-orthogonal); and a
 LayerNorm model (LayerNormalization with gain and bias feeding two MatMuls
 with bias) imported, run through quant-opt --qc-fold-norms, compiled and
-compared with the unfolded module.
+compared with the unfolded module; and a LayerNorm decoder (embedding,
+LayerNorms with gain and bias, MLP blocks with biases) compiled with
+--rotate, which bakes the LayerNorms' mean subtraction into the writers.
 Checks max |y - y_float| <= tol * max |y_float|: tol 1e-4 for rotation,
 1e-5 for norm folding.
 
@@ -123,6 +125,61 @@ for name in ["y1", "y2"]:
     print("layernorm %s fold-norms: max relative error %.2e" % (name, err))
     checks.append(("fold-norms keeps the LayerNorm model's %s" % name,
                    err <= 1e-5))
+# A LayerNorm decoder (OPT-style): Gather embedding -> 2 x [LayerNorm with
+# gain and bias -> MatMul + bias -> Relu -> MatMul + bias -> residual Add]
+# -> LayerNorm -> MatMul head. --rotate folds the gains and biases, bakes
+# the mean subtraction into the writers (and their biases, and the
+# embedding), turns the LayerNorms into RMS norms and rotates.
+hidden, vocab = 16, 32
+inits = [numpy_helper.from_array(
+    rng.standard_normal((vocab, hidden)).astype(np.float32) + 0.5, "emb")]
+nodes = [helper.make_node("Gather", ["emb", "ids"], ["h0"], name="embed")]
+value = "h0"
+for layer in range(2):
+    p = "l%d_" % layer
+    inits += [numpy_helper.from_array(a.astype(np.float32), p + n) for a, n in [
+        (rng.uniform(0.5, 2, hidden), "g"), (rng.standard_normal(hidden), "b"),
+        (rng.standard_normal((hidden, 32)) * 0.3, "w1"),
+        (rng.standard_normal(32), "c1"),
+        (rng.standard_normal((32, hidden)) * 0.3, "w2"),
+        (rng.standard_normal(hidden) + 1, "c2")]]
+    nodes += [
+        helper.make_node("LayerNormalization", [value, p + "g", p + "b"],
+                         [p + "n"], axis=-1, epsilon=1e-5, name=p + "ln"),
+        helper.make_node("MatMul", [p + "n", p + "w1"], [p + "m1"],
+                         name=p + "fc1"),
+        helper.make_node("Add", [p + "m1", p + "c1"], [p + "a1"]),
+        helper.make_node("Relu", [p + "a1"], [p + "r"]),
+        helper.make_node("MatMul", [p + "r", p + "w2"], [p + "m2"],
+                         name=p + "fc2"),
+        helper.make_node("Add", [p + "m2", p + "c2"], [p + "a2"]),
+        helper.make_node("Add", [value, p + "a2"], [p + "h"])]
+    value = p + "h"
+inits += [numpy_helper.from_array(a.astype(np.float32), n) for a, n in [
+    (rng.uniform(0.5, 2, hidden), "gf"), (rng.standard_normal(hidden), "bf"),
+    (rng.standard_normal((hidden, vocab)), "head")]]
+nodes += [helper.make_node("LayerNormalization", [value, "gf", "bf"], ["nf"],
+                           axis=-1, epsilon=1e-5, name="ln_f"),
+          helper.make_node("MatMul", ["nf", "head"], ["logits"], name="head")]
+graph = helper.make_graph(
+    nodes, "ln_decoder",
+    [helper.make_tensor_value_info("ids", TensorProto.INT64, [1, 8])],
+    [helper.make_tensor_value_info("logits", TensorProto.FLOAT,
+                                   [1, 8, vocab])], inits)
+model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+model.ir_version = 8
+ln_decoder = os.path.join(work, "ln_decoder.onnx")
+save_model(model, ln_decoder)
+ln_ids = os.path.join(work, "ln_ids.npy")
+np.save(ln_ids, rng.integers(0, vocab, (1, 8)).astype(np.int64))
+y = run(build(ln_decoder, "lndec", []), [ln_ids], "logits")
+r = run(build(ln_decoder, "lndec_rot", ["--rotate", "--rotate-seed", "5"]),
+        [ln_ids], "logits")
+err = np.abs(r - y).max() / np.abs(y).max()
+print("layernorm decoder rotate: max relative error %.2e" % err)
+checks.append(("rotate keeps the LayerNorm decoder (mean baked)",
+               err <= 1e-4))
+
 failures = 0
 for name, ok in checks:
     print("%s %s" % ("PASS" if ok else "FAIL", name))

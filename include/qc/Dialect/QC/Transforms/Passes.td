@@ -205,9 +205,10 @@ def FoldNorms : Pass<"qc-fold-norms"> {
     (test/Dialect/QC/rotate-numerics.test: relative error ≤ 1e-5 on a
     LayerNorm model).
 
-    Not yet: baking LayerNorm's mean subtraction into the producing weights
-    (which would make LayerNorm models rotation-ready); `qc-rotate` rejects
-    LayerNorm in the residual stream with a message.
+    A LayerNorm's mean subtraction is baked into the producing weights by
+    `qc-rotate`, which knows the whole residual stream (every writer must
+    be centred for the norm to become an RMS norm); this pass leaves the
+    gain-free LayerNorm for it.
 
     Before:
     ```mlir
@@ -234,8 +235,14 @@ def Rotate : Pass<"qc-rotate"> {
       constant 2-D f32 weight: the writers, o_proj and down_proj in a Llama
       block) or an embedding lookup (a `linalg.generic` gathering rows of a
       constant [V, n] table); its users must be residual adds or gain-free
-      RMS norms (run `qc-fold-norms` first); each norm's users must be linear
-      layers (the readers: q/k/v, gate/up, the head).
+      RMS norms or LayerNorms over the last axis (run `qc-fold-norms`
+      first); each norm's users must be linear layers (the readers: q/k/v,
+      gate/up, the head).
+    - LayerNorms (OPT-style models): their mean subtraction is first baked
+      into the producers: every writer's output channels and bias, and the
+      embedding table's rows, ← ·(I − 11ᵀ/n) (`numerics::subtractMean`).
+      Every stream value then has zero mean, so LayerNorm(x) = RMSNorm(x)
+      (same ε), and the LayerNorms become gain-free `qc.rms_norm`s.
     - With Q = diag(s)·H_n/√n (`rotation=hadamard`, the default; s random
       signs from `seed`, H_n = H_K ⊗ H_{2^m}):
       readers' weights become Qᵀ·W, writers' W·Q (and their biases b·Q), the
@@ -254,9 +261,8 @@ def Rotate : Pass<"qc-rotate"> {
       input size) gets no online transform.
 
     The pass checks everything before it changes anything: a stream value
-    read or produced by anything else, a LayerNorm in the stream (not
-    rotation-invariant: its mean subtraction would need baking into the
-    producers), a norm with a gain, or a stream that starts at a function
+    read or produced by anything else, a norm with a gain or bias, or one
+    over more than the last axis, or a stream that starts at a function
     argument or reaches a return is an error naming the op, and the module is
     left unchanged.
 
