@@ -370,6 +370,7 @@ LogicalResult mlir::qc::quantizeModel(ModuleOp module,
           precision.candidates = options.precisionCandidates;
           precision.avgBits = options.avgBits;
           precision.sizeBudget = options.sizeBudget;
+          precision.latencyBudget = options.latencyBudget;
           precision.overrides = options.precisionOverrides;
           precision.keepFloat = options.keepFloat;
           pm.addPass(createAssignPrecisionPass(precision, &calibration));

@@ -218,17 +218,28 @@ LogicalResult mlir::qc::writeAccuracyReport(ModuleOp floatModule,
        << "noise-to-signal ratio, "
        << (flag("hessian") ? "weighted by the calibration Hessians' diagonals"
                            : "unweighted: no calibration Hessians")
-       << ") under the budget: "
-       << llvm::formatv("{0:F3}", number("bits") / weights)
-       << " bits per weight of a budget of "
-       << llvm::formatv("{0:F3}", number("budget_bits") / weights) << " ("
-       << int64_t(number("bits") / 8) << " bytes), objective "
+       << ") under the budget: ";
+    if (precision.get("budget_us"))
+      os << llvm::formatv("{0:F1}", number("latency_us"))
+         << " µs modelled time of a budget of "
+         << llvm::formatv("{0:F1}", number("budget_us")) << " µs ("
+         << llvm::formatv("{0:F3}", number("bits") / weights)
+         << " bits per weight)";
+    else
+      os << llvm::formatv("{0:F3}", number("bits") / weights)
+         << " bits per weight of a budget of "
+         << llvm::formatv("{0:F3}", number("budget_bits") / weights) << " ("
+         << int64_t(number("bits") / 8) << " bytes; modelled time "
+         << llvm::formatv("{0:F1}", number("latency_us")) << " µs)";
+    os << ", objective "
        << llvm::formatv("{0:E3}", number("objective")) << ", "
        << (flag("exact") ? "exact" : "on a coarsened budget") << ".\n\n";
     jsonPrecision = llvm::json::Object{
         {"objective", number("objective")},
         {"bits_per_weight", number("bits") / weights},
         {"budget_bits_per_weight", number("budget_bits") / weights},
+        {"latency_us", number("latency_us")},
+        {"budget_us", number("budget_us")},
         {"exact", flag("exact")}};
   }
   os << "## Model outputs\n\n| output | SQNR (dB) | top-1 agreement |\n"

@@ -117,6 +117,44 @@ int64_t weightStorageBits(const WeightFormat &format, int64_t k, int64_t n) {
   return codes + scales * 32 + zeroPoints;
 }
 
+KernelCostModel defaultCpuCostModel() {
+  // bench/kernel_costs.py, K = N = 4096, one core (ns/byte at M = 1,
+  // MACs/ns at M = 32).
+  KernelCostModel model;
+  model.floating = {0.0401, 46.16};
+  model.int8 = {0.1656, 33.55};
+  model.grouped = {0.1343, 10.0};
+  model.int4 = {0.1506, 30.02};
+  model.decoded = {0.1981, 10.26};
+  return model;
+}
+
+int64_t kernelWeightBytes(const WeightFormat &format, int64_t k, int64_t n) {
+  if (format.kind == "float")
+    return 4 * k * n;
+  int64_t scales = (format.group ? k / format.group : 1) * n;
+  if (format.kind == "mxfp4")
+    return k * n + scales;
+  if (format.kind == "nvfp4")
+    return k * n + scales + 4;
+  int64_t zeroPoints =
+      format.kind == "int" && !format.symmetric ? scales : 0;
+  return k * n + 4 * scales + zeroPoints;
+}
+
+double layerLatencyNs(const WeightFormat &format, int64_t m, int64_t n,
+                      int64_t k, const KernelCostModel &model) {
+  const FormatCost &cost =
+      format.kind == "float" ? model.floating
+      : format.kind != "int" ? model.decoded
+      : format.group > 0     ? model.grouped
+      : format.bits == 8     ? model.int8
+                             : model.int4;
+  double memory = double(kernelWeightBytes(format, k, n)) * cost.nsPerByte;
+  double compute = double(m) * double(n) * double(k) / cost.macsPerNs;
+  return std::max(memory, compute);
+}
+
 double layerSensitivity(const float *w, const float *dequantized, int64_t n,
                         int64_t k, const double *hessianDiag) {
   double total = 0;

@@ -163,7 +163,8 @@ static cl::opt<bool> mixedPrecision(
     cl::desc("Choose each layer's weight format (qc-assign-precision) from "
              "--candidates, minimising the summed sensitivity (the layers' "
              "expected output error, weighted by --calib statistics when "
-             "given) under --avg-bits or --size-budget; --layer-format and "
+             "given) under --avg-bits, --size-budget or --latency-budget; "
+             "--layer-format and "
              "--keep-float fix layers. --weights is then not needed"),
     cl::init(false), cl::cat(category));
 static cl::opt<double> avgBits(
@@ -176,6 +177,12 @@ static cl::opt<int64_t> sizeBudget(
     cl::desc("With --mixed-precision: the budget in bytes of all layers' "
              "weights and parameters"),
     cl::init(0), cl::value_desc("bytes"), cl::cat(category));
+static cl::opt<double> latencyBudget(
+    "latency-budget",
+    cl::desc("With --mixed-precision: the budget in microseconds per call, "
+             "summed over the layers, from the cost model of our CPU kernels "
+             "(one core; bench/kernel_costs.py measures it)"),
+    cl::init(0), cl::value_desc("us"), cl::cat(category));
 static cl::opt<std::string> candidates(
     "candidates",
     cl::desc("With --mixed-precision: the formats to choose from, "
@@ -490,13 +497,14 @@ static int compile(MLIRContext &context) {
   options.calibMethod = calibMethod;
   if (mixedPrecision) {
     options.mixedPrecision = true;
-    if ((avgBits > 0) == (sizeBudget > 0)) {
+    if ((avgBits > 0) + (sizeBudget > 0) + (latencyBudget > 0) != 1) {
       llvm::errs() << "quant-compile: --mixed-precision needs one budget: "
-                      "--avg-bits or --size-budget\n";
+                      "--avg-bits, --size-budget or --latency-budget\n";
       return 1;
     }
     options.avgBits = avgBits;
     options.sizeBudget = sizeBudget;
+    options.latencyBudget = latencyBudget;
     options.precisionCandidates = candidates;
     std::string overrides;
     for (const std::string &spec : layerFormats) {
@@ -510,9 +518,11 @@ static int compile(MLIRContext &context) {
     }
     options.precisionOverrides = overrides;
   } else if (avgBits.getNumOccurrences() || sizeBudget.getNumOccurrences() ||
+             latencyBudget.getNumOccurrences() ||
              candidates.getNumOccurrences() || !layerFormats.empty()) {
-    llvm::errs() << "quant-compile: --avg-bits, --size-budget, --candidates "
-                    "and --layer-format apply with --mixed-precision\n";
+    llvm::errs() << "quant-compile: --avg-bits, --size-budget, "
+                    "--latency-budget, --candidates and --layer-format apply "
+                    "with --mixed-precision\n";
     return 1;
   }
   if (!calibDir.empty() && options.weightBits == 0 && !options.smooth &&

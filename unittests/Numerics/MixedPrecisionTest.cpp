@@ -102,4 +102,33 @@ TEST(MixedPrecision, KnapsackCoarse) {
   EXPECT_LE(s->size, 24);
 }
 
+// Bytes our kernels read for k = 256, n = 4: float 4096; int8 per channel
+// 1024 + 4·4 = 1040; uint4 g128 1024 + 4·8 + 8 zero points = 1064; mxfp4
+// 1024 + 32 block scales = 1056.
+TEST(MixedPrecision, KernelWeightBytes) {
+  auto bytes = [](const char *name) {
+    return kernelWeightBytes(*parseWeightFormat(name), 256, 4);
+  };
+  EXPECT_EQ(bytes("float"), 4096);
+  EXPECT_EQ(bytes("int8"), 1040);
+  EXPECT_EQ(bytes("uint4-g128"), 1064);
+  EXPECT_EQ(bytes("mxfp4"), 1056);
+}
+
+// With a model of ns/byte = 1, MACs/ns = 2 for int8 and ns/byte = 0.5,
+// MACs/ns = 4 for groups: m = 1, k = 256, n = 4 is memory-bound (int8:
+// 1040 ns > 1024 MACs / 2; uint4-g128: 1064·0.5 = 532 > 1024 / 4), m = 64
+// compute-bound (int8: 65536 / 2 = 32768 ns; uint4-g128: 65536 / 4).
+TEST(MixedPrecision, LayerLatency) {
+  KernelCostModel model;
+  model.int8 = {1.0, 2.0};
+  model.grouped = {0.5, 4.0};
+  WeightFormat int8 = *parseWeightFormat("int8");
+  WeightFormat g128 = *parseWeightFormat("uint4-g128");
+  EXPECT_DOUBLE_EQ(layerLatencyNs(int8, 1, 4, 256, model), 1040.0);
+  EXPECT_DOUBLE_EQ(layerLatencyNs(int8, 64, 4, 256, model), 32768.0);
+  EXPECT_DOUBLE_EQ(layerLatencyNs(g128, 1, 4, 256, model), 532.0);
+  EXPECT_DOUBLE_EQ(layerLatencyNs(g128, 64, 4, 256, model), 16384.0);
+}
+
 } // namespace

@@ -71,13 +71,15 @@ struct CompileOptions {
   double smoothAlpha = 0.5;
   /// Mixed precision (qc-assign-precision): per matmul, a weight format from
   /// `precisionCandidates` under the budget (avgBits > 0: bits per weight,
-  /// scales included; else sizeBudget bytes), with `precisionOverrides`
+  /// scales included; sizeBudget > 0: bytes; else latencyBudget µs of
+  /// modelled kernel time), with `precisionOverrides`
   /// ("regex=format;...") fixed. The weight options above (method, keep-float)
   /// still apply; bits/group/format come from each layer's choice.
   bool mixedPrecision = false;
   std::string precisionCandidates = "int8,int4-g32,int4-g128,int4";
   double avgBits = 0;
   int64_t sizeBudget = 0;
+  double latencyBudget = 0;
   std::string precisionOverrides;
   /// How calibration turns an activation histogram into a range: minmax,
   /// percentile (99.99 %), entropy (KL) or mse.

@@ -70,6 +70,37 @@ int64_t weightStorageBits(const WeightFormat &format, int64_t k, int64_t n);
 double layerSensitivity(const float *w, const float *dequantized, int64_t n,
                         int64_t k, const double *hessianDiag);
 
+/// The cost of our own CPU matmul kernel for one family of weight formats:
+/// a layer takes max(bytes · nsPerByte, m·n·k / macsPerNs) ns on one core,
+/// bytes being what the kernel reads (kernelWeightBytes).
+struct FormatCost {
+  double nsPerByte = 0;
+  double macsPerNs = 0;
+};
+
+/// Per family: float weights; int8 per channel; int formats with groups
+/// (the grouped integer contraction); int4 per channel; decoded small
+/// floats (fp8, fp8-e5m2, mxfp4, nvfp4).
+struct KernelCostModel {
+  FormatCost floating, int8, grouped, int4, decoded;
+};
+
+/// The figures of `bench/kernel_costs.py` on the 2-core AVX-512 machine
+/// this project is developed on (docs/transforms.md: K = N = 4096, M = 1 and
+/// 32, one core).
+KernelCostModel defaultCpuCostModel();
+
+/// The bytes our CPU kernel reads for a [k, n] weight in `format`: 4 per
+/// float weight, 1 per code of at most 8 bits (int4 and fp4 codes are one
+/// per byte until the kernels read packed layouts), plus 4 per f32 scale
+/// (1 per E8M0 / E4M3 block scale) and 1 per zero point.
+int64_t kernelWeightBytes(const WeightFormat &format, int64_t k, int64_t n);
+
+/// The modelled time in ns of an [m, k] x [k, n] matmul with weights in
+/// `format` (see FormatCost).
+double layerLatencyNs(const WeightFormat &format, int64_t m, int64_t n,
+                      int64_t k, const KernelCostModel &model);
+
 /// One option of one layer in the knapsack.
 struct KnapsackChoice {
   /// What choosing it adds to the objective (a sensitivity).

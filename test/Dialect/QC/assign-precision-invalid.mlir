@@ -3,7 +3,8 @@
 // CAND: qc-assign-precision: candidates: 'int3' is not a weight format
 // RUN: not quant-opt %s --qc-assign-precision="candidates=int8" 2>&1 | FileCheck %s --check-prefix=BUDGET
 // RUN: not quant-opt %s --qc-assign-precision="candidates=int8 avg-bits=8 size-budget=100" 2>&1 | FileCheck %s --check-prefix=BUDGET
-// BUDGET: qc-assign-precision: give exactly one budget: avg-bits (bits per weight, scales included) or size-budget (bytes)
+// RUN: not quant-opt %s --qc-assign-precision="candidates=int8 avg-bits=8 latency-budget=1" 2>&1 | FileCheck %s --check-prefix=BUDGET
+// BUDGET: qc-assign-precision: give exactly one budget: avg-bits (bits per weight, scales included), size-budget (bytes) or latency-budget (microseconds)
 // RUN: not quant-opt %s --qc-assign-precision="candidates=int8,int4 avg-bits=4" 2>&1 | FileCheck %s --check-prefix=SMALL
 // SMALL: qc-assign-precision: the budget of 24 bits is below the smallest possible size, 88 bits
 // RUN: not quant-opt %s --qc-assign-precision="candidates=int4-g4 avg-bits=40" 2>&1 | FileCheck %s --check-prefix=FIT

@@ -13,6 +13,8 @@
 #include "qc/Numerics/MixedPrecision.h"
 #include "qc/Numerics/WeightQuantizer.h"
 
+#include <cmath>
+
 namespace mlir::qc {
 #define GEN_PASS_DEF_ASSIGNPRECISION
 #include "qc/Dialect/QC/Transforms/Passes.h.inc"
@@ -75,9 +77,12 @@ struct AssignPrecisionPass
         numerics::parseWeightFormats(candidates);
     if (!formats)
       return fail("candidates: " + formats.error());
-    if ((avgBits > 0) == (sizeBudget > 0))
+    if ((avgBits > 0) + (sizeBudget > 0) + (latencyBudget > 0) != 1)
       return fail("give exactly one budget: avg-bits (bits per weight, "
-                  "scales included) or size-budget (bytes)");
+                  "scales included), size-budget (bytes) or latency-budget "
+                  "(microseconds)");
+    bool byLatency = latencyBudget > 0;
+    numerics::KernelCostModel costModel = numerics::defaultCpuCostModel();
     // Overrides: "regex=format;...", the first match wins.
     SmallVector<std::pair<llvm::Regex, numerics::WeightFormat>> fixed;
     SmallVector<StringRef> entries;
@@ -106,6 +111,9 @@ struct AssignPrecisionPass
     };
     SmallVector<Layer> layers;
     std::vector<std::vector<numerics::KnapsackChoice>> choices;
+    // Per layer and choice, the storage bits and the modelled latency (ns);
+    // the knapsack's size is whichever the budget counts.
+    std::vector<std::vector<std::pair<int64_t, double>>> measures;
     int64_t weights = 0;
     WalkResult walk = root->walk([&](Operation *op) {
       if (!isQuantizableLayer(op))
@@ -150,6 +158,8 @@ struct AssignPrecisionPass
       if (!(energy > 0))
         energy = 1;
       std::vector<numerics::KnapsackChoice> options;
+      std::vector<std::pair<int64_t, double>> measure;
+      int64_t m = rowsPerCall(op);
       for (const numerics::WeightFormat &f : layer.formats) {
         numerics::Result<std::vector<float>> q = roundTrip(*rows, n, k, f);
         if (!q) {
@@ -157,12 +167,16 @@ struct AssignPrecisionPass
                           << numerics::formatName(f) << ": " << q.error();
           return WalkResult::interrupt();
         }
+        int64_t bits = numerics::weightStorageBits(f, k, n);
+        double ns = numerics::layerLatencyNs(f, m, n, k, costModel);
+        measure.push_back({bits, ns});
         options.push_back({numerics::layerSensitivity(rows->data(), q->data(),
                                                       n, k, diag) /
                                energy,
-                           numerics::weightStorageBits(f, k, n)});
+                           byLatency ? int64_t(std::ceil(ns)) : bits});
       }
       weights += n * k;
+      measures.push_back(std::move(measure));
       choices.push_back(std::move(options));
       layers.push_back(std::move(layer));
       return WalkResult::advance();
@@ -171,16 +185,21 @@ struct AssignPrecisionPass
       return signalPassFailure();
     if (layers.empty())
       return;
-    int64_t budget = avgBits > 0 ? int64_t(double(avgBits) * double(weights))
-                                 : int64_t(sizeBudget) * 8;
+    int64_t budget = byLatency    ? int64_t(double(latencyBudget) * 1000.0)
+                     : avgBits > 0 ? int64_t(double(avgBits) * double(weights))
+                                   : int64_t(sizeBudget) * 8;
     numerics::Result<numerics::KnapsackSolution> solution =
         numerics::solveMultipleChoiceKnapsack(choices, budget);
     if (!solution)
       return fail(solution.error());
     MLIRContext *ctx = &getContext();
     Builder b(ctx);
+    int64_t totalBits = 0;
+    double totalNs = 0;
     for (size_t l = 0; l < layers.size(); ++l) {
       int64_t i = solution->choice[l];
+      totalBits += measures[l][i].first;
+      totalNs += measures[l][i].second;
       layers[l].op->setAttr(
           kWeightFormatAttr,
           b.getStringAttr(numerics::formatName(layers[l].formats[i])));
@@ -191,12 +210,33 @@ struct AssignPrecisionPass
         kPrecisionAttr,
         b.getDictionaryAttr({
             b.getNamedAttr("objective", b.getF64FloatAttr(solution->cost)),
-            b.getNamedAttr("bits", b.getI64IntegerAttr(solution->size)),
-            b.getNamedAttr("budget_bits", b.getI64IntegerAttr(budget)),
+            b.getNamedAttr("bits", b.getI64IntegerAttr(totalBits)),
+            b.getNamedAttr("latency_us", b.getF64FloatAttr(totalNs / 1000)),
+            b.getNamedAttr(byLatency ? "budget_us" : "budget_bits",
+                           byLatency
+                               ? Attribute(b.getF64FloatAttr(latencyBudget))
+                               : Attribute(b.getI64IntegerAttr(budget))),
             b.getNamedAttr("weights", b.getI64IntegerAttr(weights)),
             b.getNamedAttr("exact", b.getBoolAttr(solution->exact)),
             b.getNamedAttr("hessian", b.getBoolAttr(!diagonals.empty())),
         }));
+  }
+
+  /// The rows of activations one call multiplies by the layer's weight (m
+  /// of the latency model): the lhs's elements over its last dimension for
+  /// a matmul, the output positions (batch × spatial) for a convolution;
+  /// dynamic dimensions count 1.
+  static int64_t rowsPerCall(Operation *op) {
+    auto type = cast<RankedTensorType>(
+        isa<MatMulOp>(op) ? op->getOperand(0).getType()
+                          : op->getResult(0).getType());
+    int64_t rows = 1;
+    for (int64_t d = 0; d < type.getRank(); ++d) {
+      bool skip = isa<MatMulOp>(op) ? d == type.getRank() - 1 : d == 1;
+      if (!skip && !type.isDynamicDim(d))
+        rows *= type.getDimSize(d);
+    }
+    return rows;
   }
 
   /// The diagonal of the layer's calibrated Hessian (k values), or null.

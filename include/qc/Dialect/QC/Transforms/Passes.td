@@ -465,7 +465,13 @@ def AssignPrecision : Pass<"qc-assign-precision"> {
     budget, where a layer's bits count its codes and its parameters
     (`numerics::weightStorageBits`: f32 scales, zero points, E8M0 / E4M3
     block scales), and the budget is `avg-bits` × the number of weights or
-    `size-budget` bytes × 8. One format per layer: a multiple-choice
+    `size-budget` bytes × 8; or, with `latency-budget` (µs), subject to
+    Σ_layers modelled time ≤ budget, a layer's time being that of our own
+    CPU kernel for its format at its shape (`numerics::layerLatencyNs`:
+    max(bytes read × ns/byte, m·n·k / MACs per ns), one core, the
+    coefficients per format family measured by bench/kernel_costs.py; m
+    is the rows of activations per call). The latency knapsack runs in
+    units of 1 ns. One format per layer: a multiple-choice
     knapsack, solved by dynamic programming over the budget in units of the
     greatest common divisor of the sizes (exact; if that table would exceed
     2·10⁸ cells the unit is coarsened, sizes rounded up, and the result
@@ -478,7 +484,8 @@ def AssignPrecision : Pass<"qc-assign-precision"> {
     Output: every such layer gets `qc.weight_format` (the format's name,
     which qc-quantize-weights then follows, whatever its own bits / group /
     format options say) and `qc.sensitivity`; the root op gets `qc.precision`
-    = {objective, bits, budget_bits, weights, exact, hessian}. Weights are
+    = {objective, bits, latency_us (modelled), budget_bits or budget_us,
+    weights, exact, hessian}. Weights are
     not changed here. The accuracy report (quant-compile --report) lists the
     choice per layer.
 
@@ -498,6 +505,9 @@ def AssignPrecision : Pass<"qc-assign-precision"> {
            "Budget: average bits per weight, scales and zero points included">,
     Option<"sizeBudget", "size-budget", "int64_t", /*default=*/"0",
            "Budget: total bytes of the layers' weights and parameters">,
+    Option<"latencyBudget", "latency-budget", "double", /*default=*/"0",
+           "Budget: the layers' total time per call in microseconds, from "
+           "the cost model of our CPU kernels (numerics::layerLatencyNs)">,
     Option<"overrides", "overrides", "std::string", /*default=*/"\"\"",
            "Fixed formats: REGEX=FORMAT;... over ONNX node names">,
     Option<"keepFloat", "keep-float", "std::string", /*default=*/"\"\"",
