@@ -297,6 +297,32 @@ std::optional<int64_t> chainAxis(Value v) {
   return std::nullopt;
 }
 
+/// The producer of `outer.value` (a single-use binary tosa op with its own
+/// constant along the same axis) seen through: its other operand, and the
+/// two constants combined by `combine` (a new constant before `op`).
+struct Merged {
+  Value value;
+  Value constant;
+};
+std::optional<Merged> mergeWithProducer(PatternRewriter &rewriter,
+                                        Operation *op,
+                                        const ConstantOperand &outer,
+                                        function_ref<float(float, float)> combine) {
+  Operation *def = outer.value.getDefiningOp();
+  if (!outer.value.hasOneUse())
+    return std::nullopt;
+  std::optional<ConstantOperand> inner = splitConstant(def, chainAxis);
+  if (!inner || inner->axis != outer.axis)
+    return std::nullopt;
+  std::vector<float> combined(inner->values);
+  for (auto [a, b] : llvm::zip_equal(combined, outer.values))
+    a = combine(a, b);
+  rewriter.setInsertionPoint(op);
+  auto type = cast<RankedTensorType>(op->getResult(0).getType());
+  return Merged{inner->value, channelConstantLike(rewriter, op->getLoc(), type,
+                                                  outer.axis, combined)};
+}
+
 /// tosa.mul(y, c): into y's layer, through a constant add or mul before it.
 struct ScaleIntoProducer : OpRewritePattern<tosa::MulOp> {
   using OpRewritePattern::OpRewritePattern;
@@ -317,27 +343,23 @@ struct ScaleIntoProducer : OpRewritePattern<tosa::MulOp> {
       return success();
     }
     Operation *def = y.getDefiningOp();
-    if (!def || !y.hasOneUse() || !isa<tosa::AddOp, tosa::MulOp>(def))
-      return failure();
-    std::optional<ConstantOperand> inner = splitConstant(def, chainAxis);
-    if (!inner || inner->axis != split->axis)
+    if (!isa_and_nonnull<tosa::AddOp, tosa::MulOp>(def))
       return failure();
     // (z + c1)·c = z·c + c1·c;  (z·c1)·c = z·(c1·c).
-    std::vector<float> combined(inner->values);
-    for (auto [a, b] : llvm::zip_equal(combined, split->values))
-      a *= b;
-    rewriter.setInsertionPoint(op);
-    Value c = channelConstantLike(rewriter, op.getLoc(), resultTy, split->axis,
-                                  combined);
+    std::optional<Merged> merged = mergeWithProducer(
+        rewriter, op, *split, [](float a, float b) { return a * b; });
+    if (!merged)
+      return failure();
     if (isa<tosa::MulOp>(def)) {
-      rewriter.replaceOpWithNewOp<tosa::MulOp>(op, resultTy, inner->value, c,
-                                               op.getShift());
+      rewriter.replaceOpWithNewOp<tosa::MulOp>(op, resultTy, merged->value,
+                                               merged->constant, op.getShift());
       return success();
     }
     Value scaled = tosa::MulOp::create(rewriter, op.getLoc(), resultTy,
-                                       inner->value, split->constant,
+                                       merged->value, split->constant,
                                        op.getShift());
-    rewriter.replaceOpWithNewOp<tosa::AddOp>(op, resultTy, scaled, c);
+    rewriter.replaceOpWithNewOp<tosa::AddOp>(op, resultTy, scaled,
+                                             merged->constant);
     return success();
   }
 };
@@ -375,16 +397,12 @@ struct ShiftIntoProducer : OpRewritePattern<tosa::AddOp> {
     }
     if (!isa_and_nonnull<tosa::AddOp>(def))
       return failure();
-    std::optional<ConstantOperand> inner = splitConstant(def, chainAxis);
-    if (!inner || inner->axis != split->axis)
+    std::optional<Merged> merged = mergeWithProducer(
+        rewriter, op, *split, [](float a, float b) { return a + b; });
+    if (!merged)
       return failure();
-    std::vector<float> combined(inner->values);
-    for (auto [a, b] : llvm::zip_equal(combined, split->values))
-      a += b;
-    rewriter.setInsertionPoint(op);
-    Value c = channelConstantLike(rewriter, op.getLoc(), resultTy, split->axis,
-                                  combined);
-    rewriter.replaceOpWithNewOp<tosa::AddOp>(op, resultTy, inner->value, c);
+    rewriter.replaceOpWithNewOp<tosa::AddOp>(op, resultTy, merged->value,
+                                             merged->constant);
     return success();
   }
 };
