@@ -13,7 +13,7 @@ namespace mlir::qc::numerics {
 
 const std::vector<int64_t> &supportedHadamardFactors() {
   static const std::vector<int64_t> factors = {1,  12, 20,  28,  36, 40,
-                                               52, 60, 108, 140, 156};
+                                               52, 60, 108, 140, 156, 172};
   return factors;
 }
 
@@ -225,6 +225,15 @@ const char *const kGS39[4] = {"+---++-+++-+++--+++-+-+++++--+-++-+-++-",
                               "-+++++-+++--+-+++-++----+++-----+-+-+++",
                               "-+++---+-+------++++-++-++--++--++-+-++"};
 
+/// Sequences of length 43 for the 172×172 factor (QuaRot's, for 11008 =
+/// 172·64, LLaMA-2 7B's MLP size), found by our own annealing search over
+/// sequences with row sums 5, 7, 7, 7 (25 + 3·49 = 172) and swap moves, and
+/// verified by HadamardFactor.EveryFactorIsHadamard.
+const char *const kGS43[4] = {"-+++-++--++---+--+-++--++-++--+-++-+-++++-+",
+                              "-++++-++-+--++----++-++++++----+-+--+-+++++",
+                              "--+++-++-+--++++-+++-+---+++-+++------+++++",
+                              "-+++---+-+-+-+--+++-+++-+++++-+-++++-++----"};
+
 std::vector<float> constructFactor(int64_t k) {
   switch (k) {
   case 1:
@@ -249,6 +258,8 @@ std::vector<float> constructFactor(int64_t k) {
     return paleyI(139, 1);
   case 156:
     return goethalsSeidel(kGS39);
+  case 172:
+    return goethalsSeidel(kGS43);
   default:
     return {};
   }

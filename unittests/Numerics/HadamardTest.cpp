@@ -28,6 +28,7 @@ TEST(HadamardSize, PowersOfTwo) {
 TEST(HadamardSize, ModelDimensionsFromTheQuaRotPaper) {
   expectFactor(14336, 28, 9);  // Llama-3 8B.
   expectFactor(28672, 28, 10); // LLaMA-2 70B.
+  expectFactor(11008, 172, 6); // LLaMA-2 7B.
   expectFactor(96, 12, 3);
   expectFactor(12, 12, 0);
 }
@@ -39,15 +40,14 @@ TEST(HadamardSize, PrefersTheSmallestFactor) {
 }
 
 TEST(HadamardSize, Unsupported) {
-  // 11008 = 172·64 (LLaMA-2 7B) waits for the 172×172 factor.
-  for (int64_t n : {0, -4, 3, 6, 24 * 7, 13696, 29568, 11008})
+  for (int64_t n : {0, -4, 3, 6, 24 * 7, 13696, 29568})
     EXPECT_FALSE(factorHadamardSize(n).has_value()) << "n = " << n;
 }
 
 TEST(HadamardSize, Description) {
   EXPECT_EQ(describeSupportedHadamardSizes(),
             "K*2^m for K in {1, 12, 20, 28, 36, 40, 52, 60, 108, 140, "
-            "156}");
+            "156, 172}");
 }
 
 TEST(WalshHadamard, HandComputedSize4) {
@@ -218,11 +218,11 @@ TEST(HadamardTransform, RejectsUnsupportedShapes) {
 }
 
 // Fallback blocks: 13696 = 2^7·107 has no supported divisor above 128;
-// 29568 = 28·32·33 -> 896; 11008 = 2^8·43 -> 256; 4608 = 36·128 is whole.
+// 29568 = 28·32·33 -> 896; 11008 = 172·64 and 4608 = 36·128 are whole.
 TEST(HadamardTransform, LargestBlock) {
   EXPECT_EQ(largestHadamardBlock(13696), 128);
   EXPECT_EQ(largestHadamardBlock(29568), 896);
-  EXPECT_EQ(largestHadamardBlock(11008), 256);
+  EXPECT_EQ(largestHadamardBlock(11008), 11008);
   EXPECT_EQ(largestHadamardBlock(4608), 4608);
   EXPECT_EQ(largestHadamardBlock(7), 1);
   EXPECT_EQ(largestHadamardBlock(0), 0);

@@ -6,12 +6,11 @@
 // power-of-two part.
 //
 // A size n is supported when n = K·2^m with K one of the built-in factors
-// {1, 12, 20, 28, 36, 40, 52, 60, 108, 140, 156} (QuaRot's set without
-// 172, not constructed yet; see
+// {1, 12, 20, 28, 36, 40, 52, 60, 108, 140, 156, 172} (QuaRot's set; see
 // REFERENCES: QuaRot). H_n = H_K ⊗ H_{2^m}, applied as a K×K matmul and an
 // FWHT. The K×K factors are Paley constructions (Paley I for q = K − 1 ≡ 3
 // mod 4 prime; Paley II for K = 2(q + 1), q ≡ 1 mod 4 a prime power), one
-// Sylvester doubling (40 = 2·20) and a Goethals–Seidel array (156).
+// Sylvester doubling (40 = 2·20) and Goethals–Seidel arrays (156, 172).
 //
 // Any other size n has a fallback that is still exactly orthogonal: the
 // block-diagonal I_{n/b} ⊗ H_b for the largest supported b dividing n

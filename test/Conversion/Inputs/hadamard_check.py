@@ -1,5 +1,6 @@
 """qc.hadamard of non-power-of-two sizes, end to end: a module applying
-qc.hadamard of sizes 12, 20, 24 (stride 2), 28, 36, 52 and 112 to the
+qc.hadamard of sizes 12, 20, 24 (stride 2), 28, 36, 52, 112, 156 and 344
+(= 172·2, the Goethals–Seidel factors) to the
 identity matrix is compiled and run, so each output is the transform's
 matrix T. Checks, per case: T·Tᵀ = I (orthogonal) within 1e-5, every entry
 ±1/√size where the block applies and 0 elsewhere, and (sizes with a prime
@@ -23,7 +24,8 @@ compile_tool, run_tool, work = sys.argv[1:4]
 cases = [("h12", 12, 12, 1, 12, 11, 1), ("h20", 20, 20, 1, 20, 19, 1),
          ("h24s2", 48, 24, 2, 12, 11, 1), ("h28", 28, 28, 1, 28, 13, 2),
          ("h36", 36, 36, 1, 36, 17, 2), ("h52", 52, 52, 1, 52, None, 2),
-         ("h112", 112, 112, 1, 28, 13, 2)]
+         ("h112", 112, 112, 1, 28, 13, 2), ("h156", 156, 156, 1, 156, None, 0),
+         ("h344", 344, 344, 1, 172, None, 0)]
 lines, results = [], []
 for name, n, size, stride, *_ in cases:
     attrs = "" if size == n else " size %d stride %d" % (size, stride)

@@ -327,7 +327,7 @@ func.func @rms_norm_axis_min(%x: tensor<4x64xf32>) {
 
 func.func @hadamard_unsupported(%x: tensor<4x29568xf32>) {
   // 29568 = 2^7 * 231: 231 has no built-in Hadamard factor.
-  // expected-error @+1 {{'qc.hadamard' op transform size 29568 is not supported; supported sizes are K*2^m for K in {1, 12, 20, 28, 36, 40, 52, 60, 108, 140, 156}}}
+  // expected-error @+1 {{'qc.hadamard' op transform size 29568 is not supported; supported sizes are K*2^m for K in {1, 12, 20, 28, 36, 40, 52, 60, 108, 140, 156, 172}}}
   %0 = qc.hadamard %x : tensor<4x29568xf32>
   return
 }

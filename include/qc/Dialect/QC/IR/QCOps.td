@@ -357,8 +357,7 @@ def QC_HadamardOp : QC_Op<"hadamard", [Pure, SameOperandsAndResultType]> {
       `H_{h·d} = (I_h ⊗ H_d)(H_h ⊗ I_d)`).
 
     `size` must be `K·2^m` for K in {1, 12, 20, 28, 36, 40, 52, 60, 108, 140,
-    156} (QuaRot's set without 172, not constructed yet); the verifier
-    says so when it is not.
+    156, 172} (QuaRot's set); the verifier says so when it is not.
 
     Two identical transforms of a power-of-two size cancel (the Sylvester matrix
     is symmetric and orthonormal), and a transform of size 1 is the identity;
