@@ -55,8 +55,14 @@ struct QCTileContractionsPass
   /// (a contiguous block of weight rows) accumulates into its own partial
   /// row, and a final generic sums the partial rows. The chunk loop is an
   /// scf.forall. Returns false (op unchanged) where k is not static or not a
-  /// multiple of the chunk count.
+  /// multiple of the chunk count, or where an operand is indexed by more
+  /// than a projection of the loops (group scales read at k floordiv g:
+  /// linalg's reduction splitting and tiling cannot slice those).
   bool splitGemv(IRRewriter &rewriter, linalg::GenericOp op, int64_t k) {
+    if (!llvm::all_of(op.getIndexingMapsArray(), [](AffineMap map) {
+          return map.isProjectedPermutation();
+        }))
+      return false;
     int64_t size = op.getStaticLoopRanges()[k];
     if (ShapedType::isDynamic(size) || size % kSplitChunks != 0 ||
         size / kSplitChunks < kMinChunkRows)
