@@ -99,6 +99,34 @@ struct QCTileContractionsPass
     return true;
   }
 
+  /// A GEMV whose reduction cannot be split (group scales at k floordiv g)
+  /// but whose weight is [N, K] (k the innermost loop, so each weight row is
+  /// one contiguous run): threads take whole rows instead, n in
+  /// kSplitChunks scf.forall tiles. Returns false (op unchanged) where n is
+  /// not static or too short, or k is not innermost.
+  bool splitGemvRows(IRRewriter &rewriter, linalg::GenericOp op, int64_t n,
+                     int64_t k) {
+    SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+    int64_t loops = bounds.size();
+    if (k != loops - 1 || ShapedType::isDynamic(bounds[n]) ||
+        bounds[n] < kSplitChunks * 16)
+      return false;
+    SmallVector<OpFoldResult> sizes(loops, rewriter.getIndexAttr(0));
+    sizes[n] = rewriter.getIndexAttr(
+        evenTile(bounds[n], llvm::divideCeil(bounds[n], kSplitChunks)));
+    scf::SCFTilingOptions options;
+    options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+    options.setTileSizes(sizes);
+    rewriter.setInsertionPoint(op);
+    FailureOr<scf::SCFTilingResult> tiled =
+        scf::tileUsingSCF(rewriter, cast<TilingInterface>(op.getOperation()),
+                          options);
+    if (failed(tiled))
+      return false;
+    rewriter.replaceOp(op, tiled->replacements);
+    return true;
+  }
+
   /// Constants referring to each dense resource, by resource key.
   llvm::StringMap<unsigned> resourceUses;
 
@@ -351,8 +379,8 @@ struct QCTileContractionsPass
       // An unpacked GEMV: split the reduction across threads, or leave it
       // whole (single-threaded, or k too short to split).
       if (gemv && nr < 0) {
-        if (parallel)
-          (void)splitGemv(rewriter, op, k);
+        if (parallel && !splitGemv(rewriter, op, k))
+          (void)splitGemvRows(rewriter, op, n, k);
         continue;
       }
       int64_t kTile = gemv ? 0 : tileK;

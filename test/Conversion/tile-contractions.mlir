@@ -99,8 +99,9 @@ func.func @gemv(%a: tensor<1x1024xf32>, %b: tensor<1024x64xf32>, %c: tensor<1x64
 
 // A GEMV with group scales read at k floordiv 32 (weight-only int4 with
 // groups, MatMulNBits): its reduction cannot be split by linalg (the map is
-// not a projected permutation), so it is left whole even when parallel.
-// It once crashed the pass (a null inverse permutation).
+// not a projected permutation; it once crashed the pass, a null inverse
+// permutation). With 64 rows, too few to share, it is left whole even when
+// parallel.
 // PAR-LABEL: func.func @grouped_gemv
 // PAR-NOT: scf.forall
 // PAR: linalg.generic {{.*}} outs(%{{.*}} : tensor<1x64xf32>)
@@ -119,6 +120,33 @@ func.func @grouped_gemv(%a: tensor<1x1024xf32>, %b: tensor<64x1024xi8>, %s: tens
     linalg.yield %r : f32
   } -> tensor<1x64xf32>
   return %0 : tensor<1x64xf32>
+}
+
+// -----
+
+// The same with 256 rows: threads take whole weight rows instead, n in 8
+// scf.forall tiles of 32 (each row of the [N, K] weight one contiguous run).
+// Sequential: left whole.
+// CHECK-LABEL: func.func @grouped_gemv_rows
+// CHECK-NOT: scf.for
+// PAR-LABEL: func.func @grouped_gemv_rows
+// PAR: scf.forall (%[[I:.*]]) = (0) to (256) step (32)
+// PAR: linalg.generic {{.*}} ins(%{{.*}}, %{{.*}}, %{{.*}} : tensor<1x1024xf32>, tensor<32x1024xi8>, tensor<32x32xf32>) outs(%{{.*}} : tensor<1x32xf32>)
+#lhs = affine_map<(m, n, k) -> (m, k)>
+#rhs = affine_map<(m, n, k) -> (n, k)>
+#scale = affine_map<(m, n, k) -> (n, k floordiv 32)>
+#out = affine_map<(m, n, k) -> (m, n)>
+func.func @grouped_gemv_rows(%a: tensor<1x1024xf32>, %b: tensor<256x1024xi8>, %s: tensor<256x32xf32>, %c: tensor<1x256xf32>) -> tensor<1x256xf32> {
+  %0 = linalg.generic {indexing_maps = [#lhs, #rhs, #scale, #out], iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b, %s : tensor<1x1024xf32>, tensor<256x1024xi8>, tensor<256x32xf32>) outs(%c : tensor<1x256xf32>) attrs = {qc.contraction} {
+  ^bb0(%x: f32, %w: i8, %g: f32, %acc: f32):
+    %wf = arith.sitofp %w : i8 to f32
+    %ws = arith.mulf %wf, %g : f32
+    %p = arith.mulf %x, %ws : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  } -> tensor<1x256xf32>
+  return %0 : tensor<1x256xf32>
 }
 
 // -----
