@@ -105,10 +105,12 @@ std::optional<std::vector<float>> biasOf(MatMulOp op, int64_t n) {
   return readF32(value);
 }
 
-/// True when `conv` is a group-1 convolution with a constant f32 weight
-/// accumulating into zeros (so that scaling its weight scales its output).
+/// True when `conv` is a convolution the quantization passes rewrite (a
+/// constant f32 weight) accumulating into zeros, so that scaling its weight
+/// scales its output. Only types are looked at: the weight is read once, by
+/// scaleLayer.
 bool isScalableConv(Operation *op) {
-  if (!isa<linalg::Conv1DNcwFcwOp, linalg::Conv2DNchwFchwOp>(op))
+  if (!isQuantizableConv(op))
     return false;
   auto conv = cast<linalg::LinalgOp>(op);
   auto fill = conv.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
@@ -116,10 +118,7 @@ bool isScalableConv(Operation *op) {
   if (!fill || !matchPattern(fill.getInputs()[0], m_Constant(&zero)))
     return false;
   auto f = dyn_cast<FloatAttr>(zero);
-  Attribute weight;
-  return f && f.getValue().isZero() &&
-         matchPattern(conv.getDpsInputs()[1], m_Constant(&weight)) &&
-         readF32(weight).has_value();
+  return f && f.getValue().isZero();
 }
 
 /// A quantized matmul weight with `factor` multiplied into its scales per
@@ -182,8 +181,12 @@ LogicalResult scaleLayer(PatternRewriter &rewriter, Operation *layer,
   if (auto conv = dyn_cast<linalg::LinalgOp>(layer)) {
     Value weight = conv.getDpsInputs()[1];
     Attribute value;
-    matchPattern(weight, m_Constant(&value));
-    std::vector<float> w = *readF32(value);
+    std::optional<std::vector<float>> data;
+    if (matchPattern(weight, m_Constant(&value)))
+      data = readF32(value);
+    if (!data)
+      return failure();
+    std::vector<float> &w = *data;
     auto type = cast<RankedTensorType>(weight.getType());
     int64_t f = type.getDimSize(0), k = type.getNumElements() / f;
     numerics::scaleOutputChannels(w.data(), k, f, /*transposed=*/true,

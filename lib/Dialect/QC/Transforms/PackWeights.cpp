@@ -20,37 +20,6 @@ namespace mlir::qc {
 using namespace mlir;
 using namespace mlir::qc;
 
-std::optional<std::vector<int32_t>>
-mlir::qc::readIntegerCodes(Attribute value, bool isSigned) {
-  auto elements = dyn_cast<ElementsAttr>(value);
-  auto integer = elements ? dyn_cast<IntegerType>(elements.getElementType())
-                          : IntegerType();
-  if (!integer || integer.getWidth() > 8)
-    return std::nullopt;
-  std::vector<int32_t> codes;
-  codes.reserve(elements.getNumElements());
-  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
-    for (const APInt &v : dense.getValues<APInt>())
-      codes.push_back(static_cast<int32_t>(isSigned ? v.getSExtValue()
-                                                    : v.getZExtValue()));
-    return codes;
-  }
-  // A resource holds one element per byte (sub-byte widths included).
-  auto resource = dyn_cast<DenseResourceElementsAttr>(value);
-  AsmResourceBlob *blob = resource ? resource.getRawHandle().getBlob() : nullptr;
-  if (!blob || static_cast<int64_t>(blob->getData().size()) !=
-                   elements.getNumElements())
-    return std::nullopt;
-  unsigned width = integer.getWidth();
-  for (char c : blob->getData()) {
-    APInt v(8, static_cast<uint8_t>(c));
-    v = v.trunc(width);
-    codes.push_back(
-        static_cast<int32_t>(isSigned ? v.getSExtValue() : v.getZExtValue()));
-  }
-  return codes;
-}
-
 namespace {
 struct PackWeightsPass : public qc::impl::PackWeightsBase<PackWeightsPass> {
   using PackWeightsBase::PackWeightsBase;
