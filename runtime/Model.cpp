@@ -70,6 +70,16 @@ bool Model::load(const std::string &library, const std::string &modelName,
             "?); pass --name";
     return false;
   }
+  cudaLastError = reinterpret_cast<decltype(cudaLastError)>(
+      dlsym(handle, "quant_cuda_last_error"));
+  cudaTime =
+      reinterpret_cast<decltype(cudaTime)>(dlsym(handle, "quant_cuda_time"));
+  cudaMalloc = reinterpret_cast<decltype(cudaMalloc)>(
+      dlsym(handle, "quant_cuda_malloc"));
+  cudaFree =
+      reinterpret_cast<decltype(cudaFree)>(dlsym(handle, "quant_cuda_free"));
+  cudaCopy =
+      reinterpret_cast<decltype(cudaCopy)>(dlsym(handle, "quant_cuda_copy"));
   using LoadFn = int32_t (*)(const char *);
   if (auto loadWeights = reinterpret_cast<LoadFn>(
           dlsym(handle, (name + "_load_weights").c_str()))) {
@@ -142,17 +152,98 @@ bool Model::run(std::vector<Tensor> &inputs, std::vector<Tensor> &outputs,
         0);
     outPtrs.push_back(outputs[i].bytes.data());
   }
+  inBytes.clear();
+  for (const Tensor &t : inputs)
+    inBytes.push_back(t.bytes.size());
+  outBytes.clear();
+  for (const Tensor &t : outputs)
+    outBytes.push_back(t.bytes.size());
   int32_t rc = rerun();
   if (rc != 0) {
-    error = name + "_run returned " + std::to_string(rc) +
-            (rc == 1   ? " (QUANT_ERR_NULL)"
-             : rc == 2 ? " (QUANT_ERR_SHAPE: a dimension does not match)"
-             : rc == 3 ? " (QUANT_ERR_WEIGHTS: weights not loaded)"
-                       : "");
+    error = describe(rc);
     return false;
   }
   for (Tensor &o : outputs)
     o.bytes.resize(size_t(o.numElements()) * dtypeSize(o.dtype));
+  return true;
+}
+
+std::string Model::describe(int32_t rc) const {
+  std::string why =
+      rc == 1   ? " (QUANT_ERR_NULL)"
+      : rc == 2 ? " (QUANT_ERR_SHAPE: a dimension does not match)"
+      : rc == 3 ? " (QUANT_ERR_WEIGHTS: weights not loaded)"
+      : rc == 4 ? " (QUANT_ERR_CUDA: " +
+                      std::string(cudaLastError && cudaLastError()
+                                      ? cudaLastError()
+                                      : "no message") +
+                      ")"
+                : "";
+  return name + "_run returned " + std::to_string(rc) + why;
+}
+
+namespace {
+struct DeviceCall {
+  int32_t (*run)(void *const *, const int64_t *const *, void *const *);
+  void *const *ins;
+  const int64_t *const *shapes;
+  void *const *outs;
+};
+int32_t callModel(void *arg) {
+  auto *c = static_cast<DeviceCall *>(arg);
+  return c->run(c->ins, c->shapes, c->outs);
+}
+} // namespace
+
+bool Model::benchDevice(long count, std::vector<double> &milliseconds,
+                        std::string &error) {
+  if (!isCuda() || !cudaMalloc || !cudaFree || !cudaCopy) {
+    error = "not a --target=cuda model";
+    return false;
+  }
+  std::vector<void *> dIns, dOuts;
+  auto release = [&] {
+    for (void *p : dIns)
+      cudaFree(p);
+    for (void *p : dOuts)
+      cudaFree(p);
+  };
+  for (size_t i = 0; i < inPtrs.size(); ++i) {
+    void *p = cudaMalloc(int64_t(std::max<size_t>(inBytes[i], 1)));
+    if (!p) {
+      release();
+      error = describe(4);
+      return false;
+    }
+    dIns.push_back(p);
+  }
+  for (size_t i = 0; i < outPtrs.size(); ++i) {
+    void *p = cudaMalloc(int64_t(std::max<size_t>(outBytes[i], 1)));
+    if (!p) {
+      release();
+      error = describe(4);
+      return false;
+    }
+    dOuts.push_back(p);
+  }
+  DeviceCall call{runFn, dIns.data(), shapePtrs.data(), dOuts.data()};
+  for (size_t i = 0; i < inPtrs.size(); ++i)
+    if (cudaCopy(dIns[i], inPtrs[i], int64_t(inBytes[i])) != 0) {
+      release();
+      error = describe(4);
+      return false;
+    }
+  for (long r = 0; r < count; ++r) {
+    float ms = 0;
+    int32_t rc = cudaTime(callModel, &call, 1, &ms);
+    if (rc != 0) {
+      release();
+      error = describe(rc);
+      return false;
+    }
+    milliseconds.push_back(ms);
+  }
+  release();
   return true;
 }
 

@@ -53,6 +53,16 @@ public:
   /// (for benchmarks); returns its code.
   int32_t rerun();
 
+  /// Whether the model was compiled with --target=cuda (it links quant's
+  /// CUDA runtime).
+  bool isCuda() const { return cudaTime != nullptr; }
+
+  /// For a CUDA model, after a successful run(): copies the inputs to device
+  /// memory once and times `count` calls on device-resident inputs and
+  /// outputs, each with CUDA events. Returns false with `error` on a failure.
+  bool benchDevice(long count, std::vector<double> &milliseconds,
+                   std::string &error);
+
 private:
   using RunFn = int32_t (*)(void *const *, const int64_t *const *,
                             void *const *);
@@ -61,6 +71,14 @@ private:
   std::vector<Spec> inSpecs, outSpecs;
   std::vector<void *> inPtrs, outPtrs;
   std::vector<const int64_t *> shapePtrs;
+  std::vector<size_t> inBytes, outBytes;
+  // quant_cuda.h, when the library has it.
+  const char *(*cudaLastError)() = nullptr;
+  int32_t (*cudaTime)(int32_t (*)(void *), void *, int32_t, float *) = nullptr;
+  void *(*cudaMalloc)(int64_t) = nullptr;
+  void (*cudaFree)(void *) = nullptr;
+  int32_t (*cudaCopy)(void *, const void *, int64_t) = nullptr;
+  std::string describe(int32_t rc) const;
 };
 
 } // namespace quant

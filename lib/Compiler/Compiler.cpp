@@ -6,13 +6,12 @@
 #include "qc/Dialect/QC/Transforms/Quantization.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/Pass/PassManager.h"
-#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
-#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "mlir/Target/LLVMIR/Export.h"
 
 #include "llvm/ADT/StringExtras.h"
@@ -21,6 +20,7 @@
 #include "llvm/IR/Module.h"
 #include "llvm/MC/MCSubtargetInfo.h"
 #include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/TargetSelect.h"
@@ -156,8 +156,15 @@ std::string mlir::qc::renderHeader(const ModelSignature &signature,
      << " * input has a dynamic dimension (-1 below); then shapes[i] points "
         "to\n"
      << " * input i's dimensions. Returns QUANT_OK, QUANT_ERR_NULL or\n"
-     << " * QUANT_ERR_SHAPE. Reentrant: calls may run concurrently.\n"
-     << (options.parallel
+     << " * QUANT_ERR_SHAPE" << (options.isCuda() ? " or QUANT_ERR_CUDA" : "")
+     << ". Reentrant: calls may run concurrently.\n"
+     << (options.isCuda()
+             ? " * Runs on a CUDA GPU: inputs and outputs may be host or "
+               "device pointers.\n"
+               " * Link the object with libquant_cuda.a -ldl -lpthread "
+               "(quant_cuda.h);\n"
+               " * the CUDA driver is opened at run time.\n"
+         : options.parallel
              ? " * Link the object with -lm -lomp; OMP_NUM_THREADS sets the "
                "threads per call.\n"
              : " * Link the object with -lm (single-threaded code).\n")
@@ -189,7 +196,15 @@ std::string mlir::qc::renderHeader(const ModelSignature &signature,
      << "#ifndef QUANT_ERR_WEIGHTS\n"
      << "#define QUANT_ERR_WEIGHTS 3 /* the weights file is missing or wrong "
         "*/\n"
-     << "#endif\n\n"
+     << "#endif\n"
+     << (options.isCuda()
+             ? "#ifndef QUANT_ERR_CUDA\n"
+               "#define QUANT_ERR_CUDA 4 /* a CUDA call failed: "
+               "quant_cuda_last_error() says why */\n"
+               "#endif\n"
+               "const char *quant_cuda_last_error(void);\n"
+             : "")
+     << "\n"
      << "#define " << upper << "_NUM_INPUTS " << signature.inputs.size() << "\n"
      << "#define " << upper << "_NUM_OUTPUTS " << signature.outputs.size()
      << "\n\n";
@@ -420,19 +435,33 @@ FailureOr<LowerToLLVMOptions> loweringOptions(const CompileOptions &options,
   lowering.vectorBits = vectorBits(*machine);
   return lowering;
 }
+
+LowerToCUDAOptions cudaLoweringOptions(const CompileOptions &options) {
+  LowerToCUDAOptions lowering;
+  lowering.entryName = options.name;
+  lowering.chips.assign(options.gpuChips.begin(), options.gpuChips.end());
+  lowering.ptxas = options.ptxas;
+  lowering.optLevel = std::max(options.optLevel, 1u);
+  lowering.stopAtPTX = options.emit == EmitKind::PTX;
+  return lowering;
+}
 } // namespace
 
 void mlir::qc::printLoweringPipeline(MLIRContext *context,
                                      const CompileOptions &options,
                                      llvm::raw_ostream &os) {
   std::string error;
-  FailureOr<LowerToLLVMOptions> lowering = loweringOptions(options, error);
-  if (failed(lowering)) {
-    os << "(no lowering: " << error << ")\n";
-    return;
-  }
   PassManager pm(context, ModuleOp::getOperationName());
-  buildLowerToLLVMPipeline(pm, *lowering);
+  if (options.isCuda()) {
+    buildLowerToCUDAPipeline(pm, cudaLoweringOptions(options));
+  } else {
+    FailureOr<LowerToLLVMOptions> lowering = loweringOptions(options, error);
+    if (failed(lowering)) {
+      os << "(no lowering: " << error << ")\n";
+      return;
+    }
+    buildLowerToLLVMPipeline(pm, *lowering);
+  }
   pm.printAsTextualPipeline(os);
   os << "\n";
 }
@@ -444,10 +473,14 @@ LogicalResult mlir::qc::lowerToLLVMDialect(ModuleOp module,
   if (failed(applyPassManagerCLOptions(pm)))
     return failure();
   std::string error;
-  FailureOr<LowerToLLVMOptions> lowering = loweringOptions(options, error);
-  if (failed(lowering))
-    return module.emitError(error);
-  buildLowerToLLVMPipeline(pm, *lowering);
+  if (options.isCuda()) {
+    buildLowerToCUDAPipeline(pm, cudaLoweringOptions(options));
+  } else {
+    FailureOr<LowerToLLVMOptions> lowering = loweringOptions(options, error);
+    if (failed(lowering))
+      return module.emitError(error);
+    buildLowerToLLVMPipeline(pm, *lowering);
+  }
   if (failed(pm.run(module)))
     return failure();
   // The signature string, so that a loader can check what it feeds.
@@ -465,9 +498,9 @@ LogicalResult mlir::qc::emitCode(ModuleOp module, const CompileOptions &options,
                                  llvm::raw_pwrite_stream &os) {
   MLIRContext *ctx = module.getContext();
   DialectRegistry registry;
-  registerBuiltinDialectTranslation(registry);
-  registerLLVMDialectTranslation(registry);
-  registerOpenMPDialectTranslation(registry);
+  // Builtin, LLVM, OpenMP and, for --target=cuda, gpu.binary and
+  // gpu.launch_func.
+  registerAllToLLVMIRTranslations(registry);
   ctx->appendDialectRegistry(registry);
 
   std::string error;
@@ -503,9 +536,50 @@ LogicalResult mlir::qc::emitCode(ModuleOp module, const CompileOptions &options,
   return success();
 }
 
+LogicalResult mlir::qc::emitPTX(ModuleOp module, llvm::raw_ostream &os) {
+  bool any = false;
+  WalkResult result = module.walk([&](gpu::BinaryOp binary) {
+    for (Attribute attr : binary.getObjects()) {
+      auto object = cast<gpu::ObjectAttr>(attr);
+      if (object.getFormat() != gpu::CompilationTarget::Assembly) {
+        binary.emitError("expected PTX objects");
+        return WalkResult::interrupt();
+      }
+      os << object.getObject().getValue();
+      any = true;
+    }
+    return WalkResult::advance();
+  });
+  if (result.wasInterrupted())
+    return failure();
+  if (!any)
+    os << "// no GPU kernels\n";
+  return success();
+}
+
+std::string mlir::qc::cudaRuntimeArchive() {
+  std::string self = llvm::sys::fs::getMainExecutable(
+      nullptr, reinterpret_cast<void *>(&mlir::qc::cudaRuntimeArchive));
+  llvm::SmallString<256> path(llvm::sys::path::parent_path(
+      llvm::sys::path::parent_path(self)));
+  llvm::sys::path::append(path, "lib", "libquant_cuda.a");
+  return path.str().str();
+}
+
 LogicalResult mlir::qc::linkShared(llvm::StringRef object,
-                                   llvm::StringRef output, bool parallel,
+                                   llvm::StringRef output,
+                                   const CompileOptions &options,
                                    std::string &error) {
+  bool parallel = options.parallel && !options.isCuda();
+  std::string runtime;
+  if (options.isCuda()) {
+    runtime = cudaRuntimeArchive();
+    if (!llvm::sys::fs::exists(runtime)) {
+      error = "the CUDA runtime " + runtime +
+              " is missing (build the quant_cuda target)";
+      return failure();
+    }
+  }
   llvm::ErrorOr<std::string> driver = llvm::sys::findProgramByName("cc");
   for (const char *alternative : {"gcc", "clang"})
     if (!driver)
@@ -519,6 +593,11 @@ LogicalResult mlir::qc::linkShared(llvm::StringRef object,
                                              output,  object,    "-lm"};
   if (parallel)
     args.push_back("-lomp");
+  if (!runtime.empty()) {
+    args.push_back(runtime);
+    args.push_back("-ldl");
+    args.push_back("-lpthread");
+  }
   std::string message;
   int rc = llvm::sys::ExecuteAndWait(*driver, args, std::nullopt, {}, 0, 0,
                                      &message);

@@ -130,6 +130,8 @@ LogicalResult Probe::build(ModuleOp module, const CompileOptions &options,
   CompileOptions probeOptions = options;
   probeOptions.name = "probe";
   probeOptions.emit = EmitKind::Object;
+  // Calibration runs on the host CPU whatever the target.
+  probeOptions.gpuChips.clear();
   // `module` still needs its weights after the probe is compiled.
   probeOptions.releasePackedSources = false;
   probeOptions.weightsFile = (dir + "/probe.weights").str();
@@ -147,7 +149,7 @@ LogicalResult Probe::build(ModuleOp module, const CompileOptions &options,
       return failure();
   }
   std::string error;
-  if (failed(linkShared(object, library, options.parallel, error)))
+  if (failed(linkShared(object, library, probeOptions, error)))
     return module.emitError() << purpose << ": " << error;
   if (!model.load(library, "probe",
                   (*probe)->hasAttr("qc.weights_base")

@@ -29,6 +29,7 @@ namespace {
 constexpr int32_t kErrNull = 1;
 constexpr int32_t kErrShape = 2;
 constexpr int32_t kErrWeights = 3;
+constexpr int32_t kErrCuda = 4;
 
 struct QCEmitCInterfacePass
     : public qc::impl::QCEmitCInterfaceBase<QCEmitCInterfacePass> {
@@ -143,6 +144,43 @@ struct QCEmitCInterfacePass
     if (anyDynamic)
       check(isNull(shapesArg), nullExit);
 
+    // A GPU model: the runtime makes this thread's stream ready; host
+    // buffers are staged through device memory.
+    Block *cudaExit = cuda ? chain.exitReturning(kErrCuda) : nullptr;
+    auto runtime = [&](StringRef callee, Type result,
+                       ValueRange args) -> Value {
+      auto fn = module.lookupSymbol<func::FuncOp>(callee);
+      if (!fn) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(module.getBody());
+        fn = func::FuncOp::create(
+            b, loc, callee,
+            b.getFunctionType(args.getTypes(), result ? TypeRange{result}
+                                                      : TypeRange{}));
+        fn.setPrivate();
+      }
+      auto call = func::CallOp::create(b, loc, fn, args);
+      return result ? call.getResult(0) : Value();
+    };
+    auto stage = [&](Value data, MemRefType type, ArrayRef<Value> sizes,
+                     bool output) -> Value {
+      if (!cuda)
+        return data;
+      int64_t elementBytes =
+          (type.getElementType().getIntOrFloatBitWidth() + 7) / 8;
+      Value bytes = LLVM::ConstantOp::create(b, loc, i64, elementBytes);
+      for (Value size : sizes)
+        bytes = LLVM::MulOp::create(b, loc, bytes, size);
+      return runtime(output ? "quant_cuda_output" : "quant_cuda_input", ptr,
+                     {data, bytes});
+    };
+    if (cuda) {
+      Value rc = runtime("quant_cuda_begin", i32, {});
+      check(LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ne, rc,
+                                 LLVM::ConstantOp::create(b, loc, i32, 0)),
+            cudaExit);
+    }
+
     SmallVector<Value> callArgs;
 
     // Dynamic dimensions that share an ONNX dim_param must agree.
@@ -192,17 +230,21 @@ struct QCEmitCInterfacePass
                                      it->second),
                 shapeExit);
       }
+      data = stage(data, type, sizes, /*output=*/false);
       callArgs.push_back(memrefOverPointer(b, loc, data, type, sizes));
     }
     for (auto [j, type] : llvm::enumerate(outputs)) {
       Value data = loadPtr(outsArg, j);
       check(isNull(data), nullExit);
-      callArgs.push_back(
-          memrefOverPointer(b, loc, data, type, staticSizes(b, loc, type)));
+      SmallVector<Value> sizes = staticSizes(b, loc, type);
+      data = stage(data, type, sizes, /*output=*/true);
+      callArgs.push_back(memrefOverPointer(b, loc, data, type, sizes));
     }
     func::CallOp::create(b, loc, main, callArgs);
-    func::ReturnOp::create(
-        b, loc, ValueRange{arith::ConstantIntOp::create(b, loc, i32, 0)});
+    Value rc = cuda ? runtime("quant_cuda_end", i32, {})
+                    : arith::ConstantIntOp::create(b, loc, i32, 0).getResult();
+    func::ReturnOp::create(b, loc, ValueRange{rc});
+    entry->setAttr("qc.host", b.getUnitAttr());
     return success();
   }
 };

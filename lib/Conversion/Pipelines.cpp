@@ -21,6 +21,7 @@
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
@@ -30,8 +31,11 @@
 
 using namespace mlir;
 
-void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
-                                        const LowerToLLVMOptions &options) {
+namespace {
+/// Stages 0-1, shared by the CPU and CUDA lowerings: from imported IR to
+/// linalg on tensors.
+void addFrontPasses(OpPassManager &pm) {
+  using namespace mlir::qc;
   // 0. Canonical scales (exact): BatchNorm and other constant per-channel
   // factors into the layers' weights; dequantize/quantize around qc.matmul
   // into its operand and result types, so that QDQ graphs contract codes.
@@ -59,6 +63,12 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   QCApproximateMathOptions approximate;
   approximate.ops = {"math.exp"};
   pm.addPass(createQCApproximateMath(approximate));
+}
+} // namespace
+
+void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
+                                        const LowerToLLVMOptions &options) {
+  addFrontPasses(pm);
   // 2. Cache blocking of the matmuls, fusion.
   if (options.vectorize) {
     QCTileContractionsOptions tiling;
@@ -143,6 +153,82 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
 }
 
+void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
+                                        const LowerToCUDAOptions &options) {
+  addFrontPasses(pm);
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // Buffers and the entry point, as for the CPU (no deallocation pipeline:
+  // qc-map-to-gpu frees each device buffer after its last use).
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.addResultAttribute = true;
+  outParams.hoistStaticAllocs = false;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  pm.addPass(createCanonicalizerPass());
+  QCEmitCInterfaceOptions entry;
+  entry.entryName = options.entryName;
+  entry.cuda = true;
+  pm.addPass(createQCEmitCInterface(entry));
+  // The GPU mapping and the kernels.
+  QCMapToGPUOptions mapping;
+  mapping.blockSize = options.blockSize;
+  pm.addNestedPass<func::FuncOp>(createQCMapToGPU(mapping));
+  pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  QCMergeKernelModulesOptions merge;
+  merge.moduleName = options.entryName + "_kernels";
+  pm.addPass(createQCMergeKernelModules(merge));
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  for (const std::string &chip : options.chips) {
+    GpuNVVMAttachTargetOptions target;
+    target.chip = chip;
+    target.optLevel = options.optLevel;
+    pm.addPass(createGpuNVVMAttachTarget(target));
+  }
+  // Device side.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
+  device.addPass(createConvertGpuOpsToNVVMOps());
+  device.addPass(createCanonicalizerPass());
+  device.addPass(createCSEPass());
+  device.addPass(createReconcileUnrealizedCastsPass());
+  // Host side: one stream per call (gpu-async-region), the mgpu* calls of
+  // quant's runtime, then the usual LLVM lowering.
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+  pm.addPass(createGpuToLLVMConversionPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  QCDeviceGlobalsOptions globals;
+  globals.function = "__" + options.entryName + "_main";
+  pm.addPass(createQCDeviceGlobals(globals));
+  pm.addPass(createCanonicalizerPass());
+  GpuModuleToBinaryPassOptions binary;
+  binary.compilationTarget = "isa";
+  pm.addPass(createGpuModuleToBinaryPass(binary));
+  if (options.stopAtPTX)
+    return;
+  QCGPUFatBinaryOptions fat;
+  fat.ptxas = options.ptxas;
+  pm.addPass(createQCGPUFatBinary(fat));
+}
+
 namespace {
 struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
   Option<std::string> name{*this, "name",
@@ -159,7 +245,39 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
 };
 } // namespace
 
+namespace {
+struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
+  Option<std::string> name{*this, "name",
+                           llvm::cl::desc("Prefix of the C entry point"),
+                           llvm::cl::init("model")};
+  ListOption<std::string> chips{
+      *this, "chips",
+      llvm::cl::desc("GPU architectures (default: sm_90a,sm_80)")};
+  Option<std::string> ptxas{
+      *this, "ptxas",
+      llvm::cl::desc("ptxas for cubins (default: none, PTX only)"),
+      llvm::cl::init("")};
+  Option<bool> stopAtPTX{*this, "stop-at-ptx",
+                         llvm::cl::desc("Leave the gpu.binary objects as PTX"),
+                         llvm::cl::init(false)};
+};
+} // namespace
+
 void mlir::qc::registerLowerToLLVMPipeline() {
+  PassPipelineRegistration<CUDAPipelineOptions>(
+      "qc-lower-to-cuda",
+      "The CUDA lowering: qc/tosa/linalg on tensors to GPU kernels (NVVM, "
+      "PTX/cubin in a gpu.binary) and host code in the LLVM dialect with "
+      "the C entry point <name>_run",
+      [](OpPassManager &pm, const CUDAPipelineOptions &opts) {
+        LowerToCUDAOptions options;
+        options.entryName = opts.name;
+        if (!opts.chips.empty())
+          options.chips.assign(opts.chips.begin(), opts.chips.end());
+        options.ptxas = opts.ptxas;
+        options.stopAtPTX = opts.stopAtPTX;
+        buildLowerToCUDAPipeline(pm, options);
+      });
   PassPipelineRegistration<PipelineOptions>(
       "qc-lower-to-llvm",
       "The CPU lowering: qc/tosa/linalg on tensors to the LLVM dialect with "

@@ -21,10 +21,12 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Dialect/All.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -56,7 +58,10 @@ static cl::opt<EmitKind> emitKind(
                           "an object file (.o) and its header (.h)"),
                clEnumValN(EmitKind::Shared, "shared",
                           "a shared library (.so, linked with the system C "
-                          "compiler driver) and its header (.h)")),
+                          "compiler driver) and its header (.h)"),
+               clEnumValN(EmitKind::PTX, "ptx",
+                          "the GPU kernels as PTX (.ptx; --target=cuda with "
+                          "one architecture)")),
     cl::cat(category));
 static cl::opt<unsigned> optLevel("O", cl::Prefix,
                                   cl::desc("Optimisation level 0-3 "
@@ -78,6 +83,20 @@ static cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Fix the shape of a graph input: NAME=D0,D1,... (repeatable)"),
     cl::value_desc("name=dims"), cl::cat(category));
+
+static cl::opt<std::string> target(
+    "target",
+    cl::desc("Where the model runs: cpu (default, the host CPU) or "
+             "cuda[:ARCH,...] (NVIDIA GPUs; default architectures "
+             "sm_90a,sm_80: a cubin per architecture when ptxas is found, "
+             "and PTX that newer GPUs compile when the model loads)"),
+    cl::init("cpu"), cl::cat(category));
+static cl::opt<std::string> ptxasPath(
+    "ptxas",
+    cl::desc("With --target=cuda: the ptxas that turns PTX into cubins "
+             "(default: ptxas on PATH, else /usr/local/cuda/bin/ptxas; "
+             "'none': PTX only)"),
+    cl::value_desc("path"), cl::cat(category));
 
 static cl::opt<bool> parallel(
     "parallel",
@@ -266,6 +285,8 @@ static const char *extensionFor(EmitKind kind) {
     return ".o";
   case EmitKind::Shared:
     return ".so";
+  case EmitKind::PTX:
+    return ".ptx";
   }
   return ".o";
 }
@@ -359,6 +380,85 @@ static bool applyRecipe(llvm::StringRef name) {
   return true;
 }
 
+/// --target and --ptxas into `options` (gpuChips, ptxas, and a portable
+/// host CPU for GPU models); prints the error and fails on a bad value.
+static LogicalResult parseTarget(CompileOptions &options) {
+  llvm::StringRef value = target;
+  if (value == "cpu") {
+    if (options.emit == EmitKind::PTX) {
+      llvm::errs() << "quant-compile: --emit=ptx needs --target=cuda\n";
+      return failure();
+    }
+    if (!ptxasPath.empty()) {
+      llvm::errs() << "quant-compile: --ptxas applies to --target=cuda\n";
+      return failure();
+    }
+    return success();
+  }
+  if (!value.consume_front("cuda")) {
+    llvm::errs() << "quant-compile: --target: unknown target '" << target
+                 << "' (cpu, cuda, cuda:sm_90a, cuda:sm_80, ...)\n";
+    return failure();
+  }
+  if (value.empty()) {
+    options.gpuChips = {"sm_90a", "sm_80"};
+  } else if (!value.consume_front(":") || value.empty()) {
+    llvm::errs() << "quant-compile: --target: expected cuda or "
+                    "cuda:ARCH[,ARCH...], got '"
+                 << target << "'\n";
+    return failure();
+  } else {
+    llvm::SmallVector<llvm::StringRef> chips;
+    value.split(chips, ',');
+    for (llvm::StringRef chip : chips) {
+      llvm::StringRef digits = chip;
+      unsigned arch = 0;
+      bool ok = digits.consume_front("sm_");
+      digits.consume_back("a");
+      ok = ok && !digits.getAsInteger(10, arch) && arch >= 70 && arch < 1000;
+      if (!ok) {
+        llvm::errs() << "quant-compile: --target: '" << chip
+                     << "' is not a GPU architecture of sm_70 or later (like "
+                        "sm_80 or sm_90a)\n";
+        return failure();
+      }
+      options.gpuChips.push_back(chip.str());
+    }
+  }
+  if (options.emit == EmitKind::PTX && options.gpuChips.size() != 1) {
+    llvm::errs() << "quant-compile: --emit=ptx writes one architecture's PTX; "
+                    "name it (--target=cuda:sm_90a)\n";
+    return failure();
+  }
+  if (!weightsFile.empty()) {
+    llvm::errs() << "quant-compile: --weights-file is not supported with "
+                    "--target=cuda yet (the weights are uploaded from the "
+                    "object)\n";
+    return failure();
+  }
+  // ptxas: explicit, on PATH, or the CUDA toolkit's; PTX only without.
+  if (ptxasPath == "none") {
+    options.ptxas.clear();
+  } else if (!ptxasPath.empty()) {
+    if (!llvm::sys::fs::can_execute(ptxasPath)) {
+      llvm::errs() << "quant-compile: --ptxas: cannot execute '" << ptxasPath
+                   << "'\n";
+      return failure();
+    }
+    options.ptxas = ptxasPath;
+  } else if (llvm::ErrorOr<std::string> found =
+                 llvm::sys::findProgramByName("ptxas")) {
+    options.ptxas = *found;
+  } else if (llvm::sys::fs::can_execute("/usr/local/cuda/bin/ptxas")) {
+    options.ptxas = "/usr/local/cuda/bin/ptxas";
+  }
+  // The host side only launches kernels: code for any x86-64, so the
+  // object runs on the GPU machine whatever its CPU.
+  if (options.cpu == "native")
+    options.cpu = "x86-64";
+  return success();
+}
+
 static int compile(MLIRContext &context) {
   if (!recipe.empty() && !applyRecipe(recipe)) {
     llvm::errs() << "quant-compile: --recipe=" << recipe
@@ -387,6 +487,8 @@ static int compile(MLIRContext &context) {
   options.cpu = mcpu;
   options.triple = mtriple;
   options.parallel = parallel;
+  if (failed(parseTarget(options)))
+    return 1;
   static const std::map<std::string, std::pair<int64_t, bool>> formats = {
       {"float", {0, true}},
       {"int8", {8, true}},
@@ -663,7 +765,9 @@ static int compile(MLIRContext &context) {
       module->print(llvm::outs());
       return commitReport() ? 0 : 1;
     }
-    if (failed(emitCode(*module, options, llvm::outs())))
+    if (options.emit == EmitKind::PTX
+            ? failed(emitPTX(*module, llvm::outs()))
+            : failed(emitCode(*module, options, llvm::outs())))
       return 1;
     return commitReport() ? 0 : 1;
   }
@@ -683,7 +787,10 @@ static int compile(MLIRContext &context) {
                             /*shouldClose=*/false);
     if (options.emit == EmitKind::MLIR)
       module->print(os);
-    else if (failed(emitCode(*module, options, os)))
+    else if (options.emit == EmitKind::PTX) {
+      if (failed(emitPTX(*module, os)))
+        return 1;
+    } else if (failed(emitCode(*module, options, os)))
       return 1;
     os.flush();
     if (os.has_error()) {
@@ -696,7 +803,7 @@ static int compile(MLIRContext &context) {
   if (objectForLink) {
     std::string error;
     if (failed(linkShared(objectForLink->tempPath(), file->tempPath(),
-                          options.parallel, error))) {
+                          options, error))) {
       llvm::errs() << "quant-compile: " << error << "\n";
       return 1;
     }
@@ -736,16 +843,21 @@ int main(int argc, char **argv) {
   cl::ParseCommandLineOptions(
       argc, argv,
       "quant-compile: compile an ONNX model (or a qc/linalg module) for the "
-      "host CPU\n\n"
+      "host CPU or an NVIDIA GPU\n\n"
       "  quant-compile model.onnx -o model.o   writes model.o and model.h\n"
-      "  quant-compile model.onnx --emit=shared -o libmodel.so\n\n"
+      "  quant-compile model.onnx --emit=shared -o libmodel.so\n"
+      "  quant-compile model.onnx --target=cuda -o model.o\n\n"
       "The object exports <name>_run (the C entry point, docs/abi.md) and\n"
       "<name>_signature; link it with -lm -lomp (-lm alone with\n"
-      "--parallel=false).\n");
+      "--parallel=false); a --target=cuda object with libquant_cuda.a -ldl\n"
+      "-lpthread (docs/gpu.md).\n");
   DialectRegistry registry;
   registerAllDialects(registry);
   registerAllExtensions(registry);
   registerQuantDialects(registry);
+  // --target=cuda: the kernels (gpu-module-to-binary) and the host code
+  // (gpu.binary, gpu.launch_func) are translated to LLVM IR.
+  registerAllToLLVMIRTranslations(registry);
   registerONNXImportDialects(registry);
   MLIRContext context(registry);
   context.loadAllAvailableDialects();

@@ -22,7 +22,7 @@ namespace mlir::qc {
 struct WeightCalibration;
 
 /// What quant-compile writes.
-enum class EmitKind { MLIR, LLVM, Asm, Object, Shared };
+enum class EmitKind { MLIR, LLVM, Asm, Object, Shared, PTX };
 
 struct CompileOptions {
   /// Prefix of every exported symbol (<name>_run, <name>_signature).
@@ -35,6 +35,12 @@ struct CompileOptions {
   std::string triple;
   /// OpenMP threads for the matmuls (the object then needs libomp).
   bool parallel = true;
+  /// GPU architectures for --target=cuda (e.g. sm_90a, sm_80); empty: the
+  /// model runs on the host CPU.
+  std::vector<std::string> gpuChips;
+  /// ptxas for cubins next to the PTX (--target=cuda); empty: PTX only.
+  std::string ptxas;
+  bool isCuda() const { return !gpuChips.empty(); }
   /// Large constants go to this file instead of the object (see
   /// qc-externalize-weights); empty: all in the object.
   std::string weightsFile;
@@ -183,11 +189,20 @@ LogicalResult writeAccuracyReport(ModuleOp floatModule, ModuleOp quantModule,
 LogicalResult emitCode(ModuleOp module, const CompileOptions &options,
                        llvm::raw_pwrite_stream &os);
 
+/// Writes the PTX of a module lowered with --emit=ptx (one chip).
+LogicalResult emitPTX(ModuleOp module, llvm::raw_ostream &os);
+
 /// Links `object` into a shared library at `output` with the system C
 /// compiler driver (cc, gcc or clang on PATH), with libm and, when
-/// `parallel`, libomp. Fails with `error` set.
+/// `parallel`, libomp; for a CUDA model (options.isCuda()) with quant's CUDA
+/// runtime (libquant_cuda.a beside quant-compile) instead. Fails with `error`
+/// set.
 LogicalResult linkShared(llvm::StringRef object, llvm::StringRef output,
-                         bool parallel, std::string &error);
+                         const CompileOptions &options, std::string &error);
+
+/// The CUDA runtime archive linked into --target=cuda shared libraries:
+/// lib/libquant_cuda.a next to the bin/ directory of the running tool.
+std::string cudaRuntimeArchive();
 
 } // namespace mlir::qc
 

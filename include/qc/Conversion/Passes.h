@@ -6,6 +6,8 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
 #include "mlir/Dialect/ControlFlow/IR/ControlFlowOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -51,7 +53,32 @@ struct LowerToLLVMOptions {
 void buildLowerToLLVMPipeline(OpPassManager &pm,
                               const LowerToLLVMOptions &options);
 
-/// Registers `qc-lower-to-llvm` for quant-opt.
+/// Options of the CUDA lowering (--target=cuda).
+struct LowerToCUDAOptions {
+  std::string entryName = "model";
+  /// GPU architectures to build for, e.g. {"sm_90a", "sm_80"}: one PTX
+  /// (and, with ptxas, one cubin) per chip in the model's fat binary.
+  SmallVector<std::string> chips = {"sm_90a", "sm_80"};
+  /// ptxas to turn each PTX into a cubin; empty: PTX only (the driver
+  /// compiles it when the model is loaded).
+  std::string ptxas;
+  /// Optimisation level of the device code (NVPTX backend and ptxas).
+  unsigned optLevel = 3;
+  /// Threads per block of the generic element-wise mapping.
+  int64_t blockSize = 256;
+  /// Stop after the device code is PTX (before qc-gpu-fat-binary), for
+  /// --emit=ptx.
+  bool stopAtPTX = false;
+};
+
+/// The CUDA lowering: the same front as the CPU pipeline, then
+/// bufferization, qc-map-to-gpu, kernel outlining, NVVM, the host side
+/// through gpu-to-llvm with quant's runtime (runtime/cuda), and the device
+/// code as PTX/cubin in a fat binary embedded in the module.
+void buildLowerToCUDAPipeline(OpPassManager &pm,
+                              const LowerToCUDAOptions &options);
+
+/// Registers `qc-lower-to-llvm` and `qc-lower-to-cuda` for quant-opt.
 void registerLowerToLLVMPipeline();
 
 } // namespace mlir::qc

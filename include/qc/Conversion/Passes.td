@@ -195,7 +195,11 @@ def QCEmitCInterface : Pass<"qc-emit-c-interface", "ModuleOp"> {
   }];
   let options = [
     Option<"entryName", "name", "std::string", /*default=*/"\"model\"",
-           "Prefix of the entry point: <name>_run">
+           "Prefix of the entry point: <name>_run">,
+    Option<"cuda", "cuda", "bool", /*default=*/"false",
+           "The model runs on a CUDA GPU: stage host inputs and outputs "
+           "through device memory (quant_cuda_input/output) and return "
+           "QUANT_ERR_CUDA (4) when the runtime reports a failure">
   ];
   let dependentDialects = [
     "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
@@ -265,6 +269,105 @@ def QCParallelizeLoops : Pass<"qc-parallelize-loops"> {
   ];
   let dependentDialects = ["::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// The CUDA lowering (qc-lower-to-cuda)
+//===----------------------------------------------------------------------===//
+
+def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
+  let summary = "Put all the work of a bufferized function on the GPU";
+  let description = [{
+    The generic GPU mapping of `--target=cuda`: after bufferization, every
+    operation of the function that reads or writes memory runs on the GPU,
+    and the host keeps only allocation, views and launches.
+
+    - `linalg` ops are generalized, their parallel loops moved outermost
+      (interchange) and converted to an `scf.parallel` over the parallel
+      loops around `scf.for` reductions. Each such top-level `scf.parallel`
+      is collapsed to one dimension and tiled by `block-size`: the tiles map
+      to GPU blocks, the points of a tile to threads (one output element per
+      thread), with a bounds guard instead of `min` bounds. The mapping
+      attributes are for `convert-parallel-loops-to-gpu`.
+    - Contiguous `memref.copy` becomes `gpu.memcpy`, other copies a `linalg`
+      copy (and so a kernel).
+    - Any other top-level op with memory effects (a rank-0 computation, a
+      loop nest with no parallel loop) is wrapped, with its neighbours of the
+      same kind, in a `gpu.launch` of one thread: correct, not fast.
+    - `memref.alloc`/`alloca` at the top level become `gpu.alloc`, freed by a
+      `gpu.dealloc` after their last use (through views included).
+
+    Not touched: functions marked `qc.host` (the C entry point) and
+    declarations. Errors: a value computed on the GPU that the host needs (a
+    data-dependent shape) is reported on the op that computes it.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
+           "Threads per block of the element-wise mapping">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::linalg::LinalgDialect"];
+}
+
+def QCMergeKernelModules : Pass<"qc-merge-kernel-modules", "ModuleOp"> {
+  let summary = "Move all outlined kernels into one gpu.module";
+  let description = [{
+    `gpu-kernel-outlining` puts every kernel in a `gpu.module` of its own,
+    which would mean one device image, one ptxas run per chip and one
+    module load per kernel. This pass moves the functions of all
+    `gpu.module`s into the first one (named `name`) and rewrites every
+    `gpu.launch_func` to refer to it. Modules with targets already attached
+    are refused (run it before attaching targets), and so are two kernels
+    with the same name.
+  }];
+  let options = [
+    Option<"moduleName", "name", "std::string", /*default=*/"\"kernels\"",
+           "Name of the merged gpu.module">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
+def QCDeviceGlobals : Pass<"qc-device-globals", "ModuleOp"> {
+  let summary = "Read constant globals from device copies uploaded once";
+  let description = [{
+    Runs on the LLVM dialect after `gpu-to-llvm`. In the host function named
+    by `function`, every `llvm.mlir.addressof` of a constant global (a
+    weight) is replaced by a call of the runtime's
+    `quant_cuda_global(host address, bytes)`, which uploads the global to
+    device memory on first use and returns the device address afterwards.
+    The host code of a `--target=cuda` model never dereferences these
+    addresses itself (qc-map-to-gpu put every access in a kernel), so the
+    kernels receive device pointers. Globals that are not constant, and
+    addresses taken in other functions, are left alone.
+  }];
+  let options = [
+    Option<"function", "function", "std::string", /*default=*/"\"\"",
+           "The host function whose globals move to the device">
+  ];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
+def QCGPUFatBinary : Pass<"qc-gpu-fat-binary", "ModuleOp"> {
+  let summary = "Merge the objects of each gpu.binary into one loadable image";
+  let description = [{
+    After `gpu-module-to-binary`, a `gpu.binary` holds one object per target
+    (cubin or PTX per `#nvvm.target`). The stock translation embeds only
+    one. This pass packs all of them into a single object whose bytes are a
+    small container ("QCFATBIN", a count, then per image its kind, its
+    architecture and its place), which the runtime's `mgpuModuleLoad`
+    reads: it loads the cubin built for the device's architecture, else the
+    newest PTX the device can compile (sm_80 PTX serves Ampere, Ada and
+    Hopper). With `ptxas`, each PTX is also compiled into a cubin for its
+    chip (a ptxas failure is an error naming the chip). Binaries with one object are packed the same way, so the
+    runtime can name what a model was built for when nothing fits.
+  }];
+  let options = [
+    Option<"ptxas", "ptxas", "std::string", /*default=*/"\"\"",
+           "ptxas to compile each PTX into a cubin for its chip as well "
+           "(empty: PTX only)">
+  ];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }
 
 #endif // QC_CONVERSION_PASSES_TD

@@ -1,0 +1,577 @@
+/*===- quant_cuda.c - the CUDA runtime of compiled GPU models -------------===*
+ *
+ * Linked into every model compiled with --target=cuda (libquant_cuda.a).
+ * It opens libcuda.so.1 with dlopen on first use, so neither the model nor
+ * this library has a link-time CUDA dependency, and it contains no LLVM or
+ * MLIR: compiled models travel to machines that have only the driver.
+ *
+ * Two sets of entry points:
+ *  - the mgpu* functions that MLIR's gpu-to-llvm lowering and the
+ *    gpu.binary translation call (module load, kernel launch, device
+ *    allocation, copies); signatures as in upstream MLIR's CUDA wrappers;
+ *  - quant_cuda_*: what the generated entry point <name>_run calls around
+ *    the model (host <-> device staging of inputs and outputs, one stream per
+ *    calling thread, error reporting) and what quant-run uses for timing.
+ *
+ * Errors never abort: the first failing driver call of a run records the
+ * driver's message (thread-local), later mgpu calls of that run do nothing,
+ * and quant_cuda_end returns QUANT_ERR_CUDA. See docs/gpu.md and docs/abi.md.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#include "quant_cuda.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* The few driver types we use (ABI-stable since CUDA 4). */
+typedef int CUresult;
+typedef int CUdevice;
+typedef struct CUctx_st *CUcontext;
+typedef struct CUmod_st *CUmodule;
+typedef struct CUfunc_st *CUfunction;
+typedef struct CUstream_st *CUstream;
+typedef struct CUevent_st *CUevent;
+typedef unsigned long long CUdeviceptr;
+
+enum {
+  CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75,
+  CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76,
+  CU_POINTER_ATTRIBUTE_MEMORY_TYPE = 2,
+  CU_MEMORYTYPE_DEVICE = 2,
+  CU_MEMORYTYPE_UNIFIED = 4,
+  CU_STREAM_NON_BLOCKING = 1,
+};
+
+/* The driver functions, resolved by name. */
+#define QUANT_CUDA_FUNCTIONS(X)                                                \
+  X(cuInit, CUresult, (unsigned))                                              \
+  X(cuGetErrorString, CUresult, (CUresult, const char **))                     \
+  X(cuGetErrorName, CUresult, (CUresult, const char **))                       \
+  X(cuDeviceGetCount, CUresult, (int *))                                       \
+  X(cuDeviceGet, CUresult, (CUdevice *, int))                                  \
+  X(cuDeviceGetAttribute, CUresult, (int *, int, CUdevice))                    \
+  X(cuDevicePrimaryCtxRetain, CUresult, (CUcontext *, CUdevice))               \
+  X(cuCtxSetCurrent, CUresult, (CUcontext))                                    \
+  X(cuModuleLoadData, CUresult, (CUmodule *, const void *))                    \
+  X(cuModuleUnload, CUresult, (CUmodule))                                      \
+  X(cuModuleGetFunction, CUresult, (CUfunction *, CUmodule, const char *))     \
+  X(cuLaunchKernel, CUresult,                                                  \
+    (CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,   \
+     unsigned, CUstream, void **, void **))                                    \
+  X(cuStreamCreate, CUresult, (CUstream *, unsigned))                          \
+  X(cuStreamSynchronize, CUresult, (CUstream))                                 \
+  X(cuMemAlloc_v2, CUresult, (CUdeviceptr *, size_t))                          \
+  X(cuMemFree_v2, CUresult, (CUdeviceptr))                                     \
+  X(cuMemAllocAsync, CUresult, (CUdeviceptr *, size_t, CUstream))              \
+  X(cuMemFreeAsync, CUresult, (CUdeviceptr, CUstream))                         \
+  X(cuMemcpyAsync, CUresult, (CUdeviceptr, CUdeviceptr, size_t, CUstream))     \
+  X(cuMemcpyHtoD_v2, CUresult, (CUdeviceptr, const void *, size_t))           \
+  X(cuMemsetD32Async, CUresult, (CUdeviceptr, unsigned, size_t, CUstream))     \
+  X(cuMemsetD16Async, CUresult,                                                \
+    (CUdeviceptr, unsigned short, size_t, CUstream))                           \
+  X(cuPointerGetAttributes, CUresult, (unsigned, int *, void **, CUdeviceptr)) \
+  X(cuEventCreate, CUresult, (CUevent *, unsigned))                            \
+  X(cuEventRecord, CUresult, (CUevent, CUstream))                              \
+  X(cuEventSynchronize, CUresult, (CUevent))                                   \
+  X(cuEventElapsedTime, CUresult, (float *, CUevent, CUevent))                 \
+  X(cuEventDestroy_v2, CUresult, (CUevent))
+
+#define DECLARE(name, ret, args) static ret(*p_##name) args;
+QUANT_CUDA_FUNCTIONS(DECLARE)
+#undef DECLARE
+
+/* Process-wide state, set up once. */
+static pthread_once_t initOnce = PTHREAD_ONCE_INIT;
+static char initError[512];
+static CUcontext context;
+static int deviceMajor, deviceMinor;
+
+/* Why the last module load failed (loads run in the library's constructor,
+ * before any run). */
+static char loadError[512];
+
+/* Per-thread state of the current run. */
+static __thread CUstream stream;
+static __thread int failed;
+static __thread char lastError[512];
+
+/* Host buffers staged for the current run (outputs are copied back). */
+typedef struct {
+  void *host;
+  CUdeviceptr device;
+  size_t bytes;
+  int isOutput;
+} Staged;
+static __thread Staged *staged;
+static __thread size_t stagedCount, stagedCapacity;
+
+static void setError(char *buffer, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  vsnprintf(buffer, 512, format, args);
+  va_end(args);
+}
+
+/* Records the first failure of this thread's run; returns 1 on failure. */
+static int check(CUresult rc, const char *what) {
+  if (rc == 0)
+    return 0;
+  if (!failed) {
+    const char *name = "?", *text = "unknown error";
+    if (p_cuGetErrorName)
+      p_cuGetErrorName(rc, &name);
+    if (p_cuGetErrorString)
+      p_cuGetErrorString(rc, &text);
+    setError(lastError, "%s failed: %s (%s, CUresult %d)", what, text, name,
+             rc);
+  }
+  failed = 1;
+  return 1;
+}
+
+static void initialize(void) {
+  const char *library = getenv("QUANT_CUDA_DRIVER");
+  if (!library || !*library)
+    library = "libcuda.so.1";
+  void *handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    setError(initError,
+             "cannot open the CUDA driver %s (%s): this model needs an "
+             "NVIDIA GPU and its driver",
+             library, dlerror());
+    return;
+  }
+#define RESOLVE(name, ret, args)                                               \
+  p_##name = (ret(*) args)dlsym(handle, #name);                                \
+  if (!p_##name) {                                                             \
+    setError(initError, "the CUDA driver %s lacks %s (driver too old?)",       \
+             library, #name);                                                  \
+    return;                                                                    \
+  }
+  QUANT_CUDA_FUNCTIONS(RESOLVE)
+#undef RESOLVE
+  const char *what = "cuInit";
+  CUresult rc = p_cuInit(0);
+  int count = 0, ordinal = 0;
+  CUdevice device = 0;
+  if (rc == 0) {
+    what = "cuDeviceGetCount";
+    rc = p_cuDeviceGetCount(&count);
+  }
+  if (rc == 0) {
+    const char *env = getenv("QUANT_CUDA_DEVICE");
+    if (env && *env)
+      ordinal = atoi(env);
+    if (count == 0 || ordinal < 0 || ordinal >= count) {
+      setError(initError,
+               "no CUDA device %d (the driver sees %d; QUANT_CUDA_DEVICE "
+               "chooses one)",
+               ordinal, count);
+      return;
+    }
+    what = "cuDeviceGet";
+    rc = p_cuDeviceGet(&device, ordinal);
+  }
+  if (rc == 0) {
+    what = "cuDeviceGetAttribute";
+    rc = p_cuDeviceGetAttribute(
+        &deviceMajor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, device);
+  }
+  if (rc == 0)
+    rc = p_cuDeviceGetAttribute(
+        &deviceMinor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, device);
+  if (rc == 0) {
+    what = "cuDevicePrimaryCtxRetain";
+    rc = p_cuDevicePrimaryCtxRetain(&context, device);
+  }
+  if (rc != 0) {
+    const char *text = "unknown error";
+    p_cuGetErrorString(rc, &text);
+    setError(initError, "%s failed: %s (CUresult %d)", what, text, rc);
+    context = NULL;
+  }
+}
+
+/* Makes the context current on this thread and creates its stream. */
+static int ready(void) {
+  pthread_once(&initOnce, initialize);
+  if (!context) {
+    if (!failed)
+      setError(lastError, "%s", initError);
+    failed = 1;
+    return 0;
+  }
+  if (check(p_cuCtxSetCurrent(context), "cuCtxSetCurrent"))
+    return 0;
+  if (!stream &&
+      check(p_cuStreamCreate(&stream, CU_STREAM_NON_BLOCKING), "cuStreamCreate"))
+    return 0;
+  return 1;
+}
+
+/*===--- Module images ----------------------------------------------------===*/
+
+/* A module image is either a plain cubin/PTX, or the container that
+ * qc-gpu-fat-binary writes: "QCFATBIN", a little-endian u32 count, then per
+ * entry u32 kind (0 cubin, 1 PTX), u32 arch (major*10+minor, +1000 for an
+ * 'a' target), u64 offset from the start, u64 size. */
+static uint32_t readU32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+static uint64_t readU64(const unsigned char *p) {
+  return (uint64_t)readU32(p) | (uint64_t)readU32(p + 4) << 32;
+}
+
+/* The image of `data` to load on this device, or NULL with lastError set. */
+static const void *selectImage(const unsigned char *data) {
+  if (memcmp(data, "QCFATBIN", 8) != 0)
+    return data;
+  uint32_t count = readU32(data + 8);
+  int deviceArch = deviceMajor * 10 + deviceMinor;
+  const void *best = NULL;
+  int bestScore = -1;
+  char archs[256] = "";
+  for (uint32_t i = 0; i < count; ++i) {
+    const unsigned char *entry = data + 12 + 24 * (size_t)i;
+    uint32_t kind = readU32(entry), arch = readU32(entry + 4);
+    uint64_t offset = readU64(entry + 8);
+    int specific = arch >= 1000; /* sm_90a: this exact architecture only */
+    int base = (int)(specific ? arch - 1000 : arch);
+    size_t used = strlen(archs);
+    snprintf(archs + used, sizeof(archs) - used, "%s%s sm_%d%s",
+             i ? "," : "", kind == 0 ? "cubin" : "PTX", base,
+             specific ? "a" : "");
+    int score = -1;
+    if (kind == 0 && base == deviceArch)
+      score = 3000 + specific; /* native code for this device */
+    else if (kind == 1 && (specific ? base == deviceArch : base <= deviceArch))
+      score = 1000 + base; /* PTX, compiled by the driver */
+    else if (kind == 0 && !specific && base / 10 == deviceArch / 10 &&
+             base <= deviceArch)
+      score = 2000 + base; /* cubin of the same major, older minor */
+    if (score > bestScore) {
+      bestScore = score;
+      best = data + offset;
+    }
+  }
+  if (!best && !failed) {
+    setError(lastError,
+             "no kernel image for this GPU (sm_%d); the model has%s: "
+             "recompile with --target=cuda:sm_%d",
+             deviceArch, archs, deviceArch);
+    failed = 1;
+  }
+  return best;
+}
+
+/*===--- What MLIR's GPU lowering calls -----------------------------------===*/
+
+void *mgpuModuleLoad(void *data, size_t size) {
+  (void)size;
+  if (!ready())
+    return NULL;
+  const void *image = selectImage((const unsigned char *)data);
+  CUmodule module = NULL;
+  if (!image || check(p_cuModuleLoadData(&module, image), "cuModuleLoadData")) {
+    memcpy(loadError, lastError, sizeof(loadError));
+    return NULL;
+  }
+  return module;
+}
+
+void *mgpuModuleLoadJIT(void *data, int optLevel) {
+  (void)optLevel;
+  return mgpuModuleLoad(data, 0);
+}
+
+void mgpuModuleUnload(void *module) {
+  if (module && p_cuModuleUnload)
+    p_cuModuleUnload((CUmodule)module);
+}
+
+void *mgpuModuleGetFunction(void *module, const char *name) {
+  CUfunction function = NULL;
+  if (!module) {
+    /* The module failed to load (at library load time, on another thread):
+       say so on this one. */
+    if (!failed) {
+      pthread_once(&initOnce, initialize);
+      setError(lastError, "the model's GPU code was not loaded: %s",
+               initError[0]   ? initError
+               : loadError[0] ? loadError
+                              : "unknown reason");
+    }
+    failed = 1;
+    return NULL;
+  }
+  if (failed)
+    return NULL;
+  check(p_cuModuleGetFunction(&function, (CUmodule)module, name),
+        "cuModuleGetFunction");
+  return function;
+}
+
+void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
+                      intptr_t gridZ, intptr_t blockX, intptr_t blockY,
+                      intptr_t blockZ, int32_t smem, void *launchStream,
+                      void **params, void **extra, size_t paramsCount) {
+  (void)paramsCount;
+  if (failed || !function)
+    return;
+  if (gridX <= 0 || gridY <= 0 || gridZ <= 0) /* an empty tensor */
+    return;
+  check(p_cuLaunchKernel((CUfunction)function, (unsigned)gridX,
+                         (unsigned)gridY, (unsigned)gridZ, (unsigned)blockX,
+                         (unsigned)blockY, (unsigned)blockZ, (unsigned)smem,
+                         (CUstream)launchStream, params, extra),
+        "cuLaunchKernel");
+}
+
+/* Every launch of a run goes to the calling thread's stream, in order; the
+ * host never reads device memory in between, so the per-launch
+ * synchronisation the lowering emits is not needed: quant_cuda_end waits. */
+void *mgpuStreamCreate(void) {
+  if (!failed && !stream)
+    ready();
+  return stream;
+}
+void mgpuStreamDestroy(void *s) { (void)s; }
+void mgpuStreamSynchronize(void *s) { (void)s; }
+
+void *mgpuMemAlloc(uint64_t bytes, void *allocStream, bool isHostShared) {
+  (void)allocStream;
+  (void)isHostShared;
+  CUdeviceptr ptr = 0;
+  if (failed || bytes == 0)
+    return NULL;
+  if (!stream && !ready())
+    return NULL;
+  check(p_cuMemAllocAsync(&ptr, bytes, stream), "cuMemAllocAsync");
+  return (void *)(uintptr_t)ptr;
+}
+
+void mgpuMemFree(void *ptr, void *freeStream) {
+  (void)freeStream;
+  if (ptr && stream && p_cuMemFreeAsync)
+    p_cuMemFreeAsync((CUdeviceptr)(uintptr_t)ptr, stream);
+}
+
+void mgpuMemcpy(void *dst, void *src, size_t bytes, void *copyStream) {
+  (void)copyStream;
+  if (failed || bytes == 0)
+    return;
+  check(p_cuMemcpyAsync((CUdeviceptr)(uintptr_t)dst,
+                        (CUdeviceptr)(uintptr_t)src, bytes, stream),
+        "cuMemcpyAsync");
+}
+
+void mgpuMemset32(void *dst, unsigned value, size_t count, void *setStream) {
+  (void)setStream;
+  if (failed || count == 0)
+    return;
+  check(p_cuMemsetD32Async((CUdeviceptr)(uintptr_t)dst, value, count, stream),
+        "cuMemsetD32Async");
+}
+
+void mgpuMemset16(void *dst, unsigned short value, size_t count,
+                  void *setStream) {
+  (void)setStream;
+  if (failed || count == 0)
+    return;
+  check(p_cuMemsetD16Async((CUdeviceptr)(uintptr_t)dst, value, count, stream),
+        "cuMemsetD16Async");
+}
+
+/*===--- What the generated entry point calls -----------------------------===*/
+
+static int isDevicePointer(const void *p) {
+  /* The plural query reports memory the driver does not know (ordinary host
+     memory) as type 0 instead of failing. */
+  int attribute = CU_POINTER_ATTRIBUTE_MEMORY_TYPE;
+  unsigned type = 0;
+  void *data[1] = {&type};
+  if (p_cuPointerGetAttributes(1, &attribute, data,
+                               (CUdeviceptr)(uintptr_t)p) != 0)
+    return 0;
+  return type == CU_MEMORYTYPE_DEVICE || type == CU_MEMORYTYPE_UNIFIED;
+}
+
+static void releaseStaged(void) {
+  for (size_t i = 0; i < stagedCount; ++i)
+    if (staged[i].device)
+      p_cuMemFreeAsync(staged[i].device, stream);
+  stagedCount = 0;
+}
+
+int32_t quant_cuda_begin(void) {
+  failed = 0;
+  lastError[0] = 0;
+  stagedCount = 0;
+  return ready() ? QUANT_OK : QUANT_ERR_CUDA;
+}
+
+static void *stage(void *host, int64_t bytes, int isOutput) {
+  if (failed)
+    return host;
+  if (isDevicePointer(host))
+    return host;
+  if (stagedCount == stagedCapacity) {
+    size_t capacity = stagedCapacity ? 2 * stagedCapacity : 16;
+    Staged *grown = (Staged *)realloc(staged, capacity * sizeof(Staged));
+    if (!grown) {
+      setError(lastError, "out of host memory staging the inputs");
+      failed = 1;
+      return host;
+    }
+    staged = grown;
+    stagedCapacity = capacity;
+  }
+  Staged *s = &staged[stagedCount];
+  s->host = host;
+  s->device = 0;
+  s->bytes = (size_t)bytes;
+  s->isOutput = isOutput;
+  if (bytes > 0 &&
+      check(p_cuMemAllocAsync(&s->device, (size_t)bytes, stream),
+            "cuMemAllocAsync"))
+    return host;
+  ++stagedCount;
+  if (!isOutput && bytes > 0)
+    check(p_cuMemcpyAsync(s->device, (CUdeviceptr)(uintptr_t)host,
+                          (size_t)bytes, stream),
+          "cuMemcpyAsync (input to the GPU)");
+  return (void *)(uintptr_t)s->device;
+}
+
+void *quant_cuda_input(void *host, int64_t bytes) {
+  return stage(host, bytes, 0);
+}
+
+void *quant_cuda_output(void *host, int64_t bytes) {
+  return stage(host, bytes, 1);
+}
+
+int32_t quant_cuda_end(void) {
+  if (!failed)
+    for (size_t i = 0; i < stagedCount; ++i)
+      if (staged[i].isOutput && staged[i].bytes > 0 &&
+          check(p_cuMemcpyAsync((CUdeviceptr)(uintptr_t)staged[i].host,
+                                staged[i].device, staged[i].bytes, stream),
+                "cuMemcpyAsync (output to the host)"))
+        break;
+  if (stream) {
+    releaseStaged();
+    check(p_cuStreamSynchronize(stream), "running the model's kernels");
+  }
+  return failed ? QUANT_ERR_CUDA : QUANT_OK;
+}
+
+/* Constants (weights) are uploaded once per process, on first use, and keyed
+ * by their address in the model's read-only data. */
+typedef struct {
+  const void *host;
+  CUdeviceptr device;
+} Upload;
+static pthread_mutex_t uploadLock = PTHREAD_MUTEX_INITIALIZER;
+static Upload *uploads;
+static size_t uploadCount, uploadCapacity;
+
+void *quant_cuda_global(const void *host, int64_t bytes) {
+  if (failed)
+    return NULL;
+  pthread_mutex_lock(&uploadLock);
+  CUdeviceptr device = 0;
+  for (size_t i = 0; i < uploadCount; ++i)
+    if (uploads[i].host == host) {
+      device = uploads[i].device;
+      break;
+    }
+  if (!device && bytes > 0) {
+    if (uploadCount == uploadCapacity) {
+      size_t capacity = uploadCapacity ? 2 * uploadCapacity : 64;
+      Upload *grown = (Upload *)realloc(uploads, capacity * sizeof(Upload));
+      if (!grown) {
+        pthread_mutex_unlock(&uploadLock);
+        setError(lastError, "out of host memory recording the weights");
+        failed = 1;
+        return NULL;
+      }
+      uploads = grown;
+      uploadCapacity = capacity;
+    }
+    if (!check(p_cuMemAlloc_v2(&device, (size_t)bytes), "cuMemAlloc (weights)")) {
+      if (check(p_cuMemcpyHtoD_v2(device, host, (size_t)bytes),
+                "cuMemcpyHtoD (weights)")) {
+        p_cuMemFree_v2(device);
+        device = 0;
+      } else {
+        uploads[uploadCount].host = host;
+        uploads[uploadCount].device = device;
+        ++uploadCount;
+      }
+    }
+  }
+  pthread_mutex_unlock(&uploadLock);
+  return (void *)(uintptr_t)device;
+}
+
+const char *quant_cuda_last_error(void) {
+  return lastError[0] ? lastError : NULL;
+}
+
+/*===--- For quant-run and other hosts ------------------------------------===*/
+
+void *quant_cuda_malloc(int64_t bytes) {
+  CUdeviceptr ptr = 0;
+  failed = 0;
+  if (!ready() || check(p_cuMemAlloc_v2(&ptr, (size_t)bytes), "cuMemAlloc"))
+    return NULL;
+  return (void *)(uintptr_t)ptr;
+}
+
+void quant_cuda_free(void *device) {
+  if (device && p_cuMemFree_v2)
+    p_cuMemFree_v2((CUdeviceptr)(uintptr_t)device);
+}
+
+int32_t quant_cuda_copy(void *dst, const void *src, int64_t bytes) {
+  failed = 0;
+  if (!ready() ||
+      check(p_cuMemcpyAsync((CUdeviceptr)(uintptr_t)dst,
+                            (CUdeviceptr)(uintptr_t)src, (size_t)bytes, stream),
+            "cuMemcpyAsync") ||
+      check(p_cuStreamSynchronize(stream), "cuStreamSynchronize"))
+    return QUANT_ERR_CUDA;
+  return QUANT_OK;
+}
+
+int32_t quant_cuda_time(int32_t (*run)(void *), void *arg, int32_t count,
+                        float *milliseconds) {
+  CUevent start = NULL, stop = NULL;
+  int32_t rc = QUANT_OK;
+  failed = 0;
+  if (!ready() || check(p_cuEventCreate(&start, 0), "cuEventCreate") ||
+      check(p_cuEventCreate(&stop, 0), "cuEventCreate"))
+    return QUANT_ERR_CUDA;
+  check(p_cuEventRecord(start, stream), "cuEventRecord");
+  for (int32_t i = 0; i < count && rc == QUANT_OK && !failed; ++i)
+    rc = run(arg);
+  if (rc == QUANT_OK && !failed) {
+    check(p_cuEventRecord(stop, stream), "cuEventRecord");
+    check(p_cuEventSynchronize(stop), "cuEventSynchronize");
+    check(p_cuEventElapsedTime(milliseconds, start, stop), "cuEventElapsedTime");
+  }
+  p_cuEventDestroy_v2(start);
+  p_cuEventDestroy_v2(stop);
+  if (rc != QUANT_OK)
+    return rc;
+  return failed ? QUANT_ERR_CUDA : QUANT_OK;
+}

@@ -1,0 +1,120 @@
+#!/usr/bin/env bash
+# The GPU execution tests of --target=cuda, in two halves, because the
+# machine with the GPU has no LLVM/MLIR (it cannot compile) and CI has no GPU:
+#
+#   scripts/gpu-tests.sh prepare DIR   where quant is built: compiles each
+#       case's model with --target=cuda, and with the CPU backend, runs the
+#       CPU build on the case's inputs and keeps its outputs as the expected
+#       ones; copies quant-run and the shared libraries it needs into DIR.
+#   scripts/gpu-tests.sh run DIR       on a machine with an NVIDIA GPU and its
+#       driver (nothing else needed): runs every GPU build with quant-run
+#       against the CPU's outputs, then once more under compute-sanitizer
+#       when it is installed. Ends with "N passed, N failed"; exits 77
+#       (skipped) with a message when no GPU is present.
+#
+# Cases: the bundled CNN and a generated Llama-style decoder in float, W4A16
+# (int4 weights, groups of 128) and W8A8 (int8 weights, per-token int8
+# activations). Tolerances: the GPU sums in another order than the CPU
+# (float reductions), so outputs agree to rounding, not bit for bit.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+mode=${1:?usage: gpu-tests.sh prepare|run DIR}
+dir=${2:?usage: gpu-tests.sh prepare|run DIR}
+build=${BUILD_DIR:-$root/build}
+python=/usr/bin/python3
+
+# name | model | quant-compile flags | rtol | atol
+cases() {
+  cat <<'CASES'
+cnn-f32|cnn.onnx||1e-4|1e-5
+llama-f32|llama/model.onnx||1e-3|1e-4
+llama-w4a16-g128|llama/model.onnx|--weights=int4 --group=128|1e-3|1e-4
+llama-w8a8-per-token|llama/model.onnx|--weights=int8 --group=0 --activations=int8 --per-token|1e-3|1e-3
+CASES
+}
+
+prepare() {
+  rm -rf "$dir"
+  mkdir -p "$dir/lib" "$dir/bin"
+  cp "$build/bin/quant-run" "$dir/bin/"
+  # quant-run's shared libraries that a bare machine may lack.
+  for lib in $(ldd "$build/bin/quant-run" | awk '/onnx|protobuf/ {print $3}'); do
+    cp -L "$lib" "$dir/lib/"
+  done
+  cp "$root/examples/tiny-cnn.onnx" "$dir/cnn.onnx"
+  $python "$root/scripts/gen_llama.py" --layers 2 --hidden 256 --heads 4 \
+    --ffn 512 "$dir/llama" >/dev/null
+  $python - "$dir" <<'PY'
+import sys, onnx
+import numpy as np
+d = sys.argv[1]
+np.save(d + "/cnn.x.npy", np.sin(0.1 * np.arange(2 * 3 * 16 * 16))
+        .astype(np.float32).reshape(2, 3, 16, 16))
+m = onnx.load(d + "/llama/model.onnx", load_external_data=False)
+shape = [x.dim_value for x in m.graph.input[0].type.tensor_type.shape.dim]
+rng = np.random.default_rng(0)
+np.save(d + "/llama.x.npy", rng.integers(0, 256, size=shape).astype(np.int64))
+PY
+  while IFS='|' read -r name model flags rtol atol; do
+    local c="$dir/$name" input
+    mkdir -p "$c"
+    case $model in cnn*) input=cnn.x.npy ;; *) input=llama.x.npy ;; esac
+    # shellcheck disable=SC2086
+    "$build/bin/quant-compile" "$dir/$model" $flags --target=cuda \
+      --emit=shared --name model -o "$c/libmodel.so"
+    # shellcheck disable=SC2086
+    "$build/bin/quant-compile" "$dir/$model" $flags --parallel=false \
+      --emit=shared --name cpu -o "$c/libcpu.so"
+    mkdir -p "$c/expected"
+    "$build/bin/quant-run" "$c/libcpu.so" --name cpu -i "$dir/$input" \
+      -o "$c/expected" >/dev/null
+    rm "$c/libcpu.so" "$c/libcpu.h" "$c/libmodel.h"
+    printf '%s|%s|%s|%s\n' "$name" "$input" "$rtol" "$atol" >>"$dir/cases.txt"
+  done < <(cases)
+  rm -rf "$dir/llama" "$dir/cnn.onnx"
+  echo "prepared $(wc -l <"$dir/cases.txt") GPU cases in $dir"
+}
+
+run() {
+  export LD_LIBRARY_PATH="$dir/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1' &&
+     [ -z "${QUANT_CUDA_DRIVER:-}" ]; then
+    echo "SKIP: no NVIDIA GPU driver (libcuda.so.1) on this machine"
+    exit 77
+  fi
+  local passed=0 failed=0 sanitizer
+  sanitizer=$(command -v compute-sanitizer || true)
+  [ -z "$sanitizer" ] && [ -x /usr/local/cuda/bin/compute-sanitizer ] &&
+    sanitizer=/usr/local/cuda/bin/compute-sanitizer
+  while IFS='|' read -r name input rtol atol; do
+    local c="$dir/$name" expects=()
+    for f in "$c"/expected/*.npy; do expects+=(--expect "$f"); done
+    if "$dir/bin/quant-run" "$c/libmodel.so" --name model -i "$dir/$input" \
+         "${expects[@]}" --rtol "$rtol" --atol "$atol" >"$c/run.log" 2>&1; then
+      echo "PASS $name: $(grep -m1 -o 'max abs error [^,]*' "$c/run.log" || true)"
+      passed=$((passed + 1))
+    else
+      echo "FAIL $name:"; sed 's/^/  /' "$c/run.log"
+      failed=$((failed + 1))
+    fi
+    if [ -n "$sanitizer" ]; then
+      if "$sanitizer" --tool memcheck --error-exitcode 3 \
+           "$dir/bin/quant-run" "$c/libmodel.so" --name model \
+           -i "$dir/$input" >"$c/sanitizer.log" 2>&1; then
+        echo "PASS $name under compute-sanitizer memcheck: $(tail -1 "$c/sanitizer.log")"
+        passed=$((passed + 1))
+      else
+        echo "FAIL $name under compute-sanitizer:"; tail -20 "$c/sanitizer.log" | sed 's/^/  /'
+        failed=$((failed + 1))
+      fi
+    fi
+  done <"$dir/cases.txt"
+  echo "$passed passed, $failed failed"
+  [ "$failed" -eq 0 ]
+}
+
+case $mode in
+prepare) prepare ;;
+run) run ;;
+*) echo "usage: gpu-tests.sh prepare|run DIR" >&2; exit 2 ;;
+esac
