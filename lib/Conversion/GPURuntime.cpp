@@ -1,0 +1,303 @@
+//===- GPURuntime.cpp - qc-device-globals, qc-gpu-fat-binary --------------===//
+//
+// The two passes that connect the upstream GPU lowering to quant's CUDA
+// runtime (runtime/cuda/quant_cuda.c). See their descriptions in
+// include/qc/Conversion/Passes.td.
+//
+// Invariants: qc-device-globals replaces a host address by the address of a
+// byte-identical device copy; qc-gpu-fat-binary keeps every image's bytes
+// unchanged (PTX gets its terminating NUL).
+//
+//===----------------------------------------------------------------------===//
+
+#include "qc/Conversion/Passes.h"
+
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Interfaces/DataLayoutInterfaces.h"
+
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringSet.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace mlir::qc {
+#define GEN_PASS_DEF_QCMERGEKERNELMODULES
+#define GEN_PASS_DEF_QCDEVICEGLOBALS
+#define GEN_PASS_DEF_QCGPUFATBINARY
+#include "qc/Conversion/Passes.h.inc"
+} // namespace mlir::qc
+
+using namespace mlir;
+
+namespace {
+
+struct QCMergeKernelModulesPass
+    : public qc::impl::QCMergeKernelModulesBase<QCMergeKernelModulesPass> {
+  using QCMergeKernelModulesBase::QCMergeKernelModulesBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    SmallVector<gpu::GPUModuleOp> kernels(module.getOps<gpu::GPUModuleOp>());
+    if (kernels.empty())
+      return;
+    for (gpu::GPUModuleOp kernel : kernels)
+      if (kernel.getTargetsAttr() && !kernel.getTargetsAttr().empty()) {
+        kernel.emitError("qc-merge-kernel-modules: run before targets are "
+                         "attached");
+        return signalPassFailure();
+      }
+    OpBuilder b(kernels.front());
+    auto merged = gpu::GPUModuleOp::create(b, kernels.front().getLoc(),
+                                           "__qc_merge_tmp");
+    Block &body = merged.getBodyRegion().front();
+    // Outlining names each module uniquely but may reuse function names:
+    // a module's only function takes the module's name, others
+    // <module>_<function>.
+    llvm::StringSet<> names;
+    llvm::DenseMap<SymbolRefAttr, StringAttr> renamed;
+    for (gpu::GPUModuleOp kernel : kernels) {
+      Block &from = kernel.getBodyRegion().front();
+      auto functions = llvm::to_vector(from.getOps<SymbolOpInterface>());
+      for (SymbolOpInterface symbol : functions) {
+        std::string name = functions.size() == 1
+                               ? kernel.getName().str()
+                               : (kernel.getName() + "_" + symbol.getName()).str();
+        if (!names.insert(name).second) {
+          symbol.emitError("qc-merge-kernel-modules: two kernels named ")
+              << name;
+          return signalPassFailure();
+        }
+        renamed[SymbolRefAttr::get(
+            kernel.getNameAttr(),
+            {FlatSymbolRefAttr::get(symbol.getNameAttr())})] =
+            b.getStringAttr(name);
+        symbol.setName(b.getStringAttr(name));
+      }
+      for (Operation &op : llvm::make_early_inc_range(from))
+        if (!op.hasTrait<OpTrait::IsTerminator>())
+          op.moveBefore(&body, body.end());
+    }
+    module.walk([&](gpu::LaunchFuncOp launch) {
+      auto it = renamed.find(launch.getKernel());
+      if (it == renamed.end())
+        return;
+      launch.setKernelAttr(SymbolRefAttr::get(
+          b.getStringAttr(moduleName), {FlatSymbolRefAttr::get(it->second)}));
+    });
+    for (gpu::GPUModuleOp kernel : kernels)
+      kernel.erase();
+    if (module.lookupSymbol(moduleName)) {
+      module.emitError("qc-merge-kernel-modules: a symbol named '")
+          << moduleName << "' already exists";
+      return signalPassFailure();
+    }
+    merged.setName(moduleName);
+  }
+};
+
+struct QCDeviceGlobalsPass
+    : public qc::impl::QCDeviceGlobalsBase<QCDeviceGlobalsPass> {
+  using QCDeviceGlobalsBase::QCDeviceGlobalsBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto host = module.lookupSymbol<LLVM::LLVMFuncOp>(function);
+    if (!host) {
+      module.emitError("qc-device-globals: no llvm.func @") << function;
+      return signalPassFailure();
+    }
+    MLIRContext *ctx = &getContext();
+    auto ptr = LLVM::LLVMPointerType::get(ctx);
+    Type i64 = IntegerType::get(ctx, 64);
+    SmallVector<LLVM::AddressOfOp> addresses;
+    host.walk([&](LLVM::AddressOfOp op) {
+      auto global = dyn_cast_or_null<LLVM::GlobalOp>(
+          SymbolTable::lookupNearestSymbolFrom(op, op.getGlobalNameAttr()));
+      if (global && global.getConstant())
+        addresses.push_back(op);
+    });
+    if (addresses.empty())
+      return;
+    auto upload = module.lookupSymbol<LLVM::LLVMFuncOp>("quant_cuda_global");
+    if (!upload) {
+      OpBuilder b(module.getBodyRegion());
+      upload = LLVM::LLVMFuncOp::create(
+          b, module.getLoc(), "quant_cuda_global",
+          LLVM::LLVMFunctionType::get(ptr, {ptr, i64}));
+    }
+    DataLayout layout(module);
+    for (LLVM::AddressOfOp op : addresses) {
+      auto global = cast<LLVM::GlobalOp>(
+          SymbolTable::lookupNearestSymbolFrom(op, op.getGlobalNameAttr()));
+      OpBuilder b(op);
+      b.setInsertionPointAfter(op);
+      Value bytes = LLVM::ConstantOp::create(
+          b, op.getLoc(), i64,
+          int64_t(layout.getTypeSize(global.getGlobalType()).getFixedValue()));
+      auto call = LLVM::CallOp::create(b, op.getLoc(), upload,
+                                       ValueRange{op.getResult(), bytes});
+      op.getResult().replaceAllUsesExcept(call.getResult(), call);
+    }
+  }
+};
+
+/// "sm_90a" -> 1090, "sm_80" -> 80; -1 when not of that form.
+int64_t archCode(StringRef chip) {
+  if (!chip.consume_front("sm_"))
+    return -1;
+  bool specific = chip.consume_back("a");
+  unsigned arch = 0;
+  if (chip.getAsInteger(10, arch))
+    return -1;
+  return arch + (specific ? 1000 : 0);
+}
+
+void appendU32(std::string &out, uint32_t v) {
+  for (int i = 0; i < 4; ++i)
+    out.push_back(char((v >> (8 * i)) & 0xff));
+}
+void appendU64(std::string &out, uint64_t v) {
+  appendU32(out, uint32_t(v));
+  appendU32(out, uint32_t(v >> 32));
+}
+
+/// Runs `ptxas -arch=<chip> -O3` on `ptx`; the cubin, or failure with
+/// `error` holding ptxas's messages.
+FailureOr<std::string> compilePTX(StringRef ptxas, StringRef chip,
+                                  StringRef ptx, std::string &error) {
+  SmallString<128> input, output, messages;
+  if (llvm::sys::fs::createTemporaryFile("qc-kernels", "ptx", input) ||
+      llvm::sys::fs::createTemporaryFile("qc-kernels", "cubin", output) ||
+      llvm::sys::fs::createTemporaryFile("qc-ptxas", "log", messages)) {
+    error = "cannot create temporary files for ptxas";
+    return failure();
+  }
+  auto cleanup = llvm::make_scope_exit([&] {
+    llvm::sys::fs::remove(input);
+    llvm::sys::fs::remove(output);
+    llvm::sys::fs::remove(messages);
+  });
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(input, ec);
+    if (ec) {
+      error = "cannot write " + input.str().str();
+      return failure();
+    }
+    os << ptx;
+  }
+  std::string arch = ("-arch=" + chip).str();
+  SmallVector<StringRef> args = {ptxas, arch, "-O3", input, "-o", output};
+  std::optional<StringRef> redirects[] = {std::nullopt, StringRef(messages),
+                                          StringRef(messages)};
+  std::string message;
+  int rc = llvm::sys::ExecuteAndWait(ptxas, args, std::nullopt, redirects, 0,
+                                     0, &message);
+  if (rc != 0) {
+    auto log = llvm::MemoryBuffer::getFile(messages);
+    error = (ptxas + " failed for " + chip + ": ").str() +
+            (log && !(*log)->getBuffer().empty()
+                 ? (*log)->getBuffer().trim().str()
+                 : message);
+    return failure();
+  }
+  auto cubin = llvm::MemoryBuffer::getFile(output);
+  if (!cubin) {
+    error = "ptxas wrote no cubin for " + chip.str();
+    return failure();
+  }
+  return (*cubin)->getBuffer().str();
+}
+
+struct QCGPUFatBinaryPass
+    : public qc::impl::QCGPUFatBinaryBase<QCGPUFatBinaryPass> {
+  using QCGPUFatBinaryBase::QCGPUFatBinaryBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    WalkResult result = module.walk([&](gpu::BinaryOp binary) {
+      struct Image {
+        uint32_t kind, arch;
+        std::string bytes;
+      };
+      SmallVector<Image> images;
+      Attribute firstTarget;
+      for (Attribute attr : binary.getObjects()) {
+        auto object = cast<gpu::ObjectAttr>(attr);
+        auto target = dyn_cast<NVVM::NVVMTargetAttr>(object.getTarget());
+        int64_t arch = target ? archCode(target.getChip()) : -1;
+        if (arch < 0) {
+          binary.emitError("qc-gpu-fat-binary: expects #nvvm.target objects "
+                           "with an sm_XY chip");
+          return WalkResult::interrupt();
+        }
+        Image image;
+        image.arch = uint32_t(arch);
+        image.bytes = object.getObject().getValue().str();
+        switch (object.getFormat()) {
+        case gpu::CompilationTarget::Binary:
+          image.kind = 0;
+          break;
+        case gpu::CompilationTarget::Assembly:
+          image.kind = 1;
+          image.bytes.push_back('\0');
+          break;
+        default:
+          binary.emitError("qc-gpu-fat-binary: objects must be cubin (format "
+                           "bin) or PTX (format isa)");
+          return WalkResult::interrupt();
+        }
+        if (!firstTarget)
+          firstTarget = target;
+        if (image.kind == 1 && !ptxas.empty()) {
+          std::string error;
+          FailureOr<std::string> cubin =
+              compilePTX(ptxas, target.getChip(),
+                         object.getObject().getValue(), error);
+          if (failed(cubin)) {
+            binary.emitError("qc-gpu-fat-binary: ") << error;
+            return WalkResult::interrupt();
+          }
+          images.push_back({0, image.arch, std::move(*cubin)});
+        }
+        images.push_back(std::move(image));
+      }
+      if (images.empty())
+        return WalkResult::advance();
+      std::string blob = "QCFATBIN";
+      appendU32(blob, uint32_t(images.size()));
+      uint64_t offset = 12 + 24 * images.size();
+      // Images start 16-byte aligned.
+      SmallVector<uint64_t> offsets;
+      for (const Image &image : images) {
+        offset = (offset + 15) & ~uint64_t(15);
+        offsets.push_back(offset);
+        offset += image.bytes.size();
+      }
+      for (auto [image, at] : llvm::zip(images, offsets)) {
+        appendU32(blob, image.kind);
+        appendU32(blob, image.arch);
+        appendU64(blob, at);
+        appendU64(blob, image.bytes.size());
+      }
+      for (auto [image, at] : llvm::zip(images, offsets)) {
+        blob.resize(at, '\0');
+        blob += image.bytes;
+      }
+      MLIRContext *ctx = binary.getContext();
+      auto merged = gpu::ObjectAttr::get(ctx, firstTarget,
+                                         gpu::CompilationTarget::Binary,
+                                         StringAttr::get(ctx, blob), nullptr,
+                                         nullptr);
+      binary.setObjectsAttr(ArrayAttr::get(ctx, {merged}));
+      return WalkResult::advance();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+};
+
+} // namespace
