@@ -11,6 +11,8 @@
 #       against the CPU's outputs, then once more under compute-sanitizer
 #       when it is installed. Ends with "N passed, N failed"; exits 77
 #       (skipped) with a message when no GPU is present.
+#   scripts/gpu-tests.sh check DIR     both, for ctest (gpu-e2e): on a machine
+#       without a GPU it compiles everything, then skips the run.
 #
 # Cases: the bundled CNN and a generated Llama-style decoder in float, W4A16
 # (int4 weights, groups of 128) and W8A8 (int8 weights, per-token int8
@@ -18,8 +20,8 @@
 # (float reductions), so outputs agree to rounding, not bit for bit.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
-mode=${1:?usage: gpu-tests.sh prepare|run DIR}
-dir=${2:?usage: gpu-tests.sh prepare|run DIR}
+mode=${1:?usage: gpu-tests.sh prepare|run|check DIR}
+dir=${2:?usage: gpu-tests.sh prepare|run|check DIR}
 build=${BUILD_DIR:-$root/build}
 python=/usr/bin/python3
 
@@ -116,5 +118,6 @@ run() {
 case $mode in
 prepare) prepare ;;
 run) run ;;
-*) echo "usage: gpu-tests.sh prepare|run DIR" >&2; exit 2 ;;
+check) prepare && run ;;
+*) echo "usage: gpu-tests.sh prepare|run|check DIR" >&2; exit 2 ;;
 esac

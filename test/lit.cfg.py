@@ -37,3 +37,11 @@ config.substitutions.append(("%onnx_python", config.onnx_python))
 config.substitutions.append(("%qc_bin", config.qc_tools_dir))
 config.substitutions.append(
     ("%quant_translate_path", os.path.join(config.qc_tools_dir, "quant-translate")))
+
+# ptxas from the CUDA toolkit (the CI image has /usr/local/cuda): tests that
+# assemble the PTX of --target=cuda need it and are skipped without it.
+import shutil
+ptxas = shutil.which("ptxas") or "/usr/local/cuda/bin/ptxas"
+if os.access(ptxas, os.X_OK):
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))

@@ -155,6 +155,23 @@ int64_t archCode(StringRef chip) {
   return arch + (specific ? 1000 : 0);
 }
 
+/// The first libdevice function (__nv_*) that `ptx` declares but does not
+/// define, if any: a module that cannot load.
+std::optional<std::string> unresolvedLibdevice(StringRef ptx) {
+  size_t at = ptx.find(".extern .func");
+  while (at != StringRef::npos) {
+    size_t end = ptx.find('\n', at);
+    StringRef line = ptx.slice(at, end);
+    size_t name = line.find("__nv_");
+    if (name != StringRef::npos)
+      return line.drop_front(name).take_while([](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+      }).str();
+    at = ptx.find(".extern .func", end);
+  }
+  return std::nullopt;
+}
+
 void appendU32(std::string &out, uint32_t v) {
   for (int i = 0; i < 4; ++i)
     out.push_back(char((v >> (8 * i)) & 0xff));
@@ -242,6 +259,14 @@ struct QCGPUFatBinaryPass
           image.kind = 0;
           break;
         case gpu::CompilationTarget::Assembly:
+          if (auto missing = unresolvedLibdevice(image.bytes)) {
+            binary.emitError("qc-gpu-fat-binary: the kernels call CUDA's ")
+                << *missing
+                << ", but libdevice was not linked: install the CUDA "
+                   "toolkit (nvvm/libdevice/libdevice.10.bc) or set "
+                   "CUDA_HOME";
+            return WalkResult::interrupt();
+          }
           image.kind = 1;
           image.bytes.push_back('\0');
           break;

@@ -39,7 +39,12 @@ bool staysOnHost(Operation *op) {
           memref::ExtractAlignedPointerAsIndexOp, memref::ReinterpretCastOp,
           memref::CastOp, memref::ExpandShapeOp, memref::CollapseShapeOp,
           memref::SubViewOp, memref::ViewOp, memref::TransposeOp,
-          memref::AssumeAlignmentOp, func::ReturnOp, func::CallOp>(op))
+          memref::AssumeAlignmentOp, func::ReturnOp, func::CallOp,
+          scf::YieldOp>(op))
+    return true;
+  // Control flow on host values (a broadcast chosen by a dynamic size):
+  // its branches are host blocks themselves.
+  if (isa<scf::IfOp>(op))
     return true;
   if (op->getDialect() &&
       op->getDialect()->getNamespace() == gpu::GPUDialect::getDialectNamespace())
@@ -61,6 +66,13 @@ void collectAliases(Value value, SmallVectorImpl<Value> &aliases) {
       for (Value result : user->getResults())
         if (isa<BaseMemRefType>(result.getType()))
           collectAliases(result, aliases);
+    // Yielded out of an scf.if: the if's result may be this buffer.
+    if (isa<scf::YieldOp>(user))
+      if (auto parent = dyn_cast<scf::IfOp>(user->getParentOp()))
+        for (OpOperand &operand : user->getOpOperands())
+          if (operand.get() == value)
+            collectAliases(parent.getResult(operand.getOperandNumber()),
+                           aliases);
   }
 }
 
@@ -73,7 +85,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       return;
     if (blockSize < 1 || blockSize > 1024) {
       func.emitError("qc-map-to-gpu: block-size must be in [1, 1024], got ")
-          << blockSize;
+          << static_cast<int64_t>(blockSize);
       return signalPassFailure();
     }
     if (!func.getBody().hasOneBlock()) {
@@ -87,13 +99,29 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     lowerCopies(rewriter);
     if (failed(lowerLinalg(rewriter)))
       return signalPassFailure();
-    mapParallelLoops(rewriter);
-    if (failed(wrapSerialWork(rewriter)))
-      return signalPassFailure();
+    for (Block *block : hostBlocks()) {
+      mapParallelLoops(rewriter, *block);
+      if (failed(wrapSerialWork(rewriter, *block)))
+        return signalPassFailure();
+    }
+    hoistAllocations();
     allocateOnDevice(rewriter);
   }
 
   Block &body() { return getOperation().getBody().front(); }
+
+  /// The function body and, recursively, the branches of its host-level
+  /// scf.ifs: the blocks whose ops run on the host.
+  SmallVector<Block *> hostBlocks() {
+    SmallVector<Block *> blocks = {&body()};
+    for (size_t i = 0; i < blocks.size(); ++i)
+      for (Operation &op : *blocks[i])
+        if (auto branch = dyn_cast<scf::IfOp>(op))
+          for (Region &region : branch->getRegions())
+            for (Block &block : region)
+              blocks.push_back(&block);
+    return blocks;
+  }
 
   /// memref.reshape reads its shape operand on the host, which is device
   /// memory here: with a static result over an identity-layout source it is
@@ -128,7 +156,8 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       rewriter.setInsertionPoint(op);
       auto source = cast<MemRefType>(op.getSource().getType());
       auto target = cast<MemRefType>(op.getTarget().getType());
-      if (op->getBlock() == &body() && source.getLayout().isIdentity() &&
+      if (llvm::is_contained(hostBlocks(), op->getBlock()) &&
+          source.getLayout().isIdentity() &&
           target.getLayout().isIdentity() &&
           source.getElementType() == target.getElementType()) {
         gpu::MemcpyOp::create(rewriter, op.getLoc(), TypeRange{}, ValueRange{},
@@ -186,9 +215,9 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
 
   /// Each top-level scf.parallel without reductions: one dimension, tiles of
   /// blockSize points; tiles -> blocks, points -> threads.
-  void mapParallelLoops(IRRewriter &rewriter) {
+  void mapParallelLoops(IRRewriter &rewriter, Block &block) {
     SmallVector<scf::ParallelOp> loops;
-    for (Operation &op : body())
+    for (Operation &op : block)
       if (auto loop = dyn_cast<scf::ParallelOp>(op))
         if (loop.getNumResults() == 0)
           loops.push_back(loop);
@@ -219,10 +248,10 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
 
   /// Runs of top-level ops that touch memory outside mapped loops: one
   /// single-thread launch per run.
-  LogicalResult wrapSerialWork(IRRewriter &rewriter) {
+  LogicalResult wrapSerialWork(IRRewriter &rewriter, Block &block) {
     SmallVector<SmallVector<Operation *>> runs;
     bool open = false;
-    for (Operation &op : body()) {
+    for (Operation &op : block) {
       bool mapped = false;
       if (auto loop = dyn_cast<scf::ParallelOp>(op))
         mapped = loop->hasAttr(gpu::getMappingAttrName());
@@ -240,7 +269,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       for (Operation *op : run)
         for (Value result : op->getResults())
           for (Operation *user : result.getUsers())
-            if (!inRun.contains(body().findAncestorOpInBlock(*user)))
+            if (!inRun.contains(block.findAncestorOpInBlock(*user)))
               return op->emitError(
                   "qc-map-to-gpu: this value is computed on the GPU but the "
                   "host needs it (a data-dependent shape?); --target=cuda "
@@ -257,6 +286,29 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
         op->moveBefore(terminator);
     }
     return success();
+  }
+
+  /// Allocations in the branches of host-level scf.ifs move to the top
+  /// level when their sizes are known there, so that one deallocation after
+  /// the last use of whatever the branches yield frees them.
+  void hoistAllocations() {
+    SmallVector<Operation *> nested;
+    for (Block *block : hostBlocks())
+      if (block != &body())
+        for (Operation &op : *block)
+          if (isa<memref::AllocOp>(op))
+            nested.push_back(&op);
+    for (Operation *op : nested) {
+      Operation *top = body().findAncestorOpInBlock(*op);
+      bool available = llvm::all_of(op->getOperands(), [&](Value v) {
+        Operation *def = v.getDefiningOp();
+        Block *owner = def ? def->getBlock()
+                           : cast<BlockArgument>(v).getOwner();
+        return owner == &body() && (!def || def->isBeforeInBlock(top));
+      });
+      if (available)
+        op->moveBefore(top);
+    }
   }
 
   /// Top-level buffers in device memory, freed after their last use.
@@ -298,7 +350,12 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
           if (top && last->isBeforeInBlock(top))
             last = top;
         }
-      if (freed || isa<func::ReturnOp>(last))
+      bool returned = llvm::any_of(aliases, [](Value alias) {
+        return llvm::any_of(alias.getUsers(), [](Operation *user) {
+          return isa<func::ReturnOp>(user);
+        });
+      });
+      if (freed || returned)
         continue;
       rewriter.setInsertionPointAfter(last);
       gpu::DeallocOp::create(rewriter, last->getLoc(), Type(), ValueRange{},

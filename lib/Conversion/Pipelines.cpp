@@ -181,6 +181,11 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   mapping.blockSize = options.blockSize;
   pm.addNestedPass<func::FuncOp>(createQCMapToGPU(mapping));
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
+  // Folds the loop-bound arithmetic of the mapping, so that outlining sinks
+  // constants into the kernels rather than passing arguments. (Not before
+  // the conversion: canonicalization merges the nested block/thread loops
+  // and drops their mapping.)
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(createGpuKernelOutliningPass());
   QCMergeKernelModulesOptions merge;
   merge.moduleName = options.entryName + "_kernels";
@@ -192,6 +197,8 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
     GpuNVVMAttachTargetOptions target;
     target.chip = chip;
     target.optLevel = options.optLevel;
+    if (!options.libdevice.empty())
+      target.linkLibs.push_back(options.libdevice);
     pm.addPass(createGpuNVVMAttachTarget(target));
   }
   // Device side.
@@ -257,6 +264,10 @@ struct CUDAPipelineOptions : public PassPipelineOptions<CUDAPipelineOptions> {
       *this, "ptxas",
       llvm::cl::desc("ptxas for cubins (default: none, PTX only)"),
       llvm::cl::init("")};
+  Option<std::string> libdevice{
+      *this, "libdevice",
+      llvm::cl::desc("CUDA's libdevice.10.bc (default: found from CUDA_HOME)"),
+      llvm::cl::init("")};
   Option<bool> stopAtPTX{*this, "stop-at-ptx",
                          llvm::cl::desc("Leave the gpu.binary objects as PTX"),
                          llvm::cl::init(false)};
@@ -275,6 +286,7 @@ void mlir::qc::registerLowerToLLVMPipeline() {
         if (!opts.chips.empty())
           options.chips.assign(opts.chips.begin(), opts.chips.end());
         options.ptxas = opts.ptxas;
+        options.libdevice = opts.libdevice;
         options.stopAtPTX = opts.stopAtPTX;
         buildLowerToCUDAPipeline(pm, options);
       });

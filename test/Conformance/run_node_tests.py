@@ -23,6 +23,14 @@ opset.
 Prints a table of failures and unsupported reasons, the operators whose tests
 all pass, and a last line "N passed, N failed"; exits 1 if anything failed.
 --markdown writes the same as docs/conformance.md.
+
+For a GPU (--target=cuda), which is on another machine than the compiler:
+  --compile-flag=--target=cuda:sm_90a (repeatable) adds flags to every
+  compile; --prepare compiles only, copying each test's inputs and expected
+  outputs beside its library and writing WORK_DIR/manifest.txt; then
+  run_node_tests.py --run-manifest WORK_DIR QUANT_RUN on the GPU machine
+  (no onnx package or test data needed there) runs them and prints
+  "N passed, N failed".
 """
 import argparse
 import collections
@@ -31,10 +39,16 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
+manifest_lock = threading.Lock()
+
 sys.path.insert(0, "/usr/lib/python3/dist-packages")
-import onnx  # noqa: E402
+try:
+    import onnx  # noqa: E402
+except ImportError:  # --run-manifest on a machine without it
+    onnx = None
 
 RTOL, ATOL = "1e-3", "1e-5"
 
@@ -89,7 +103,7 @@ def test_one(args, model):
         return name, ops, "unsupported", "no test data"
     lib = os.path.join(work, "lib%s.so" % re.sub(r"\W", "_", name))
     compile_cmd = [args.compile, model, "--emit=shared", "-o", lib,
-                   "--name", "m"]
+                   "--name", "m"] + list(args.compile_flag)
     rc, out = run(compile_cmd)
     bound = False
     if rc != 0 and "unsupported run-time" in out and len(inputs) > 1:
@@ -100,13 +114,18 @@ def test_one(args, model):
         status = "unsupported" if rc == 1 and UNSUPPORTED.search(out) \
             else "failed"
         return name, ops, status, first_error(out)
-    for data in sets:
+    for set_index, data in enumerate(sets):
         files = sorted(glob.glob(os.path.join(data, "input_*.pb")),
                        key=lambda f: int(re.findall(r"\d+", f)[-1]))
         expected = sorted(glob.glob(os.path.join(data, "output_*.pb")),
                           key=lambda f: int(re.findall(r"\d+", f)[-1]))
         feed = list(zip(inputs, files))
         if bound:
+            if args.prepare:
+                # One library per set (each binds its own constants).
+                set_lib = lib.replace(".so", "_%d.so" % set_index)
+                compile_cmd[compile_cmd.index("-o") + 1] = set_lib
+                lib = set_lib
             cmd = list(compile_cmd)
             for input_name, f in feed[1:]:
                 cmd.append("--constant-input=%s=%s" % (input_name, f))
@@ -116,6 +135,25 @@ def test_one(args, model):
                     else "failed"
                 return name, ops, status, first_error(out)
             feed = feed[:1]
+        if args.prepare:
+            # Copy the set's files beside the library; the manifest line is
+            # quant-run's arguments relative to WORK_DIR.
+            import shutil
+            line = [os.path.relpath(lib, args.work_dir)]
+            for kind, items in (("-i", feed), ("--expect", expected)):
+                for item in items:
+                    input_name, f = item if kind == "-i" else (None, item)
+                    dst = os.path.join(work, "set%d_%s" % (
+                        set_index, os.path.basename(f)))
+                    shutil.copyfile(f, dst)
+                    rel = os.path.relpath(dst, args.work_dir)
+                    line += [kind, "%s=%s" % (input_name, rel)
+                             if input_name else rel]
+            with manifest_lock:
+                with open(os.path.join(args.work_dir, "manifest.txt"),
+                          "a") as m:
+                    m.write(name + "\t" + "\t".join(line) + "\n")
+            continue
         cmd = [args.run, lib, "--name", "m", "--rtol", RTOL, "--atol", ATOL]
         for input_name, f in feed:
             cmd += ["-i", "%s=%s" % (input_name, f)]
@@ -129,7 +167,39 @@ def test_one(args, model):
     return name, ops, "passed", ""
 
 
+def run_manifest(work_dir, quant_run):
+    """Runs every line of WORK_DIR/manifest.txt (see --prepare)."""
+    passed = failed = known = 0
+    with open(os.path.join(work_dir, "manifest.txt")) as m:
+        lines = [l.rstrip("\n").split("\t") for l in m if l.strip()]
+    for name, lib, *rest in lines:
+        cmd = [quant_run, os.path.join(work_dir, lib), "--name", "m",
+               "--rtol", RTOL, "--atol", ATOL]
+        for flag, value in zip(rest[0::2], rest[1::2]):
+            if flag == "-i":
+                n, f = value.split("=", 1)
+                value = "%s=%s" % (n, os.path.join(work_dir, f))
+            else:
+                value = os.path.join(work_dir, value)
+            cmd += [flag, value]
+        rc, out = run(cmd)
+        if rc == 0:
+            passed += 1
+        elif name in KNOWN_DIFFERENCES:
+            known += 1
+            print("known difference %s: %s" % (name, KNOWN_DIFFERENCES[name]))
+        else:
+            failed += 1
+            why = [l for l in out.splitlines() if l.startswith("quant-run:")]
+            print("FAIL %s: %s" % (name, why[0] if why else first_error(out)))
+    print("%d known differences" % known)
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
 def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "--run-manifest":
+        return run_manifest(sys.argv[2], sys.argv[3])
     p = argparse.ArgumentParser()
     p.add_argument("compile")
     p.add_argument("run")
@@ -138,7 +208,12 @@ def main():
     p.add_argument("--markdown")
     p.add_argument("--filter", default="")
     p.add_argument("-j", type=int, default=os.cpu_count() or 2)
+    p.add_argument("--compile-flag", action="append", default=[])
+    p.add_argument("--prepare", action="store_true")
     args = p.parse_args()
+    if args.prepare:
+        os.makedirs(args.work_dir, exist_ok=True)
+        open(os.path.join(args.work_dir, "manifest.txt"), "w").close()
     models = sorted(glob.glob(os.path.join(args.node_dir, "*", "model.onnx")))
     models = [m for m in models if re.search(args.filter,
                                              os.path.basename(

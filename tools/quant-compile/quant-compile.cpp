@@ -452,6 +452,25 @@ static LogicalResult parseTarget(CompileOptions &options) {
   } else if (llvm::sys::fs::can_execute("/usr/local/cuda/bin/ptxas")) {
     options.ptxas = "/usr/local/cuda/bin/ptxas";
   }
+  // libdevice (CUDA's math functions): beside ptxas's toolkit, else under
+  // CUDA_HOME or /usr/local/cuda. Without it, kernels that need a math
+  // function are refused when the PTX is made.
+  llvm::SmallVector<std::string> roots;
+  if (!options.ptxas.empty())
+    roots.push_back(llvm::sys::path::parent_path(
+                        llvm::sys::path::parent_path(options.ptxas))
+                        .str());
+  if (const char *home = std::getenv("CUDA_HOME"))
+    roots.push_back(home);
+  roots.push_back("/usr/local/cuda");
+  for (const std::string &root : roots) {
+    llvm::SmallString<256> path(root);
+    llvm::sys::path::append(path, "nvvm", "libdevice", "libdevice.10.bc");
+    if (llvm::sys::fs::exists(path)) {
+      options.libdevice = path.str().str();
+      break;
+    }
+  }
   // The host side only launches kernels: code for any x86-64, so the
   // object runs on the GPU machine whatever its CPU.
   if (options.cpu == "native")

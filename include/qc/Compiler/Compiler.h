@@ -40,6 +40,8 @@ struct CompileOptions {
   std::vector<std::string> gpuChips;
   /// ptxas for cubins next to the PTX (--target=cuda); empty: PTX only.
   std::string ptxas;
+  /// CUDA's libdevice.10.bc, linked into kernels that call math functions.
+  std::string libdevice;
   bool isCuda() const { return !gpuChips.empty(); }
   /// Large constants go to this file instead of the object (see
   /// qc-externalize-weights); empty: all in the object.

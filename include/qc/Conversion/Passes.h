@@ -62,6 +62,9 @@ struct LowerToCUDAOptions {
   /// ptxas to turn each PTX into a cubin; empty: PTX only (the driver
   /// compiles it when the model is loaded).
   std::string ptxas;
+  /// CUDA's libdevice bitcode (math functions: __nv_expf, ...), linked into
+  /// the kernels; empty: the NVVM target's own search (CUDA_HOME).
+  std::string libdevice;
   /// Optimisation level of the device code (NVPTX backend and ptxas).
   unsigned optLevel = 3;
   /// Threads per block of the generic element-wise mapping.

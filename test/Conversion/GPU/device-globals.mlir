@@ -1,0 +1,38 @@
+// RUN: quant-opt %s --split-input-file --verify-diagnostics --qc-device-globals=function=host | FileCheck %s
+
+// In the host function, the address of a constant global (a weight) is
+// replaced by its device copy: quant_cuda_global(address, bytes); a mutable
+// global, and the same constant used in another function, are left alone.
+// CHECK: llvm.func @quant_cuda_global(!llvm.ptr, i64) -> !llvm.ptr
+// CHECK-LABEL: llvm.func @host
+// CHECK: %[[W:.*]] = llvm.mlir.addressof @weights : !llvm.ptr
+// CHECK: %[[BYTES:.*]] = llvm.mlir.constant(64 : i64) : i64
+// CHECK: %[[DEV:.*]] = llvm.call @quant_cuda_global(%[[W]], %[[BYTES]])
+// CHECK: llvm.getelementptr %[[DEV]]
+// CHECK: %[[S:.*]] = llvm.mlir.addressof @state : !llvm.ptr
+// CHECK-NOT: quant_cuda_global
+// CHECK: llvm.load %[[S]]
+// CHECK-LABEL: llvm.func @other
+// CHECK-NOT: quant_cuda_global
+module {
+  llvm.mlir.global internal constant @weights(dense<1.0> : tensor<16xf32>) : !llvm.array<16 x f32>
+  llvm.mlir.global internal @state(0 : i32) : i32
+  llvm.func @host() -> !llvm.ptr {
+    %w = llvm.mlir.addressof @weights : !llvm.ptr
+    %p = llvm.getelementptr %w[0, 0] : (!llvm.ptr) -> !llvm.ptr, !llvm.array<16 x f32>
+    %s = llvm.mlir.addressof @state : !llvm.ptr
+    %v = llvm.load %s : !llvm.ptr -> i32
+    llvm.return %p : !llvm.ptr
+  }
+  llvm.func @other() -> !llvm.ptr {
+    %w = llvm.mlir.addressof @weights : !llvm.ptr
+    llvm.return %w : !llvm.ptr
+  }
+}
+
+// -----
+
+// expected-error @+1 {{qc-device-globals: no llvm.func @host}}
+module {
+  llvm.func @elsewhere() { llvm.return }
+}

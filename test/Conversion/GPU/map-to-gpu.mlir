@@ -1,0 +1,147 @@
+// RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qc-map-to-gpu{block-size=128}))' | FileCheck %s
+
+// An element-wise 2-D op: one scf.parallel over the 4x6 = 24 points, tiled by
+// 128, the tiles mapped to blocks and the points to threads with a bounds
+// guard; the output buffer is allocated on the device and freed after its
+// last use (the copy into the result).
+// CHECK-LABEL: func.func @elementwise
+// CHECK-NOT: memref.alloc
+// CHECK: %[[BUF:.*]] = gpu.alloc () : memref<4x6xf32>
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK: scf.if
+// CHECK: arith.addf
+// CHECK: mapping = [#gpu.loop_dim_map<processor = thread_x
+// CHECK: mapping = [#gpu.loop_dim_map<processor = block_x
+// CHECK: gpu.memcpy %{{.*}}, %[[BUF]] : memref<4x6xf32>, memref<4x6xf32>
+// CHECK-NEXT: gpu.dealloc %[[BUF]] : memref<4x6xf32>
+// CHECK-NOT: memref.copy
+func.func @elementwise(%a: memref<4x6xf32>, %out: memref<4x6xf32>) {
+  %t = memref.alloc() : memref<4x6xf32>
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>,
+                                   affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%a : memref<4x6xf32>) outs(%t : memref<4x6xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %s = arith.addf %x, %x : f32
+    linalg.yield %s : f32
+  }
+  memref.copy %t, %out : memref<4x6xf32> to memref<4x6xf32>
+  return
+}
+
+// -----
+
+// A reduction whose reduction loop comes first: the parallel loop is moved
+// outermost, so each thread owns one output and loops over the reduction.
+// CHECK-LABEL: func.func @reduction_first
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK: scf.if
+// CHECK: scf.for
+// CHECK: arith.addf
+// CHECK: processor = thread_x
+// CHECK: processor = block_x
+func.func @reduction_first(%a: memref<8x5xf32>, %out: memref<5xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(r, p) -> (r, p)>,
+                                   affine_map<(r, p) -> (p)>],
+                  iterator_types = ["reduction", "parallel"]}
+      ins(%a : memref<8x5xf32>) outs(%out : memref<5xf32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %s = arith.addf %x, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A full reduction (no parallel loop) runs in a launch of one thread.
+// CHECK-LABEL: func.func @full_reduction
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[ONE:.*]], {{.*}} = %[[ONE]], {{.*}} = %[[ONE]]) threads({{.*}}) in ({{.*}} = %[[ONE]], {{.*}} = %[[ONE]], {{.*}} = %[[ONE]])
+// CHECK: scf.for
+// CHECK: gpu.terminator
+func.func @full_reduction(%a: memref<16xf32>, %out: memref<f32>) {
+  linalg.generic {indexing_maps = [affine_map<(r) -> (r)>,
+                                   affine_map<(r) -> ()>],
+                  iterator_types = ["reduction"]}
+      ins(%a : memref<16xf32>) outs(%out : memref<f32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %s = arith.addf %x, %acc : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A reshape with a shape operand becomes a reinterpret_cast (the host would
+// otherwise read the shape from device memory); a strided copy becomes a
+// kernel, not a memcpy.
+// CHECK-LABEL: func.func @views
+// CHECK-NOT: memref.reshape
+// CHECK: memref.reinterpret_cast %{{.*}} to offset: [0], sizes: [2, 3], strides: [3, 1]
+// CHECK-NOT: gpu.memcpy
+// CHECK: scf.parallel
+func.func @views(%a: memref<6xf32>, %shape: memref<2xi64>,
+                 %b: memref<3x2xf32, strided<[1, 3]>>) {
+  %r = memref.reshape %a(%shape) : (memref<6xf32>, memref<2xi64>) -> memref<2x3xf32>
+  %t = memref.transpose %b (i, j) -> (j, i) : memref<3x2xf32, strided<[1, 3]>> to memref<2x3xf32, strided<[3, 1]>>
+  memref.copy %r, %t : memref<2x3xf32> to memref<2x3xf32, strided<[3, 1]>>
+  return
+}
+
+// -----
+
+// The C entry point (qc.host) and declarations are not touched.
+// CHECK-LABEL: func.func @entry
+// CHECK: memref.alloc
+// CHECK-NOT: gpu.
+// CHECK: return
+func.func @entry(%a: memref<4xf32>) attributes {qc.host} {
+  %t = memref.alloc() : memref<4xf32>
+  memref.copy %a, %t : memref<4xf32> to memref<4xf32>
+  memref.dealloc %t : memref<4xf32>
+  return
+}
+// CHECK: func.func private @decl
+func.func private @decl(memref<4xf32>)
+
+// -----
+
+// Host control flow on a size (a broadcast chosen at run time): the branch's
+// work is mapped inside the branch, its buffer moves to the top level and is
+// freed after the last use of what the if yields.
+// CHECK-LABEL: func.func @host_branch
+// CHECK: %[[BUF:.*]] = gpu.alloc () : memref<4xf32>
+// CHECK: %[[SEL:.*]] = scf.if
+// CHECK: processor = block_x
+// CHECK: scf.yield
+// CHECK: } else {
+// CHECK: scf.yield %arg0
+// CHECK: %[[CAST:.*]] = memref.cast %[[SEL]]
+// CHECK: gpu.memcpy %arg2, %[[CAST]]
+// CHECK-NEXT: gpu.dealloc %[[BUF]]
+func.func @host_branch(%a: memref<?xf32>, %n: index, %out: memref<4xf32>) {
+  %c1 = arith.constant 1 : index
+  %c0 = arith.constant 0 : index
+  %d = memref.dim %a, %c0 : memref<?xf32>
+  %one = arith.cmpi eq, %d, %c1 : index
+  %sel = scf.if %one -> (memref<?xf32>) {
+    %t = memref.alloc() : memref<4xf32>
+    linalg.generic {indexing_maps = [affine_map<(i) -> (0)>,
+                                     affine_map<(i) -> (i)>],
+                    iterator_types = ["parallel"]}
+        ins(%a : memref<?xf32>) outs(%t : memref<4xf32>) {
+    ^bb0(%x: f32, %y: f32):
+      linalg.yield %x : f32
+    }
+    %c = memref.cast %t : memref<4xf32> to memref<?xf32>
+    scf.yield %c : memref<?xf32>
+  } else {
+    scf.yield %a : memref<?xf32>
+  }
+  %s = memref.cast %sel : memref<?xf32> to memref<4xf32>
+  memref.copy %s, %out : memref<4xf32> to memref<4xf32>
+  return
+}
