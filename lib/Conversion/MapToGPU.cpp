@@ -12,6 +12,8 @@
 #include "qc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -100,6 +102,8 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     if (failed(lowerLinalg(rewriter)))
       return signalPassFailure();
     for (Block *block : hostBlocks()) {
+      sinkScalarLoads(rewriter, *block);
+      hoistHostOps(*block);
       mapParallelLoops(rewriter, *block);
       if (failed(wrapSerialWork(rewriter, *block)))
         return signalPassFailure();
@@ -206,11 +210,309 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
         }
       }
       rewriter.setInsertionPoint(current);
+      if (auto generic = dyn_cast<linalg::GenericOp>(current.getOperation()))
+        if (isTopLevel(generic) && succeeded(mapToWarps(rewriter, generic))) {
+          rewriter.eraseOp(generic);
+          continue;
+        }
       if (failed(linalg::linalgOpToParallelLoops(rewriter, current)))
         return current.emitError("qc-map-to-gpu: cannot convert to loops");
       rewriter.eraseOp(current);
     }
     return success();
+  }
+
+  bool isTopLevel(Operation *op) {
+    return llvm::is_contained(hostBlocks(), op->getBlock());
+  }
+
+  /// The combiner of a reduction body: the op that the yield returns, which
+  /// merges the output's block argument (used nowhere else) with one value.
+  static Operation *reductionCombiner(linalg::GenericOp op) {
+    Block &body = op.getRegion().front();
+    auto yield = cast<linalg::YieldOp>(body.getTerminator());
+    if (yield.getNumOperands() != 1)
+      return nullptr;
+    Operation *combiner = yield.getOperand(0).getDefiningOp();
+    if (!combiner || combiner->getBlock() != &body ||
+        !isa<arith::AddFOp, arith::AddIOp, arith::MaximumFOp, arith::MaxNumFOp,
+             arith::MinimumFOp, arith::MinNumFOp>(combiner))
+      return nullptr;
+    BlockArgument out = body.getArguments().back();
+    if (!out.hasOneUse() || (combiner->getOperand(0) != out &&
+                             combiner->getOperand(1) != out))
+      return nullptr;
+    Type type = out.getType();
+    if (!type.isF32() && !type.isInteger(32))
+      return nullptr; // gpu.shuffle moves 32-bit values
+    return combiner;
+  }
+
+  /// The combiner's identity: 0 for sums, -inf/+inf for maxima/minima.
+  static Value neutralElement(OpBuilder &b, Location loc, Operation *combiner,
+                              Type type) {
+    if (isa<arith::AddIOp>(combiner))
+      return arith::ConstantIntOp::create(b, loc, type, 0);
+    auto f = cast<FloatType>(type);
+    if (isa<arith::AddFOp>(combiner))
+      return arith::ConstantFloatOp::create(b, loc, f,
+                                            APFloat::getZero(f.getFloatSemantics()));
+    bool negative = isa<arith::MaximumFOp, arith::MaxNumFOp>(combiner);
+    return arith::ConstantFloatOp::create(
+        b, loc, f, APFloat::getInf(f.getFloatSemantics(), negative));
+  }
+
+  /// A reduction over its innermost loop, read contiguously along it by its
+  /// largest input (a GEMV with an [N, K] weight, a softmax or norm over
+  /// rows): one
+  /// warp per output point, lanes striding the reduction, a shuffle tree to
+  /// combine. Fails (the caller maps one thread per output instead) for
+  /// other shapes.
+  LogicalResult mapToWarps(IRRewriter &rewriter, linalg::GenericOp op) {
+    constexpr int64_t kWarp = 32, kWarpsPerBlock = 8;
+    SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+    unsigned numLoops = iterators.size();
+    if (numLoops < 1 || op.getNumDpsInits() != 1 ||
+        iterators.back() != utils::IteratorType::reduction ||
+        llvm::count(iterators, utils::IteratorType::reduction) != 1)
+      return failure();
+    Operation *combiner = reductionCombiner(op);
+    if (!combiner)
+      return failure();
+    unsigned r = numLoops - 1;
+    // The largest input (the weight of a GEMV) decides: its rows must run
+    // along the reduction, so that a warp's lanes read adjacent elements.
+    OpOperand *largest = nullptr;
+    int64_t largestSize = -1;
+    for (OpOperand *in : op.getDpsInputOperands()) {
+      auto type = dyn_cast<MemRefType>(in->get().getType());
+      if (!type)
+        continue;
+      int64_t size = type.hasStaticShape() ? type.getNumElements()
+                                           : std::numeric_limits<int64_t>::max();
+      if (size > largestSize) {
+        largestSize = size;
+        largest = in;
+      }
+    }
+    bool contiguous = false;
+    if (largest) {
+      AffineMap map = op.getMatchingIndexingMap(largest);
+      if (map.getNumResults() != 0)
+        if (auto last = dyn_cast<AffineDimExpr>(map.getResults().back()))
+          contiguous = last.getPosition() == r;
+    }
+    if (!contiguous)
+      return failure();
+    Location loc = op.getLoc();
+    SmallVector<Range, 4> ranges =
+        cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
+    auto value = [&](OpFoldResult ofr) {
+      return getValueOrCreateConstantIndexOp(rewriter, loc, ofr);
+    };
+    if (std::optional<int64_t> extent = getConstantIntValue(ranges[r].size))
+      if (*extent < 2 * kWarp)
+        return failure(); // short rows: one thread per output is as good
+    Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
+    Value points = one;
+    for (unsigned d = 0; d < r; ++d)
+      points = arith::MulIOp::create(rewriter, loc, points,
+                                     value(ranges[d].size));
+    Value warpsPerBlock =
+        arith::ConstantIndexOp::create(rewriter, loc, kWarpsPerBlock);
+    Value blocks =
+        arith::CeilDivUIOp::create(rewriter, loc, points, warpsPerBlock);
+    Value threads =
+        arith::ConstantIndexOp::create(rewriter, loc, kWarp * kWarpsPerBlock);
+    auto launch = gpu::LaunchOp::create(rewriter, loc, blocks, one, one,
+                                        threads, one, one);
+    OpBuilder::InsertionGuard guard(rewriter);
+    Block &kernel = launch.getBody().front();
+    rewriter.setInsertionPointToEnd(&kernel);
+    auto terminator = gpu::TerminatorOp::create(rewriter, loc);
+    rewriter.setInsertionPoint(terminator);
+    Value warpSize = arith::ConstantIndexOp::create(rewriter, loc, kWarp);
+    Value tid = launch.getThreadIds().x, bid = launch.getBlockIds().x;
+    Value warp = arith::DivUIOp::create(rewriter, loc, tid, warpSize);
+    Value lane = arith::RemUIOp::create(rewriter, loc, tid, warpSize);
+    Value point = arith::AddIOp::create(
+        rewriter, loc, arith::MulIOp::create(rewriter, loc, bid, warpsPerBlock),
+        warp);
+    Value inRange = arith::CmpIOp::create(rewriter, loc,
+                                          arith::CmpIPredicate::ult, point,
+                                          points);
+    // The whole warp shares `point`, so the branch is warp-uniform and the
+    // shuffles inside see every lane.
+    auto ifOp = scf::IfOp::create(rewriter, loc, inRange, /*else=*/false);
+    rewriter.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+    SmallVector<Value> ivs(numLoops);
+    Value rest = point;
+    for (int d = int(r) - 1; d >= 0; --d) {
+      Value size = value(ranges[d].size);
+      ivs[d] = arith::RemUIOp::create(rewriter, loc, rest, size);
+      rest = arith::DivUIOp::create(rewriter, loc, rest, size);
+    }
+    Type accType = op.getRegion().front().getArguments().back().getType();
+    Value init = neutralElement(rewriter, loc, combiner, accType);
+    auto loop = scf::ForOp::create(rewriter, loc, lane, value(ranges[r].size),
+                                   warpSize, ValueRange{init});
+    auto loadAt = [&](OpBuilder &b, OpOperand *operand,
+                      ArrayRef<Value> at) -> Value {
+      AffineMap map = op.getMatchingIndexingMap(operand);
+      SmallVector<Value> indices;
+      for (unsigned i = 0; i < map.getNumResults(); ++i)
+        indices.push_back(affine::AffineApplyOp::create(
+            b, loc, map.getSubMap({i}), at));
+      return memref::LoadOp::create(b, loc, operand->get(), indices);
+    };
+    {
+      OpBuilder::InsertionGuard inner(rewriter);
+      rewriter.setInsertionPointToStart(loop.getBody());
+      ivs[r] = loop.getInductionVar();
+      Block &body = op.getRegion().front();
+      IRMapping mapping;
+      for (OpOperand *in : op.getDpsInputOperands())
+        mapping.map(body.getArgument(in->getOperandNumber()),
+                    loadAt(rewriter, in, ivs));
+      for (Operation &bodyOp : body.without_terminator()) {
+        if (&bodyOp == combiner)
+          continue;
+        if (auto index = dyn_cast<linalg::IndexOp>(bodyOp)) {
+          mapping.map(index.getResult(), ivs[index.getDim()]);
+          continue;
+        }
+        rewriter.clone(bodyOp, mapping);
+      }
+      BlockArgument out = body.getArguments().back();
+      Value contribution = combiner->getOperand(0) == out
+                               ? combiner->getOperand(1)
+                               : combiner->getOperand(0);
+      Value acc = loop.getRegionIterArg(0);
+      Operation *step = rewriter.clone(*combiner);
+      step->setOperands({acc, mapping.lookupOrDefault(contribution)});
+      scf::YieldOp::create(rewriter, loc, step->getResult(0));
+    }
+    Value partial = loop.getResult(0);
+    Type i32 = rewriter.getI32Type();
+    Value width = arith::ConstantIntOp::create(rewriter, loc, i32, kWarp);
+    for (int64_t offset = kWarp / 2; offset >= 1; offset /= 2) {
+      Value shift = arith::ConstantIntOp::create(rewriter, loc, i32, offset);
+      auto shuffle = gpu::ShuffleOp::create(rewriter, loc, partial, shift,
+                                            width, gpu::ShuffleMode::XOR);
+      Operation *merge = rewriter.clone(*combiner);
+      merge->setOperands({partial, shuffle.getShuffleResult()});
+      partial = merge->getResult(0);
+    }
+    Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+    Value first = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
+                                        lane, zero);
+    auto store = scf::IfOp::create(rewriter, loc, first, /*else=*/false);
+    rewriter.setInsertionPoint(store.thenBlock()->getTerminator());
+    OpOperand *outOperand = op.getDpsInitOperand(0);
+    // The output's map does not read the reduction dimension (the loop's
+    // induction variable is out of scope here).
+    SmallVector<Value> at(ivs.begin(), ivs.end());
+    at[r] = zero;
+    Value old = loadAt(rewriter, outOperand, at);
+    Operation *merge = rewriter.clone(*combiner);
+    BlockArgument outArg = op.getRegion().front().getArguments().back();
+    merge->setOperands(combiner->getOperand(0) == outArg
+                           ? ValueRange{old, partial}
+                           : ValueRange{partial, old});
+    AffineMap outMap = op.getMatchingIndexingMap(outOperand);
+    SmallVector<Value> outIndices;
+    for (unsigned i = 0; i < outMap.getNumResults(); ++i)
+      outIndices.push_back(affine::AffineApplyOp::create(
+          rewriter, loc, outMap.getSubMap({i}), at));
+    memref::StoreOp::create(rewriter, loc, merge->getResult(0),
+                            outOperand->get(), outIndices);
+    return success();
+  }
+
+  /// A scalar read from device memory at the top level (a rank-0 result,
+  /// like DynamicQuantizeLinear's scale) and the scalar arithmetic on it,
+  /// when only code inside loops uses them: cloned to each use, so every
+  /// thread reads the scalar itself. Not when the memory may be written in
+  /// between.
+  void sinkScalarLoads(IRRewriter &rewriter, Block &block) {
+    llvm::SmallPtrSet<Operation *, 8> fromDevice;
+    for (Operation &op : block) {
+      bool dependent = isa<memref::LoadOp>(op) ||
+                       (op.getNumRegions() == 0 && isPure(&op) &&
+                        llvm::any_of(op.getOperands(), [&](Value v) {
+                          return fromDevice.contains(v.getDefiningOp());
+                        }));
+      if (dependent)
+        fromDevice.insert(&op);
+    }
+    SmallVector<Operation *> candidates;
+    for (Operation &op : block)
+      if (fromDevice.contains(&op))
+        candidates.push_back(&op);
+    for (Operation *op : llvm::reverse(candidates)) {
+      SmallVector<OpOperand *> nested;
+      for (OpOperand &use : op->getUses())
+        if (use.getOwner()->getBlock() != &block)
+          nested.push_back(&use);
+      if (nested.empty())
+        continue;
+      if (auto load = dyn_cast<memref::LoadOp>(op)) {
+        Operation *lastUser = nullptr;
+        for (OpOperand *use : nested) {
+          Operation *top = block.findAncestorOpInBlock(*use->getOwner());
+          if (!lastUser || lastUser->isBeforeInBlock(top))
+            lastUser = top;
+        }
+        SmallVector<Value> aliases;
+        collectAliases(load.getMemRef(), aliases);
+        bool written = false;
+        for (Value alias : aliases)
+          for (OpOperand &use : alias.getUses()) {
+            Operation *top = block.findAncestorOpInBlock(*use.getOwner());
+            if (top && op->isBeforeInBlock(top) && top != lastUser &&
+                top->isBeforeInBlock(lastUser) &&
+                !isa<memref::LoadOp>(use.getOwner()))
+              written = true;
+          }
+        if (written)
+          continue;
+      }
+      for (OpOperand *use : nested) {
+        rewriter.setInsertionPoint(use->getOwner());
+        Operation *copy = rewriter.clone(*op);
+        use->set(copy->getResult(cast<OpResult>(use->get()).getResultNumber()));
+      }
+      if (op->use_empty())
+        rewriter.eraseOp(op);
+    }
+  }
+
+  /// Allocations, views and constants move up to just after their operands,
+  /// so that they do not split a run of device work (whose scalars would
+  /// then cross from one launch to the next through the host). Moving them
+  /// earlier changes no value: they only describe memory.
+  void hoistHostOps(Block &block) {
+    for (Operation &op : llvm::make_early_inc_range(block)) {
+      bool movable =
+          isa<memref::AllocOp, memref::AllocaOp, memref::ExpandShapeOp,
+              memref::CollapseShapeOp, memref::SubViewOp,
+              memref::ReinterpretCastOp, memref::CastOp, memref::GetGlobalOp,
+              arith::ConstantOp>(op);
+      if (!movable)
+        continue;
+      Operation *after = nullptr;
+      for (Value operand : op.getOperands()) {
+        Operation *def = operand.getDefiningOp();
+        if (!def || def->getBlock() != &block)
+          continue;
+        if (!after || after->isBeforeInBlock(def))
+          after = def;
+      }
+      if (after)
+        op.moveAfter(after);
+      else
+        op.moveBefore(&block, block.begin());
+    }
   }
 
   /// Each top-level scf.parallel without reductions: one dimension, tiles of
@@ -251,17 +553,26 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
   LogicalResult wrapSerialWork(IRRewriter &rewriter, Block &block) {
     SmallVector<SmallVector<Operation *>> runs;
     bool open = false;
+    // Scalar arithmetic on values read from device memory runs on the GPU
+    // with them.
+    llvm::SmallPtrSet<Operation *, 8> onDevice;
     for (Operation &op : block) {
       bool mapped = false;
       if (auto loop = dyn_cast<scf::ParallelOp>(op))
         mapped = loop->hasAttr(gpu::getMappingAttrName());
-      if (mapped || staysOnHost(&op)) {
+      bool deviceScalar =
+          !mapped && op.getNumRegions() == 0 && isPure(&op) &&
+          llvm::any_of(op.getOperands(), [&](Value v) {
+            return onDevice.contains(v.getDefiningOp());
+          });
+      if (mapped || (staysOnHost(&op) && !deviceScalar)) {
         open = false;
         continue;
       }
       if (!open)
         runs.emplace_back();
       runs.back().push_back(&op);
+      onDevice.insert(&op);
       open = true;
     }
     for (SmallVector<Operation *> &run : runs) {

@@ -145,3 +145,101 @@ func.func @host_branch(%a: memref<?xf32>, %n: index, %out: memref<4xf32>) {
   memref.copy %s, %out : memref<4xf32> to memref<4xf32>
   return
 }
+
+// -----
+
+// A GEMV over an [N, K] weight (the reduction innermost and contiguous in
+// the weight): one warp per output, lanes striding K by 32, a shuffle tree,
+// lane 0 combines with the output's initial value.
+// CHECK-LABEL: func.func @gemv_rows
+// CHECK: %[[BLOCKS:.*]] = arith.ceildivui
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[BLOCKS]], {{.*}}) threads({{.*}}) in ({{.*}} = %c256
+// CHECK: scf.if
+// CHECK: %[[SUM:.*]] = scf.for {{.*}} step %c32{{.*}} iter_args(%[[ACC:.*]] = %cst
+// CHECK: arith.mulf
+// CHECK: arith.addf %[[ACC]],
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK: scf.if
+// CHECK: memref.load %arg2
+// CHECK: arith.addf
+// CHECK: memref.store
+// CHECK-NOT: scf.parallel
+func.func @gemv_rows(%x: memref<1x256xf32>, %w: memref<100x256xf32>, %y: memref<1x100xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x256xf32>, memref<100x256xf32>) outs(%y : memref<1x100xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The same product over a [K, N] weight reads it contiguously along n: one
+// thread per output stays the better mapping.
+// CHECK-LABEL: func.func @gemv_columns
+// CHECK-NOT: gpu.shuffle
+// CHECK: processor = thread_x
+func.func @gemv_columns(%x: memref<1x256xf32>, %w: memref<256x100xf32>, %y: memref<1x100xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (k, n)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x256xf32>, memref<256x100xf32>) outs(%y : memref<1x100xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// A row maximum (softmax's first step) reduces with maximumf from -inf.
+// CHECK-LABEL: func.func @row_max
+// CHECK: arith.constant 0xFF800000 : f32
+// CHECK: arith.maximumf
+// CHECK-COUNT-5: gpu.shuffle xor
+func.func @row_max(%x: memref<4x1000xf32>, %y: memref<4xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>,
+                                   affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%x : memref<4x1000xf32>) outs(%y : memref<4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %m = arith.maximumf %a, %acc : f32
+    linalg.yield %m : f32
+  }
+  return
+}
+
+// -----
+
+// A scalar read from device memory (a rank-0 result, like a dynamic scale)
+// and used inside a loop: each thread reads it; the allocation between the
+// two does not split the work.
+// CHECK-LABEL: func.func @scalar_operand
+// CHECK: gpu.alloc
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK: memref.load %arg1[] : memref<f32>
+// CHECK: arith.mulf
+func.func @scalar_operand(%a: memref<300xf32>, %s: memref<f32>, %out: memref<300xf32>) {
+  %v = memref.load %s[] : memref<f32>
+  %t = memref.alloc() : memref<300xf32>
+  linalg.generic {indexing_maps = [affine_map<(i) -> (i)>,
+                                   affine_map<(i) -> (i)>],
+                  iterator_types = ["parallel"]}
+      ins(%a : memref<300xf32>) outs(%t : memref<300xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    %p = arith.mulf %x, %v : f32
+    linalg.yield %p : f32
+  }
+  memref.copy %t, %out : memref<300xf32> to memref<300xf32>
+  return
+}
