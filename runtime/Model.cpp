@@ -196,7 +196,7 @@ int32_t callModel(void *arg) {
 } // namespace
 
 bool Model::benchDevice(long count, std::vector<double> &milliseconds,
-                        std::string &error) {
+                        std::string &error, int64_t flushBytes) {
   if (!isCuda() || !cudaMalloc || !cudaFree || !cudaCopy) {
     error = "not a --target=cuda model";
     return false;
@@ -235,7 +235,7 @@ bool Model::benchDevice(long count, std::vector<double> &milliseconds,
     }
   for (long r = 0; r < count; ++r) {
     float ms = 0;
-    int32_t rc = cudaTime(callModel, &call, 1, &ms);
+    int32_t rc = cudaTime(callModel, &call, 1, flushBytes, &ms);
     if (rc != 0) {
       release();
       error = describe(rc);

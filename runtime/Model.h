@@ -60,8 +60,10 @@ public:
   /// For a CUDA model, after a successful run(): copies the inputs to device
   /// memory once and times `count` calls on device-resident inputs and
   /// outputs, each with CUDA events. Returns false with `error` on a failure.
+  /// flushBytes > 0 overwrites that much scratch memory before each call,
+  /// outside the measurement (an L2 that holds none of the weights).
   bool benchDevice(long count, std::vector<double> &milliseconds,
-                   std::string &error);
+                   std::string &error, int64_t flushBytes = 0);
 
 private:
   using RunFn = int32_t (*)(void *const *, const int64_t *const *,
@@ -74,7 +76,8 @@ private:
   std::vector<size_t> inBytes, outBytes;
   // quant_cuda.h, when the library has it.
   const char *(*cudaLastError)() = nullptr;
-  int32_t (*cudaTime)(int32_t (*)(void *), void *, int32_t, float *) = nullptr;
+  int32_t (*cudaTime)(int32_t (*)(void *), void *, int32_t, int64_t,
+                      float *) = nullptr;
   void *(*cudaMalloc)(int64_t) = nullptr;
   void (*cudaFree)(void *) = nullptr;
   int32_t (*cudaCopy)(void *, const void *, int64_t) = nullptr;

@@ -48,6 +48,8 @@ const char *kUsage =
     "  --bench N                run N more times and print min/median/max\n"
     "                           latency (a --target=cuda model: also the GPU\n"
     "                           time by CUDA events, device-resident data)\n"
+    "  --flush-l2               with --bench on a GPU model: overwrite 256 MiB\n"
+    "                           before each timed call (L2 holds no weights)\n"
     "  --name NAME              the model's symbol prefix (default: the\n"
     "                           library's file name without lib and .so)\n"
     "  --weights FILE           the weights file of a model compiled with\n"
@@ -81,7 +83,7 @@ int main(int argc, char **argv) {
   std::vector<std::string> inputArgs, expectFiles;
   double rtol = 1e-4, atol = 1e-5;
   long bench = 0;
-  bool print = false;
+  bool print = false, flushL2 = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto value = [&](std::string &out) {
@@ -127,6 +129,8 @@ int main(int argc, char **argv) {
         atol = d;
       else
         bench = long(d);
+    } else if (a == "--flush-l2") {
+      flushL2 = true;
     } else if (a == "--print") {
       print = true;
     } else if (!a.empty() && a[0] == '-') {
@@ -262,7 +266,8 @@ int main(int argc, char **argv) {
     // device memory (the host-pointer path adds the copies).
     std::vector<double> ms;
     std::string error;
-    if (!model.benchDevice(bench, ms, error)) {
+    if (!model.benchDevice(bench, ms, error,
+                           flushL2 ? int64_t(256) << 20 : 0)) {
       std::fprintf(stderr, "quant-run: %s\n", error.c_str());
       return 1;
     }

@@ -211,7 +211,9 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       }
       rewriter.setInsertionPoint(current);
       if (auto generic = dyn_cast<linalg::GenericOp>(current.getOperation()))
-        if (isTopLevel(generic) && succeeded(mapToWarps(rewriter, generic))) {
+        if (isTopLevel(generic) &&
+            (succeeded(mapReduction(rewriter, generic, /*lanes=*/32)) ||
+             succeeded(mapReduction(rewriter, generic, /*lanes=*/1)))) {
           rewriter.eraseOp(generic);
           continue;
         }
@@ -242,9 +244,6 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     if (!out.hasOneUse() || (combiner->getOperand(0) != out &&
                              combiner->getOperand(1) != out))
       return nullptr;
-    Type type = out.getType();
-    if (!type.isF32() && !type.isInteger(32))
-      return nullptr; // gpu.shuffle moves 32-bit values
     return combiner;
   }
 
@@ -262,14 +261,18 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
         b, loc, f, APFloat::getInf(f.getFloatSemantics(), negative));
   }
 
-  /// A reduction over its innermost loop, read contiguously along it by its
-  /// largest input (a GEMV with an [N, K] weight, a softmax or norm over
+  /// A reduction over its innermost loop with `lanes` threads per output
+  /// point. lanes = 32, when the largest input is read contiguously along
+  /// the reduction (a GEMV with an [N, K] weight, a softmax or norm over
   /// rows): one
   /// warp per output point, lanes striding the reduction, a shuffle tree to
-  /// combine. Fails (the caller maps one thread per output instead) for
-  /// other shapes.
-  LogicalResult mapToWarps(IRRewriter &rewriter, linalg::GenericOp op) {
-    constexpr int64_t kWarp = 32, kWarpsPerBlock = 8;
+  /// combine; fails for other shapes and short rows. lanes = 1: one thread
+  /// per output point (adjacent points on adjacent threads, so a [K, N]
+  /// weight is read coalesced along n). Either way each thread accumulates
+  /// in registers, with 8 independent accumulators.
+  LogicalResult mapReduction(IRRewriter &rewriter, linalg::GenericOp op,
+                             int64_t lanes) {
+    const int64_t kWarp = lanes, kWarpsPerBlock = 256 / lanes;
     SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
     unsigned numLoops = iterators.size();
     if (numLoops < 1 || op.getNumDpsInits() != 1 ||
@@ -279,6 +282,9 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     Operation *combiner = reductionCombiner(op);
     if (!combiner)
       return failure();
+    Type accType = op.getRegion().front().getArguments().back().getType();
+    if (lanes > 1 && !accType.isF32() && !accType.isInteger(32))
+      return failure(); // gpu.shuffle moves 32-bit values
     unsigned r = numLoops - 1;
     // The largest input (the weight of a GEMV) decides: its rows must run
     // along the reduction, so that a warp's lanes read adjacent elements.
@@ -302,7 +308,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
         if (auto last = dyn_cast<AffineDimExpr>(map.getResults().back()))
           contiguous = last.getPosition() == r;
     }
-    if (!contiguous)
+    if (lanes > 1 && !contiguous)
       return failure();
     Location loc = op.getLoc();
     SmallVector<Range, 4> ranges =
@@ -311,7 +317,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       return getValueOrCreateConstantIndexOp(rewriter, loc, ofr);
     };
     if (std::optional<int64_t> extent = getConstantIntValue(ranges[r].size))
-      if (*extent < 2 * kWarp)
+      if (lanes > 1 && *extent < 2 * kWarp)
         return failure(); // short rows: one thread per output is as good
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value points = one;
@@ -352,10 +358,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       ivs[d] = arith::RemUIOp::create(rewriter, loc, rest, size);
       rest = arith::DivUIOp::create(rewriter, loc, rest, size);
     }
-    Type accType = op.getRegion().front().getArguments().back().getType();
     Value init = neutralElement(rewriter, loc, combiner, accType);
-    auto loop = scf::ForOp::create(rewriter, loc, lane, value(ranges[r].size),
-                                   warpSize, ValueRange{init});
     auto loadAt = [&](OpBuilder &b, OpOperand *operand,
                       ArrayRef<Value> at) -> Value {
       AffineMap map = op.getMatchingIndexingMap(operand);
@@ -365,32 +368,72 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
             b, loc, map.getSubMap({i}), at));
       return memref::LoadOp::create(b, loc, operand->get(), indices);
     };
-    {
-      OpBuilder::InsertionGuard inner(rewriter);
-      rewriter.setInsertionPointToStart(loop.getBody());
-      ivs[r] = loop.getInductionVar();
-      Block &body = op.getRegion().front();
+    Block &body = op.getRegion().front();
+    BlockArgument out = body.getArguments().back();
+    Value contribution = combiner->getOperand(0) == out
+                             ? combiner->getOperand(1)
+                             : combiner->getOperand(0);
+    // The body's contribution at reduction index `at`, merged into `acc`.
+    auto accumulate = [&](Value acc, Value at) -> Value {
+      SmallVector<Value> point(ivs.begin(), ivs.end());
+      point[r] = at;
       IRMapping mapping;
       for (OpOperand *in : op.getDpsInputOperands())
         mapping.map(body.getArgument(in->getOperandNumber()),
-                    loadAt(rewriter, in, ivs));
+                    loadAt(rewriter, in, point));
       for (Operation &bodyOp : body.without_terminator()) {
         if (&bodyOp == combiner)
           continue;
         if (auto index = dyn_cast<linalg::IndexOp>(bodyOp)) {
-          mapping.map(index.getResult(), ivs[index.getDim()]);
+          mapping.map(index.getResult(), point[index.getDim()]);
           continue;
         }
         rewriter.clone(bodyOp, mapping);
       }
-      BlockArgument out = body.getArguments().back();
-      Value contribution = combiner->getOperand(0) == out
-                               ? combiner->getOperand(1)
-                               : combiner->getOperand(0);
-      Value acc = loop.getRegionIterArg(0);
       Operation *step = rewriter.clone(*combiner);
       step->setOperands({acc, mapping.lookupOrDefault(contribution)});
-      scf::YieldOp::create(rewriter, loc, step->getResult(0));
+      return step->getResult(0);
+    };
+    // Main loop: kUnroll strided elements per lane and iteration, each into
+    // its own accumulator, so that kUnroll loads are in flight per lane
+    // (one load per lane at a time cannot cover the memory latency).
+    constexpr int64_t kUnroll = 8;
+    Value extent = value(ranges[r].size);
+    Value span = arith::ConstantIndexOp::create(rewriter, loc, kWarp * kUnroll);
+    Value mainEnd = arith::MulIOp::create(
+        rewriter, loc, arith::DivUIOp::create(rewriter, loc, extent, span),
+        span);
+    SmallVector<Value> inits(kUnroll, init);
+    auto mainLoop =
+        scf::ForOp::create(rewriter, loc, lane, mainEnd, span, inits);
+    {
+      OpBuilder::InsertionGuard inner(rewriter);
+      rewriter.setInsertionPointToStart(mainLoop.getBody());
+      SmallVector<Value> next;
+      for (int64_t u = 0; u < kUnroll; ++u) {
+        Value at = arith::AddIOp::create(
+            rewriter, loc, mainLoop.getInductionVar(),
+            arith::ConstantIndexOp::create(rewriter, loc, u * kWarp));
+        next.push_back(accumulate(mainLoop.getRegionIterArg(u), at));
+      }
+      scf::YieldOp::create(rewriter, loc, next);
+    }
+    Value merged = mainLoop.getResult(0);
+    for (int64_t u = 1; u < kUnroll; ++u) {
+      Operation *merge = rewriter.clone(*combiner);
+      merge->setOperands({merged, mainLoop.getResult(u)});
+      merged = merge->getResult(0);
+    }
+    // The rest, one element per lane and iteration.
+    auto loop = scf::ForOp::create(
+        rewriter, loc, arith::AddIOp::create(rewriter, loc, mainEnd, lane),
+        extent, warpSize, ValueRange{merged});
+    {
+      OpBuilder::InsertionGuard inner(rewriter);
+      rewriter.setInsertionPointToStart(loop.getBody());
+      scf::YieldOp::create(
+          rewriter, loc,
+          accumulate(loop.getRegionIterArg(0), loop.getInductionVar()));
     }
     Value partial = loop.getResult(0);
     Type i32 = rewriter.getI32Type();

@@ -554,13 +554,24 @@ int32_t quant_cuda_copy(void *dst, const void *src, int64_t bytes) {
 }
 
 int32_t quant_cuda_time(int32_t (*run)(void *), void *arg, int32_t count,
-                        float *milliseconds) {
+                        int64_t flushBytes, float *milliseconds) {
   CUevent start = NULL, stop = NULL;
   int32_t rc = QUANT_OK;
   failed = 0;
   if (!ready() || check(p_cuEventCreate(&start, 0), "cuEventCreate") ||
       check(p_cuEventCreate(&stop, 0), "cuEventCreate"))
     return QUANT_ERR_CUDA;
+  if (flushBytes > 0) {
+    /* Overwrite the L2 cache before the timed calls (outside the events). */
+    CUdeviceptr scratch = 0;
+    if (!check(p_cuMemAllocAsync(&scratch, (size_t)flushBytes, stream),
+               "cuMemAllocAsync (L2 flush)")) {
+      check(p_cuMemsetD32Async(scratch, 0x5a5a5a5a, (size_t)flushBytes / 4,
+                               stream),
+            "cuMemsetD32Async (L2 flush)");
+      p_cuMemFreeAsync(scratch, stream);
+    }
+  }
   check(p_cuEventRecord(start, stream), "cuEventRecord");
   for (int32_t i = 0; i < count && rc == QUANT_OK && !failed; ++i)
     rc = run(arg);

@@ -30,9 +30,11 @@ void quant_cuda_free(void *device);
 int32_t quant_cuda_copy(void *dst, const void *src, int64_t bytes);
 
 /* Calls run(arg) `count` times and measures them with CUDA events on this
- * thread's stream; stops at the first non-zero return, which it returns. */
+ * thread's stream; stops at the first non-zero return, which it returns.
+ * flushBytes > 0: first writes that many bytes of scratch memory (outside
+ * the measurement), so the L2 cache holds none of the model's data. */
 int32_t quant_cuda_time(int32_t (*run)(void *), void *arg, int32_t count,
-                        float *milliseconds);
+                        int64_t flushBytes, float *milliseconds);
 
 /* Called by the generated entry point. */
 int32_t quant_cuda_begin(void);

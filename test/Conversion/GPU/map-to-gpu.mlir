@@ -33,15 +33,17 @@ func.func @elementwise(%a: memref<4x6xf32>, %out: memref<4x6xf32>) {
 // -----
 
 // A reduction whose reduction loop comes first: the parallel loop is moved
-// outermost, so each thread owns one output and loops over the reduction.
+// outermost; rows of 8 are too short for a warp, so one thread per output
+// accumulates in registers (8 accumulators, then the rest) and merges with
+// the output's initial value.
 // CHECK-LABEL: func.func @reduction_first
-// CHECK: scf.parallel
-// CHECK: scf.parallel
+// CHECK: gpu.launch
 // CHECK: scf.if
-// CHECK: scf.for
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: scf.for {{.*}} iter_args
 // CHECK: arith.addf
-// CHECK: processor = thread_x
-// CHECK: processor = block_x
+// CHECK: memref.store
+// CHECK-NOT: gpu.shuffle
 func.func @reduction_first(%a: memref<8x5xf32>, %out: memref<5xf32>) {
   linalg.generic {indexing_maps = [affine_map<(r, p) -> (r, p)>,
                                    affine_map<(r, p) -> (p)>],
@@ -56,11 +58,11 @@ func.func @reduction_first(%a: memref<8x5xf32>, %out: memref<5xf32>) {
 
 // -----
 
-// A full reduction (no parallel loop) runs in a launch of one thread.
+// A full reduction (no parallel loop): one output point, one thread.
 // CHECK-LABEL: func.func @full_reduction
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[ONE:.*]], {{.*}} = %[[ONE]], {{.*}} = %[[ONE]]) threads({{.*}}) in ({{.*}} = %[[ONE]], {{.*}} = %[[ONE]], {{.*}} = %[[ONE]])
+// CHECK: gpu.launch
 // CHECK: scf.for
-// CHECK: gpu.terminator
+// CHECK: memref.store {{.*}} : memref<f32>
 func.func @full_reduction(%a: memref<16xf32>, %out: memref<f32>) {
   linalg.generic {indexing_maps = [affine_map<(r) -> (r)>,
                                    affine_map<(r) -> ()>],
@@ -149,15 +151,19 @@ func.func @host_branch(%a: memref<?xf32>, %n: index, %out: memref<4xf32>) {
 // -----
 
 // A GEMV over an [N, K] weight (the reduction innermost and contiguous in
-// the weight): one warp per output, lanes striding K by 32, a shuffle tree,
-// lane 0 combines with the output's initial value.
+// the weight): one warp per output, lanes striding K by 32 (a main loop of
+// 8 strided elements per lane into 8 accumulators, then the rest), a
+// shuffle tree, lane 0 combines with the output's initial value.
 // CHECK-LABEL: func.func @gemv_rows
 // CHECK: %[[BLOCKS:.*]] = arith.ceildivui
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[BLOCKS]], {{.*}}) threads({{.*}}) in ({{.*}} = %c256
 // CHECK: scf.if
-// CHECK: %[[SUM:.*]] = scf.for {{.*}} step %c32{{.*}} iter_args(%[[ACC:.*]] = %cst
+// CHECK: %[[MAIN:.*]]:8 = scf.for {{.*}} step %c256{{.*}} iter_args(%[[ACC:[^ ]*]] = %cst
+// CHECK-COUNT-8: arith.mulf
+// CHECK: scf.yield
+// CHECK: scf.for {{.*}} step %c32{{.*}} iter_args
 // CHECK: arith.mulf
-// CHECK: arith.addf %[[ACC]],
+// CHECK: arith.addf
 // CHECK-COUNT-5: gpu.shuffle xor
 // CHECK: scf.if
 // CHECK: memref.load %arg2
@@ -181,10 +187,12 @@ func.func @gemv_rows(%x: memref<1x256xf32>, %w: memref<100x256xf32>, %y: memref<
 // -----
 
 // The same product over a [K, N] weight reads it contiguously along n: one
-// thread per output stays the better mapping.
+// thread per output (adjacent n on adjacent threads), no warp reduction.
 // CHECK-LABEL: func.func @gemv_columns
 // CHECK-NOT: gpu.shuffle
-// CHECK: processor = thread_x
+// CHECK: %[[MAIN:.*]]:8 = scf.for {{.*}} step %c8
+// CHECK-NOT: gpu.shuffle
+// CHECK: return
 func.func @gemv_columns(%x: memref<1x256xf32>, %w: memref<256x100xf32>, %y: memref<1x100xf32>) {
   linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
                                    affine_map<(m, n, k) -> (k, n)>,
@@ -241,5 +249,26 @@ func.func @scalar_operand(%a: memref<300xf32>, %s: memref<f32>, %out: memref<300
     linalg.yield %p : f32
   }
   memref.copy %t, %out : memref<300xf32> to memref<300xf32>
+  return
+}
+
+// -----
+
+// Memory effects outside any linalg op or parallel loop (here a loop that
+// carries a dependence through memory) run in a launch of one thread.
+// CHECK-LABEL: func.func @serial_loop
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[ONE:.*]], {{.*}} = %[[ONE]], {{.*}} = %[[ONE]]) threads({{.*}}) in ({{.*}} = %[[ONE]], {{.*}} = %[[ONE]], {{.*}} = %[[ONE]])
+// CHECK: scf.for
+// CHECK: memref.store
+// CHECK: gpu.terminator
+func.func @serial_loop(%a: memref<16xf32>) {
+  %c0 = arith.constant 0 : index
+  %c1 = arith.constant 1 : index
+  %c15 = arith.constant 15 : index
+  scf.for %i = %c1 to %c15 step %c1 {
+    %p = arith.subi %i, %c1 : index
+    %x = memref.load %a[%p] : memref<16xf32>
+    memref.store %x, %a[%i] : memref<16xf32>
+  }
   return
 }
