@@ -39,6 +39,7 @@ typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
 typedef struct CUevent_st *CUevent;
 typedef unsigned long long CUdeviceptr;
+typedef struct CUmemPoolHandle_st *CUmemoryPool;
 
 enum {
   CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75,
@@ -47,6 +48,7 @@ enum {
   CU_MEMORYTYPE_DEVICE = 2,
   CU_MEMORYTYPE_UNIFIED = 4,
   CU_STREAM_NON_BLOCKING = 1,
+  CU_MEMPOOL_ATTR_RELEASE_THRESHOLD = 4,
 };
 
 /* The driver functions, resolved by name. */
@@ -81,7 +83,9 @@ enum {
   X(cuEventRecord, CUresult, (CUevent, CUstream))                              \
   X(cuEventSynchronize, CUresult, (CUevent))                                   \
   X(cuEventElapsedTime, CUresult, (float *, CUevent, CUevent))                 \
-  X(cuEventDestroy_v2, CUresult, (CUevent))
+  X(cuEventDestroy_v2, CUresult, (CUevent))                                    \
+  X(cuDeviceGetDefaultMemPool, CUresult, (CUmemoryPool *, CUdevice))           \
+  X(cuMemPoolSetAttribute, CUresult, (CUmemoryPool, int, void *))
 
 #define DECLARE(name, ret, args) static ret(*p_##name) args;
 QUANT_CUDA_FUNCTIONS(DECLARE)
@@ -191,6 +195,15 @@ static void initialize(void) {
     what = "cuDevicePrimaryCtxRetain";
     rc = p_cuDevicePrimaryCtxRetain(&context, device);
   }
+  if (rc == 0) {
+    /* Keep freed intermediate buffers in the stream-ordered pool across
+       calls: by default the pool returns them to the system at every
+       synchronisation, and each call then maps fresh memory again. */
+    CUmemoryPool pool = NULL;
+    unsigned long long keep = ~0ull;
+    if (p_cuDeviceGetDefaultMemPool(&pool, device) == 0)
+      p_cuMemPoolSetAttribute(pool, CU_MEMPOOL_ATTR_RELEASE_THRESHOLD, &keep);
+  }
   if (rc != 0) {
     const char *text = "unknown error";
     p_cuGetErrorString(rc, &text);
@@ -297,6 +310,78 @@ void mgpuModuleUnload(void *module) {
     p_cuModuleUnload((CUmodule)module);
 }
 
+/*===--- QUANT_CUDA_PROFILE=1: per-kernel GPU time, printed at exit --------===*/
+
+typedef struct {
+  void *function;
+  char name[96];
+  unsigned grid, block;
+  long calls;
+  double milliseconds;
+} KernelStats;
+static pthread_mutex_t profileLock = PTHREAD_MUTEX_INITIALIZER;
+static KernelStats *kernelStats;
+static size_t kernelCount, kernelCapacity;
+static int profiling = -1;
+
+static int compareStats(const void *a, const void *b) {
+  double x = ((const KernelStats *)a)->milliseconds,
+         y = ((const KernelStats *)b)->milliseconds;
+  return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static void printProfile(void) {
+  double total = 0;
+  qsort(kernelStats, kernelCount, sizeof(KernelStats), compareStats);
+  for (size_t i = 0; i < kernelCount; ++i)
+    total += kernelStats[i].milliseconds;
+  fprintf(stderr, "quant-cuda profile: %zu kernels, %.4f ms in total\n",
+          kernelCount, total);
+  fprintf(stderr, "%10s %8s %10s %8s %6s  %s\n", "total ms", "calls",
+          "ms/call", "blocks", "thr", "kernel");
+  for (size_t i = 0; i < kernelCount; ++i) {
+    KernelStats *k = &kernelStats[i];
+    fprintf(stderr, "%10.4f %8ld %10.5f %8u %6u  %s\n", k->milliseconds,
+            k->calls, k->milliseconds / (double)k->calls, k->grid, k->block,
+            k->name);
+  }
+}
+
+static KernelStats *statsFor(void *function) {
+  for (size_t i = 0; i < kernelCount; ++i)
+    if (kernelStats[i].function == function)
+      return &kernelStats[i];
+  if (kernelCount == kernelCapacity) {
+    size_t capacity = kernelCapacity ? 2 * kernelCapacity : 64;
+    KernelStats *grown =
+        (KernelStats *)realloc(kernelStats, capacity * sizeof(KernelStats));
+    if (!grown)
+      return NULL;
+    kernelStats = grown;
+    kernelCapacity = capacity;
+  }
+  KernelStats *k = &kernelStats[kernelCount++];
+  memset(k, 0, sizeof(*k));
+  k->function = function;
+  return k;
+}
+
+static void nameKernel(void *function, const char *name) {
+  if (profiling < 0) {
+    const char *env = getenv("QUANT_CUDA_PROFILE");
+    profiling = env && *env && strcmp(env, "0") != 0;
+    if (profiling)
+      atexit(printProfile);
+  }
+  if (!profiling || !function)
+    return;
+  pthread_mutex_lock(&profileLock);
+  KernelStats *k = statsFor(function);
+  if (k)
+    snprintf(k->name, sizeof(k->name), "%s", name);
+  pthread_mutex_unlock(&profileLock);
+}
+
 void *mgpuModuleGetFunction(void *module, const char *name) {
   CUfunction function = NULL;
   if (!module) {
@@ -316,6 +401,7 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
     return NULL;
   check(p_cuModuleGetFunction(&function, (CUmodule)module, name),
         "cuModuleGetFunction");
+  nameKernel(function, name);
   return function;
 }
 
@@ -328,11 +414,35 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     return;
   if (gridX <= 0 || gridY <= 0 || gridZ <= 0) /* an empty tensor */
     return;
+  CUevent start = NULL, stop = NULL;
+  if (profiling > 0) {
+    /* Serialises the run: each kernel is timed alone. */
+    p_cuEventCreate(&start, 0);
+    p_cuEventCreate(&stop, 0);
+    p_cuEventRecord(start, (CUstream)launchStream);
+  }
   check(p_cuLaunchKernel((CUfunction)function, (unsigned)gridX,
                          (unsigned)gridY, (unsigned)gridZ, (unsigned)blockX,
                          (unsigned)blockY, (unsigned)blockZ, (unsigned)smem,
                          (CUstream)launchStream, params, extra),
         "cuLaunchKernel");
+  if (profiling > 0) {
+    float ms = 0;
+    p_cuEventRecord(stop, (CUstream)launchStream);
+    p_cuEventSynchronize(stop);
+    p_cuEventElapsedTime(&ms, start, stop);
+    p_cuEventDestroy_v2(start);
+    p_cuEventDestroy_v2(stop);
+    pthread_mutex_lock(&profileLock);
+    KernelStats *k = statsFor(function);
+    if (k) {
+      k->calls += 1;
+      k->milliseconds += ms;
+      k->grid = (unsigned)(gridX * gridY * gridZ);
+      k->block = (unsigned)(blockX * blockY * blockZ);
+    }
+    pthread_mutex_unlock(&profileLock);
+  }
 }
 
 /* Every launch of a run goes to the calling thread's stream, in order; the
@@ -562,15 +672,23 @@ int32_t quant_cuda_time(int32_t (*run)(void *), void *arg, int32_t count,
       check(p_cuEventCreate(&stop, 0), "cuEventCreate"))
     return QUANT_ERR_CUDA;
   if (flushBytes > 0) {
-    /* Overwrite the L2 cache before the timed calls (outside the events). */
-    CUdeviceptr scratch = 0;
-    if (!check(p_cuMemAllocAsync(&scratch, (size_t)flushBytes, stream),
-               "cuMemAllocAsync (L2 flush)")) {
+    /* Overwrite the L2 cache before the timed calls (outside the events),
+       from a scratch buffer kept for the next measurement. */
+    static CUdeviceptr scratch;
+    static int64_t scratchBytes;
+    if (scratchBytes < flushBytes) {
+      if (scratch)
+        p_cuMemFree_v2(scratch);
+      scratch = 0;
+      scratchBytes = 0;
+      if (!check(p_cuMemAlloc_v2(&scratch, (size_t)flushBytes),
+                 "cuMemAlloc (L2 flush)"))
+        scratchBytes = flushBytes;
+    }
+    if (scratch)
       check(p_cuMemsetD32Async(scratch, 0x5a5a5a5a, (size_t)flushBytes / 4,
                                stream),
             "cuMemsetD32Async (L2 flush)");
-      p_cuMemFreeAsync(scratch, stream);
-    }
   }
   check(p_cuEventRecord(start, stream), "cuEventRecord");
   for (int32_t i = 0; i < count && rc == QUANT_OK && !failed; ++i)
