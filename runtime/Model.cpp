@@ -208,23 +208,20 @@ bool Model::benchDevice(long count, std::vector<double> &milliseconds,
     for (void *p : dOuts)
       cudaFree(p);
   };
-  for (size_t i = 0; i < inPtrs.size(); ++i) {
-    void *p = cudaMalloc(int64_t(std::max<size_t>(inBytes[i], 1)));
-    if (!p) {
-      release();
-      error = describe(4);
-      return false;
+  auto allocate = [&](const std::vector<size_t> &bytes,
+                      std::vector<void *> &buffers) {
+    for (size_t b : bytes) {
+      void *p = cudaMalloc(int64_t(std::max<size_t>(b, 1)));
+      if (!p)
+        return false;
+      buffers.push_back(p);
     }
-    dIns.push_back(p);
-  }
-  for (size_t i = 0; i < outPtrs.size(); ++i) {
-    void *p = cudaMalloc(int64_t(std::max<size_t>(outBytes[i], 1)));
-    if (!p) {
-      release();
-      error = describe(4);
-      return false;
-    }
-    dOuts.push_back(p);
+    return true;
+  };
+  if (!allocate(inBytes, dIns) || !allocate(outBytes, dOuts)) {
+    release();
+    error = describe(4);
+    return false;
   }
   DeviceCall call{runFn, dIns.data(), shapePtrs.data(), dOuts.data()};
   for (size_t i = 0; i < inPtrs.size(); ++i)

@@ -64,6 +64,23 @@ void addFrontPasses(OpPassManager &pm) {
   approximate.ops = {"math.exp"};
   pm.addPass(createQCApproximateMath(approximate));
 }
+/// One-shot bufferization across functions, then results as caller-owned
+/// out-params (the C entry point's outputs), for both lowerings.
+void addBufferizationPasses(OpPassManager &pm) {
+  bufferization::OneShotBufferizePassOptions bufferize;
+  bufferize.bufferizeFunctionBoundaries = true;
+  bufferize.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
+  bufferization::BufferResultsToOutParamsPassOptions outParams;
+  outParams.addResultAttribute = true;
+  // Not hoisting static allocs costs one copy per output, but the upstream
+  // hoisting crashes when one buffer is returned twice (Split into empty
+  // parts, a value returned as two outputs).
+  outParams.hoistStaticAllocs = false;
+  outParams.modifyPublicFunctions = true;
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+}
 } // namespace
 
 void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
@@ -92,19 +109,7 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   if (options.parallel)
     pm.addPass(createQCParallelizeLoops());
   // 3. Buffers and the entry point.
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  bufferization::BufferResultsToOutParamsPassOptions outParams;
-  outParams.addResultAttribute = true;
-  // Not hoisting static allocs costs one copy per output, but the upstream
-  // hoisting crashes when one buffer is returned twice (Split into empty
-  // parts, a value returned as two outputs).
-  outParams.hoistStaticAllocs = false;
-  outParams.modifyPublicFunctions = true;
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  addBufferizationPasses(pm);
   if (!options.weightsFile.empty()) {
     QCExternalizeWeightsOptions weights;
     weights.entryName = options.entryName;
@@ -161,16 +166,7 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
   // Buffers and the entry point, as for the CPU (no deallocation pipeline:
   // qc-map-to-gpu frees each device buffer after its last use).
-  bufferization::OneShotBufferizePassOptions bufferize;
-  bufferize.bufferizeFunctionBoundaries = true;
-  bufferize.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
-  bufferization::BufferResultsToOutParamsPassOptions outParams;
-  outParams.addResultAttribute = true;
-  outParams.hoistStaticAllocs = false;
-  outParams.modifyPublicFunctions = true;
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
+  addBufferizationPasses(pm);
   pm.addPass(createCanonicalizerPass());
   QCEmitCInterfaceOptions entry;
   entry.entryName = options.entryName;
