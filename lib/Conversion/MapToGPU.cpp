@@ -178,7 +178,16 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
   LogicalResult lowerLinalg(IRRewriter &rewriter) {
     SmallVector<linalg::LinalgOp> ops;
     getOperation().walk([&](linalg::LinalgOp op) { ops.push_back(op); });
+    // A fill whose buffer a reduction reads next (a matmul's zero init) is
+    // folded into the reduction's kernel when that kernel is made here: one
+    // launch less.
+    DenseMap<Operation *, linalg::FillOp> pendingFill;
     for (linalg::LinalgOp op : ops) {
+      if (auto fill = dyn_cast<linalg::FillOp>(op.getOperation()))
+        if (Operation *consumer = foldableFillConsumer(fill)) {
+          pendingFill[consumer] = fill;
+          continue;
+        }
       rewriter.setInsertionPoint(op);
       if (!op.hasPureBufferSemantics())
         return op.emitError("qc-map-to-gpu: expects bufferized linalg ops");
@@ -210,18 +219,65 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
         }
       }
       rewriter.setInsertionPoint(current);
+      linalg::FillOp fill = pendingFill.lookup(op.getOperation());
+      Value init = fill ? fill.getInputs()[0] : Value();
       if (auto generic = dyn_cast<linalg::GenericOp>(current.getOperation()))
         if (isTopLevel(generic) &&
-            (succeeded(mapReduction(rewriter, generic, /*lanes=*/32)) ||
-             succeeded(mapReduction(rewriter, generic, /*lanes=*/1)))) {
+            (succeeded(mapReduction(rewriter, generic, /*lanes=*/32, init)) ||
+             succeeded(mapReduction(rewriter, generic, /*lanes=*/1, init)))) {
           rewriter.eraseOp(generic);
+          if (fill)
+            rewriter.eraseOp(fill);
           continue;
         }
+      if (fill) {
+        // Not folded: the fill runs as its own loops, where it was.
+        OpBuilder::InsertionGuard guard(rewriter);
+        rewriter.setInsertionPoint(fill);
+        if (failed(linalg::linalgOpToParallelLoops(rewriter, fill)))
+          return fill.emitError("qc-map-to-gpu: cannot convert to loops");
+        rewriter.eraseOp(fill);
+        rewriter.setInsertionPoint(current);
+      }
       if (failed(linalg::linalgOpToParallelLoops(rewriter, current)))
         return current.emitError("qc-map-to-gpu: cannot convert to loops");
       rewriter.eraseOp(current);
     }
     return success();
+  }
+
+  /// The reduction generic that `fill`'s buffer goes to next (its only
+  /// output, and nothing touches the buffer in between), when the fill can
+  /// be folded into it; else null.
+  Operation *foldableFillConsumer(linalg::FillOp fill) {
+    if (!isTopLevel(fill) || !fill.hasPureBufferSemantics() ||
+        fill.getOutputs().size() != 1)
+      return nullptr;
+    Value buffer = fill.getOutputs()[0];
+    SmallVector<Value> aliases;
+    collectAliases(buffer, aliases);
+    Block *block = fill->getBlock();
+    Operation *next = nullptr;
+    for (Value alias : aliases)
+      for (Operation *user : alias.getUsers()) {
+        Operation *top = block->findAncestorOpInBlock(*user);
+        if (!top || top == fill.getOperation() ||
+            !fill->isBeforeInBlock(top) || isa<ViewLikeOpInterface>(top) ||
+            isa<memref::ExpandShapeOp, memref::CollapseShapeOp>(top))
+          continue;
+        if (!next || top->isBeforeInBlock(next))
+          next = top;
+      }
+    auto generic = dyn_cast_or_null<linalg::GenericOp>(next);
+    if (!generic || generic.getNumDpsInits() != 1 ||
+        generic.getDpsInitOperand(0)->get() != buffer ||
+        !reductionCombiner(generic))
+      return nullptr;
+    // The output must not also be an input.
+    for (OpOperand *in : generic.getDpsInputOperands())
+      if (llvm::is_contained(aliases, in->get()))
+        return nullptr;
+    return generic;
   }
 
   bool isTopLevel(Operation *op) {
@@ -271,7 +327,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
   /// weight is read coalesced along n). Either way each thread accumulates
   /// in registers, with 8 independent accumulators.
   LogicalResult mapReduction(IRRewriter &rewriter, linalg::GenericOp op,
-                             int64_t lanes) {
+                             int64_t lanes, Value init0 = Value()) {
     const int64_t kWarp = lanes, kWarpsPerBlock = 256 / lanes;
     SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
     unsigned numLoops = iterators.size();
@@ -285,6 +341,8 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     Type accType = op.getRegion().front().getArguments().back().getType();
     if (lanes > 1 && !accType.isF32() && !accType.isInteger(32))
       return failure(); // gpu.shuffle moves 32-bit values
+    if (init0 && init0.getType() != accType)
+      return failure();
     unsigned r = numLoops - 1;
     // The largest input (the weight of a GEMV) decides: its rows must run
     // along the reduction, so that a warp's lanes read adjacent elements.
@@ -456,7 +514,8 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     // induction variable is out of scope here).
     SmallVector<Value> at(ivs.begin(), ivs.end());
     at[r] = zero;
-    Value old = loadAt(rewriter, outOperand, at);
+    // The output's initial value: the folded fill's scalar, or memory.
+    Value old = init0 ? init0 : loadAt(rewriter, outOperand, at);
     Operation *merge = rewriter.clone(*combiner);
     BlockArgument outArg = op.getRegion().front().getArguments().back();
     merge->setOperands(combiner->getOperand(0) == outArg

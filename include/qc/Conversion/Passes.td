@@ -289,6 +289,12 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
       to GPU blocks, the points of a tile to threads (one output element per
       thread), with a bounds guard instead of `min` bounds. The mapping
       attributes are for `convert-parallel-loops-to-gpu`.
+    - Reductions whose body merges into the output with a sum, maximum or
+      minimum get a kernel of their own: one warp per output point when the
+      largest input runs along the reduction (lanes stride it, a shuffle
+      tree combines), else one thread per output point; registers hold the
+      partial results. A `linalg.fill` of the output that nothing reads
+      before the reduction is folded into that kernel.
     - Contiguous `memref.copy` becomes `gpu.memcpy`, other copies a `linalg`
       copy (and so a kernel).
     - Any other top-level op with memory effects (a rank-0 computation, a

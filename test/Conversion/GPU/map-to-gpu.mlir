@@ -272,3 +272,62 @@ func.func @serial_loop(%a: memref<16xf32>) {
   }
   return
 }
+
+// -----
+
+// A matmul's zero fill is folded into the reduction's kernel: the kernel
+// starts from the fill's value instead of reading the buffer, and there is
+// no kernel for the fill.
+// CHECK-LABEL: func.func @fill_folded
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK-DAG: %[[BUF:.*]] = gpu.alloc () : memref<1x100xf32>
+// CHECK-NOT: scf.parallel
+// CHECK: gpu.launch
+// CHECK: gpu.shuffle
+// CHECK-NOT: memref.load %[[BUF]]
+// CHECK: arith.addf %[[ZERO]],
+// CHECK: memref.store {{.*}}, %[[BUF]]
+func.func @fill_folded(%x: memref<1x256xf32>, %w: memref<100x256xf32>, %y: memref<1x100xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %t = memref.alloc() : memref<1x100xf32>
+  linalg.fill ins(%zero : f32) outs(%t : memref<1x100xf32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x256xf32>, memref<100x256xf32>) outs(%t : memref<1x100xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  memref.copy %t, %y : memref<1x100xf32> to memref<1x100xf32>
+  return
+}
+
+// -----
+
+// The filled buffer is read before the reduction: the fill stays a kernel.
+// CHECK-LABEL: func.func @fill_read_first
+// CHECK: scf.parallel
+// CHECK: memref.store %cst
+// CHECK: gpu.memcpy
+// CHECK: gpu.launch
+func.func @fill_read_first(%x: memref<1x256xf32>, %w: memref<100x256xf32>, %y: memref<1x100xf32>, %z: memref<1x100xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %t = memref.alloc() : memref<1x100xf32>
+  linalg.fill ins(%zero : f32) outs(%t : memref<1x100xf32>)
+  memref.copy %t, %z : memref<1x100xf32> to memref<1x100xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x256xf32>, memref<100x256xf32>) outs(%t : memref<1x100xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  memref.copy %t, %y : memref<1x100xf32> to memref<1x100xf32>
+  return
+}
