@@ -96,12 +96,15 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       return signalPassFailure();
     }
     IRRewriter rewriter(&getContext());
+    // The host blocks do not change below: the rewrites create launches and
+    // loops, never host-level scf.ifs.
+    collectHostBlocks();
     if (failed(lowerReshapes(rewriter)))
       return signalPassFailure();
     lowerCopies(rewriter);
     if (failed(lowerLinalg(rewriter)))
       return signalPassFailure();
-    for (Block *block : hostBlocks()) {
+    for (Block *block : hostBlocks) {
       sinkScalarLoads(rewriter, *block);
       hoistHostOps(*block);
       mapParallelLoops(rewriter, *block);
@@ -116,15 +119,18 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
 
   /// The function body and, recursively, the branches of its host-level
   /// scf.ifs: the blocks whose ops run on the host.
-  SmallVector<Block *> hostBlocks() {
-    SmallVector<Block *> blocks = {&body()};
-    for (size_t i = 0; i < blocks.size(); ++i)
-      for (Operation &op : *blocks[i])
+  SmallVector<Block *> hostBlocks;
+  llvm::SmallPtrSet<Block *, 4> isHostBlock;
+  void collectHostBlocks() {
+    hostBlocks = {&body()};
+    for (size_t i = 0; i < hostBlocks.size(); ++i)
+      for (Operation &op : *hostBlocks[i])
         if (auto branch = dyn_cast<scf::IfOp>(op))
           for (Region &region : branch->getRegions())
             for (Block &block : region)
-              blocks.push_back(&block);
-    return blocks;
+              hostBlocks.push_back(&block);
+    isHostBlock.clear();
+    isHostBlock.insert(hostBlocks.begin(), hostBlocks.end());
   }
 
   /// memref.reshape reads its shape operand on the host, which is device
@@ -160,7 +166,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       rewriter.setInsertionPoint(op);
       auto source = cast<MemRefType>(op.getSource().getType());
       auto target = cast<MemRefType>(op.getTarget().getType());
-      if (llvm::is_contained(hostBlocks(), op->getBlock()) &&
+      if (isHostBlock.contains(op->getBlock()) &&
           source.getLayout().isIdentity() &&
           target.getLayout().isIdentity() &&
           source.getElementType() == target.getElementType()) {
@@ -281,7 +287,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
   }
 
   bool isTopLevel(Operation *op) {
-    return llvm::is_contained(hostBlocks(), op->getBlock());
+    return isHostBlock.contains(op->getBlock());
   }
 
   /// The combiner of a reduction body: the op that the yield returns, which
@@ -706,7 +712,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
   /// the last use of whatever the branches yield frees them.
   void hoistAllocations() {
     SmallVector<Operation *> nested;
-    for (Block *block : hostBlocks())
+    for (Block *block : hostBlocks)
       if (block != &body())
         for (Operation &op : *block)
           if (isa<memref::AllocOp>(op))
