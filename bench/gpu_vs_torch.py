@@ -133,7 +133,7 @@ def run(out):
                             os.path.join(out, name + ".x.npy"), "--bench",
                             "50", "--flush-l2"], capture_output=True,
                            text=True, env=env)
-        found = re.search(r"GPU latency.*median ([0-9.]+) ms", r.stdout)
+        found = re.search(r"GPU time.*median ([0-9.]+) ms", r.stdout)
         if r.returncode != 0 or not found:
             print("| %d | %d | %d | failed: %s |" % (
                 m, n, k, (r.stderr or r.stdout).strip().splitlines()[-1]))

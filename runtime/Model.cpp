@@ -230,16 +230,15 @@ bool Model::benchDevice(long count, std::vector<double> &milliseconds,
       error = describe(4);
       return false;
     }
-  for (long r = 0; r < count; ++r) {
-    float ms = 0;
-    int32_t rc = cudaTime(callModel, &call, 1, flushBytes, &ms);
-    if (rc != 0) {
-      release();
-      error = describe(rc);
-      return false;
-    }
-    milliseconds.push_back(ms);
+  std::vector<float> ms(count);
+  int32_t rc = cudaTime(callModel, &call, int32_t(count), flushBytes,
+                        ms.data());
+  if (rc != 0) {
+    release();
+    error = describe(rc);
+    return false;
   }
+  milliseconds.assign(ms.begin(), ms.end());
   release();
   return true;
 }

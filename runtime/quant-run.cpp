@@ -46,8 +46,9 @@ const char *kUsage =
     "  -o DIR                   write each output as DIR/NAME.npy\n"
     "  --print                  print the outputs' values\n"
     "  --bench N                run N more times and print min/median/max\n"
-    "                           latency (a --target=cuda model: also the GPU\n"
-    "                           time by CUDA events, device-resident data)\n"
+    "                           latency (a --target=cuda model: also each\n"
+    "                           call's GPU time by CUDA events, the calls\n"
+    "                           queued back to back, device-resident data)\n"
     "  --flush-l2               with --bench on a GPU model: overwrite 256 MiB\n"
     "                           before each timed call (L2 holds no weights)\n"
     "  --name NAME              the model's symbol prefix (default: the\n"
@@ -262,8 +263,9 @@ int main(int argc, char **argv) {
   }
 
   if (bench > 0 && model.isCuda()) {
-    // GPU: CUDA events around each call, inputs and outputs resident in
-    // device memory (the host-pointer path adds the copies).
+    // GPU: CUDA events around each call, the calls queued back to back (the
+    // GPU's time, not the host's to issue the launches), inputs and outputs
+    // resident in device memory (the host-pointer path adds the copies).
     std::vector<double> ms;
     std::string error;
     if (!model.benchDevice(bench, ms, error,
@@ -272,9 +274,9 @@ int main(int argc, char **argv) {
       return 1;
     }
     std::sort(ms.begin(), ms.end());
-    std::printf("GPU latency over %ld runs (CUDA events, device-resident "
-                "inputs and outputs): min %.4f ms, median %.4f ms, max %.4f "
-                "ms\n",
+    std::printf("GPU time over %ld runs (CUDA events, runs queued back to "
+                "back, device-resident inputs and outputs): min %.4f ms, "
+                "median %.4f ms, max %.4f ms\n",
                 bench, ms.front(), ms[ms.size() / 2], ms.back());
   }
   if (bench > 0) {

@@ -16,6 +16,7 @@
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/Dialect/Linalg/Utils/Utils.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
@@ -113,6 +114,46 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     }
     hoistAllocations();
     allocateOnDevice(rewriter);
+    selectLop3(rewriter);
+  }
+
+  /// (x & c1) | c2 on i32 with constant c1, c2 inside kernels becomes one
+  /// PTX lop3.b32: ptxas fuses and/or into a LOP3 only when at most one
+  /// operand is an immediate, and the nibble expansion of packed int4
+  /// weights (numerics::NibbleMagic) does this once per code, on the
+  /// integer pipe that bounds the GEMV.
+  void selectLop3(IRRewriter &rewriter) {
+    SmallVector<arith::OrIOp> ors;
+    getOperation().walk([&](gpu::LaunchOp launch) {
+      launch.getBody().walk([&](arith::OrIOp op) {
+        if (op.getType().isInteger(32))
+          ors.push_back(op);
+      });
+    });
+    for (arith::OrIOp op : ors) {
+      for (unsigned side = 0; side < 2; ++side) {
+        auto mask = op->getOperand(side).getDefiningOp<arith::AndIOp>();
+        Value other = op->getOperand(1 - side);
+        if (!mask || !matchPattern(other, m_Constant()))
+          continue;
+        Value x = mask.getLhs(), c1 = mask.getRhs();
+        if (!matchPattern(c1, m_Constant()))
+          std::swap(x, c1);
+        if (!matchPattern(c1, m_Constant()))
+          continue;
+        rewriter.setInsertionPoint(op);
+        // lop3 truth table for (a & b) | c: (0xF0 & 0xCC) | 0xAA.
+        auto asmOp = LLVM::InlineAsmOp::create(
+            rewriter, op.getLoc(), op.getType(), ValueRange{x, c1, other},
+            "lop3.b32 $0, $1, $2, $3, 0xEA;", "=r,r,r,r",
+            /*has_side_effects=*/false, /*is_align_stack=*/false,
+            LLVM::TailCallKind::None, LLVM::AsmDialectAttr(), ArrayAttr());
+        rewriter.replaceOp(op, asmOp.getResult(0));
+        if (mask->use_empty())
+          rewriter.eraseOp(mask);
+        break;
+      }
+    }
   }
 
   Block &body() { return getOperation().getBody().front(); }
@@ -332,6 +373,40 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
   /// per output point (adjacent points on adjacent threads, so a [K, N]
   /// weight is read coalesced along n). Either way each thread accumulates
   /// in registers, with 8 independent accumulators.
+  /// Asserts (memref.assume_alignment, at the insertion point) that the
+  /// buffers `op` reads are 16-byte aligned where their layouts keep the
+  /// alignment of their bases (static offset and strides in whole 16-byte
+  /// units, the innermost stride 1), with `aligned` mapping each to the
+  /// asserted view, so that LLVM may merge adjacent loads. The bases are
+  /// device buffers of the mapping and weights (256-byte aligned
+  /// allocations), and the entry point's inputs and outputs, which the
+  /// runtime stages when a caller's device pointer is not 16-byte aligned
+  /// (docs/abi.md).
+  void assumeAligned(IRRewriter &rewriter, linalg::GenericOp op,
+                     DenseMap<Value, Value> &aligned) {
+    constexpr int64_t kAlign = 16;
+    for (OpOperand *in : op.getDpsInputOperands()) {
+      auto type = dyn_cast<MemRefType>(in->get().getType());
+      if (!type || aligned.count(in->get()))
+        continue;
+      int64_t bytes = type.getElementTypeBitWidth() / 8;
+      SmallVector<int64_t> strides;
+      int64_t offset;
+      if (bytes == 0 || failed(type.getStridesAndOffset(strides, offset)) ||
+          ShapedType::isDynamic(offset) || (offset * bytes) % kAlign != 0)
+        continue;
+      bool keeps = true;
+      for (auto [i, stride] : llvm::enumerate(strides)) {
+        bool inner = i + 1 == strides.size();
+        keeps &= !ShapedType::isDynamic(stride) &&
+                 (inner ? stride == 1 : (stride * bytes) % kAlign == 0);
+      }
+      if (keeps)
+        aligned[in->get()] = memref::AssumeAlignmentOp::create(
+            rewriter, op.getLoc(), in->get(), kAlign);
+    }
+  }
+
   LogicalResult mapReduction(IRRewriter &rewriter, linalg::GenericOp op,
                              int64_t lanes, Value init0 = Value()) {
     const int64_t kWarp = lanes, kWarpsPerBlock = 256 / lanes;
@@ -383,11 +458,35 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     if (std::optional<int64_t> extent = getConstantIntValue(ranges[r].size))
       if (lanes > 1 && *extent < 2 * kWarp)
         return failure(); // short rows: one thread per output is as good
+    // Rows per warp: a GEMV's warp computes `rows` adjacent outputs along
+    // the innermost parallel loop when the largest input varies along it
+    // and another input (the activation) does not, so each activation
+    // element is loaded once for all of them (LLVM merges the identical
+    // loads); one row per warp re-reads the activation from cache for every
+    // output, which outweighs the weight stream at 4 bits.
+    int64_t rows = 1;
+    if (lanes > 1 && r >= 1) {
+      bool shared = false;
+      for (OpOperand *in : op.getDpsInputOperands()) {
+        AffineMap map = op.getMatchingIndexingMap(in);
+        shared |= in != largest && map.isFunctionOfDim(r) &&
+                  !map.isFunctionOfDim(r - 1);
+      }
+      std::optional<int64_t> outer = getConstantIntValue(ranges[r - 1].size);
+      if (shared && op.getMatchingIndexingMap(largest).isFunctionOfDim(r - 1) &&
+          outer)
+        rows = *outer % 4 == 0 ? 4 : *outer % 2 == 0 ? 2 : 1;
+
+    }
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value points = one;
-    for (unsigned d = 0; d < r; ++d)
-      points = arith::MulIOp::create(rewriter, loc, points,
-                                     value(ranges[d].size));
+    for (unsigned d = 0; d < r; ++d) {
+      Value size = value(ranges[d].size);
+      if (d + 1 == r && rows > 1)
+        size = arith::ConstantIndexOp::create(
+            rewriter, loc, *getConstantIntValue(ranges[d].size) / rows);
+      points = arith::MulIOp::create(rewriter, loc, points, size);
+    }
     Value warpsPerBlock =
         arith::ConstantIndexOp::create(rewriter, loc, kWarpsPerBlock);
     Value blocks =
@@ -419,10 +518,39 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     Value rest = point;
     for (int d = int(r) - 1; d >= 0; --d) {
       Value size = value(ranges[d].size);
+      if (d + 1 == int(r) && rows > 1)
+        size = arith::ConstantIndexOp::create(
+            rewriter, loc, *getConstantIntValue(ranges[d].size) / rows);
       ivs[d] = arith::RemUIOp::create(rewriter, loc, rest, size);
       rest = arith::DivUIOp::create(rewriter, loc, rest, size);
     }
+    // The output points of the warp: row j at ivs[r - 1]·rows + j.
+    SmallVector<SmallVector<Value>> rowIvs(rows, ivs);
+    if (rows > 1) {
+      Value first = arith::MulIOp::create(
+          rewriter, loc, ivs[r - 1],
+          arith::ConstantIndexOp::create(rewriter, loc, rows));
+      for (int64_t j = 0; j < rows; ++j)
+        rowIvs[j][r - 1] = arith::AddIOp::create(
+            rewriter, loc, first,
+            arith::ConstantIndexOp::create(rewriter, loc, j));
+    }
     Value init = neutralElement(rewriter, loc, combiner, accType);
+    // Runs of 4 adjacent elements (at most 32-bit ones) per lane, so that
+    // LLVM's load-store vectorizer makes each run of the largest input one
+    // 128-bit load where the buffers are aligned (assumeAligned); a packed
+    // contraction's words, and the activations it reads 8 per word, then
+    // move in 16-byte loads.
+    int64_t vector = 1;
+    DenseMap<Value, Value> aligned;
+    if (lanes > 1 && largest &&
+        getElementTypeOrSelf(largest->get().getType())
+                .getIntOrFloatBitWidth() <= 32)
+      if (std::optional<int64_t> e = getConstantIntValue(ranges[r].size))
+        if (*e % 4 == 0 && *e >= 4 * kWarp) {
+          assumeAligned(rewriter, op, aligned);
+          vector = 4;
+        }
     auto loadAt = [&](OpBuilder &b, OpOperand *operand,
                       ArrayRef<Value> at) -> Value {
       AffineMap map = op.getMatchingIndexingMap(operand);
@@ -430,21 +558,34 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       for (unsigned i = 0; i < map.getNumResults(); ++i)
         indices.push_back(affine::AffineApplyOp::create(
             b, loc, map.getSubMap({i}), at));
-      return memref::LoadOp::create(b, loc, operand->get(), indices);
+      return memref::LoadOp::create(
+          b, loc, aligned.lookup_or(operand->get(), operand->get()), indices);
     };
     Block &body = op.getRegion().front();
     BlockArgument out = body.getArguments().back();
     Value contribution = combiner->getOperand(0) == out
                              ? combiner->getOperand(1)
                              : combiner->getOperand(0);
-    // The body's contribution at reduction index `at`, merged into `acc`.
-    auto accumulate = [&](Value acc, Value at) -> Value {
-      SmallVector<Value> point(ivs.begin(), ivs.end());
+    // The body's contribution to row j at reduction index `at`, merged into
+    // `acc`.
+    // The loads of row j at `at` (kept apart from the arithmetic, so that
+    // the main loop issues all its loads first: adjacent loads with no call
+    // between them are what LLVM's load-store vectorizer merges).
+    auto loadInputs = [&](int64_t j, Value at) -> SmallVector<Value> {
+      SmallVector<Value> point(rowIvs[j].begin(), rowIvs[j].end());
+      point[r] = at;
+      SmallVector<Value> values;
+      for (OpOperand *in : op.getDpsInputOperands())
+        values.push_back(loadAt(rewriter, in, point));
+      return values;
+    };
+    auto accumulateLoaded = [&](Value acc, int64_t j, Value at,
+                                ArrayRef<Value> loaded) -> Value {
+      SmallVector<Value> point(rowIvs[j].begin(), rowIvs[j].end());
       point[r] = at;
       IRMapping mapping;
-      for (OpOperand *in : op.getDpsInputOperands())
-        mapping.map(body.getArgument(in->getOperandNumber()),
-                    loadAt(rewriter, in, point));
+      for (auto [in, value] : llvm::zip(op.getDpsInputOperands(), loaded))
+        mapping.map(body.getArgument(in->getOperandNumber()), value);
       for (Operation &bodyOp : body.without_terminator()) {
         if (&bodyOp == combiner)
           continue;
@@ -458,57 +599,90 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       step->setOperands({acc, mapping.lookupOrDefault(contribution)});
       return step->getResult(0);
     };
-    // Main loop: kUnroll strided elements per lane and iteration, each into
-    // its own accumulator, so that kUnroll loads are in flight per lane
-    // (one load per lane at a time cannot cover the memory latency).
-    constexpr int64_t kUnroll = 8;
+    auto accumulate = [&](Value acc, int64_t j, Value at) -> Value {
+      return accumulateLoaded(acc, j, at, loadInputs(j, at));
+    };
+    auto combine = [&](Value a, Value b) -> Value {
+      Operation *merge = rewriter.clone(*combiner);
+      merge->setOperands({a, b});
+      return merge->getResult(0);
+    };
+    // Main loop: kUnroll strided runs of `vector` adjacent elements per
+    // lane and iteration, each run (and row) into its own accumulator, so
+    // that several loads are in flight per lane (one load per lane at a
+    // time cannot cover the memory latency).
+    // (Measured on the H100, W4A16 M = 1: 4 rows × 2 runs of 4 words per
+    // lane beat 8 rows × 1 run on N = 4096, which has few warps; the same on
+    // N = 28672.)
+    const int64_t kUnroll = vector > 1 ? std::max<int64_t>(2, 4 / rows)
+                                       : std::max<int64_t>(1, 8 / rows);
     Value extent = value(ranges[r].size);
-    Value span = arith::ConstantIndexOp::create(rewriter, loc, kWarp * kUnroll);
+    Value span = arith::ConstantIndexOp::create(rewriter, loc,
+                                                kWarp * vector * kUnroll);
     Value mainEnd = arith::MulIOp::create(
         rewriter, loc, arith::DivUIOp::create(rewriter, loc, extent, span),
         span);
-    SmallVector<Value> inits(kUnroll, init);
+    SmallVector<Value> inits(kUnroll * rows, init);
+    Value start = arith::MulIOp::create(
+        rewriter, loc, lane,
+        arith::ConstantIndexOp::create(rewriter, loc, vector));
     auto mainLoop =
-        scf::ForOp::create(rewriter, loc, lane, mainEnd, span, inits);
+        scf::ForOp::create(rewriter, loc, start, mainEnd, span, inits);
     {
       OpBuilder::InsertionGuard inner(rewriter);
       rewriter.setInsertionPointToStart(mainLoop.getBody());
       SmallVector<Value> next;
-      for (int64_t u = 0; u < kUnroll; ++u) {
-        Value at = arith::AddIOp::create(
-            rewriter, loc, mainLoop.getInductionVar(),
-            arith::ConstantIndexOp::create(rewriter, loc, u * kWarp));
-        next.push_back(accumulate(mainLoop.getRegionIterArg(u), at));
-      }
+      SmallVector<Value> ats;
+      SmallVector<SmallVector<Value>> loaded;
+      for (int64_t u = 0; u < kUnroll; ++u)
+        for (int64_t j = 0; j < rows; ++j)
+          for (int64_t v = 0; v < vector; ++v) {
+            ats.push_back(arith::AddIOp::create(
+                rewriter, loc, mainLoop.getInductionVar(),
+                arith::ConstantIndexOp::create(rewriter, loc,
+                                               u * kWarp * vector + v)));
+            loaded.push_back(loadInputs(j, ats.back()));
+          }
+      unsigned slot = 0;
+      for (int64_t u = 0; u < kUnroll; ++u)
+        for (int64_t j = 0; j < rows; ++j) {
+          Value acc = mainLoop.getRegionIterArg(u * rows + j);
+          for (int64_t v = 0; v < vector; ++v, ++slot)
+            acc = accumulateLoaded(acc, j, ats[slot], loaded[slot]);
+          next.push_back(acc);
+        }
       scf::YieldOp::create(rewriter, loc, next);
     }
-    Value merged = mainLoop.getResult(0);
-    for (int64_t u = 1; u < kUnroll; ++u) {
-      Operation *merge = rewriter.clone(*combiner);
-      merge->setOperands({merged, mainLoop.getResult(u)});
-      merged = merge->getResult(0);
+    SmallVector<Value> merged;
+    for (int64_t j = 0; j < rows; ++j) {
+      Value m = mainLoop.getResult(j);
+      for (int64_t u = 1; u < kUnroll; ++u)
+        m = combine(m, mainLoop.getResult(u * rows + j));
+      merged.push_back(m);
     }
     // The rest, one element per lane and iteration.
     auto loop = scf::ForOp::create(
         rewriter, loc, arith::AddIOp::create(rewriter, loc, mainEnd, lane),
-        extent, warpSize, ValueRange{merged});
+        extent, warpSize, merged);
     {
       OpBuilder::InsertionGuard inner(rewriter);
       rewriter.setInsertionPointToStart(loop.getBody());
-      scf::YieldOp::create(
-          rewriter, loc,
-          accumulate(loop.getRegionIterArg(0), loop.getInductionVar()));
+      SmallVector<Value> next;
+      for (int64_t j = 0; j < rows; ++j)
+        next.push_back(accumulate(loop.getRegionIterArg(j), j,
+                                  loop.getInductionVar()));
+      scf::YieldOp::create(rewriter, loc, next);
     }
-    Value partial = loop.getResult(0);
     Type i32 = rewriter.getI32Type();
     Value width = arith::ConstantIntOp::create(rewriter, loc, i32, kWarp);
+    SmallVector<Value> partials(loop.getResults());
     for (int64_t offset = kWarp / 2; offset >= 1; offset /= 2) {
       Value shift = arith::ConstantIntOp::create(rewriter, loc, i32, offset);
-      auto shuffle = gpu::ShuffleOp::create(rewriter, loc, partial, shift,
-                                            width, gpu::ShuffleMode::XOR);
-      Operation *merge = rewriter.clone(*combiner);
-      merge->setOperands({partial, shuffle.getShuffleResult()});
-      partial = merge->getResult(0);
+      for (Value &partial : partials) {
+        auto shuffle = gpu::ShuffleOp::create(rewriter, loc, partial, shift,
+                                              width, gpu::ShuffleMode::XOR);
+        partial = combine(partial, shuffle.getShuffleResult());
+      }
     }
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value first = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
@@ -516,24 +690,25 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     auto store = scf::IfOp::create(rewriter, loc, first, /*else=*/false);
     rewriter.setInsertionPoint(store.thenBlock()->getTerminator());
     OpOperand *outOperand = op.getDpsInitOperand(0);
-    // The output's map does not read the reduction dimension (the loop's
-    // induction variable is out of scope here).
-    SmallVector<Value> at(ivs.begin(), ivs.end());
-    at[r] = zero;
-    // The output's initial value: the folded fill's scalar, or memory.
-    Value old = init0 ? init0 : loadAt(rewriter, outOperand, at);
-    Operation *merge = rewriter.clone(*combiner);
     BlockArgument outArg = op.getRegion().front().getArguments().back();
-    merge->setOperands(combiner->getOperand(0) == outArg
-                           ? ValueRange{old, partial}
-                           : ValueRange{partial, old});
     AffineMap outMap = op.getMatchingIndexingMap(outOperand);
-    SmallVector<Value> outIndices;
-    for (unsigned i = 0; i < outMap.getNumResults(); ++i)
-      outIndices.push_back(affine::AffineApplyOp::create(
-          rewriter, loc, outMap.getSubMap({i}), at));
-    memref::StoreOp::create(rewriter, loc, merge->getResult(0),
-                            outOperand->get(), outIndices);
+    for (int64_t j = 0; j < rows; ++j) {
+      // The output's map does not read the reduction dimension (the loop's
+      // induction variable is out of scope here).
+      SmallVector<Value> at(rowIvs[j].begin(), rowIvs[j].end());
+      at[r] = zero;
+      // The output's initial value: the folded fill's scalar, or memory.
+      Value old = init0 ? init0 : loadAt(rewriter, outOperand, at);
+      Value result = combiner->getOperand(0) == outArg
+                         ? combine(old, partials[j])
+                         : combine(partials[j], old);
+      SmallVector<Value> outIndices;
+      for (unsigned i = 0; i < outMap.getNumResults(); ++i)
+        outIndices.push_back(affine::AffineApplyOp::create(
+            rewriter, loc, outMap.getSubMap({i}), at));
+      memref::StoreOp::create(rewriter, loc, result, outOperand->get(),
+                              outIndices);
+    }
     return success();
   }
 

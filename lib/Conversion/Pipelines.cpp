@@ -33,13 +33,19 @@ using namespace mlir;
 
 namespace {
 /// Stages 0-1, shared by the CPU and CUDA lowerings: from imported IR to
-/// linalg on tensors.
-void addFrontPasses(OpPassManager &pm) {
+/// linalg on tensors. `packLayout`, when set, packs the int4 matmul weights
+/// in that qc-pack-weights layout first.
+void addFrontPasses(OpPassManager &pm, StringRef packLayout = "") {
   using namespace mlir::qc;
   // 0. Canonical scales (exact): BatchNorm and other constant per-channel
   // factors into the layers' weights; dequantize/quantize around qc.matmul
   // into its operand and result types, so that QDQ graphs contract codes.
   pm.addPass(createFoldScales());
+  if (!packLayout.empty()) {
+    PackWeightsOptions pack;
+    pack.layout = packLayout.str();
+    pm.addPass(createPackWeights(pack));
+  }
   // 1. To linalg on tensors.
   pm.addPass(createConvertQCToLinalg());
   // uiN carries no information the lowered code needs (the ops that care
@@ -160,7 +166,9 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
 
 void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
                                         const LowerToCUDAOptions &options) {
-  addFrontPasses(pm);
+  // int4 weights two codes per byte: the contraction reads the packed words
+  // (a GEMV then moves half the bytes of one code per byte).
+  addFrontPasses(pm, "nibbles");
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
@@ -182,6 +190,9 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   // the conversion: canonicalization merges the nested block/thread loops
   // and drops their mapping.)
   pm.addPass(createCanonicalizerPass());
+  // Constants (shift amounts, indices, neutral elements) into the kernels
+  // rather than kernel parameters, so that the kernels fold them.
+  pm.addPass(createGpuLaunchSinkIndexComputationsPass());
   pm.addPass(createGpuKernelOutliningPass());
   QCMergeKernelModulesOptions merge;
   merge.moduleName = options.entryName + "_kernels";

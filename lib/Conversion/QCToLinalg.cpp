@@ -12,6 +12,7 @@
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Quantization.h"
 #include "qc/Numerics/Hadamard.h"
+#include "qc/Numerics/Packing.h"
 
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
@@ -720,6 +721,243 @@ Value groupedIntegerContraction(OpBuilder &b, Location loc,
       .getResult(0);
 }
 
+/// Codes per word of the packed-nibble contraction: 8 (32-bit words) when
+/// 8 divides K and the weight's group along K, else 0 (also when its
+/// parameters vary along K otherwise).
+int64_t nibbleCodesPerWord(PackedWeightOp packed) {
+  auto type = cast<RankedTensorType>(packed.getType());
+  int64_t kAxis = packed.getLayout().getKAxis();
+  int64_t k = type.getDimSize(kAxis);
+  auto q = cast<quant::QuantizedType>(type.getElementType());
+  int64_t group = 0; // parameters constant along K
+  if (auto axis = dyn_cast<quant::UniformQuantizedPerAxisType>(q)) {
+    if (axis.getQuantizedDimension() == kAxis)
+      return 0;
+  } else if (auto sub = dyn_cast<quant::UniformQuantizedSubChannelType>(q)) {
+    auto shape = cast<ShapedType>(sub.getScales().getType()).getShape();
+    if (shape.size() != 2 || shape[kAxis] == 0 || k % shape[kAxis] != 0)
+      return 0;
+    group = shape[kAxis] == 1 ? 0 : k / shape[kAxis];
+  } else if (!isa<quant::UniformQuantizedType>(q)) {
+    return 0;
+  }
+  // 32-bit words: 128-bit loads come from runs of 4 words per GPU lane
+  // (qc-map-to-gpu); i64 words measured slower on the H100 and i128
+  // constants do not translate to LLVM IR.
+  if (k % 8 == 0 && (group == 0 || group % 8 == 0))
+    return 8;
+  return 0;
+}
+
+/// The packed weight of `op` when the contraction reads its nibbles
+/// directly (packedNibbleContraction): a constant `nibbles` qc.packed_weight
+/// of int4 codes, per-tensor, per-output-channel or grouped along K in
+/// groups that hold whole words, times a plain float lhs; else null.
+PackedWeightOp nibbleWeight(MatMulOp op) {
+  auto packed = op.getRhs().getDefiningOp<PackedWeightOp>();
+  if (!packed || packed.getLayout().getKind() != PackedLayoutKind::Nibbles ||
+      packed.getLayout().getBits() != 4 ||
+      !matchPattern(packed.getBytes(), m_Constant()))
+    return {};
+  Value lhs = op.getLhs();
+  auto lhsTy = cast<RankedTensorType>(lhs.getType());
+  if (!isa<FloatType>(lhsTy.getElementType()) ||
+      lhs.getDefiningOp<DecodeOp>() || lhs.getDefiningOp<QuantizePerTokenOp>())
+    return {};
+  Type result = getElementTypeOrSelf(op.getType());
+  if (auto q = dyn_cast<quant::QuantizedType>(result))
+    result = q.getExpressedType();
+  if (!isa<FloatType>(result) || result.getIntOrFloatBitWidth() > 32)
+    return {}; // the contraction accumulates in f32
+  int64_t kAxis = packed.getLayout().getKAxis();
+  if (op.getTransposeRhs() != (kAxis == 1))
+    return {};
+  return nibbleCodesPerWord(packed) ? packed : PackedWeightOp();
+}
+
+/// The raw bytes of a constant i8 tensor (a splat expanded).
+std::vector<char> constantBytes(Attribute value, int64_t size) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value))
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
+      ArrayRef<char> data = blob->getData();
+      return std::vector<char>(data.begin(), data.end());
+    }
+  auto dense = cast<DenseElementsAttr>(value);
+  if (dense.isSplat())
+    return std::vector<char>(size, dense.getRawData()[0]);
+  ArrayRef<char> data = dense.getRawData();
+  return std::vector<char>(data.begin(), data.end());
+}
+
+/// The contraction of a float lhs with a `nibbles`-packed int4 weight that
+/// reads the packed words themselves: the weight becomes [N, K/8] 32-bit
+/// words (little-endian, so code k is nibble k mod 8 of word k / 8), the
+/// lhs is viewed as [..., M, K/8, 8], and one generic over (batch..., m, n,
+/// w) expands each word's codes in registers (numerics::NibbleMagic: shift,
+/// mask, or, subtract; exact), sums its 8 products and adds that sum times
+/// the word's scale to the f32 accumulator `init`. qc-map-to-gpu gives a
+/// warp 4 rows of the weight, each lane runs of 4 words (128-bit loads).
+Value packedNibbleContraction(OpBuilder &b, Location loc, PackedWeightOp packed,
+                              Value lhs, RankedTensorType lhsTy, int64_t batch,
+                              Value init, Operation *op) {
+  MLIRContext *ctx = b.getContext();
+  auto type = cast<RankedTensorType>(packed.getType());
+  auto q = cast<quant::QuantizedType>(type.getElementType());
+  int64_t kAxis = packed.getLayout().getKAxis();
+  auto [n, k] = packedWeightShape(type, kAxis);
+  int64_t codes = nibbleCodesPerWord(packed);
+  int64_t words = k / codes;
+
+  // The words, a copy of the packed bytes retyped.
+  Attribute value;
+  matchPattern(packed.getBytes(), m_Constant(&value));
+  std::vector<char> raw = constantBytes(value, n * k / 2);
+  Type wordType = b.getI32Type();
+  auto wordsType = RankedTensorType::get({n, words}, wordType);
+  Attribute data;
+  if (raw.size() <= 256)
+    data = DenseElementsAttr::getFromRawBuffer(wordsType, raw);
+  else
+    data = DenseResourceElementsAttr::get(
+        wordsType, "packed_words",
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(raw, alignof(uint64_t) * 2));
+  Value weight = arith::ConstantOp::create(b, loc, cast<TypedAttr>(data));
+
+  // The lhs as [..., M, K/C, C].
+  int64_t rank = lhsTy.getRank();
+  SmallVector<int64_t> viewShape(lhsTy.getShape());
+  viewShape.back() = words;
+  viewShape.push_back(codes);
+  SmallVector<ReassociationIndices> reassoc;
+  for (int64_t d = 0; d < rank - 1; ++d)
+    reassoc.push_back({d});
+  reassoc.push_back({rank - 1, rank});
+  Value view = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get(viewShape, lhsTy.getElementType()), lhs,
+      reassoc);
+
+  // Iteration space (batch..., m, n, w).
+  int64_t loops = batch + 3, mDim = batch, nDim = batch + 1, wDim = batch + 2;
+  int64_t lhsBatch = rank - 2;
+  SmallVector<Value> inputs;
+  SmallVector<AffineMap> maps;
+  for (int64_t c = 0; c < codes; ++c) {
+    SmallVector<AffineExpr> exprs;
+    for (int64_t d = 0; d < lhsBatch; ++d)
+      exprs.push_back(lhsTy.getDimSize(d) == 1
+                          ? getAffineConstantExpr(0, ctx)
+                          : getAffineDimExpr(batch - lhsBatch + d, ctx));
+    exprs.push_back(getAffineDimExpr(mDim, ctx));
+    exprs.push_back(getAffineDimExpr(wDim, ctx));
+    exprs.push_back(getAffineConstantExpr(c, ctx));
+    inputs.push_back(view);
+    maps.push_back(AffineMap::get(loops, 0, exprs, ctx));
+  }
+  inputs.push_back(weight);
+  maps.push_back(AffineMap::get(
+      loops, 0, {getAffineDimExpr(nDim, ctx), getAffineDimExpr(wDim, ctx)},
+      ctx));
+  // Parameters through the weight's own dims at the word's first k.
+  FailureOr<QuantParams> p = getQuantParams(b, loc, type, op);
+  if (failed(p))
+    return {};
+  AffineExpr nE = getAffineDimExpr(nDim, ctx);
+  AffineExpr kE = getAffineDimExpr(wDim, ctx) * codes;
+  AffineMap weightDims = AffineMap::get(
+      loops, 0, kAxis == 1 ? SmallVector<AffineExpr>{nE, kE}
+                           : SmallVector<AffineExpr>{kE, nE},
+      ctx);
+  AffineMap paramMap = simplifyAffineMap(p->map.compose(weightDims));
+  inputs.push_back(p->scale);
+  maps.push_back(paramMap);
+  if (!p->symmetric) {
+    inputs.push_back(p->zeroPoint);
+    maps.push_back(paramMap);
+  }
+  SmallVector<AffineExpr> outExprs;
+  for (int64_t d = 0; d < loops - 1; ++d)
+    outExprs.push_back(getAffineDimExpr(d, ctx));
+  maps.push_back(AffineMap::get(loops, 0, outExprs, ctx));
+  SmallVector<utils::IteratorType> iters(loops, utils::IteratorType::parallel);
+  iters[wDim] = utils::IteratorType::reduction;
+  bool isSigned = q.isSigned(), symmetric = p->symmetric;
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, inputs, ValueRange{init}, maps, iters,
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Type i32 = nb.getI32Type(), f32 = nb.getF32Type();
+        auto constant = [&](int64_t v) -> Value {
+          return arith::ConstantOp::create(nb, l, nb.getI32IntegerAttr(v));
+        };
+        auto flags = arith::FastMathFlags::reassoc |
+                     arith::FastMathFlags::contract;
+        Value word = args[codes];
+        Value scale = args[codes + 1];
+        Value zeroPoint = symmetric ? Value() : args[codes + 2];
+        // Codes as exact floats, one integer op per code and no int ->
+        // float conversion (numerics::NibbleMagic): u·2^shift from the bit
+        // trick, times x·2^-shift (the same for every row that shares x),
+        // minus zeroPoint·Σx per word.
+        using numerics::NibbleMagic;
+        auto contract = arith::FastMathFlags::contract;
+        if (isSigned)
+          word = arith::XOrIOp::create(
+              nb, l, word, constant(int32_t(NibbleMagic::kSignFlip)));
+        Value high = arith::ShRUIOp::create(nb, l, word,
+                                            constant(NibbleMagic::kHighShift));
+        Value base = arith::ConstantOp::create(
+            nb, l, nb.getF32FloatAttr(NibbleMagic::kBase));
+        Value sum, xSum;
+        for (int64_t i = 0; i < codes; ++i) {
+          int shift = NibbleMagic::shift(i);
+          Value nibble = arith::AndIOp::create(
+              nb, l, i < NibbleMagic::kInPlace ? word : high,
+              constant(int32_t(0xF) << shift));
+          nibble = arith::OrIOp::create(
+              nb, l, nibble, constant(int32_t(NibbleMagic::kExponent)));
+          Value w = arith::SubFOp::create(
+              nb, l, arith::BitcastOp::create(nb, l, f32, nibble), base);
+          Value x = args[i];
+          if (x.getType() != f32)
+            x = arith::ExtFOp::create(nb, l, f32, x);
+          xSum = xSum ? arith::AddFOp::create(nb, l, xSum, x, contract)
+                            .getResult()
+                      : x;
+          if (shift)
+            x = arith::MulFOp::create(
+                nb, l, x,
+                arith::ConstantOp::create(
+                    nb, l, nb.getF32FloatAttr(std::ldexp(1.0f, -shift))));
+          Value product = arith::MulFOp::create(nb, l, x, w, contract);
+          sum = sum ? arith::AddFOp::create(nb, l, sum, product, contract)
+                          .getResult()
+                    : product;
+        }
+        // The zero point (+ 8 for signed codes) times Σx.
+        Value zp;
+        if (zeroPoint)
+          zp = arith::AddFOp::create(
+              nb, l, arith::SIToFPOp::create(nb, l, f32, zeroPoint),
+              arith::ConstantOp::create(
+                  nb, l,
+                  nb.getF32FloatAttr(NibbleMagic::zeroPoint(isSigned, 0))));
+        else if (isSigned)
+          zp = arith::ConstantOp::create(
+              nb, l, nb.getF32FloatAttr(NibbleMagic::zeroPoint(isSigned, 0)));
+        if (zp)
+          sum = arith::SubFOp::create(
+              nb, l, sum, arith::MulFOp::create(nb, l, zp, xSum, contract),
+              contract);
+        if (scale.getType() != f32)
+          scale = arith::ExtFOp::create(nb, l, f32, scale);
+        Value scaled = arith::MulFOp::create(nb, l, sum, scale, flags);
+        linalg::YieldOp::create(
+            nb, l, arith::AddFOp::create(nb, l, args.back(), scaled, flags)
+                       .getResult());
+      });
+  generic->setAttr("qc.packed_contraction", b.getUnitAttr());
+  return generic.getResult(0);
+}
+
 struct MatMulLowering : OpRewritePattern<MatMulOp> {
   using OpRewritePattern::OpRewritePattern;
 
@@ -846,7 +1084,13 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
       operand.quant = *p;
       return operand;
     };
-    FailureOr<ContractionOperand> bOp = makeOperand(rhs, rhsMap);
+    // A nibbles-packed int4 weight is read as packed words
+    // (packedNibbleContraction); it takes no part in the paths below.
+    PackedWeightOp nibbles = nibbleWeight(op);
+    FailureOr<ContractionOperand> bOp =
+        nibbles ? FailureOr<ContractionOperand>(
+                      ContractionOperand{rhs, rhsMap, std::nullopt, Type()})
+                : makeOperand(rhs, rhsMap);
     if (failed(bOp))
       return failure();
     auto constantAlongK = [&](const ContractionOperand &o) {
@@ -914,7 +1158,17 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     grouped = grouped && accType.isF32();
 
     Value acc;
-    if (grouped) {
+    if (nibbles) {
+      auto accTy = RankedTensorType::get(outShape, accType);
+      Value init = emptyLike(rewriter, loc, accTy, outSources);
+      Value zero = arith::ConstantOp::create(
+          rewriter, loc, rewriter.getFloatAttr(accType, 0.0));
+      init = linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
+      acc = packedNibbleContraction(rewriter, loc, nibbles, a->value, lhsTy,
+                                    batch, init, op);
+      if (!acc)
+        return failure();
+    } else if (grouped) {
       acc = groupedIntegerContraction(rewriter, loc, *a, *bOp, transposeRhs,
                                       batch, m, n, k, group, outShape,
                                       outSources);
@@ -1739,11 +1993,20 @@ void integerConvolution(linalg::LinalgOp conv) {
 }
 
 /// qc.packed_weight of constant bytes becomes the constant codes it stands
-/// for (numerics::unpack, at compile time): the CPU kernels read codes one
-/// per byte and do not read the packed layouts yet.
+/// for (numerics::unpack, at compile time), except `nibbles` weights that
+/// every reader contracts in their packed words (nibbleWeight): the other
+/// layouts have no kernel that reads them yet.
 LogicalResult unpackConstantWeights(ModuleOp module) {
   SmallVector<PackedWeightOp> packed;
-  module.walk([&](PackedWeightOp op) { packed.push_back(op); });
+  module.walk([&](PackedWeightOp op) {
+    // Those that every reader contracts in their packed words stay.
+    bool readPacked = llvm::all_of(op->getUsers(), [&](Operation *user) {
+      auto matmul = dyn_cast<MatMulOp>(user);
+      return matmul && nibbleWeight(matmul) == op;
+    });
+    if (!readPacked)
+      packed.push_back(op);
+  });
   for (PackedWeightOp op : packed) {
     Attribute value;
     std::optional<std::vector<int32_t>> bytes;

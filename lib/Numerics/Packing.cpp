@@ -2,6 +2,8 @@
 
 #include "qc/Numerics/Packing.h"
 
+#include <cstring>
+
 namespace mlir::qc::numerics {
 
 const char *packedLayoutName(PackedLayout layout) {
@@ -137,6 +139,14 @@ std::vector<int32_t> unpack(PackedLayout layout, int64_t bits, bool isSigned,
       codes[i * k + j] = v;
     }
   return codes;
+}
+
+float NibbleMagic::scaled(uint32_t prepared, int i) {
+  uint32_t bits =
+      (source(prepared, i) & (uint32_t(0xF) << shift(i))) | kExponent;
+  float value;
+  std::memcpy(&value, &bits, sizeof(value));
+  return value - kBase;
 }
 
 } // namespace mlir::qc::numerics

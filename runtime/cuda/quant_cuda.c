@@ -115,6 +115,8 @@ typedef struct {
 } Staged;
 static __thread Staged *staged;
 static __thread size_t stagedCount, stagedCapacity;
+/* Set by quant_cuda_time: quant_cuda_end leaves the stream running. */
+static __thread int deferSync;
 
 static void setError(char *buffer, const char *format, ...) {
   va_list args;
@@ -305,7 +307,12 @@ void *mgpuModuleLoadJIT(void *data, int optLevel) {
   return mgpuModuleLoad(data, 0);
 }
 
+/* Bumped by every unload: cached functions of older generations are stale
+   (a later module may reuse the handle). */
+static volatile unsigned moduleGeneration;
+
 void mgpuModuleUnload(void *module) {
+  __sync_fetch_and_add(&moduleGeneration, 1);
   if (module && p_cuModuleUnload)
     p_cuModuleUnload((CUmodule)module);
 }
@@ -399,9 +406,29 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
   }
   if (failed)
     return NULL;
-  check(p_cuModuleGetFunction(&function, (CUmodule)module, name),
-        "cuModuleGetFunction");
+  /* The lowering asks for the function at every launch; the driver's lookup
+     by name is cached per thread, keyed by the module and the name's
+     address (a constant string of the model). */
+  enum { kCache = 64 };
+  static __thread struct {
+    void *module;
+    const char *name;
+    unsigned generation;
+    CUfunction function;
+  } cache[kCache];
+  size_t slot = (((uintptr_t)module >> 4) ^ ((uintptr_t)name >> 3)) % kCache;
+  unsigned generation = moduleGeneration;
+  if (cache[slot].module == module && cache[slot].name == name &&
+      cache[slot].generation == generation)
+    return cache[slot].function;
+  if (check(p_cuModuleGetFunction(&function, (CUmodule)module, name),
+            "cuModuleGetFunction"))
+    return NULL;
   nameKernel(function, name);
+  cache[slot].module = module;
+  cache[slot].name = name;
+  cache[slot].generation = generation;
+  cache[slot].function = function;
   return function;
 }
 
@@ -531,7 +558,10 @@ int32_t quant_cuda_begin(void) {
 static void *stage(void *host, int64_t bytes, int isOutput) {
   if (failed)
     return host;
-  if (isDevicePointer(host))
+  /* A caller's device buffer is used in place when it is 16-byte aligned
+     (the kernels may read it in 128-bit loads); otherwise it is copied like
+     a host buffer (cuMemcpyAsync takes either kind of address). */
+  if (((uintptr_t)host % 16) == 0 && isDevicePointer(host))
     return host;
   if (stagedCount == stagedCapacity) {
     size_t capacity = stagedCapacity ? 2 * stagedCapacity : 16;
@@ -579,7 +609,8 @@ int32_t quant_cuda_end(void) {
         break;
   if (stream) {
     releaseStaged();
-    check(p_cuStreamSynchronize(stream), "running the model's kernels");
+    if (!deferSync)
+      check(p_cuStreamSynchronize(stream), "running the model's kernels");
   }
   return failed ? QUANT_ERR_CUDA : QUANT_OK;
 }
@@ -665,41 +696,61 @@ int32_t quant_cuda_copy(void *dst, const void *src, int64_t bytes) {
 
 int32_t quant_cuda_time(int32_t (*run)(void *), void *arg, int32_t count,
                         int64_t flushBytes, float *milliseconds) {
-  CUevent start = NULL, stop = NULL;
   int32_t rc = QUANT_OK;
   failed = 0;
-  if (!ready() || check(p_cuEventCreate(&start, 0), "cuEventCreate") ||
-      check(p_cuEventCreate(&stop, 0), "cuEventCreate"))
+  if (count <= 0)
+    return QUANT_OK;
+  if (!ready())
     return QUANT_ERR_CUDA;
-  if (flushBytes > 0) {
-    /* Overwrite the L2 cache before the timed calls (outside the events),
-       from a scratch buffer kept for the next measurement. */
-    static CUdeviceptr scratch;
-    static int64_t scratchBytes;
-    if (scratchBytes < flushBytes) {
-      if (scratch)
-        p_cuMemFree_v2(scratch);
-      scratch = 0;
-      scratchBytes = 0;
-      if (!check(p_cuMemAlloc_v2(&scratch, (size_t)flushBytes),
-                 "cuMemAlloc (L2 flush)"))
-        scratchBytes = flushBytes;
-    }
+  CUevent *events = (CUevent *)calloc(2 * (size_t)count, sizeof(CUevent));
+  if (!events) {
+    setError(lastError, "out of host memory for the timing events");
+    return QUANT_ERR_CUDA;
+  }
+  for (int32_t i = 0; i < 2 * count; ++i)
+    if (check(p_cuEventCreate(&events[i], 0), "cuEventCreate"))
+      break;
+  static CUdeviceptr scratch;
+  static int64_t scratchBytes;
+  if (!failed && flushBytes > 0 && scratchBytes < flushBytes) {
     if (scratch)
+      p_cuMemFree_v2(scratch);
+    scratch = 0;
+    scratchBytes = 0;
+    if (!check(p_cuMemAlloc_v2(&scratch, (size_t)flushBytes),
+               "cuMemAlloc (L2 flush)"))
+      scratchBytes = flushBytes;
+  }
+  /* The calls are queued back to back (quant_cuda_end does not wait while
+     deferSync is set), so each pair of events brackets the GPU's work for
+     one call, not the host's time to issue it; only the last event is
+     waited for. */
+  for (int32_t i = 0; i < count && rc == QUANT_OK && !failed; ++i) {
+    if (flushBytes > 0 && scratch)
+      /* Overwrite the L2 cache (outside the events): no data of the model
+         stays cached from the previous call. */
       check(p_cuMemsetD32Async(scratch, 0x5a5a5a5a, (size_t)flushBytes / 4,
                                stream),
             "cuMemsetD32Async (L2 flush)");
-  }
-  check(p_cuEventRecord(start, stream), "cuEventRecord");
-  for (int32_t i = 0; i < count && rc == QUANT_OK && !failed; ++i)
+    check(p_cuEventRecord(events[2 * i], stream), "cuEventRecord");
+    deferSync = 1;
     rc = run(arg);
-  if (rc == QUANT_OK && !failed) {
-    check(p_cuEventRecord(stop, stream), "cuEventRecord");
-    check(p_cuEventSynchronize(stop), "cuEventSynchronize");
-    check(p_cuEventElapsedTime(milliseconds, start, stop), "cuEventElapsedTime");
+    deferSync = 0;
+    check(p_cuEventRecord(events[2 * i + 1], stream), "cuEventRecord");
   }
-  p_cuEventDestroy_v2(start);
-  p_cuEventDestroy_v2(stop);
+  if (rc == QUANT_OK && !failed &&
+      !check(p_cuEventSynchronize(events[2 * count - 1]),
+             "running the timed calls"))
+    for (int32_t i = 0; i < count && !failed; ++i)
+      check(p_cuEventElapsedTime(&milliseconds[i], events[2 * i],
+                                 events[2 * i + 1]),
+            "cuEventElapsedTime");
+  if (rc != QUANT_OK || failed)
+    p_cuStreamSynchronize(stream); /* no call left running */
+  for (int32_t i = 0; i < 2 * count; ++i)
+    if (events[i])
+      p_cuEventDestroy_v2(events[i]);
+  free(events);
   if (rc != QUANT_OK)
     return rc;
   return failed ? QUANT_ERR_CUDA : QUANT_OK;

@@ -29,10 +29,13 @@ void quant_cuda_free(void *device);
  * synchronous. */
 int32_t quant_cuda_copy(void *dst, const void *src, int64_t bytes);
 
-/* Calls run(arg) `count` times and measures them with CUDA events on this
- * thread's stream; stops at the first non-zero return, which it returns.
- * flushBytes > 0: first writes that many bytes of scratch memory (outside
- * the measurement), so the L2 cache holds none of the model's data. */
+/* Calls run(arg) `count` times, queued back to back on this thread's stream
+ * (the calls do not wait for the GPU), and stores the GPU time of call i,
+ * between CUDA events around it, in milliseconds[i] (count entries); stops at
+ * the first non-zero return, which it returns. flushBytes > 0: before each
+ * call, writes that many bytes of scratch memory (outside the events), so
+ * the L2 cache holds none of the model's data. The calls' outputs must be
+ * device buffers (host outputs would be copied back synchronously). */
 int32_t quant_cuda_time(int32_t (*run)(void *), void *arg, int32_t count,
                         int64_t flushBytes, float *milliseconds);
 

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 using namespace mlir::qc::numerics;
@@ -143,3 +144,36 @@ TEST(Packing, Rejects) {
 }
 
 } // namespace
+
+// The magic-number expansion of a nibbles word (times 2^-shift, minus the
+// kernel's zero point) gives code − zero point exactly, for every code of both signednesses and zero points across the
+// range (checked against unpack of the same bytes, not the formula).
+TEST(Packing, NibbleMagicIsExact) {
+  for (bool isSigned : {false, true}) {
+    // Each word holds 8 codes; 2 rows × 8 codes cover all 16 values.
+    std::vector<int32_t> codes(16);
+    for (int i = 0; i < 16; ++i)
+      codes[i] = isSigned ? i - 8 : i;
+    Result<std::vector<uint8_t>> bytes =
+        pack(PackedLayout::Nibbles, 4, isSigned, 2, 8, codes.data());
+    ASSERT_TRUE(bytes);
+    std::vector<int32_t> expected =
+        unpack(PackedLayout::Nibbles, 4, isSigned, 2, 8, bytes->data());
+    for (int32_t zeroPoint : {-8, -3, 0, 5, 7, 15}) {
+      for (int row = 0; row < 2; ++row) {
+        uint32_t word = 0;
+        for (int b = 0; b < 4; ++b)
+          word |= uint32_t((*bytes)[row * 4 + b]) << (8 * b);
+        uint32_t prepared = NibbleMagic::prepare(word, isSigned);
+        for (int i = 0; i < 8; ++i) {
+          float got = NibbleMagic::scaled(prepared, i) *
+                          std::ldexp(1.0f, -NibbleMagic::shift(i)) -
+                      NibbleMagic::zeroPoint(isSigned, zeroPoint);
+          EXPECT_EQ(got, float(expected[row * 8 + i] - zeroPoint))
+              << (isSigned ? "signed" : "unsigned") << " code "
+              << expected[row * 8 + i] << " zero point " << zeroPoint;
+        }
+      }
+    }
+  }
+}

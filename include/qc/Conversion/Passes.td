@@ -313,7 +313,8 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::scf::SCFDialect",
-                           "::mlir::linalg::LinalgDialect"];
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::LLVM::LLVMDialect"];
 }
 
 def QCMergeKernelModules : Pass<"qc-merge-kernel-modules", "ModuleOp"> {

@@ -85,6 +85,49 @@ Result<std::vector<uint8_t>> pack(PackedLayout layout, int64_t bits,
 std::vector<int32_t> unpack(PackedLayout layout, int64_t bits, bool isSigned,
                             int64_t n, int64_t k, const uint8_t *bytes);
 
+/// How a kernel expands a 32-bit word of `nibbles` (codes k..k+7, code
+/// k + i in bits 4i..4i+3) into floats with one integer op per code and
+/// no int -> float conversion (a quarter-rate instruction on NVIDIA GPUs):
+///
+/// - signed codes: the word is first XORed with 0x88888888, mapping code c
+///   to u = c + 8 (so the zero point grows by 8); unsigned: u = c;
+/// - nibble i stays where it is, at bit shift(i) = 4i, for i < 5; nibbles
+///   5..7 come from the word shifted right by 20 (one shift for the three),
+///   at 4(i − 5), so that every nibble lies within the 23 mantissa bits
+///   (bit 23 is the exponent's lowest);
+/// - (source & (0xF << shift)) | (the bits of 2^23) is the float
+///   2^23 + u·2^shift, and subtracting 2^23 leaves u·2^shift;
+/// - the kernel multiplies that by x·2^−shift (the activation, prescaled
+///   once for all the rows that share it) and subtracts
+///   zeroPoint·Σx per word.
+///
+/// Every value is an integer below 2^24 times a power of two, so each step
+/// is exact and x·2^−shift·(u·2^shift) rounds like x·u.
+struct NibbleMagic {
+  static constexpr uint32_t kExponent = 0x4B000000; // the bits of 2^23
+  static constexpr float kBase = 8388608.0f;         // 2^23
+  static constexpr uint32_t kSignFlip = 0x88888888;
+  /// The word as the kernel reads it (signed words XOR kSignFlip).
+  static uint32_t prepare(uint32_t word, bool isSigned) {
+    return isSigned ? word ^ kSignFlip : word;
+  }
+  /// The bit position of nibble i in its source.
+  static int shift(int i) { return i < 5 ? 4 * i : 4 * (i - 5); }
+  /// The source of nibble i: the prepared word, or it shifted right by 20.
+  static uint32_t source(uint32_t prepared, int i) {
+    return i < 5 ? prepared : prepared >> kHighShift;
+  }
+  static constexpr int kHighShift = 20;
+  static constexpr int kInPlace = 5; // nibbles 0..4 stay in place
+  /// u·2^shift(i) for nibble i of a prepared word, by the bit trick.
+  static float scaled(uint32_t prepared, int i);
+  /// The zero point the kernel subtracts from u: the code's, + 8 for
+  /// signed codes.
+  static float zeroPoint(bool isSigned, int32_t zeroPoint) {
+    return float(zeroPoint + (isSigned ? 8 : 0));
+  }
+};
+
 } // namespace mlir::qc::numerics
 
 #endif // QC_NUMERICS_PACKING_H

@@ -151,24 +151,29 @@ func.func @host_branch(%a: memref<?xf32>, %n: index, %out: memref<4xf32>) {
 // -----
 
 // A GEMV over an [N, K] weight (the reduction innermost and contiguous in
-// the weight): one warp per output, lanes striding K by 32 (a main loop of
-// 8 strided elements per lane into 8 accumulators, then the rest), a
-// shuffle tree, lane 0 combines with the output's initial value.
+// the weight): a warp per 4 adjacent outputs (N = 100: 25 warps, 4 blocks
+// of 8 warps), lanes striding K in runs of 4 adjacent elements (the buffers
+// asserted 16-byte aligned, for 128-bit loads) by 32 · 4 · 2 = 256; a main
+// loop of 2 runs × 4 rows into 8 accumulators, whose loads all come before
+// the arithmetic (the activation's loads are the same for the 4 rows), then
+// the rest; a shuffle tree per row, lane 0 combines each row with the
+// output's initial value.
 // CHECK-LABEL: func.func @gemv_rows
-// CHECK: %[[BLOCKS:.*]] = arith.ceildivui
+// CHECK: %[[POINTS:.*]] = arith.muli %{{.*}}, %c25
+// CHECK: %[[BLOCKS:.*]] = arith.ceildivui %[[POINTS]], %c8
 // CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[BLOCKS]], {{.*}}) threads({{.*}}) in ({{.*}} = %c256
 // CHECK: scf.if
+// CHECK-DAG: memref.assume_alignment %arg0, 16
+// CHECK-DAG: memref.assume_alignment %arg1, 16
 // CHECK: %[[MAIN:.*]]:8 = scf.for {{.*}} step %c256{{.*}} iter_args(%[[ACC:[^ ]*]] = %cst
-// CHECK-COUNT-8: arith.mulf
+// CHECK-COUNT-64: memref.load
+// CHECK-NOT: memref.load
+// CHECK: arith.mulf
 // CHECK: scf.yield
 // CHECK: scf.for {{.*}} step %c32{{.*}} iter_args
-// CHECK: arith.mulf
-// CHECK: arith.addf
-// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK-COUNT-20: gpu.shuffle xor
 // CHECK: scf.if
-// CHECK: memref.load %arg2
-// CHECK: arith.addf
-// CHECK: memref.store
+// CHECK-COUNT-4: memref.store
 // CHECK-NOT: scf.parallel
 func.func @gemv_rows(%x: memref<1x256xf32>, %w: memref<100x256xf32>, %y: memref<1x100xf32>) {
   linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
@@ -176,6 +181,50 @@ func.func @gemv_rows(%x: memref<1x256xf32>, %w: memref<100x256xf32>, %y: memref<
                                    affine_map<(m, n, k) -> (m, n)>],
                   iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%x, %w : memref<1x256xf32>, memref<100x256xf32>) outs(%y : memref<1x100xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// What the GEMV mapping must not assume: N = 99 (odd) gets one row per
+// warp, K = 250 (not a multiple of 4) no runs and no alignment assertion
+// (8 strided elements per lane), and a weight at a dynamic offset is never
+// asserted aligned.
+// CHECK-LABEL: func.func @gemv_odd
+// CHECK-NOT: memref.assume_alignment
+// CHECK: scf.for {{.*}} step %c256{{.*}} iter_args
+// CHECK-COUNT-5: gpu.shuffle xor
+// CHECK-NOT: gpu.shuffle
+// CHECK: memref.store
+// CHECK-NOT: memref.store
+// CHECK-LABEL: func.func @gemv_offset
+// CHECK: memref.assume_alignment %arg0, 16
+// CHECK-NOT: memref.assume_alignment
+// CHECK: gpu.shuffle
+func.func @gemv_odd(%x: memref<1x250xf32>, %w: memref<99x250xf32>, %y: memref<1x99xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x250xf32>, memref<99x250xf32>) outs(%y : memref<1x99xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+func.func @gemv_offset(%x: memref<1x256xf32>, %w: memref<8x256xf32, strided<[256, 1], offset: ?>>, %y: memref<1x8xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x256xf32>, memref<8x256xf32, strided<[256, 1], offset: ?>>) outs(%y : memref<1x8xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %p : f32

@@ -1,0 +1,23 @@
+// The W4A16 GEMV of --target=cuda as PTX: quant-compile packs the int4
+// weight two codes per byte (qc-pack-weights, nibbles), the contraction
+// reads 32-bit words, and qc-map-to-gpu gives each warp 4 rows and each lane
+// runs of 4 words: the weight and the activation move in 128-bit loads
+// (ld.global.v4), the codes expand with one lop3 each (and + or of the
+// bits of 2^23, the integer op that bounds the kernel) and no int -> float
+// conversion.
+// RUN: rm -rf %t && mkdir -p %t
+// RUN: quant-compile %s --target=cuda:sm_90a --emit=ptx -o %t/gemv.ptx
+// RUN: FileCheck %s < %t/gemv.ptx
+// CHECK: .visible .entry
+// CHECK: ld.global.v4.b32
+// CHECK: lop3.b32 {{.*}}, 0xEA;
+// CHECK-NOT: cvt.rn.f32.s32
+// CHECK: shfl.sync.bfly
+// CHECK: ret;
+// RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/gemv.ptx -o %t/gemv.cubin %}
+func.func @main(%x: tensor<1x4096xf32>) -> tensor<1x64xf32> {
+  %cst = arith.constant dense<3> : tensor<64x4096xi4>
+  %w = quant.scast %cst : tensor<64x4096xi4> to tensor<64x4096x!quant.uniform<i4:f32, 0.5>>
+  %y = qc.matmul %x, %w {transpose_rhs} : (tensor<1x4096xf32>, tensor<64x4096x!quant.uniform<i4:f32, 0.5>>) -> tensor<1x64xf32>
+  return %y : tensor<1x64xf32>
+}
