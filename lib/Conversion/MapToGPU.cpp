@@ -478,15 +478,18 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
         rows = *outer % 4 == 0 ? 4 : *outer % 2 == 0 ? 2 : 1;
 
     }
+    // The extents of the points a warp iterates: the parallel loops, the
+    // innermost one in blocks of `rows`.
+    auto pointExtent = [&](unsigned d) -> Value {
+      if (d + 1 == r && rows > 1)
+        return arith::ConstantIndexOp::create(
+            rewriter, loc, *getConstantIntValue(ranges[d].size) / rows);
+      return value(ranges[d].size);
+    };
     Value one = arith::ConstantIndexOp::create(rewriter, loc, 1);
     Value points = one;
-    for (unsigned d = 0; d < r; ++d) {
-      Value size = value(ranges[d].size);
-      if (d + 1 == r && rows > 1)
-        size = arith::ConstantIndexOp::create(
-            rewriter, loc, *getConstantIntValue(ranges[d].size) / rows);
-      points = arith::MulIOp::create(rewriter, loc, points, size);
-    }
+    for (unsigned d = 0; d < r; ++d)
+      points = arith::MulIOp::create(rewriter, loc, points, pointExtent(d));
     Value warpsPerBlock =
         arith::ConstantIndexOp::create(rewriter, loc, kWarpsPerBlock);
     Value blocks =
@@ -517,10 +520,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     SmallVector<Value> ivs(numLoops);
     Value rest = point;
     for (int d = int(r) - 1; d >= 0; --d) {
-      Value size = value(ranges[d].size);
-      if (d + 1 == int(r) && rows > 1)
-        size = arith::ConstantIndexOp::create(
-            rewriter, loc, *getConstantIntValue(ranges[d].size) / rows);
+      Value size = pointExtent(d);
       ivs[d] = arith::RemUIOp::create(rewriter, loc, rest, size);
       rest = arith::DivUIOp::create(rewriter, loc, rest, size);
     }

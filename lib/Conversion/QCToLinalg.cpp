@@ -775,18 +775,27 @@ PackedWeightOp nibbleWeight(MatMulOp op) {
   return nibbleCodesPerWord(packed) ? packed : PackedWeightOp();
 }
 
-/// The raw bytes of a constant i8 tensor (a splat expanded).
-std::vector<char> constantBytes(Attribute value, int64_t size) {
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value))
-    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob()) {
-      ArrayRef<char> data = blob->getData();
-      return std::vector<char>(data.begin(), data.end());
-    }
+/// The packed bytes of a nibbles weight viewed as `wordsType` (i32 words):
+/// a resource blob is shared, not copied (qc-pack-weights allocates it
+/// 4-byte aligned); small dense bytes (a splat expanded) are retyped.
+TypedAttr packedWords(Attribute value, RankedTensorType wordsType) {
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (blob && blob->getDataAlignment() % alignof(uint32_t) == 0)
+      return DenseResourceElementsAttr::get(wordsType,
+                                            resource.getRawHandle());
+    ArrayRef<char> data = blob ? blob->getData() : ArrayRef<char>();
+    return DenseResourceElementsAttr::get(
+        wordsType, "packed_words",
+        HeapAsmResourceBlob::allocateAndCopyWithAlign(data,
+                                                      alignof(uint32_t)));
+  }
   auto dense = cast<DenseElementsAttr>(value);
+  int64_t size = wordsType.getNumElements() * 4;
+  std::vector<char> raw(dense.getRawData().begin(), dense.getRawData().end());
   if (dense.isSplat())
-    return std::vector<char>(size, dense.getRawData()[0]);
-  ArrayRef<char> data = dense.getRawData();
-  return std::vector<char>(data.begin(), data.end());
+    raw.assign(size, dense.getRawData()[0]);
+  return DenseElementsAttr::getFromRawBuffer(wordsType, raw);
 }
 
 /// The contraction of a float lhs with a `nibbles`-packed int4 weight that
@@ -808,20 +817,11 @@ Value packedNibbleContraction(OpBuilder &b, Location loc, PackedWeightOp packed,
   int64_t codes = nibbleCodesPerWord(packed);
   int64_t words = k / codes;
 
-  // The words, a copy of the packed bytes retyped.
+  // The words: the packed bytes, retyped.
   Attribute value;
   matchPattern(packed.getBytes(), m_Constant(&value));
-  std::vector<char> raw = constantBytes(value, n * k / 2);
-  Type wordType = b.getI32Type();
-  auto wordsType = RankedTensorType::get({n, words}, wordType);
-  Attribute data;
-  if (raw.size() <= 256)
-    data = DenseElementsAttr::getFromRawBuffer(wordsType, raw);
-  else
-    data = DenseResourceElementsAttr::get(
-        wordsType, "packed_words",
-        HeapAsmResourceBlob::allocateAndCopyWithAlign(raw, alignof(uint64_t) * 2));
-  Value weight = arith::ConstantOp::create(b, loc, cast<TypedAttr>(data));
+  auto wordsType = RankedTensorType::get({n, words}, b.getI32Type());
+  Value weight = arith::ConstantOp::create(b, loc, packedWords(value, wordsType));
 
   // The lhs as [..., M, K/C, C].
   int64_t rank = lhsTy.getRank();

@@ -88,7 +88,9 @@ struct PackWeightsPass : public qc::impl::PackWeightsBase<PackWeightsPass> {
     else
       data = DenseResourceElementsAttr::get(
           bytesType, "packed_weight",
-          HeapAsmResourceBlob::allocateAndCopyInferAlign(raw));
+          // 4-byte aligned: the lowering reads nibbles as 32-bit words
+          // from this blob without copying it.
+          HeapAsmResourceBlob::allocateAndCopyWithAlign(raw, alignof(uint32_t)));
     Value packed = arith::ConstantOp::create(b, loc, cast<TypedAttr>(data));
     auto attr = PackedLayoutAttr::get(
         b.getContext(),
