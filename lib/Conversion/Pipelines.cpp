@@ -3,7 +3,10 @@
 // The CPU pipeline, stage by stage (each stage is an ordinary pass, so
 // quant-opt can stop anywhere):
 //   1. qc -> linalg (convert-qc-to-linalg), tosa -> linalg/arith/tensor;
-//   2. cache blocking of matmuls (qc-tile-contractions), element-wise fusion;
+//   2. vector kernels for the int4 contractions over packed words
+//      (qc-pack-weights{nibbles}, qc-vectorize-packed-contractions), cache
+//      blocking of the other matmuls (qc-tile-contractions), element-wise
+//      fusion;
 //   3. one-shot bufferization across function boundaries, results turned into
 //      caller-allocated out-params, large constants into a weights file
 //      (qc-externalize-weights, with --weights-file), the C entry point
@@ -91,8 +94,17 @@ void addBufferizationPasses(OpPassManager &pm) {
 
 void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
                                         const LowerToLLVMOptions &options) {
-  addFrontPasses(pm);
-  // 2. Cache blocking of the matmuls, fusion.
+  // int4 weights of float-activation matmuls two codes per byte, read by
+  // vector kernels that expand the nibbles in registers (a GEMV then
+  // streams half the bytes of one code per byte).
+  addFrontPasses(pm, options.vectorize ? "nibbles" : "");
+  // 2. The packed kernels, cache blocking of the matmuls, fusion.
+  if (options.vectorize) {
+    QCVectorizePackedContractionsOptions packed;
+    packed.lanes = std::max<int64_t>(4, options.vectorBits / 32);
+    packed.parallel = options.parallel;
+    pm.addPass(createQCVectorizePackedContractions(packed));
+  }
   if (options.vectorize) {
     QCTileContractionsOptions tiling;
     tiling.parallel = options.parallel;

@@ -954,7 +954,12 @@ Value packedNibbleContraction(OpBuilder &b, Location loc, PackedWeightOp packed,
             nb, l, arith::AddFOp::create(nb, l, args.back(), scaled, flags)
                        .getResult());
       });
-  generic->setAttr("qc.packed_contraction", b.getUnitAttr());
+  // What qc-vectorize-packed-contractions needs beyond the operands
+  // (inputs: `codes` views of the lhs, the words, the scale, the zero point
+  // when not symmetric).
+  generic->setAttr("qc.packed_contraction",
+                   b.getDictionaryAttr({b.getNamedAttr(
+                       "signed", b.getBoolAttr(isSigned))}));
   return generic.getResult(0);
 }
 

@@ -131,6 +131,53 @@ def QCTileContractions : Pass<"qc-tile-contractions"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def QCVectorizePackedContractions
+    : Pass<"qc-vectorize-packed-contractions"> {
+  let summary = "CPU vector kernels for contractions over nibbles-packed int4 words";
+  let description = [{
+    Rewrites every `linalg.generic` marked `qc.packed_contraction` (a float
+    activation times an int4 weight in the `nibbles` layout, read as [N, K/8]
+    32-bit words: what `convert-qc-to-linalg` makes of such a `qc.matmul`)
+    into an explicit vector kernel for CPUs. With `L` lanes (`lanes`, lowered
+    to the largest power of two that divides K/8 and fits the groups), a
+    chunk of the weight row is one `vector<L x i32>` load of L words, 8L
+    codes:
+
+    - once per call, the activation is rearranged to [M, K/8L, 8, L] so that
+      lane l of row j of a chunk holds x[8l + j] (the code that nibble j of
+      word l multiplies), times 2^-4j; and, where a zero point applies,
+      the sum of x over each word's 8 codes is kept ([M, K/8]);
+    - per chunk and nibble j < 7: `word & (0xF << 4j)`, converted to float
+      (exactly c * 2^4j), times the rearranged x (an FMA); nibble 7 is
+      `word >> 28`. Signed codes are first XORed with 0x88888888 (c + 8),
+      and the zero point (+ 8) times the word's x sum is subtracted;
+    - the word's group scale multiplies the chunk's lane sums into L f32
+      accumulators, one per row of x (up to 4 rows share a chunk's codes);
+    - after the row, the lanes are summed into the output.
+
+    Weight rows are split into `row-tiles` pieces of an `scf.forall` when
+    `parallel` (each thread streams whole rows); otherwise `scf.for`.
+    Generics this cannot take (other element types, scales that vary inside
+    a word, an activation broadcast across a batch) are left as they are.
+
+    Invariant: every product is the same exact code times x (the powers of
+    two cancel exactly), summed in a different association order, which
+    the contraction's reassoc flag allows.
+  }];
+  let options = [
+    Option<"lanes", "lanes", "int64_t", /*default=*/"16",
+           "Words per vector load (a power of two; 16: AVX-512)">,
+    Option<"parallel", "parallel", "bool", /*default=*/"false",
+           "Split the weight rows over an scf.forall">,
+    Option<"rowTiles", "row-tiles", "int64_t", /*default=*/"8",
+           "Pieces the weight rows are split into with parallel">
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def QCExternalizeWeights : Pass<"qc-externalize-weights", "ModuleOp"> {
   let summary = "Move large constant buffers into a weights file mapped at load time";
   let description = [{

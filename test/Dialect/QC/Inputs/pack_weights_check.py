@@ -6,7 +6,10 @@ module on 4 random inputs: bit-identical for the layouts that the lowering
 unpacks at compile time (vnni, mma), and within 1e-5 of the largest output
 for nibbles, whose contraction reads the packed words and sums each word's
 codes before scaling (another order of float additions); the nibbles
-lowering must contain that packed contraction.
+lowering must contain that packed contraction, and the CPU's vector kernels
+(qc-vectorize-packed-contractions) must replace it. The reference is the
+quantized module lowered to linalg first (one code per byte), since
+quant-compile's CPU pipeline packs int4 weights itself.
 
 usage: pack_weights_check.py QUANT_TRANSLATE QUANT_OPT QUANT_COMPILE
                              QUANT_RUN WORKDIR
@@ -46,7 +49,12 @@ for bits, group, layouts in ((4, 32, ("nibbles", "vnni", "mma")),
     quantized = os.path.join(work, "w%d.mlir" % bits)
     run_opt(imported, quantized,
             ["--qc-quantize-weights=bits=%d group=%d" % (bits, group)])
-    reference = compile_and_run((compile_tool, run_tool), quantized, work,
+    # The reference contracts one code per byte: lowered to linalg before
+    # quant-compile, whose CPU pipeline would otherwise pack the int4
+    # weights itself.
+    unpacked = quantized + ".linalg.mlir"
+    run_opt(quantized, unpacked, ["--convert-qc-to-linalg"])
+    reference = compile_and_run((compile_tool, run_tool), unpacked, work,
                                 "w%d" % bits, [], inputs, "y")
     for layout in layouts:
         packed = os.path.join(work, "w%d_%s.mlir" % (bits, layout))
@@ -59,6 +67,11 @@ for bits, group, layouts in ((4, 32, ("nibbles", "vnni", "mma")),
             lowered = run_opt(packed, packed + ".lowered",
                               ["--convert-qc-to-linalg"])
             reads = lowered.count("qc.packed_contraction")
+            # ... and the CPU pipeline turns them into its vector kernels.
+            kernels = run_opt(packed + ".lowered", packed + ".kernels",
+                              ["--qc-vectorize-packed-contractions"])
+            reads = reads if ("qc.packed_contraction" not in kernels and
+                              "vector.fma" in kernels) else -1
             err = max(float(np.max(np.abs(a - b)) / np.max(np.abs(b)))
                       for a, b in zip(got, reference))
             print("int%d nibbles: %d packed weights, %d packed contractions,"
