@@ -257,6 +257,8 @@ createTargetMachine(const mlir::qc::CompileOptions &options,
   llvm::InitializeAllTargets();
   llvm::InitializeAllTargetMCs();
   llvm::InitializeAllAsmPrinters();
+  // Inline assembly in kernels (the x86 vpdpbusd of the W4A8 kernels).
+  llvm::InitializeAllAsmParsers();
 
   llvm::Triple triple(options.triple.empty()
                           ? llvm::sys::getDefaultTargetTriple()
@@ -300,6 +302,21 @@ int64_t vectorBits(const llvm::TargetMachine &machine) {
   if (info->checkFeatures("+avx2"))
     return 256;
   return 128;
+}
+
+/// The widest int8 dot-product instruction (vpdpbusd) of the target: 512
+/// with AVX-512 VNNI and 512-bit vectors, 256 with AVX-VNNI or AVX-512 VNNI
+/// on 256-bit vectors, else 0.
+int64_t dotBits(const llvm::TargetMachine &machine) {
+  const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
+  if (!machine.getTargetTriple().isX86())
+    return 0;
+  bool avx512 = info->checkFeatures("+avx512vnni,+avx512vl");
+  if (avx512 && vectorBits(machine) >= 512)
+    return 512;
+  if (avx512 || info->checkFeatures("+avxvnni"))
+    return 256;
+  return 0;
 }
 } // namespace
 
@@ -433,6 +450,7 @@ FailureOr<LowerToLLVMOptions> loweringOptions(const CompileOptions &options,
   if (!machine)
     return failure();
   lowering.vectorBits = vectorBits(*machine);
+  lowering.dotBits = dotBits(*machine);
   return lowering;
 }
 

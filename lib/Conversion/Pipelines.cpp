@@ -38,7 +38,8 @@ namespace {
 /// Stages 0-1, shared by the CPU and CUDA lowerings: from imported IR to
 /// linalg on tensors. `packLayout`, when set, packs the int4 matmul weights
 /// in that qc-pack-weights layout first.
-void addFrontPasses(OpPassManager &pm, StringRef packLayout = "") {
+void addFrontPasses(OpPassManager &pm, StringRef packLayout = "",
+                    bool packedInt8Activations = false) {
   using namespace mlir::qc;
   // 0. Canonical scales (exact): BatchNorm and other constant per-channel
   // factors into the layers' weights; dequantize/quantize around qc.matmul
@@ -50,7 +51,9 @@ void addFrontPasses(OpPassManager &pm, StringRef packLayout = "") {
     pm.addPass(createPackWeights(pack));
   }
   // 1. To linalg on tensors.
-  pm.addPass(createConvertQCToLinalg());
+  ConvertQCToLinalgOptions toLinalg;
+  toLinalg.packedInt8Activations = packedInt8Activations;
+  pm.addPass(createConvertQCToLinalg(toLinalg));
   // uiN carries no information the lowered code needs (the ops that care
   // say unsigned themselves); make it signless so bitcasts fold away.
   pm.addNestedPass<func::FuncOp>(
@@ -97,12 +100,16 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   // int4 weights of float-activation matmuls two codes per byte, read by
   // vector kernels that expand the nibbles in registers (a GEMV then
   // streams half the bytes of one code per byte).
-  addFrontPasses(pm, options.vectorize ? "nibbles" : "");
+  // With vpdpbusd, the int4 weights of W4A8 (per-token int8 activations)
+  // too.
+  addFrontPasses(pm, options.vectorize ? "nibbles" : "",
+                 options.vectorize && options.dotBits > 0);
   // 2. The packed kernels, cache blocking of the matmuls, fusion.
   if (options.vectorize) {
     QCVectorizePackedContractionsOptions packed;
     packed.lanes = std::max<int64_t>(4, options.vectorBits / 32);
     packed.parallel = options.parallel;
+    packed.dotBits = options.dotBits;
     pm.addPass(createQCVectorizePackedContractions(packed));
   }
   if (options.vectorize) {
@@ -268,6 +275,11 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Width of the target's vector registers in bits, for "
                      "the matmul register blocks (0: no register blocking)"),
       llvm::cl::init(256)};
+  Option<int64_t> dotBits{
+      *this, "dot-bits",
+      llvm::cl::desc("Widest vpdpbusd of the target in bits (512, 256; 0: "
+                     "none), for the W4A8 kernels"),
+      llvm::cl::init(0)};
 };
 } // namespace
 
@@ -318,6 +330,7 @@ void mlir::qc::registerLowerToLLVMPipeline() {
         options.entryName = opts.name;
         options.parallel = opts.parallel;
         options.vectorBits = opts.vectorBits;
+        options.dotBits = opts.dotBits;
         buildLowerToLLVMPipeline(pm, options);
       });
 }

@@ -752,8 +752,9 @@ int64_t nibbleCodesPerWord(PackedWeightOp packed) {
 /// The packed weight of `op` when the contraction reads its nibbles
 /// directly (packedNibbleContraction): a constant `nibbles` qc.packed_weight
 /// of int4 codes, per-tensor, per-output-channel or grouped along K in
-/// groups that hold whole words, times a plain float lhs; else null.
-PackedWeightOp nibbleWeight(MatMulOp op) {
+/// groups that hold whole words, times a plain float lhs (or, with
+/// `int8Activations`, an 8-bit per-token quantized one); else null.
+PackedWeightOp nibbleWeight(MatMulOp op, bool int8Activations) {
   auto packed = op.getRhs().getDefiningOp<PackedWeightOp>();
   if (!packed || packed.getLayout().getKind() != PackedLayoutKind::Nibbles ||
       packed.getLayout().getBits() != 4 ||
@@ -761,9 +762,13 @@ PackedWeightOp nibbleWeight(MatMulOp op) {
     return {};
   Value lhs = op.getLhs();
   auto lhsTy = cast<RankedTensorType>(lhs.getType());
-  if (!isa<FloatType>(lhsTy.getElementType()) ||
-      lhs.getDefiningOp<DecodeOp>() || lhs.getDefiningOp<QuantizePerTokenOp>())
+  if (!isa<FloatType>(lhsTy.getElementType()) || lhs.getDefiningOp<DecodeOp>())
     return {};
+  if (auto perToken = lhs.getDefiningOp<QuantizePerTokenOp>())
+    if (!int8Activations || perToken.getBits() != 8 ||
+        !lhsTy.getElementType().isF32() ||
+        lhsTy.getRank() != cast<RankedTensorType>(op.getType()).getRank())
+      return {};
   Type result = getElementTypeOrSelf(op.getType());
   if (auto q = dyn_cast<quant::QuantizedType>(result))
     result = q.getExpressedType();
@@ -806,9 +811,16 @@ TypedAttr packedWords(Attribute value, RankedTensorType wordsType) {
 /// mask, or, subtract; exact), sums its 8 products and adds that sum times
 /// the word's scale to the f32 accumulator `init`. qc-map-to-gpu gives a
 /// warp 4 rows of the weight, each lane runs of 4 words (128-bit loads).
+///
+/// With an i8 lhs (the codes of a per-token quantized activation), the
+/// body is integer: each nibble decoded (sign-extended for signed codes),
+/// times the code, summed in i32 per word, minus zeroPoint · Σcodes, then
+/// converted and scaled by the word's scale; the caller applies the
+/// per-token scales.
 Value packedNibbleContraction(OpBuilder &b, Location loc, PackedWeightOp packed,
                               Value lhs, RankedTensorType lhsTy, int64_t batch,
                               Value init, Operation *op) {
+  bool int8 = lhsTy.getElementType().isInteger(8);
   MLIRContext *ctx = b.getContext();
   auto type = cast<RankedTensorType>(packed.getType());
   auto q = cast<quant::QuantizedType>(type.getElementType());
@@ -893,6 +905,48 @@ Value packedNibbleContraction(OpBuilder &b, Location loc, PackedWeightOp packed,
         Value word = args[codes];
         Value scale = args[codes + 1];
         Value zeroPoint = symmetric ? Value() : args[codes + 2];
+        if (scale.getType() != f32)
+          scale = arith::ExtFOp::create(nb, l, f32, scale);
+        if (int8) {
+          Value sum, codeSum;
+          for (int64_t i = 0; i < codes; ++i) {
+            Value c =
+                isSigned
+                    ? arith::ShRSIOp::create(
+                          nb, l,
+                          arith::ShLIOp::create(nb, l, word,
+                                                constant(28 - 4 * i)),
+                          constant(28))
+                          .getResult()
+                    : arith::AndIOp::create(
+                          nb, l,
+                          arith::ShRUIOp::create(nb, l, word,
+                                                 constant(4 * i)),
+                          constant(0xF))
+                          .getResult();
+            Value x = arith::ExtSIOp::create(nb, l, i32, args[i]);
+            Value product = arith::MulIOp::create(nb, l, c, x);
+            sum = sum ? arith::AddIOp::create(nb, l, sum, product).getResult()
+                      : product;
+            if (zeroPoint)
+              codeSum = codeSum
+                            ? arith::AddIOp::create(nb, l, codeSum, x)
+                                  .getResult()
+                            : x;
+          }
+          if (zeroPoint)
+            sum = arith::SubIOp::create(
+                nb, l, sum,
+                arith::MulIOp::create(
+                    nb, l, arith::ExtSIOp::create(nb, l, i32, zeroPoint),
+                    codeSum));
+          Value scaled = arith::MulFOp::create(
+              nb, l, arith::SIToFPOp::create(nb, l, f32, sum), scale, flags);
+          linalg::YieldOp::create(
+              nb, l, arith::AddFOp::create(nb, l, args.back(), scaled, flags)
+                         .getResult());
+          return;
+        }
         // Codes as exact floats, one integer op per code and no int ->
         // float conversion (numerics::NibbleMagic): u·2^shift from the bit
         // trick, times x·2^-shift (the same for every row that shares x),
@@ -947,8 +1001,6 @@ Value packedNibbleContraction(OpBuilder &b, Location loc, PackedWeightOp packed,
           sum = arith::SubFOp::create(
               nb, l, sum, arith::MulFOp::create(nb, l, zp, xSum, contract),
               contract);
-        if (scale.getType() != f32)
-          scale = arith::ExtFOp::create(nb, l, f32, scale);
         Value scaled = arith::MulFOp::create(nb, l, sum, scale, flags);
         linalg::YieldOp::create(
             nb, l, arith::AddFOp::create(nb, l, args.back(), scaled, flags)
@@ -958,13 +1010,17 @@ Value packedNibbleContraction(OpBuilder &b, Location loc, PackedWeightOp packed,
   // (inputs: `codes` views of the lhs, the words, the scale, the zero point
   // when not symmetric).
   generic->setAttr("qc.packed_contraction",
-                   b.getDictionaryAttr({b.getNamedAttr(
-                       "signed", b.getBoolAttr(isSigned))}));
+                   b.getDictionaryAttr(
+                       {b.getNamedAttr("signed", b.getBoolAttr(isSigned)),
+                        b.getNamedAttr("int8", b.getBoolAttr(int8))}));
   return generic.getResult(0);
 }
 
 struct MatMulLowering : OpRewritePattern<MatMulOp> {
-  using OpRewritePattern::OpRewritePattern;
+  MatMulLowering(MLIRContext *ctx, bool int8Activations)
+      : OpRewritePattern(ctx), int8Activations(int8Activations) {}
+  /// Per-token int8 activations times nibbles weights read packed words.
+  bool int8Activations;
 
   LogicalResult matchAndRewrite(MatMulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -1091,7 +1147,7 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     };
     // A nibbles-packed int4 weight is read as packed words
     // (packedNibbleContraction); it takes no part in the paths below.
-    PackedWeightOp nibbles = nibbleWeight(op);
+    PackedWeightOp nibbles = nibbleWeight(op, int8Activations);
     FailureOr<ContractionOperand> bOp =
         nibbles ? FailureOr<ContractionOperand>(
                       ContractionOperand{rhs, rhsMap, std::nullopt, Type()})
@@ -1169,10 +1225,36 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
       Value zero = arith::ConstantOp::create(
           rewriter, loc, rewriter.getFloatAttr(accType, 0.0));
       init = linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
-      acc = packedNibbleContraction(rewriter, loc, nibbles, a->value, lhsTy,
-                                    batch, init, op);
-      if (!acc)
-        return failure();
+      if (auto perToken = lhs.getDefiningOp<QuantizePerTokenOp>()) {
+        // W4A8: the codes contract with the words, the per-token scales
+        // ([..., M, 1]) multiply the result.
+        auto [scales, codes] = lowerPerToken(rewriter, loc, perToken.getInput(),
+                                             8, /*codes=*/true);
+        acc = packedNibbleContraction(
+            rewriter, loc, nibbles, codes,
+            cast<RankedTensorType>(codes.getType()), batch, init, op);
+        if (!acc)
+          return failure();
+        auto accTy = cast<RankedTensorType>(acc.getType());
+        int64_t rank = accTy.getRank();
+        // (nibbleWeight: the lhs has the result's rank.)
+        SmallVector<AffineExpr> rowExprs;
+        for (int64_t d = 0; d + 1 < rank; ++d)
+          rowExprs.push_back(getAffineDimExpr(d, ctx));
+        rowExprs.push_back(getAffineConstantExpr(0, ctx));
+        acc = elementwise(
+            rewriter, loc, acc, accType, {acc, scales},
+            {rewriter.getMultiDimIdentityMap(rank),
+             AffineMap::get(rank, 0, rowExprs, ctx)},
+            [&](OpBuilder &nb, Location l, ValueRange v) -> Value {
+              return arith::MulFOp::create(nb, l, v[0], v[1]);
+            });
+      } else {
+        acc = packedNibbleContraction(rewriter, loc, nibbles, a->value, lhsTy,
+                                      batch, init, op);
+        if (!acc)
+          return failure();
+      }
     } else if (grouped) {
       acc = groupedIntegerContraction(rewriter, loc, *a, *bOp, transposeRhs,
                                       batch, m, n, k, group, outShape,
@@ -2001,13 +2083,13 @@ void integerConvolution(linalg::LinalgOp conv) {
 /// for (numerics::unpack, at compile time), except `nibbles` weights that
 /// every reader contracts in their packed words (nibbleWeight): the other
 /// layouts have no kernel that reads them yet.
-LogicalResult unpackConstantWeights(ModuleOp module) {
+LogicalResult unpackConstantWeights(ModuleOp module, bool int8Activations) {
   SmallVector<PackedWeightOp> packed;
   module.walk([&](PackedWeightOp op) {
     // Those that every reader contracts in their packed words stay.
     bool readPacked = llvm::all_of(op->getUsers(), [&](Operation *user) {
       auto matmul = dyn_cast<MatMulOp>(user);
-      return matmul && nibbleWeight(matmul) == op;
+      return matmul && nibbleWeight(matmul, int8Activations) == op;
     });
     if (!readPacked)
       packed.push_back(op);
@@ -2050,10 +2132,11 @@ LogicalResult unpackConstantWeights(ModuleOp module) {
 
 struct ConvertQCToLinalgPass
     : public qc::impl::ConvertQCToLinalgBase<ConvertQCToLinalgPass> {
+  using ConvertQCToLinalgBase::ConvertQCToLinalgBase;
   void runOnOperation() override {
     ModuleOp module = getOperation();
     if (failed(checkLowerable(module)) ||
-        failed(unpackConstantWeights(module)))
+        failed(unpackConstantWeights(module, packedInt8Activations)))
       return signalPassFailure();
 
     signlessConstants(module);
@@ -2064,7 +2147,8 @@ struct ConvertQCToLinalgPass
       integerConvolution(conv);
 
     RewritePatternSet patterns(&getContext());
-    patterns.add<QuantizeLowering, DequantizeLowering, MatMulLowering,
+    patterns.add<MatMulLowering>(&getContext(), packedInt8Activations);
+    patterns.add<QuantizeLowering, DequantizeLowering,
                  QuantizePerTokenLowering, DecodeLowering,
                  RMSNormLowering, LayerNormLowering, HadamardLowering,
                  CancelStorageCasts>(&getContext());

@@ -44,6 +44,7 @@ struct PackedContraction {
   Param scale;
   std::optional<Param> zeroPoint;
   bool isSigned = false;
+  bool int8 = false; ///< x holds per-token i8 codes (W4A8)
   int64_t n = 0, wordsPerRow = 0;
   int64_t nDim = 0, wDim = 0;
 };
@@ -86,8 +87,12 @@ FailureOr<PackedContraction> match(linalg::GenericOp op) {
     return failure();
   PackedContraction pc;
   pc.op = op;
-  pc.isSigned = attr.getAs<BoolAttr>("signed") &&
-                attr.getAs<BoolAttr>("signed").getValue();
+  auto flag = [&](StringRef name) {
+    auto value = attr.getAs<BoolAttr>(name);
+    return value && value.getValue();
+  };
+  pc.isSigned = flag("signed");
+  pc.int8 = flag("int8");
   int64_t inputs = op.getNumDpsInputs();
   if (inputs != kCodes + 2 && inputs != kCodes + 3)
     return failure();
@@ -101,7 +106,9 @@ FailureOr<PackedContraction> match(linalg::GenericOp op) {
   pc.x = expand.getSrc();
   auto xTy = cast<RankedTensorType>(pc.x.getType());
   auto outTy = cast<RankedTensorType>(op.getDpsInits()[0].getType());
-  if (!xTy.getElementType().isF32() || !outTy.getElementType().isF32() ||
+  Type xElement = xTy.getElementType();
+  if (!(pc.int8 ? xElement.isInteger(8) : xElement.isF32()) ||
+      !outTy.getElementType().isF32() ||
       xTy.getRank() < 2 || outTy.getRank() != xTy.getRank())
     return failure();
   // Leading dimensions (batch..., m) of x and the output coincide, so both
@@ -231,6 +238,86 @@ struct Builder {
   }
 };
 
+/// The activation codes x ([M, K] i8) as [M, chunks, 2, 4 * lanes]: byte
+/// 4l + t of half h of a chunk holds code 8l + 2t + h of the chunk, the
+/// byte that vpdpbusd multiplies with byte t of word l's low (h = 0) or
+/// high (h = 1) nibbles.
+Value rearrangeCodes(OpBuilder &b, Location loc, Value x, int64_t m,
+                     int64_t chunks, int64_t lanes, ValueRange dynamicRows) {
+  MLIRContext *ctx = b.getContext();
+  Type i8 = b.getI8Type();
+  SmallVector<OpFoldResult> shape{
+      ShapedType::isDynamic(m)
+          ? OpFoldResult(tensor::DimOp::create(b, loc, x, 0).getResult())
+          : OpFoldResult(b.getIndexAttr(m)),
+      b.getIndexAttr(chunks), b.getIndexAttr(lanes), b.getIndexAttr(4),
+      b.getIndexAttr(2)};
+  Value view = tensor::ExpandShapeOp::create(
+      b, loc, RankedTensorType::get({m, chunks, lanes, 4, 2}, i8), x,
+      SmallVector<ReassociationIndices>{{0}, {1, 2, 3, 4}}, shape);
+  auto outTy = RankedTensorType::get({m, chunks, 2, lanes, 4}, i8);
+  Value init = tensor::EmptyOp::create(b, loc, outTy, dynamicRows);
+  auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+  Value moved =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{outTy}, ValueRange{view}, ValueRange{init},
+          SmallVector<AffineMap>{
+              AffineMap::get(5, 0, {d(0), d(1), d(3), d(4), d(2)}, ctx),
+              AffineMap::getMultiDimIdentityMap(5, ctx)},
+          SmallVector<utils::IteratorType>(5, utils::IteratorType::parallel),
+          [&](OpBuilder &nb, Location l, ValueRange args) {
+            linalg::YieldOp::create(nb, l, args[0]);
+          })
+          .getResult(0);
+  return tensor::CollapseShapeOp::create(
+      b, loc, moved, SmallVector<ReassociationIndices>{{0}, {1}, {2}, {3, 4}});
+}
+
+/// One chunk of a W4A8 contraction: each row's lane sums (f32) of the
+/// words' 8 codes times the activation codes, by two vpdpbusd (the low
+/// and the high nibbles as unsigned bytes; `word` already offset to c + 8
+/// for signed codes).
+void dotChunk(Builder &h, Value word, Value codes, ArrayRef<Value> rows,
+              Value c, int64_t lanes, int64_t dotBits,
+              SmallVectorImpl<Value> &sums) {
+  OpBuilder &b = h.b;
+  Location loc = h.loc;
+  auto laneI32 = VectorType::get({lanes}, b.getI32Type());
+  auto bytes = VectorType::get({4 * lanes}, b.getI8Type());
+  Value mask = h.splatI32(lanes, 0x0F0F0F0F);
+  Value low = arith::AndIOp::create(b, loc, word, mask);
+  Value high = arith::AndIOp::create(
+      b, loc, arith::ShRUIOp::create(b, loc, word, h.splatI32(lanes, 4)),
+      mask);
+  // Inline assembly (AT&T operand order: the signed bytes, the unsigned
+  // ones, the accumulator): an intrinsic call would have unknown memory
+  // effects, which buffer deallocation rejects. EVEX with AVX-512 VNNI
+  // (any of the 32 registers), VEX with AVX-VNNI.
+  bool evex = dotBits >= 512;
+  std::string text = std::string(evex ? "" : "{vex} ") + "vpdpbusd $2, $1, $0";
+  std::string constraints = evex ? "=v,v,v,0" : "=x,x,x,0";
+  Value zero = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(laneI32, b.getI32IntegerAttr(0)));
+  Value halves[] = {low, high};
+  for (auto [r, row] : llvm::enumerate(rows)) {
+    Value acc = zero;
+    for (auto [half, nibbles] : llvm::enumerate(halves)) {
+      Value x = vector::BitCastOp::create(
+          b, loc, laneI32,
+          h.read(bytes, codes,
+                 {row, c, h.index(half), h.index(0)}));
+      acc = LLVM::InlineAsmOp::create(
+                b, loc, laneI32, ValueRange{nibbles, x, acc}, text,
+                constraints, /*has_side_effects=*/false,
+                /*is_align_stack=*/false, LLVM::TailCallKind::None,
+                LLVM::AsmDialectAttr(), ArrayAttr())
+                .getResult(0);
+    }
+    sums[r] = arith::SIToFPOp::create(
+        b, loc, VectorType::get({lanes}, b.getF32Type()), acc);
+  }
+}
+
 struct QCVectorizePackedContractionsPass
     : public qc::impl::QCVectorizePackedContractionsBase<
           QCVectorizePackedContractionsPass> {
@@ -242,7 +329,12 @@ struct QCVectorizePackedContractionsPass
     Location loc = op.getLoc();
     Builder h{b, loc};
     Type f32 = b.getF32Type();
-    int64_t lanes = chunkLanes(pc, this->lanes);
+    int64_t lanes = chunkLanes(
+        pc, pc.int8 ? std::min<int64_t>(this->lanes, dotBits / 32)
+                    : int64_t(this->lanes));
+    // vpdpbusd comes in 512 and 256 bits (16 and 8 lanes).
+    if (pc.int8 && lanes != 16 && lanes != 8)
+      return;
     int64_t chunks = pc.wordsPerRow / lanes;
 
     // x and the output as [M, K] and [M, N].
@@ -271,7 +363,11 @@ struct QCVectorizePackedContractionsPass
     // 2^-4j for nibble j < 7 (it meets code * 2^4j).
     MLIRContext *ctx = b.getContext();
     auto view = tensor::ExpandShapeOp::create(
-        b, loc, RankedTensorType::get({m, chunks, lanes, kCodes}, f32), x,
+        b, loc,
+        RankedTensorType::get({m, chunks, lanes, kCodes},
+                              cast<RankedTensorType>(x.getType())
+                                  .getElementType()),
+        x,
         SmallVector<ReassociationIndices>{{0}, {1, 2, 3}},
         SmallVector<OpFoldResult>{
             ShapedType::isDynamic(m)
@@ -287,9 +383,13 @@ struct QCVectorizePackedContractionsPass
         b, loc,
         DenseElementsAttr::get(RankedTensorType::get({kCodes}, f32), factors));
     auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
+    Value xp = pc.int8 ? rearrangeCodes(b, loc, x, m, chunks, lanes,
+                                        dynamicRows(x))
+                       : Value();
     auto xpTy = RankedTensorType::get({m, chunks, kCodes, lanes}, f32);
+    if (!pc.int8) {
     Value xpInit = tensor::EmptyOp::create(b, loc, xpTy, dynamicRows(x));
-    Value xp =
+    xp =
         linalg::GenericOp::create(
             b, loc, TypeRange{xpTy}, ValueRange{view, factorTensor},
             ValueRange{xpInit},
@@ -304,6 +404,7 @@ struct QCVectorizePackedContractionsPass
                   arith::MulFOp::create(nb, l, args[0], args[1]).getResult());
             })
             .getResult(0);
+    }
     // The zero point's share: (zero point [+ 8]) * the sum of x over each
     // word, [M, chunks, lanes].
     bool zeroPoint = pc.zeroPoint || pc.isSigned;
@@ -326,10 +427,12 @@ struct QCVectorizePackedContractionsPass
                    utils::IteratorType::parallel,
                    utils::IteratorType::reduction},
                [&](OpBuilder &nb, Location l, ValueRange args) {
+                 Value v = args[0];
+                 if (pc.int8)
+                   v = arith::SIToFPOp::create(nb, l, nb.getF32Type(), v);
                  linalg::YieldOp::create(
                      nb, l,
-                     arith::AddFOp::create(nb, l, args[0], args[1])
-                         .getResult());
+                     arith::AddFOp::create(nb, l, v, args[1]).getResult());
                })
                .getResult(0);
     }
@@ -414,7 +517,9 @@ struct QCVectorizePackedContractionsPass
                         for (int64_t r = 0; r < rowBlock; ++r)
                           rows.push_back(
                               arith::AddIOp::create(b, loc, m0, h.index(r)));
-                        for (int64_t j = 0; j < kCodes; ++j) {
+                        if (pc.int8)
+                          dotChunk(h, word, xp, rows, c, lanes, dotBits, sums);
+                        for (int64_t j = 0; j < kCodes && !pc.int8; ++j) {
                           Value code =
                               j + 1 < kCodes
                                   ? arith::AndIOp::create(

@@ -155,11 +155,14 @@ static cl::opt<std::string> keepFloat(
 
 static cl::opt<std::string> activationFormat(
     "activations",
-    cl::desc("Quantize the inputs of the weight-quantized layers (needs "
-             "--weights): float (default), int8, int4 (symmetric), uint8, "
-             "uint4 (zero point). Statically, per tensor, from calibration "
-             "ranges (needs --calib), or with --per-token dynamically; int8 "
-             "weights and activations compute in int8 x int8 -> int32 (W8A8)"),
+    cl::desc("Quantize the inputs of the weight-quantized layers: float "
+             "(default), int8, int4 (symmetric), uint8, uint4 (zero point). "
+             "Statically, per tensor, from calibration ranges (needs "
+             "--weights and --calib), or with --per-token dynamically (the "
+             "layers of --weights, or those the model quantizes itself, e.g. "
+             "MatMulNBits); int8 weights and activations compute in int8 x "
+             "int8 -> int32 (W8A8), int4 weights with int8 activations in "
+             "int8 x int8 -> int32 per group (W4A8)"),
     cl::value_desc("format"), cl::init("float"), cl::cat(category));
 static cl::opt<bool> rotate(
     "rotate",
@@ -249,7 +252,7 @@ static cl::opt<bool> perToken(
     cl::desc("With --activations=int8|int4: quantize the inputs of the "
              "weight-quantized matmuls dynamically, one symmetric scale per "
              "token (row) computed at run time, instead of from calibration "
-             "(W8A8 per-token, W4A4); convolutions keep float inputs"),
+             "(W8A8 per-token, W4A8, W4A4); convolutions keep float inputs"),
     cl::init(false), cl::cat(category));
 static cl::opt<std::string> calibMethod(
     "calib-method",
@@ -601,9 +604,10 @@ static int compile(MLIRContext &context) {
                     "activations: --activations=int8 or int4\n";
     return 1;
   }
-  if (options.activationBits != 0 &&
-      ((options.weightBits == 0 && !mixedPrecision) ||
-       (calibration.empty() && !perToken))) {
+  // Per token needs no calibration, and applies to every matmul whose
+  // weight is quantized: by --weights, or in the model itself (MatMulNBits).
+  if (options.activationBits != 0 && !perToken &&
+      ((options.weightBits == 0 && !mixedPrecision) || calibration.empty())) {
     llvm::errs() << "quant-compile: --activations=" << activationFormat
                  << " needs --weights (the layers it applies to) and --calib "
                     "DIR (their input ranges; or --per-token)\n";

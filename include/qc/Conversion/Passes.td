@@ -63,7 +63,21 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "ModuleOp"> {
     lowered (a `qc.observe` left in the program, a Hadamard size with a
     non-power-of-two factor, an op on quantized tensors other than the above)
     is an error at the op.
+
+    With `packed-int8-activations`, a `nibbles` int4 weight read by a
+    matmul whose left-hand side is an 8-bit `qc.quantize_per_token` is also
+    contracted in its packed words (`qc.packed_contraction` with
+    `int8`): i8 codes times the word's nibbles summed in i32 per word, then
+    the word's scale in f32 and the per-token scale in an epilogue (W4A8;
+    the CPU pipeline sets it, for `qc-vectorize-packed-contractions`).
+    Without it such weights are unpacked at compile time.
   }];
+  let options = [
+    Option<"packedInt8Activations", "packed-int8-activations", "bool",
+           /*default=*/"false",
+           "Contract per-token int8 activations with nibbles-packed int4 "
+           "weights in their packed words">
+  ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
     "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"
@@ -155,6 +169,17 @@ def QCVectorizePackedContractions
       accumulators, one per row of x (up to 4 rows share a chunk's codes);
     - after the row, the lanes are summed into the output.
 
+    With int8 activations (`int8` in the marker: per-token codes, W4A8) and
+    `dot-bits` > 0, the chunk is contracted by the x86 VNNI instruction
+    `vpdpbusd` (`llvm.x86.avx512.vpdpbusd.512`/`.256`, 16/8 lanes): the
+    words' low nibbles (`& 0x0F0F0F0F`) and high nibbles (`>> 4`, masked)
+    are the unsigned bytes (signed codes XORed to c + 8), the activation
+    codes, rearranged once per call so that byte t of lane l holds code
+    8l + 2t (+ 1 for the high nibbles), the signed ones; each lane gets its
+    word's 8 products in i32, converted to f32, minus (zero point [+ 8])
+    times the word's code sum, times the group scale. Without `dot-bits`
+    the int8 generic is left as it is.
+
     Weight rows are split into `row-tiles` pieces of an `scf.forall` when
     `parallel` (each thread streams whole rows); otherwise `scf.for`.
     Generics this cannot take (other element types, scales that vary inside
@@ -170,9 +195,14 @@ def QCVectorizePackedContractions
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Split the weight rows over an scf.forall">,
     Option<"rowTiles", "row-tiles", "int64_t", /*default=*/"8",
-           "Pieces the weight rows are split into with parallel">
+           "Pieces the weight rows are split into with parallel">,
+    Option<"dotBits", "dot-bits", "int64_t", /*default=*/"0",
+           "Widest vpdpbusd of the target in bits (512: AVX-512 VNNI, 256: "
+           "AVX-VNNI or AVX-512 VNNI with 256-bit vectors; 0: none, the "
+           "int8 contractions stay generic)">
   ];
   let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::LLVM::LLVMDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::vector::VectorDialect"];

@@ -10,7 +10,10 @@ of 4, 3 and 1 rows of x, a leading batch dimension, row tiles on threads
 (N >= 128) and none. Checked: the kernel replaced the packed contraction
 (quant-opt, the pipeline's first passes), and the outputs are within 2e-6
 of the largest |y| of y = x . dequant(W)^T computed in float64 by numpy from
-the same codes and parameters.
+the same codes and parameters. The W4A8 cases quantize x per token to int8
+(qc.quantize_per_token; numpy rounds the same way) and contract the codes
+with vpdpbusd where this CPU has VNNI (else the generic integer
+contraction runs, and only the numbers are checked).
 
 usage: packed_kernel_check.py QUANT_OPT QUANT_COMPILE QUANT_RUN WORKDIR
 """
@@ -24,7 +27,11 @@ import numpy as np  # noqa: E402
 opt, compile_tool, run_tool, work = sys.argv[1:5]
 rng = np.random.default_rng(11)
 
-# name, signed, group (0: per channel), x shape, N
+# The W4A8 kernel (vpdpbusd) is generated where the host has VNNI.
+with open("/proc/cpuinfo") as f:
+    VNNI = any(w in ("avx512_vnni", "avx_vnni") for w in f.read().split())
+
+# name, signed, group (0: per channel), x shape, N[, int8 activations]
 CASES = [
     ("signed g128 M=1 N=256 (16 lanes, row tiles)", True, 128, (1, 256), 256),
     ("signed g32 x[2,3,64] N=40 (8 lanes, 2 scales/chunk, 3-row blocks)",
@@ -34,6 +41,9 @@ CASES = [
     ("signed per-channel M=1 K=136 N=20 (1 lane)", True, 0, (1, 136), 20),
     ("unsigned per-channel zero points M=4 K=512 N=130 (10 row tiles)",
      False, 0, (4, 512), 130),
+    ("W4A8 signed g128 M=1 N=256", True, 128, (1, 256), 256, True),
+    ("W4A8 unsigned g32 zero points M=3 K=256 N=136", False, 32, (3, 256),
+     136, True),
 ]
 
 
@@ -41,7 +51,7 @@ def f32(v):
     return repr(float(np.float32(v)))
 
 
-def module(signed, group, xshape, n, codes, scales, zps):
+def module(signed, group, xshape, n, codes, scales, zps, int8=False):
     k = xshape[-1]
     storage = "i4" if signed else "u4"
 
@@ -64,14 +74,19 @@ def module(signed, group, xshape, n, codes, scales, zps):
     return """func.func @main(%%x: tensor<%s>) -> tensor<%s> {
   %%c = arith.constant dense<%s> : tensor<%s>
   %%w = quant.scast %%c : tensor<%s> to tensor<%dx%dx%s>
-  %%y = qc.matmul %%x, %%w {transpose_rhs} : (tensor<%s>, tensor<%dx%dx%s>) -> tensor<%s>
+  %%q = %s
+  %%y = qc.matmul %%q, %%w {transpose_rhs} : (tensor<%s>, tensor<%dx%dx%s>) -> tensor<%s>
   return %%y : tensor<%s>
 }
-""" % (xt, yt, dense, wt, wt, n, k, qtype, xt, n, k, qtype, yt, yt)
+""" % (xt, yt, dense, wt, wt, n, k, qtype,
+       ("qc.quantize_per_token %%x {bits = 8} : tensor<%s>" % xt) if int8
+       else ("tensor.cast %%x : tensor<%s> to tensor<%s>" % (xt, xt)),
+       xt, n, k, qtype, yt, yt)
 
 
 failed = 0
-for i, (name, signed, group, xshape, n) in enumerate(CASES):
+for i, (name, signed, group, xshape, n, *rest) in enumerate(CASES):
+    int8 = bool(rest and rest[0])
     k = xshape[-1]
     groups = k // group if group else 1
     if signed:
@@ -87,13 +102,18 @@ for i, (name, signed, group, xshape, n) in enumerate(CASES):
     stored = codes if signed else np.where(codes > 7, codes - 16, codes)
     src = os.path.join(work, "case%d.mlir" % i)
     with open(src, "w") as f:
-        f.write(module(signed, group, xshape, n, stored, scales, zps))
+        f.write(module(signed, group, xshape, n, stored, scales, zps, int8))
     lowered = subprocess.run(
-        [opt, src, "--qc-pack-weights", "--convert-qc-to-linalg",
-         "--qc-vectorize-packed-contractions"], check=True,
+        [opt, src, "--qc-pack-weights",
+         "--convert-qc-to-linalg=packed-int8-activations=%d" % int8,
+         "--qc-vectorize-packed-contractions=dot-bits=%d" % (
+             512 if int8 and VNNI else 0)], check=True,
         capture_output=True, text=True).stdout
     kernel = ("qc.packed_contraction" not in lowered and
-              "vector.fma" in lowered)
+              "vector.fma" in lowered and
+              (not int8 or "vpdpbusd" in lowered))
+    if int8 and not VNNI:
+        kernel = True  # no VNNI here: the generic W4A8 contraction runs
     lib = os.path.join(work, "lib%d.so" % i)
     subprocess.run([compile_tool, src, "--emit=shared", "--name", "m", "-o",
                     lib], check=True)
@@ -106,7 +126,16 @@ for i, (name, signed, group, xshape, n) in enumerate(CASES):
     got = np.load(os.path.join(out, "output0.npy")).astype(np.float64)
     deq = ((codes - np.repeat(zps, per, axis=1)) *
            np.repeat(scales.astype(np.float64), per, axis=1))
-    want = x.astype(np.float64) @ deq.T
+    xq = x.astype(np.float64)
+    if int8:
+        # Per-token codes: round half to even of x / (max|row| / 127).
+        rows = xq.reshape(-1, k)
+        s = np.abs(rows).max(axis=1, keepdims=True) / 127
+        s = s.astype(np.float32).astype(np.float64)
+        codes8 = np.clip(np.round(rows.astype(np.float32) /
+                                  s.astype(np.float32)), -128, 127)
+        xq = (codes8 * s).reshape(xshape)
+    want = xq @ deq.T
     err = float(np.max(np.abs(got - want)) / np.max(np.abs(want)))
     ok = kernel and got.shape == want.shape and err <= 2e-6
     failed += not ok
