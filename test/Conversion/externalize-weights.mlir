@@ -23,8 +23,21 @@
 // CHECK-LABEL: func.func @m_load_weights(%{{.*}}: !llvm.ptr) -> i32
 // CHECK: llvm.call @open
 // CHECK: llvm.call @lseek
-// CHECK: llvm.call @mmap
-// CHECK: llvm.store %{{.*}}, %{{.*}} : !llvm.ptr, !llvm.ptr
+// CHECK: %[[MAPPED:.*]] = llvm.call @mmap
+// Then copies it into memory advised as huge pages, unless QUANT_WEIGHTS_MAP
+// is set or that memory cannot be had (then it keeps the mapping).
+// CHECK: llvm.call @getenv
+// CHECK: %[[ANON:.*]] = llvm.call @mmap(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}})
+// The copy starts at the first 2 MiB boundary of the anonymous mapping.
+// CHECK: llvm.mlir.constant(2097151 : i64)
+// CHECK: llvm.mlir.constant(-2097152 : i64)
+// CHECK: %[[COPY:.*]] = llvm.inttoptr
+// CHECK: llvm.call @madvise(%[[COPY]], %{{.*}}, %{{.*}}) : (!llvm.ptr, i64, i32) -> i32
+// CHECK: "llvm.intr.memcpy"(%[[COPY]], %[[MAPPED]], %{{.*}}) <{isVolatile = false}>
+// CHECK: llvm.call @munmap(%[[MAPPED]]
+// CHECK: llvm.store %[[COPY]], %{{.*}} : !llvm.ptr, !llvm.ptr
+// The fallback stores the mapping itself.
+// CHECK: llvm.store %[[MAPPED]], %{{.*}} : !llvm.ptr, !llvm.ptr
 memref.global "private" constant @large : memref<4x4xf32> = dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [9.0, 10.0, 11.0, 12.0], [13.0, 14.0, 15.0, 16.0]]>
 memref.global "private" constant @small : memref<2xf32> = dense<[1.0, 2.0]>
 func.func @main(%out: memref<4x4xf32>, %out2: memref<2xf32>) {

@@ -109,8 +109,8 @@ static cl::opt<bool> parallel(
 static cl::opt<std::string> weightsFile(
     "weights-file",
     cl::desc("Write constants of at least --weights-threshold bytes to this "
-             "file instead of the object; the program maps it with "
-             "<name>_load_weights(path) (for large models)"),
+             "file instead of the object; the program loads it with "
+             "<name>_load_weights(path), into huge pages (for large models)"),
     cl::value_desc("file"), cl::cat(category));
 static cl::opt<int64_t> weightsThreshold(
     "weights-threshold",

@@ -223,14 +223,18 @@ def QCExternalizeWeights : Pass<"qc-externalize-weights", "ModuleOp"> {
     ```
 
     which opens and `mmap`s the file read-only, checks its header against the
-    values compiled in, and sets `base`; it returns 0, or 3
+    values compiled in, copies the contents into anonymous memory aligned to
+    2 MiB and advised as transparent huge pages (faster to stream than the
+    page cache's 4 KiB pages; with `QUANT_WEIGHTS_MAP` in the environment, or
+    when that memory cannot be had, it keeps the file mapping instead), and
+    sets `base`; it returns 0, or 3
     (`QUANT_ERR_WEIGHTS`) when the file cannot be opened or mapped or does not
     match. The module gets the attribute `qc.weights_base`, so that
     `qc-emit-c-interface` makes `<name>_run` return 3 until the weights are
     loaded. Nothing to externalize: no file is written and no function added.
 
     Invariant: the program reads the same bytes, from the mapped file instead
-    of the object's read-only data.
+    of the object's read-only data (or a copy of that file).
   }];
   let options = [
     Option<"entryName", "name", "std::string", /*default=*/"\"model\"",
