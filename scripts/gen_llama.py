@@ -23,6 +23,18 @@ writes the stream (o_proj, down_proj) are multiplied by C (20-100 in real
 models), so those channels of the stream, and of every normalised input of
 q/k/v, gate/up and the head, are about C times larger than the rest.
 
+--matmul-nbits BLOCK writes every projection (q, k, v, o, gate, up, down
+and the LM head) as com.microsoft MatMulNBits instead of MatMul: the weight
+quantized to 4 bits, symmetric (zero point 8, scale max|w|/7 per BLOCK
+values of K), packed [N, K/BLOCK, BLOCK/2] low nibble first, the way ONNX
+Runtime's int4 models are written. The embedding stays float32.
+
+--past P makes the model one decode step with a key/value cache: per layer
+inputs past.<i>.key and past.<i>.value [batch, heads, P, head_dim], which
+the new keys and values are appended to (outputs present.<i>.key/value,
+[batch, heads, P + seq, head_dim]); the rotary positions are P .. P+seq-1
+and every new token sees the whole cache.
+
 Sizes: --preset tiny (tests), or --preset 1b (about 1.1 billion parameters,
 4.5 GB of weights: hidden 2048, 22 layers, 32 heads, MLP 4608, vocab 32000).
 Requires Debian's python3-onnx and python3-numpy.
@@ -47,6 +59,8 @@ parser.add_argument("--seed", type=int, default=0)
 parser.add_argument("--batch", type=int, default=1)
 parser.add_argument("--weights-from", metavar="FILE.npz")
 parser.add_argument("--outliers", type=float, default=1.0, metavar="C")
+parser.add_argument("--matmul-nbits", type=int, metavar="BLOCK")
+parser.add_argument("--past", type=int, default=0, metavar="P")
 args = parser.parse_args()
 cfg = dict(PRESETS[args.preset])
 for key in cfg:
@@ -56,6 +70,13 @@ L, H, NH, F, V, S = (cfg[k] for k in ("layers", "hidden", "heads", "ffn", "vocab
 if H % NH or (H // NH) % 2:
     raise SystemExit("hidden must be a multiple of 2 * heads")
 D = H // NH
+P = args.past
+if P < 0:
+    raise SystemExit("--past must be >= 0")
+if args.matmul_nbits is not None:
+    block = args.matmul_nbits
+    if block < 16 or block & (block - 1) or H % block or F % block:
+        raise SystemExit("--matmul-nbits must be a power of two >= 16 dividing hidden and ffn")
 
 os.makedirs(args.out, exist_ok=True)
 data_path = os.path.join(args.out, "weights.bin")
@@ -66,15 +87,16 @@ OUTLIER_CHANNELS = [1, H // 3, H // 2 + 1, H - 2]
 initializers, nodes = [], []
 
 
-def external(name, array):
-    """Appends `array` to weights.bin (4096-aligned) and returns its TensorProto."""
-    array = np.ascontiguousarray(array, dtype=np.float32)
+def external(name, array, dtype=np.float32):
+    """Appends `array` to weights.bin (4096-aligned) and returns its name."""
+    array = np.ascontiguousarray(array, dtype=dtype)
     pad = (-data.tell()) % 4096
     data.write(b"\0" * pad)
     offset = data.tell()
     data.write(array.tobytes())
     t = TensorProto()
-    t.name, t.data_type = name, TensorProto.FLOAT
+    t.name = name
+    t.data_type = TensorProto.UINT8 if dtype == np.uint8 else TensorProto.FLOAT
     t.dims.extend(array.shape)
     t.data_location = TensorProto.EXTERNAL
     for key, value in (("location", "weights.bin"), ("offset", str(offset)),
@@ -86,17 +108,38 @@ def external(name, array):
 
 
 def weight(name, rows, cols, outliers=False):
+    return external(name, weight_array(name, rows, cols, outliers))
+
+
+def weight_array(name, rows, cols, outliers=False):
     if trained is not None:
         array = trained[name].astype(np.float32)
         if array.shape != (rows, cols):
             raise SystemExit(f"{args.weights_from}: {name} is {array.shape}, expected {(rows, cols)}")
-        return external(name, inject(array) if outliers else array)
+        return inject(array) if outliers else array
     # Generated in row blocks to bound the generator's memory.
     scale = 1.0 / np.sqrt(rows)
     chunks = [(rng.standard_normal((min(4096, rows - r), cols), dtype=np.float32) * scale)
               for r in range(0, rows, 4096)]
     array = np.concatenate(chunks)
-    return external(name, inject(array) if outliers else array)
+    return inject(array) if outliers else array
+
+
+def project(x, name, rows, cols, out, outliers=False):
+    """x · W for W [rows, cols]: a MatMul, or with --matmul-nbits a
+    MatMulNBits over W quantized to 4 bits per block of rows."""
+    if args.matmul_nbits is None:
+        return node("MatMul", [x, weight(name, rows, cols, outliers)], out)
+    w = weight_array(name, rows, cols, outliers).T.reshape(cols, rows // block, block)
+    scale = np.maximum(np.abs(w).max(axis=2), 1e-8) / 7.0
+    q = np.clip(np.rint(w / scale[:, :, None]) + 8, 0, 15).astype(np.uint8)
+    packed = q[:, :, 0::2] | (q[:, :, 1::2] << 4)
+    b = external(name + ".qweight", packed, np.uint8)
+    s = external(name + ".scales", scale.reshape(-1))
+    nodes.append(helper.make_node("MatMulNBits", [x, b, s], [out], name=out,
+                                  domain="com.microsoft", K=rows, N=cols, bits=4,
+                                  block_size=block))
+    return out
 
 
 def inject(array):
@@ -157,43 +200,55 @@ const("minus1", np.array([-1], np.int64))
 const("shape_heads", np.array([0, 0, NH, D], np.int64))
 const("shape_merge", np.array([0, 0, H], np.int64))
 inv = 1.0 / (10000 ** (np.arange(0, D, 2, dtype=np.float32) / D))
-angles = np.outer(np.arange(S, dtype=np.float32), inv)
+angles = np.outer(np.arange(P, P + S, dtype=np.float32), inv)
 const("cos", np.cos(np.concatenate([angles, angles], -1)).astype(np.float32))
 const("sin", np.sin(np.concatenate([angles, angles], -1)).astype(np.float32))
-mask = np.triu(np.full((S, S), -1e9, np.float32), k=1)
+mask = np.triu(np.full((S, P + S), -1e9, np.float32), k=P + 1)
 const("mask", mask)
 
 x = node("Gather", [weight("embed_tokens", V, H, outliers=True), "input_ids"], "embed")
 for i in range(L):
     p = f"layers.{i}"
     h = rms_norm(x, p + ".input_norm")
-    q = rotary(heads(node("MatMul", [h, weight(p + ".q_proj", H, H)], p + ".q"), p + ".qh"), p + ".q")
-    k = rotary(heads(node("MatMul", [h, weight(p + ".k_proj", H, H)], p + ".k"), p + ".kh"), p + ".k")
-    v = heads(node("MatMul", [h, weight(p + ".v_proj", H, H)], p + ".v"), p + ".vh")
+    q = rotary(heads(project(h, p + ".q_proj", H, H, p + ".q"), p + ".qh"), p + ".q")
+    k = rotary(heads(project(h, p + ".k_proj", H, H, p + ".k"), p + ".kh"), p + ".k")
+    v = heads(project(h, p + ".v_proj", H, H, p + ".v"), p + ".vh")
+    if P:
+        k = node("Concat", [f"past.{i}.key", k], f"present.{i}.key", axis=2)
+        v = node("Concat", [f"past.{i}.value", v], f"present.{i}.value", axis=2)
     kt = node("Transpose", [k], p + ".kt", perm=[0, 1, 3, 2])
     scores = node("Mul", [node("MatMul", [q, kt], p + ".qk"), "scale"], p + ".scaled")
     probs = node("Softmax", [node("Add", [scores, "mask"], p + ".masked")], p + ".probs", axis=-1)
     ctx = node("Transpose", [node("MatMul", [probs, v], p + ".ctx")], p + ".ctx_t", perm=[0, 2, 1, 3])
     merged = node("Reshape", [ctx, "shape_merge"], p + ".merge")
-    x = node("Add", [x, node("MatMul", [merged, weight(p + ".o_proj", H, H, outliers=True)], p + ".o")], p + ".attn_residual")
+    x = node("Add", [x, project(merged, p + ".o_proj", H, H, p + ".o", outliers=True)], p + ".attn_residual")
     h = rms_norm(x, p + ".post_norm")
-    gate = node("MatMul", [h, weight(p + ".gate_proj", H, F)], p + ".gate")
+    gate = project(h, p + ".gate_proj", H, F, p + ".gate")
     silu = node("Mul", [gate, node("Sigmoid", [gate], p + ".sigmoid")], p + ".silu")
-    up = node("MatMul", [h, weight(p + ".up_proj", H, F)], p + ".up")
-    down = node("MatMul", [node("Mul", [silu, up], p + ".gated"), weight(p + ".down_proj", F, H, outliers=True)], p + ".down")
+    up = project(h, p + ".up_proj", H, F, p + ".up")
+    down = project(node("Mul", [silu, up], p + ".gated"), p + ".down_proj", F, H, p + ".down", outliers=True)
     x = node("Add", [x, down], p + ".mlp_residual")
 h = rms_norm(x, "final_norm")
-node("MatMul", [h, weight("lm_head", H, V)], "logits")
+project(h, "lm_head", H, V, "logits")
 data.close()
 
-graph = helper.make_graph(
-    nodes, "llama",
-    [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [args.batch, S])],
-    [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [args.batch, S, V])],
-    initializer=initializers)
-model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [args.batch, S])]
+outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [args.batch, S, V])]
+for i in range(L if P else 0):
+    for kind in ("key", "value"):
+        inputs.append(helper.make_tensor_value_info(
+            f"past.{i}.{kind}", TensorProto.FLOAT, [args.batch, NH, P, D]))
+        outputs.append(helper.make_tensor_value_info(
+            f"present.{i}.{kind}", TensorProto.FLOAT, [args.batch, NH, P + S, D]))
+graph = helper.make_graph(nodes, "llama", inputs, outputs, initializer=initializers)
+opsets = [helper.make_opsetid("", 17)]
+if args.matmul_nbits is not None:
+    opsets.append(helper.make_opsetid("com.microsoft", 1))
+model = helper.make_model(graph, opset_imports=opsets)
 model.ir_version = 8
 save_model(model, os.path.join(args.out, "model.onnx"))
-params = sum(int(np.prod(t.dims)) for t in initializers if t.data_location == TensorProto.EXTERNAL)
+params = sum(int(np.prod(t.dims)) * (2 if t.name.endswith(".qweight") else 1)
+             for t in initializers
+             if t.data_location == TensorProto.EXTERNAL and not t.name.endswith(".scales"))
 print(f"wrote {args.out}/model.onnx: {L} layers, {params} parameters, "
       f"{os.path.getsize(data_path)} bytes of external data")
