@@ -111,6 +111,11 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
     packed.parallel = options.parallel;
     packed.dotBits = options.dotBits;
     pm.addPass(createQCVectorizePackedContractions(packed));
+    // 8-bit integer matmuls (MatMulInteger) with vpdpbusd.
+    QCVectorizeInt8ContractionsOptions int8;
+    int8.parallel = options.parallel;
+    int8.dotBits = options.dotBits;
+    pm.addPass(createQCVectorizeInt8Contractions(int8));
   }
   if (options.vectorize) {
     QCTileContractionsOptions tiling;

@@ -6,6 +6,7 @@
 
 #include "qc/Conversion/Passes.h"
 #include "qc/Numerics/Packing.h"
+#include "X86Dot.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Utils/StaticValueUtils.h"
@@ -289,13 +290,6 @@ void dotChunk(Builder &h, Value word, Value codes, ArrayRef<Value> rows,
   Value high = arith::AndIOp::create(
       b, loc, arith::ShRUIOp::create(b, loc, word, h.splatI32(lanes, 4)),
       mask);
-  // Inline assembly (AT&T operand order: the signed bytes, the unsigned
-  // ones, the accumulator): an intrinsic call would have unknown memory
-  // effects, which buffer deallocation rejects. EVEX with AVX-512 VNNI
-  // (any of the 32 registers), VEX with AVX-VNNI.
-  bool evex = dotBits >= 512;
-  std::string text = std::string(evex ? "" : "{vex} ") + "vpdpbusd $2, $1, $0";
-  std::string constraints = evex ? "=v,v,v,0" : "=x,x,x,0";
   Value zero = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(laneI32, b.getI32IntegerAttr(0)));
   Value halves[] = {low, high};
@@ -306,12 +300,7 @@ void dotChunk(Builder &h, Value word, Value codes, ArrayRef<Value> rows,
           b, loc, laneI32,
           h.read(bytes, codes,
                  {row, c, h.index(half), h.index(0)}));
-      acc = LLVM::InlineAsmOp::create(
-                b, loc, laneI32, ValueRange{nibbles, x, acc}, text,
-                constraints, /*has_side_effects=*/false,
-                /*is_align_stack=*/false, LLVM::TailCallKind::None,
-                LLVM::AsmDialectAttr(), ArrayAttr())
-                .getResult(0);
+      acc = qc::buildVpdpbusd(b, loc, nibbles, x, acc, dotBits);
     }
     sums[r] = arith::SIToFPOp::create(
         b, loc, VectorType::get({lanes}, b.getF32Type()), acc);

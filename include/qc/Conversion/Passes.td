@@ -145,6 +145,52 @@ def QCTileContractions : Pass<"qc-tile-contractions"> {
                            "::mlir::vector::VectorDialect"];
 }
 
+def QCVectorizeInt8Contractions
+    : Pass<"qc-vectorize-int8-contractions"> {
+  let summary = "x86 VNNI (vpdpbusd) GEMM kernels for 8-bit integer matmuls";
+  let description = [{
+    Rewrites every `linalg.generic` marked `qc.int8_contraction =
+    {lhs_signed, rhs_signed}` (the importer's MatMulInteger: an (m, k, n)
+    contraction of two operands that generics widen from 8-bit codes to i32,
+    minus their zero points) into a register-blocked kernel for x86 CPUs with
+    VNNI, when the weight (right-hand side) is a constant of signed bytes, K
+    is a multiple of 4 and N of the vector lanes L = `dot-bits` / 32:
+
+    - at compile time, the weight is laid out as vpdpbusd reads it, [N/L,
+      K/4, 4L] bytes (byte 4l + t of quad q of column block j holding
+      w[4q + t, jL + l]), and its column sums are kept as a constant;
+    - signed activations are XORed with 0x80 once per call (a + 128, the
+      unsigned bytes the instruction takes);
+    - per block of up to 4 rows and 4 column vectors (16 accumulators;
+      2 vectors with 256 bits), each quad of K loads the column vectors and
+      broadcasts each row's 4 activation bytes, and `vpdpbusd` accumulates
+      in i32;
+    - the epilogue subtracts (a's zero point + 128 if signed) times the
+      column sums and, where the weight has a zero point zb, adds
+      zb * (K * za - the row's sum of a); the result is exact.
+
+    Column panels are an `scf.forall` when `parallel`. Without `dot-bits`
+    (0), or for generics it cannot take (unsigned weights, a non-constant
+    weight, other shapes), nothing changes: `qc-tile-contractions` handles
+    them.
+
+    Invariant: the result is the same i32 values (integer arithmetic,
+    wrapping only where the original would).
+  }];
+  let options = [
+    Option<"parallel", "parallel", "bool", /*default=*/"false",
+           "Split the column panels over an scf.forall">,
+    Option<"dotBits", "dot-bits", "int64_t", /*default=*/"0",
+           "Widest vpdpbusd of the target in bits (512, 256; 0: none, the "
+           "pass changes nothing)">
+  ];
+  let dependentDialects = ["::mlir::affine::AffineDialect",
+                           "::mlir::LLVM::LLVMDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 def QCVectorizePackedContractions
     : Pass<"qc-vectorize-packed-contractions"> {
   let summary = "CPU vector kernels for contractions over nibbles-packed int4 words";

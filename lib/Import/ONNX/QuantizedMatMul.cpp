@@ -183,6 +183,18 @@ LogicalResult convertMatMulInteger(NodeContext &nc,
                                     .getResult());
       });
   product->setAttr("qc.contraction", nc.builder.getUnitAttr());
+  // Which codes are signed, for the int8 kernels
+  // (qc-vectorize-int8-contractions).
+  auto isSigned = [](Value v) {
+    return !getElementTypeOrSelf(v.getType()).isUnsignedInteger();
+  };
+  product->setAttr(
+      "qc.int8_contraction",
+      nc.builder.getDictionaryAttr(
+          {nc.builder.getNamedAttr("lhs_signed",
+                                   nc.builder.getBoolAttr(isSigned(*a))),
+           nc.builder.getNamedAttr("rhs_signed",
+                                   nc.builder.getBoolAttr(isSigned(*b)))}));
   results.push_back(product.getResult(0));
   return success();
 }
