@@ -337,6 +337,16 @@ struct QCVectorizeInt8ContractionsPass
       return rowLoop.getResult(0);
     };
 
+    // The [M, panelCols] window of panel p.
+    SmallVector<OpFoldResult> offsets, sizes{b.getIndexAttr(m),
+                                             b.getIndexAttr(panelCols)};
+    SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
+    auto panelSlice = [&](Value p, Value whole) -> Value {
+      Value n0 = arith::MulIOp::create(b, loc, p, index(panelCols));
+      offsets = {b.getIndexAttr(0), n0};
+      return tensor::ExtractSliceOp::create(b, loc, whole, offsets, sizes,
+                                            strides);
+    };
     Value result;
     if (!parallel || panels == 1) {
       auto loop = scf::ForOp::create(
@@ -344,14 +354,7 @@ struct QCVectorizeInt8ContractionsPass
           [&](OpBuilder &nb, Location, Value p, ValueRange iter) {
             OpBuilder::InsertionGuard guard(b);
             b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
-            Value n0 = arith::MulIOp::create(b, loc, p, index(panelCols));
-            SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), n0};
-            SmallVector<OpFoldResult> sizes{b.getIndexAttr(m),
-                                            b.getIndexAttr(panelCols)};
-            SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-            Value slice = tensor::ExtractSliceOp::create(
-                b, loc, iter[0], offsets, sizes, strides);
-            Value done = panelBody(p, slice);
+            Value done = panelBody(p, panelSlice(p, iter[0]));
             scf::YieldOp::create(
                 b, loc,
                 ValueRange{tensor::InsertSliceOp::create(
@@ -366,14 +369,8 @@ struct QCVectorizeInt8ContractionsPass
       OpBuilder::InsertionGuard guard(b);
       b.setInsertionPointToStart(forall.getBody());
       Value p = forall.getInductionVars()[0];
-      Value n0 = arith::MulIOp::create(b, loc, p, index(panelCols));
-      SmallVector<OpFoldResult> offsets{b.getIndexAttr(0), n0};
-      SmallVector<OpFoldResult> sizes{b.getIndexAttr(m),
-                                      b.getIndexAttr(panelCols)};
-      SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
-      Value slice = tensor::ExtractSliceOp::create(
-          b, loc, forall.getRegionIterArgs()[0], offsets, sizes, strides);
-      Value done = panelBody(p, slice);
+      Value done =
+          panelBody(p, panelSlice(p, forall.getRegionIterArgs()[0]));
       b.setInsertionPointToStart(forall.getTerminator().getBody());
       tensor::ParallelInsertSliceOp::create(b, loc, done,
                                             forall.getRegionIterArgs()[0],
