@@ -19,6 +19,7 @@
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 
 namespace mlir::qc {
 
@@ -115,6 +116,28 @@ inline SmallVector<Value> staticSizes(OpBuilder &b, Location loc,
   for (int64_t d : type.getShape())
     sizes.push_back(LLVM::ConstantOp::create(b, loc, b.getI64Type(), d));
   return sizes;
+}
+
+/// The raw bytes of a constant's value (a resource blob or dense
+/// elements, not a splat), when they are exactly `expectedBytes` long.
+inline std::optional<ArrayRef<char>> constantRawBytes(Attribute value,
+                                                      uint64_t expectedBytes) {
+  ArrayRef<char> data;
+  if (auto resource = dyn_cast_or_null<DenseResourceElementsAttr>(value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob)
+      return std::nullopt;
+    data = blob->getData();
+  } else if (auto dense = dyn_cast_or_null<DenseElementsAttr>(value)) {
+    if (dense.isSplat())
+      return std::nullopt;
+    data = dense.getRawData();
+  } else {
+    return std::nullopt;
+  }
+  if (data.size() != expectedBytes)
+    return std::nullopt;
+  return data;
 }
 
 } // namespace mlir::qc

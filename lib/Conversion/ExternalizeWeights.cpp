@@ -62,23 +62,7 @@ std::optional<ArrayRef<char>> constantBytes(memref::GlobalOp global) {
     return std::nullopt;
   uint64_t expected =
       uint64_t(type.getNumElements()) * (type.getElementTypeBitWidth() / 8);
-  Attribute init = *global.getInitialValue();
-  ArrayRef<char> data;
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(init)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    data = blob->getData();
-  } else if (auto dense = dyn_cast<DenseElementsAttr>(init)) {
-    if (dense.isSplat())
-      return std::nullopt;
-    data = dense.getRawData();
-  } else {
-    return std::nullopt;
-  }
-  if (data.size() != expected)
-    return std::nullopt;
-  return data;
+  return qc::constantRawBytes(*global.getInitialValue(), expected);
 }
 
 struct QCExternalizeWeightsPass

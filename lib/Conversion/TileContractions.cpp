@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "EntryPointBuilder.h"
 #include "qc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -160,24 +161,13 @@ struct QCTileContractionsPass
     if (!type.hasStaticShape() || bits % 8 != 0 ||
         type.getDimSize(1) % registerN != 0)
       return nullptr;
-    ArrayRef<char> data;
-    if (auto resource =
-            dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
-      AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-      if (!blob)
-        return nullptr;
-      data = blob->getData();
-    } else if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
-      if (dense.isSplat())
-        return nullptr;
-      data = dense.getRawData();
-    } else {
-      return nullptr;
-    }
     int64_t rows = type.getDimSize(0), cols = type.getDimSize(1);
     size_t width = bits / 8;
-    if (data.size() != static_cast<size_t>(rows * cols) * width)
+    std::optional<ArrayRef<char>> bytes = qc::constantRawBytes(
+        constant.getValue(), static_cast<uint64_t>(rows * cols) * width);
+    if (!bytes)
       return nullptr;
+    ArrayRef<char> data = *bytes;
     int64_t panels = cols / registerN;
     AsmResourceBlob packed = HeapAsmResourceBlob::allocate(data.size(), 64);
     MutableArrayRef<char> out = packed.getMutableData();

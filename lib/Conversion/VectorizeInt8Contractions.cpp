@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "EntryPointBuilder.h"
 #include "X86Dot.h"
 #include "qc/Conversion/Passes.h"
 
@@ -60,24 +61,9 @@ std::optional<ArrayRef<char>> constantBytes(Value v) {
   auto constant = v.getDefiningOp<arith::ConstantOp>();
   if (!constant)
     return std::nullopt;
-  auto type = cast<RankedTensorType>(v.getType());
-  ArrayRef<char> data;
-  if (auto resource =
-          dyn_cast<DenseResourceElementsAttr>(constant.getValue())) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob)
-      return std::nullopt;
-    data = blob->getData();
-  } else if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
-    if (dense.isSplat())
-      return std::nullopt;
-    data = dense.getRawData();
-  } else {
-    return std::nullopt;
-  }
-  if (int64_t(data.size()) != type.getNumElements())
-    return std::nullopt;
-  return data;
+  return qc::constantRawBytes(
+      constant.getValue(),
+      cast<RankedTensorType>(v.getType()).getNumElements());
 }
 
 struct QCVectorizeInt8ContractionsPass
