@@ -239,6 +239,12 @@ std::string mlir::qc::renderHeader(const ModelSignature &signature,
                    "until then. */\nint32_t " +
                    options.name + "_load_weights(const char *path);\n\n"
              : std::string())
+     << (options.isCuda()
+             ? std::string()
+             : "/* Frees the intermediate buffers the model keeps between "
+               "calls (quant-compile\n   --buffer-cache, the default); the "
+               "next call allocates them again. */\nvoid " +
+                   options.name + "_release_buffers(void);\n\n")
      << "/* \"in NAME DTYPE DIMS;...;out NAME DTYPE DIMS\" (DIMS like 2x?x4). "
         "*/\n"
      << "extern const char " << options.name << "_signature[];\n\n"
@@ -444,6 +450,7 @@ FailureOr<LowerToLLVMOptions> loweringOptions(const CompileOptions &options,
   lowering.parallel = options.parallel;
   lowering.weightsFile = options.weightsFile;
   lowering.weightsThreshold = options.weightsThreshold;
+  lowering.cacheBuffers = options.cacheBuffers;
   lowering.releasePackedSources = options.releasePackedSources;
   std::unique_ptr<llvm::TargetMachine> machine =
       createTargetMachine(options, error);
@@ -536,6 +543,14 @@ LogicalResult mlir::qc::emitCode(ModuleOp module, const CompileOptions &options,
     return module.emitError("translation to LLVM IR failed");
   llvmModule->setTargetTriple(triple);
   llvmModule->setDataLayout(machine->createDataLayout());
+  // Only <name>_* is exported: helpers that upstream lowerings add with
+  // external linkage (the deallocation pipeline's dealloc_helper) would
+  // clash between two models linked into one program.
+  std::string exported = options.name + "_";
+  for (llvm::GlobalValue &value : llvmModule->global_values())
+    if (!value.isDeclaration() && value.hasExternalLinkage() &&
+        !StringRef(value.getName()).starts_with(exported))
+      value.setLinkage(llvm::GlobalValue::InternalLinkage);
   auto optimize = makeOptimizingTransformer(options.optLevel, 0, machine.get());
   if (llvm::Error err = optimize(llvmModule.get()))
     return module.emitError("LLVM optimisation failed: ")

@@ -86,14 +86,6 @@ struct QCEmitCInterfacePass
                                       &getContext(), LLVM::Linkage::Internal));
   }
 
-  static bool isValidName(llvm::StringRef name) {
-    if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])))
-      return false;
-    return llvm::all_of(name, [](char c) {
-      return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
-    });
-  }
-
   LogicalResult buildEntry(ModuleOp module, func::FuncOp main,
                            ArrayRef<MemRefType> inputs,
                            ArrayRef<MemRefType> outputs) {

@@ -21,6 +21,8 @@
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
+#include <cctype>
+
 namespace mlir::qc {
 
 /// Builds the body of a function returning i32 as a chain of checks: code is
@@ -107,6 +109,15 @@ inline Value memrefOverPointer(OpBuilder &b, Location loc, Value data,
   return UnrealizedConversionCastOp::create(b, loc, TypeRange{type},
                                             ValueRange{desc})
       .getResult(0);
+}
+
+/// Whether `name` is a C identifier (the prefix of the exported symbols).
+inline bool isValidName(llvm::StringRef name) {
+  if (name.empty() || std::isdigit(static_cast<unsigned char>(name[0])))
+    return false;
+  return llvm::all_of(name, [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+  });
 }
 
 /// The i64 constants of a static shape.

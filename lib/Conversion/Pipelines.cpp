@@ -152,6 +152,13 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   pm.addPass(createQCEmitCInterface(entry));
   bufferization::BufferDeallocationPipelineOptions dealloc;
   bufferization::buildBufferDeallocationPipeline(pm, dealloc);
+  // Intermediates stay allocated between calls (freed and faulted in again
+  // on every call otherwise: a decoder's token paid more for that than for
+  // its matmuls).
+  QCCacheBuffersOptions cache;
+  cache.entryName = options.entryName;
+  cache.minBytes = options.cacheBuffers ? 4096 : -1;
+  pm.addPass(createQCCacheBuffers(cache));
   // 4. Threads (scf.forall -> scf.parallel -> OpenMP), loops and LLVM.
   if (options.parallel) {
     pm.addPass(createForallToParallelLoopPass());

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "EntryPointBuilder.h"
+#include "ThreadPolicy.h"
 #include "qc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -368,8 +369,11 @@ struct QCTileContractionsPass
       }
       // An unpacked GEMV: split the reduction across threads, or leave it
       // whole (single-threaded, or k too short to split).
+      bool threads =
+          parallel && qc::worthThreads(rows < 0 ? ShapedType::kDynamic : rows,
+                                   bounds[n], bounds[k], minParallelMacs);
       if (gemv && nr < 0) {
-        if (parallel && !splitGemv(rewriter, op, k))
+        if (threads && !splitGemv(rewriter, op, k))
           (void)splitGemvRows(rewriter, op, n, k);
         continue;
       }
@@ -379,7 +383,7 @@ struct QCTileContractionsPass
       Operation *current = op;
       for (auto [dim, size, loopType] :
            {std::make_tuple(n, nTile,
-                            parallel ? scf::SCFTilingOptions::LoopType::ForallOp
+                            threads ? scf::SCFTilingOptions::LoopType::ForallOp
                                      : scf::SCFTilingOptions::LoopType::ForOp),
             std::make_tuple(k, kTile,
                             scf::SCFTilingOptions::LoopType::ForOp)}) {

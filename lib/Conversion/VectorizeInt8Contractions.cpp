@@ -6,6 +6,7 @@
 
 #include "EntryPointBuilder.h"
 #include "X86Dot.h"
+#include "ThreadPolicy.h"
 #include "qc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -334,7 +335,7 @@ struct QCVectorizeInt8ContractionsPass
                                             strides);
     };
     Value result;
-    if (!parallel || panels == 1) {
+    if (!parallel || panels == 1 || !qc::worthThreads(m, n, k, minParallelMacs)) {
       auto loop = scf::ForOp::create(
           b, loc, index(0), index(panels), index(1), ValueRange{init},
           [&](OpBuilder &nb, Location, Value p, ValueRange iter) {

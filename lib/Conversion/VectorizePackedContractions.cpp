@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "ThreadPolicy.h"
 #include "qc/Conversion/Passes.h"
 #include "qc/Numerics/Packing.h"
 #include "X86Dot.h"
@@ -436,7 +437,9 @@ struct QCVectorizePackedContractionsPass
         }
     // Weight rows per thread.
     int64_t tile = pc.n, tiles = 1;
-    if (parallel && rowTiles > 1 && pc.n >= rowTiles * 16) {
+    if (parallel && rowTiles > 1 && pc.n >= rowTiles * 16 &&
+        qc::worthThreads(m, pc.n, pc.wordsPerRow * kCodes,
+                     minParallelMacs)) {
       int64_t want = llvm::divideCeil(pc.n, rowTiles);
       for (int64_t t = want; t * 2 >= want; --t)
         if (pc.n % t == 0) {

@@ -1,6 +1,10 @@
 // RUN: quant-opt %s --split-input-file --qc-tile-contractions="tile-n=8 tile-k=4" | FileCheck %s
-// RUN: quant-opt %s --split-input-file --qc-tile-contractions="tile-n=8 tile-k=4 parallel=true" | FileCheck %s --check-prefix=PAR
+// RUN: quant-opt %s --split-input-file --qc-tile-contractions="tile-n=8 tile-k=4 parallel=true min-parallel-macs=1" | FileCheck %s --check-prefix=PAR
 // RUN: not quant-opt %s --split-input-file --qc-tile-contractions="tile-n=-1" 2>&1 | FileCheck %s --check-prefix=NEG
+// RUN: quant-opt %s --split-input-file --qc-tile-contractions="tile-n=8 tile-k=4 parallel=true" | FileCheck %s --check-prefix=SMALL
+// These contractions are below min-parallel-macs (2^20 multiply-adds by
+// default): no threads.
+// SMALL-NOT: scf.forall
 
 // A marked [m, k] x [k, n] contraction (16 rows), iteration order (m, k, n): n tiles
 // (step 8) outside k tiles (step 4); m is not tiled.

@@ -1,8 +1,12 @@
 // RUN: quant-opt %s --split-input-file --qc-vectorize-int8-contractions=dot-bits=512 --canonicalize --cse | FileCheck %s
-// RUN: quant-opt %s --split-input-file --qc-vectorize-int8-contractions="dot-bits=512 parallel=true" --canonicalize --cse | FileCheck %s --check-prefix=PAR
+// RUN: quant-opt %s --split-input-file --qc-vectorize-int8-contractions="dot-bits=512 parallel=true min-parallel-macs=1" --canonicalize --cse | FileCheck %s --check-prefix=PAR
 // RUN: quant-opt %s --split-input-file --qc-vectorize-int8-contractions=dot-bits=256 --canonicalize --cse | FileCheck %s --check-prefix=VEX
 // RUN: quant-opt %s --split-input-file --qc-vectorize-int8-contractions | FileCheck %s --check-prefix=NODOT
 // RUN: not quant-opt %s --split-input-file --qc-vectorize-int8-contractions=dot-bits=128 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: quant-opt %s --split-input-file --qc-vectorize-int8-contractions="dot-bits=512 parallel=true" | FileCheck %s --check-prefix=SMALL
+// These contractions are below min-parallel-macs (2^20 multiply-adds by
+// default): no threads.
+// SMALL-NOT: scf.forall
 // BAD: qc-vectorize-int8-contractions: dot-bits must be 0, 256 or 512
 
 // MatMulInteger as the importer writes it: u8 activations with zero point

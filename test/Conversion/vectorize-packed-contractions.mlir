@@ -1,6 +1,10 @@
 // RUN: quant-opt %s --split-input-file --qc-pack-weights --convert-qc-to-linalg --qc-vectorize-packed-contractions --canonicalize --cse --verify-diagnostics | FileCheck %s
-// RUN: quant-opt %s --split-input-file --qc-pack-weights --convert-qc-to-linalg --qc-vectorize-packed-contractions="parallel=true row-tiles=2" --canonicalize | FileCheck %s --check-prefix=PAR
+// RUN: quant-opt %s --split-input-file --qc-pack-weights --convert-qc-to-linalg --qc-vectorize-packed-contractions="parallel=true row-tiles=2 min-parallel-macs=1" --canonicalize | FileCheck %s --check-prefix=PAR
 // RUN: not quant-opt %s --split-input-file --qc-vectorize-packed-contractions=lanes=0 2>&1 | FileCheck %s --check-prefix=BADOPT
+// RUN: quant-opt %s --split-input-file --qc-pack-weights --convert-qc-to-linalg --qc-vectorize-packed-contractions="parallel=true row-tiles=2" | FileCheck %s --check-prefix=SMALL
+// These contractions are below min-parallel-macs (2^20 multiply-adds by
+// default): no threads.
+// SMALL-NOT: scf.forall
 
 // A signed int4 GEMV, K = 256 in groups of 128 (16 words per group): chunks
 // of 16 words (vector<16xi32>). The activation is rearranged once to

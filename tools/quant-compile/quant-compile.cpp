@@ -118,6 +118,14 @@ static cl::opt<int64_t> weightsThreshold(
              "(default 65536)"),
     cl::init(65536), cl::cat(category));
 
+static cl::opt<bool> bufferCache(
+    "buffer-cache",
+    cl::desc("Keep intermediate buffers of 4 KiB or more between calls "
+             "(default true: no allocation or page faults after the first "
+             "call; <name>_release_buffers() frees them). "
+             "--buffer-cache=false allocates and frees them on every call"),
+    cl::init(true), cl::cat(category));
+
 static cl::list<std::string> constantInputs(
     "constant-input",
     cl::desc("Make a graph input a constant read from an ONNX TensorProto "
@@ -509,6 +517,7 @@ static int compile(MLIRContext &context) {
   options.cpu = mcpu;
   options.triple = mtriple;
   options.parallel = parallel;
+  options.cacheBuffers = bufferCache;
   if (failed(parseTarget(options)))
     return 1;
   static const std::map<std::string, std::pair<int64_t, bool>> formats = {

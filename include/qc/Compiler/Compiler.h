@@ -47,6 +47,8 @@ struct CompileOptions {
   /// qc-externalize-weights); empty: all in the object.
   std::string weightsFile;
   int64_t weightsThreshold = 65536;
+  /// Keep intermediate buffers between calls (qc-cache-buffers).
+  bool cacheBuffers = true;
   /// Weight-only quantization of the float matmuls (qc-quantize-weights):
   /// bits 0 keeps them float, else 4 or 8.
   int64_t weightBits = 0;

@@ -50,6 +50,9 @@ struct LowerToLLVMOptions {
   /// this file, mapped by <name>_load_weights (qc-externalize-weights).
   std::string weightsFile;
   int64_t weightsThreshold = 65536;
+  /// Keep intermediate buffers between calls (qc-cache-buffers); false
+  /// allocates and frees them on every call.
+  bool cacheBuffers = true;
 };
 
 /// Adds the passes from imported IR (qc, tosa, linalg, tensor on tensors) down

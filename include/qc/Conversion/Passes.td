@@ -130,6 +130,11 @@ def QCTileContractions : Pass<"qc-tile-contractions"> {
            "Tile size along the reduction (0: do not tile)">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Make the n-tile loop an scf.forall">,
+    Option<"minParallelMacs", "min-parallel-macs", "int64_t",
+           /*default=*/"1048576",
+           "With parallel: contractions of fewer multiply-adds (M*N*K, a "
+           "dynamic size counted as 1) stay on the calling thread (a thread "
+           "team costs more than they take)">,
     Option<"registerM", "register-m", "int64_t", /*default=*/"0",
            "Rows of the register block (0: no register blocking)">,
     Option<"registerN", "register-n", "int64_t", /*default=*/"0",
@@ -180,6 +185,11 @@ def QCVectorizeInt8Contractions
   let options = [
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Split the column panels over an scf.forall">,
+    Option<"minParallelMacs", "min-parallel-macs", "int64_t",
+           /*default=*/"1048576",
+           "With parallel: contractions of fewer multiply-adds (M*N*K, a "
+           "dynamic size counted as 1) stay on the calling thread (a thread "
+           "team costs more than they take)">,
     Option<"dotBits", "dot-bits", "int64_t", /*default=*/"0",
            "Widest vpdpbusd of the target in bits (512, 256; 0: none, the "
            "pass changes nothing)">
@@ -240,6 +250,11 @@ def QCVectorizePackedContractions
            "Words per vector load (a power of two; 16: AVX-512)">,
     Option<"parallel", "parallel", "bool", /*default=*/"false",
            "Split the weight rows over an scf.forall">,
+    Option<"minParallelMacs", "min-parallel-macs", "int64_t",
+           /*default=*/"1048576",
+           "With parallel: contractions of fewer multiply-adds (M*N*K, a "
+           "dynamic size counted as 1) stay on the calling thread (a thread "
+           "team costs more than they take)">,
     Option<"rowTiles", "row-tiles", "int64_t", /*default=*/"8",
            "Pieces the weight rows are split into with parallel">,
     Option<"dotBits", "dot-bits", "int64_t", /*default=*/"0",
@@ -331,6 +346,63 @@ def QCEmitCInterface : Pass<"qc-emit-c-interface", "ModuleOp"> {
   let dependentDialects = [
     "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
     "::mlir::arith::ArithDialect", "::mlir::cf::ControlFlowDialect"
+  ];
+}
+
+def QCCacheBuffers : Pass<"qc-cache-buffers", "ModuleOp"> {
+  let summary = "Keep intermediate buffers between calls instead of "
+                "freeing them";
+  let description = [{
+    Runs after the buffer deallocation pipeline, on the host module (func.func
+    ops with `memref.alloc`/`memref.dealloc`). A model calls its entry point
+    once per token or batch, and allocates the same intermediates every time:
+    with glibc's defaults the large ones go back to the kernel when freed and
+    come back as freshly zeroed pages on the next call, which cost more than
+    the decoder's matmuls. This pass gives every allocation site of a static
+    size of at least `min-bytes` bytes a slot (an entry of an internal pointer
+    array) that keeps its buffer between calls:
+
+    - `memref.alloc` becomes a call to `__<name>_buffer_take(slot, bytes,
+      align)`: it takes the slot's buffer with an atomic exchange (when there
+      is one and it is large enough), or allocates a fresh one with
+      `aligned_alloc` behind a small header (the slot, the capacity, the
+      block's base address). Sites with dynamic sizes get a slot too (a
+      buffer too small for the call is freed and replaced); static sites
+      below `min-bytes` pass no slot and always allocate.
+    - `memref.dealloc` becomes `__<name>_buffer_give(pointer)`: it puts the
+      buffer back into its slot with a compare-and-swap when the slot is
+      empty, and frees it otherwise (or when the site has no slot).
+
+    Concurrent calls are safe: a slot holds at most one buffer and is taken
+    atomically, so a second caller (or a second OpenMP thread in a loop
+    body) allocates its own buffer, and the first one given back refills
+    the slot. The pass adds
+
+    ```c
+    void <name>_release_buffers(void);
+    ```
+
+    which frees the buffers the slots hold (buffers in use by running calls
+    go back to their slots afterwards). The memory kept is the sum of the
+    cached sites' sizes; the buffers' contents are not cleared between
+    calls. When an allocation cannot be rewritten (a layout other than the
+    identity, a memory space) the module is left as it was except for the
+    release function, which then frees nothing. `min-bytes=-1` also leaves
+    every allocation alone.
+
+    Invariant: the program computes the same values; only where the memory
+    comes from changes.
+  }];
+  let options = [
+    Option<"entryName", "name", "std::string", /*default=*/"\"model\"",
+           "Prefix of <name>_release_buffers">,
+    Option<"minBytes", "min-bytes", "int64_t", /*default=*/"4096",
+           "Smallest static allocation (in bytes) kept between calls; -1 "
+           "keeps none">
+  ];
+  let dependentDialects = [
+    "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
+    "::mlir::arith::ArithDialect"
   ];
 }
 
