@@ -86,9 +86,10 @@ void addBufferizationPasses(OpPassManager &pm) {
   pm.addPass(bufferization::createOneShotBufferizePass(bufferize));
   bufferization::BufferResultsToOutParamsPassOptions outParams;
   outParams.addResultAttribute = true;
-  // Not hoisting static allocs costs one copy per output, but the upstream
-  // hoisting crashes when one buffer is returned twice (Split into empty
-  // parts, a value returned as two outputs).
+  // Not the upstream hoisting of static allocs: it crashes when one buffer
+  // is returned twice (Split into empty parts, a value returned as two
+  // outputs). It copies each result into its output argument;
+  // qc-outputs-in-place then gives most producers the caller's buffer.
   outParams.hoistStaticAllocs = false;
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
@@ -140,6 +141,9 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
     pm.addPass(createQCParallelizeLoops());
   // 3. Buffers and the entry point.
   addBufferizationPasses(pm);
+  // Outputs computed in the caller's buffers (for a decoder, no second pass
+  // over its key/value cache). Not yet for CUDA, whose outputs are staged.
+  pm.addNestedPass<func::FuncOp>(createQCOutputsInPlace());
   if (!options.weightsFile.empty()) {
     QCExternalizeWeightsOptions weights;
     weights.entryName = options.entryName;

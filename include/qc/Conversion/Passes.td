@@ -349,6 +349,30 @@ def QCEmitCInterface : Pass<"qc-emit-c-interface", "ModuleOp"> {
   ];
 }
 
+def QCOutputsInPlace : Pass<"qc-outputs-in-place", "::mlir::func::FuncOp"> {
+  let summary = "Compute each output in the caller's buffer instead of "
+                "copying it there";
+  let description = [{
+    Runs after `buffer-results-to-out-params` (without its hoisting, which
+    crashes on a buffer returned twice), which ends a function with one
+    `memref.copy %buffer, %out` per output argument (marked
+    `bufferize.result`). Where `%buffer` is a `memref.alloc` of the
+    function's entry block with the output's exact type and the copy is the
+    output argument's only use, the allocation is replaced by the argument
+    and the copy erased: the producer writes the caller's buffer directly.
+    A buffer copied into two outputs is given to the first; the second copies
+    from it. Everything else (an input or a constant returned as an output,
+    views, other layouts) keeps its copy. For a decoder that returns its
+    key/value cache, this removes one full pass over the cache per call.
+
+    Relies on the C interface's rule that outputs do not overlap inputs or
+    each other.
+
+    Invariant: the outputs receive the same values.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
 def QCCacheBuffers : Pass<"qc-cache-buffers", "ModuleOp"> {
   let summary = "Keep intermediate buffers between calls instead of "
                 "freeing them";
