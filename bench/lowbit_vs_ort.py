@@ -7,7 +7,8 @@ usage: /usr/bin/python3 bench/lowbit_vs_ort.py [--build build] [--runs N]
 First measures this machine's streaming read bandwidth (a C loop summing a
 1 GiB buffer with 1 and 2 threads, compiled here with cc -O3 -march=native),
 then for each case runs the same ONNX model with quant (quant-compile -O3
---emit=shared, `quant-run --bench`, OMP_NUM_THREADS) and with ONNX Runtime
+--emit=shared --weights-file: the weights loaded into transparent huge
+pages; `quant-run --bench`, OMP_NUM_THREADS) and with ONNX Runtime
 (bench/ort/ort_run.js, intra-op threads), after checking that the outputs
 agree, and prints per case and thread count: our median latency, ORT's,
 ratio = ours / ORT (below 1: faster than ORT), and our effective bandwidth
@@ -197,7 +198,11 @@ def main():
             np.save(f, value)
             feeds += ["-i", "%s=%s" % (iname, f)]
         lib = os.path.join(d, "libmodel.so")
-        run([qc, models[0], "--emit=shared", "-O3", "-o", lib])
+        # The weights in a file loaded into huge pages (<name>_load_weights;
+        # quant-run finds lib*.weights next to the library), as a deployment
+        # of a large model would have them.
+        run([qc, models[0], "--emit=shared", "-O3", "-o", lib,
+             "--weights-file", lib[:-3] + ".weights"])
         # W4A8: the same model with per-token int8 activations (what ORT's
         # accuracy_level 4 computes, in blocks of K rather than per token),
         # checked against ORT's accuracy_level 4 output within 2 %.
@@ -205,7 +210,8 @@ def main():
         if kind == "nbits":
             lib8 = os.path.join(d, "libw4a8.so")
             run([qc, models[0], "--emit=shared", "-O3", "--activations=int8",
-                 "--per-token", "--name", "model", "-o", lib8])
+                 "--per-token", "--name", "model", "-o", lib8,
+                 "--weights-file", lib8[:-3] + ".weights"])
             os.makedirs(os.path.join(d, "ort4"), exist_ok=True)
             run(["node", ORT_RUN, models[4]] + feeds +
                 ["-o", os.path.join(d, "ort4")])

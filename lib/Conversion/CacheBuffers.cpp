@@ -188,6 +188,14 @@ struct QCCacheBuffersPass
                                ArrayRef<LLVM::GEPArg>{index});
   }
 
+  /// free() of the block behind `data` (its base address, header word -1).
+  static void freeBuffer(OpBuilder &b, Location loc, LLVM::LLVMFuncOp freeFn,
+                         Value data) {
+    Value base = LLVM::LoadOp::create(b, loc, data.getType(),
+                                      headerWord(b, loc, data, kBaseWord));
+    LLVM::CallOp::create(b, loc, freeFn, ValueRange{base});
+  }
+
   /// ptr __<name>_buffer_take(ptr slot, i64 bytes, i64 align): the slot's
   /// buffer when it has one of at least `bytes`, else a fresh one (null when
   /// aligned_alloc fails). `align` (a power of two of at least 64) is both
@@ -237,9 +245,7 @@ struct QCCacheBuffersPass
     LLVM::ReturnOp::create(b, loc, old);
 
     b.setInsertionPointToEnd(tooSmall);
-    Value oldBase =
-        LLVM::LoadOp::create(b, loc, ptr, headerWord(b, loc, old, kBaseWord));
-    LLVM::CallOp::create(b, loc, freeFn, ValueRange{oldBase});
+    freeBuffer(b, loc, freeFn, old);
     LLVM::BrOp::create(b, loc, fresh);
 
     // total = (align + bytes + align - 1) & -align: aligned_alloc wants a
@@ -312,9 +318,7 @@ struct QCCacheBuffersPass
     LLVM::CondBrOp::create(b, loc, stored, done, release);
 
     b.setInsertionPointToEnd(release);
-    Value base =
-        LLVM::LoadOp::create(b, loc, ptr, headerWord(b, loc, data, kBaseWord));
-    LLVM::CallOp::create(b, loc, freeFn, ValueRange{base});
+    freeBuffer(b, loc, freeFn, data);
     LLVM::BrOp::create(b, loc, done);
 
     b.setInsertionPointToEnd(done);
@@ -370,9 +374,7 @@ struct QCCacheBuffersPass
                            ValueRange{index});
 
     b.setInsertionPointToEnd(held);
-    Value base =
-        LLVM::LoadOp::create(b, loc, ptr, headerWord(b, loc, data, kBaseWord));
-    LLVM::CallOp::create(b, loc, freeFn, ValueRange{base});
+    freeBuffer(b, loc, freeFn, data);
     LLVM::BrOp::create(b, loc, ValueRange{index}, next);
 
     b.setInsertionPointToEnd(next);
