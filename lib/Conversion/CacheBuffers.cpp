@@ -160,16 +160,6 @@ struct QCCacheBuffersPass
     }
   }
 
-  LLVM::LLVMFuncOp declare(ModuleOp module, OpBuilder &b, StringRef name,
-                           Type result, ArrayRef<Type> args) {
-    if (auto f = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
-      return f;
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPointToStart(module.getBody());
-    return LLVM::LLVMFuncOp::create(
-        b, module.getLoc(), name, LLVM::LLVMFunctionType::get(result, args));
-  }
-
   /// An internal LLVM function `name`; `b` is left at its entry block.
   LLVM::LLVMFuncOp define(ModuleOp module, OpBuilder &b, StringRef name,
                           Type result, ArrayRef<Type> args) {
@@ -205,9 +195,9 @@ struct QCCacheBuffersPass
     Location loc = module.getLoc();
     auto ptr = LLVM::LLVMPointerType::get(ctx);
     Type i64 = b.getI64Type();
-    LLVM::LLVMFuncOp allocFn = declare(module, b, "aligned_alloc", ptr, {i64, i64});
+    LLVM::LLVMFuncOp allocFn = qc::declareFunction(module, "aligned_alloc", ptr, {i64, i64});
     LLVM::LLVMFuncOp freeFn =
-        declare(module, b, "free", LLVM::LLVMVoidType::get(ctx), {ptr});
+        qc::declareFunction(module, "free", LLVM::LLVMVoidType::get(ctx), {ptr});
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToEnd(module.getBody());
     LLVM::LLVMFuncOp fn =
@@ -285,7 +275,7 @@ struct QCCacheBuffersPass
     Location loc = module.getLoc();
     auto ptr = LLVM::LLVMPointerType::get(ctx);
     auto voidType = LLVM::LLVMVoidType::get(ctx);
-    LLVM::LLVMFuncOp freeFn = declare(module, b, "free", voidType, {ptr});
+    LLVM::LLVMFuncOp freeFn = qc::declareFunction(module, "free", voidType, {ptr});
     OpBuilder::InsertionGuard guard(b);
     b.setInsertionPointToEnd(module.getBody());
     LLVM::LLVMFuncOp fn =
@@ -346,7 +336,7 @@ struct QCCacheBuffersPass
       LLVM::ReturnOp::create(b, loc, ValueRange{});
       return;
     }
-    LLVM::LLVMFuncOp freeFn = declare(module, b, "free", voidType, {ptr});
+    LLVM::LLVMFuncOp freeFn = qc::declareFunction(module, "free", voidType, {ptr});
     Block *entry = &body.front();
     Block *loop = new Block(), *held = new Block(), *next = new Block(),
           *done = new Block();

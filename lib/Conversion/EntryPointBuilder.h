@@ -18,6 +18,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 
@@ -109,6 +110,20 @@ inline Value memrefOverPointer(OpBuilder &b, Location loc, Value data,
   return UnrealizedConversionCastOp::create(b, loc, TypeRange{type},
                                             ValueRange{desc})
       .getResult(0);
+}
+
+/// The external function `name` of `module` (a libc function the generated
+/// code calls), declared at the top of the module on first use.
+inline LLVM::LLVMFuncOp declareFunction(ModuleOp module, StringRef name,
+                                        Type result, ArrayRef<Type> args,
+                                        bool variadic = false) {
+  if (auto f = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
+    return f;
+  OpBuilder b(module.getContext());
+  b.setInsertionPointToStart(module.getBody());
+  return LLVM::LLVMFuncOp::create(
+      b, module.getLoc(), name,
+      LLVM::LLVMFunctionType::get(result, args, variadic));
 }
 
 /// Whether `name` is a C identifier (the prefix of the exported symbols).

@@ -187,12 +187,7 @@ struct QCExternalizeWeightsPass
     Type i32 = b.getI32Type(), i64 = b.getI64Type();
     auto declare = [&](StringRef name, Type result, ArrayRef<Type> args,
                        bool variadic = false) {
-      if (auto f = module.lookupSymbol<LLVM::LLVMFuncOp>(name))
-        return f;
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(module.getBody());
-      return LLVM::LLVMFuncOp::create(
-          b, loc, name, LLVM::LLVMFunctionType::get(result, args, variadic));
+      return qc::declareFunction(module, name, result, args, variadic);
     };
     LLVM::LLVMFuncOp openFn = declare("open", i32, {ptr, i32}, true);
     LLVM::LLVMFuncOp lseekFn = declare("lseek", i64, {i32, i64, i32});
