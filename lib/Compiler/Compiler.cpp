@@ -310,9 +310,9 @@ int64_t vectorBits(const llvm::TargetMachine &machine) {
   return 128;
 }
 
-/// The widest int8 dot-product instruction (vpdpbusd) of the target: 512
-/// with AVX-512 VNNI and 512-bit vectors, 256 with AVX-VNNI or AVX-512 VNNI
-/// on 256-bit vectors, else 0.
+/// The widest int8 dot product of the target: 512 with AVX-512 VNNI and
+/// 512-bit vectors, 256 with AVX-VNNI, AVX-512 VNNI on 256-bit vectors, or
+/// AVX2 without VNNI (emulated: `hasVnni` says which), else 0.
 int64_t dotBits(const llvm::TargetMachine &machine) {
   const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
   if (!machine.getTargetTriple().isX86())
@@ -320,9 +320,18 @@ int64_t dotBits(const llvm::TargetMachine &machine) {
   bool avx512 = info->checkFeatures("+avx512vnni,+avx512vl");
   if (avx512 && vectorBits(machine) >= 512)
     return 512;
-  if (avx512 || info->checkFeatures("+avxvnni"))
+  if (avx512 || info->checkFeatures("+avxvnni") ||
+      info->checkFeatures("+avx2"))
     return 256;
   return 0;
+}
+
+/// Whether the target's int8 dot product is vpdpbusd.
+bool hasVnni(const llvm::TargetMachine &machine) {
+  const llvm::MCSubtargetInfo *info = machine.getMCSubtargetInfo();
+  return machine.getTargetTriple().isX86() &&
+         (info->checkFeatures("+avx512vnni,+avx512vl") ||
+          info->checkFeatures("+avxvnni"));
 }
 } // namespace
 
@@ -458,6 +467,7 @@ FailureOr<LowerToLLVMOptions> loweringOptions(const CompileOptions &options,
     return failure();
   lowering.vectorBits = vectorBits(*machine);
   lowering.dotBits = dotBits(*machine);
+  lowering.vnni = hasVnni(*machine);
   return lowering;
 }
 

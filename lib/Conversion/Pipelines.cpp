@@ -111,11 +111,13 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
     packed.lanes = std::max<int64_t>(4, options.vectorBits / 32);
     packed.parallel = options.parallel;
     packed.dotBits = options.dotBits;
+    packed.vnni = options.vnni;
     pm.addPass(createQCVectorizePackedContractions(packed));
     // 8-bit integer matmuls (MatMulInteger) with vpdpbusd.
     QCVectorizeInt8ContractionsOptions int8;
     int8.parallel = options.parallel;
     int8.dotBits = options.dotBits;
+    int8.vnni = options.vnni;
     pm.addPass(createQCVectorizeInt8Contractions(int8));
   }
   if (options.vectorize) {
@@ -293,9 +295,14 @@ struct PipelineOptions : public PassPipelineOptions<PipelineOptions> {
       llvm::cl::init(256)};
   Option<int64_t> dotBits{
       *this, "dot-bits",
-      llvm::cl::desc("Widest vpdpbusd of the target in bits (512, 256; 0: "
-                     "none), for the W4A8 kernels"),
+      llvm::cl::desc("Widest int8 dot product of the target in bits (512, "
+                     "256; 0: none), for the W4A8 and int8 kernels"),
       llvm::cl::init(0)};
+  Option<bool> vnni{
+      *this, "vnni",
+      llvm::cl::desc("The dot product is vpdpbusd (false: AVX2 without VNNI, "
+                     "emulated exactly; dot-bits must be 256)"),
+      llvm::cl::init(true)};
 };
 } // namespace
 
@@ -347,6 +354,7 @@ void mlir::qc::registerLowerToLLVMPipeline() {
         options.parallel = opts.parallel;
         options.vectorBits = opts.vectorBits;
         options.dotBits = opts.dotBits;
+        options.vnni = opts.vnni;
         buildLowerToLLVMPipeline(pm, options);
       });
 }

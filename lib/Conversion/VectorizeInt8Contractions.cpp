@@ -83,6 +83,9 @@ struct QCVectorizeInt8ContractionsPass
     int64_t n = cast<RankedTensorType>(w.codes.getType()).getDimSize(1);
     int64_t lanes = dotBits / 32;
     int64_t quads = k / 4;
+    // The activation side is a + 128: any byte, so no vpmaddubsw without
+    // VNNI.
+    qc::DotTarget target{dotBits, vnni, /*smallUnsigned=*/false};
 
     auto index = [&](int64_t v) -> Value {
       return arith::ConstantIndexOp::create(b, loc, v);
@@ -203,7 +206,9 @@ struct QCVectorizeInt8ContractionsPass
     // Register block: rows x column vectors of accumulators (16 of the 32
     // zmm registers, 8 of the 16 ymm), the loaded weight vectors and one
     // broadcast beside them.
-    int64_t budget = lanes >= 16 ? 16 : 8;
+    // Without VNNI each weight vector and broadcast is split into two
+    // 16-bit halves: 4 accumulators leave room for them.
+    int64_t budget = lanes >= 16 ? 16 : vnni ? 8 : 4;
     int64_t cols = 1;
     for (int64_t c : {4, 2, 1})
       if (blocks % c == 0 && c * 4 <= budget) {
@@ -261,8 +266,8 @@ struct QCVectorizeInt8ContractionsPass
                     Value bcast =
                         vector::BroadcastOp::create(b, loc, laneI32, word);
                     for (int64_t c = 0; c < cols; ++c)
-                      next.push_back(qc::buildVpdpbusd(
-                          b, loc, bcast, wv[c], accs[r * cols + c], dotBits));
+                      next.push_back(qc::buildDot(b, loc, bcast, wv[c],
+                                                  accs[r * cols + c], target));
                   }
                   scf::YieldOp::create(b, loc, next);
                 });
@@ -373,6 +378,11 @@ struct QCVectorizeInt8ContractionsPass
     if (dotBits != 0 && dotBits != 256 && dotBits != 512) {
       getOperation()->emitError(
           "qc-vectorize-int8-contractions: dot-bits must be 0, 256 or 512");
+      return signalPassFailure();
+    }
+    if (!vnni && dotBits != 0 && dotBits != 256) {
+      getOperation()->emitError("qc-vectorize-int8-contractions: without "
+                                "vnni, dot-bits must be 0 or 256 (AVX2)");
       return signalPassFailure();
     }
     if (dotBits == 0)

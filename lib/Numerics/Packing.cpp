@@ -149,4 +149,24 @@ float NibbleMagic::scaled(uint32_t prepared, int i) {
   return value - kBase;
 }
 
+std::vector<uint32_t> nibblesToVnniWords(const uint32_t *words, int64_t n,
+                                         int64_t wordsPerRow, int64_t lanes,
+                                         bool biasSigned) {
+  std::vector<uint32_t> out(n * wordsPerRow);
+  for (int64_t row = 0; row < n; ++row)
+    for (int64_t w = 0; w < wordsPerRow; ++w) {
+      uint32_t src = words[row * wordsPerRow + w], dst = 0;
+      for (int p = 0; p < 4; ++p) {
+        uint32_t low = (src >> (4 * p)) & 0xF;
+        uint32_t high = (src >> (4 * (p + 4))) & 0xF;
+        dst |= (low | high << 4) << (8 * p);
+      }
+      if (biasSigned)
+        dst ^= NibbleMagic::kSignFlip;
+      int64_t tile = row / lanes, lane = row % lanes;
+      out[(tile * wordsPerRow + w) * lanes + lane] = dst;
+    }
+  return out;
+}
+
 } // namespace mlir::qc::numerics

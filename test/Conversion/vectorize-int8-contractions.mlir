@@ -1,6 +1,8 @@
 // RUN: quant-opt %s --split-input-file --qc-vectorize-int8-contractions=dot-bits=512 --canonicalize --cse | FileCheck %s
 // RUN: quant-opt %s --split-input-file --qc-vectorize-int8-contractions="dot-bits=512 parallel=true min-parallel-macs=1" --canonicalize --cse | FileCheck %s --check-prefix=PAR
 // RUN: quant-opt %s --split-input-file --qc-vectorize-int8-contractions=dot-bits=256 --canonicalize --cse | FileCheck %s --check-prefix=VEX
+// RUN: quant-opt %s --split-input-file --qc-vectorize-int8-contractions="dot-bits=256 vnni=false" --canonicalize --cse | FileCheck %s --check-prefix=AVX2
+// RUN: not quant-opt %s --split-input-file --qc-vectorize-int8-contractions="dot-bits=512 vnni=false" 2>&1 | FileCheck %s --check-prefix=BADAVX2
 // RUN: quant-opt %s --split-input-file --qc-vectorize-int8-contractions | FileCheck %s --check-prefix=NODOT
 // RUN: not quant-opt %s --split-input-file --qc-vectorize-int8-contractions=dot-bits=128 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: quant-opt %s --split-input-file --qc-vectorize-int8-contractions="dot-bits=512 parallel=true" | FileCheck %s --check-prefix=SMALL
@@ -48,6 +50,25 @@
 // 256 bits: [N/8, K/4, 32], 4 rows x 2 vectors of 8 lanes.
 // VEX: arith.constant dense_resource<vnni_weight> : tensor<4x2x32xi8>
 // VEX: llvm.inline_asm "{vex} vpdpbusd $2, $1, $0", "=x,x,x,0" {{.*}} : (vector<8xi32>, vector<8xi32>, vector<8xi32>) -> vector<8xi32>
+// AVX2 without VNNI: the same layout; 4 accumulators (each weight vector
+// and broadcast is split into two 16-bit halves). The activation bytes:
+// even ones masked (0x00FF00FF = 16711935), odd ones shifted down; the
+// weight's: even ones shifted up and arithmetically back, odd ones shifted
+// arithmetically; two vpmaddwd (exact, where vpmaddubsw would saturate
+// 255 * -128 * 2).
+// AVX2-LABEL: func.func @u8_s8
+// AVX2-DAG: arith.constant dense<16711935> : vector<8xi32>
+// AVX2-DAG: arith.constant dense<8> : vector<16xi16>
+// AVX2: arith.constant dense_resource<vnni_weight> : tensor<4x2x32xi8>
+// AVX2: scf.for {{.*}} -> (vector<8xi32>, vector<8xi32>, vector<8xi32>, vector<8xi32>)
+// AVX2: arith.shrsi %{{.*}} : vector<16xi16>
+// AVX2: %[[EVEN:.*]] = llvm.inline_asm "vpmaddwd $2, $1, $0", "=x,x,x"
+// AVX2: %[[ODD:.*]] = llvm.inline_asm "vpmaddwd $2, $1, $0", "=x,x,x"
+// AVX2: %[[SUM:.*]] = arith.addi %{{.*}}, %[[EVEN]] : vector<8xi32>
+// AVX2: arith.addi %[[SUM]], %[[ODD]] : vector<8xi32>
+// AVX2-NOT: vpdpbusd
+// AVX2-NOT: vpmaddubsw
+// BADAVX2: without vnni, dot-bits must be 0 or 256 (AVX2)
 // NODOT-LABEL: func.func @u8_s8
 // NODOT-NOT: vpdpbusd
 // NODOT: attrs =  {qc.contraction, qc.int8_contraction

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 using namespace mlir::qc::numerics;
@@ -95,6 +96,34 @@ TEST(Packing, VNNI4Bytes) {
   ASSERT_TRUE(bytes);
   for (int b = 0; b < 64; ++b)
     EXPECT_EQ((*bytes)[b], b == 9 ? 0xF3 : 0) << "byte " << b;
+}
+
+// The VNNI words made from nibbles words are the VNNI bytes pack() makes
+// (16 lanes, random codes), and with 8 lanes the same words regrouped.
+// Signed: each nibble then holds c + 8.
+TEST(Packing, NibblesToVnniWords) {
+  const int64_t n = 32, k = 64, wordsPerRow = k / 8;
+  std::vector<int32_t> codes = randomCodes(n * k, 4, true, 7);
+  Result<std::vector<uint8_t>> nibbles =
+      pack(PackedLayout::Nibbles, 4, true, n, k, codes.data());
+  Result<std::vector<uint8_t>> vnni =
+      pack(PackedLayout::VNNI, 4, true, n, k, codes.data());
+  ASSERT_TRUE(nibbles && vnni);
+  std::vector<uint32_t> words(n * wordsPerRow), expected(n * wordsPerRow);
+  std::memcpy(words.data(), nibbles->data(), nibbles->size());
+  std::memcpy(expected.data(), vnni->data(), vnni->size());
+  EXPECT_EQ(nibblesToVnniWords(words.data(), n, wordsPerRow, 16, false),
+            expected);
+  std::vector<uint32_t> eight =
+      nibblesToVnniWords(words.data(), n, wordsPerRow, 8, true);
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t kk = 0; kk < k; ++kk) {
+      int64_t w = kk / 8, p = kk % 4;
+      uint32_t word = eight[((i / 8) * wordsPerRow + w) * 8 + i % 8];
+      int shift = 8 * int(p) + (kk % 8 >= 4 ? 4 : 0);
+      EXPECT_EQ(int32_t((word >> shift) & 0xF), codes[i * k + kk] + 8)
+          << "code (" << i << ", " << kk << ")";
+    }
 }
 
 // MMA, n = 8, k = 32. Lane 0 (n = 0, c = 0) holds e0..e7 = k 0, 1, 8, 9,

@@ -40,9 +40,13 @@ struct LowerToLLVMOptions {
   /// Width of the target's vector registers (512 with AVX-512, 256 with
   /// AVX2); sizes the matmul register blocks. 0: no register blocking.
   int64_t vectorBits = 256;
-  /// Widest vpdpbusd of the target (512: AVX-512 VNNI, 256: AVX-VNNI; 0:
-  /// none): the W4A8 kernels of qc-vectorize-packed-contractions.
+  /// Widest int8 dot product of the target (512: AVX-512 VNNI, 256:
+  /// AVX-VNNI or AVX2; 0: none): the W4A8 and int8 kernels of
+  /// qc-vectorize-packed-contractions and qc-vectorize-int8-contractions.
   int64_t dotBits = 0;
+  /// The dot product is vpdpbusd (VNNI); false: AVX2 without VNNI (the
+  /// kernels emulate it exactly).
+  bool vnni = true;
   /// Release the original bytes of packed weights (qc-tile-contractions
   /// release-packed-sources); only when no clone of the module needs them.
   bool releasePackedSources = false;

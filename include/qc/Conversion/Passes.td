@@ -192,7 +192,10 @@ def QCVectorizeInt8Contractions
            "team costs more than they take)">,
     Option<"dotBits", "dot-bits", "int64_t", /*default=*/"0",
            "Widest vpdpbusd of the target in bits (512, 256; 0: none, the "
-           "pass changes nothing)">
+           "pass changes nothing)">,
+    Option<"vnni", "vnni", "bool", /*default=*/"true",
+           "The target has vpdpbusd; false: AVX2 without VNNI, each "
+           "vpdpbusd becomes an exact vpmaddwd sequence (needs dot-bits=256)">
   ];
   let dependentDialects = ["::mlir::affine::AffineDialect",
                            "::mlir::LLVM::LLVMDialect",
@@ -260,7 +263,10 @@ def QCVectorizePackedContractions
     Option<"dotBits", "dot-bits", "int64_t", /*default=*/"0",
            "Widest vpdpbusd of the target in bits (512: AVX-512 VNNI, 256: "
            "AVX-VNNI or AVX-512 VNNI with 256-bit vectors; 0: none, the "
-           "int8 contractions stay generic)">
+           "int8 contractions stay generic)">,
+    Option<"vnni", "vnni", "bool", /*default=*/"true",
+           "The target has vpdpbusd; false: AVX2 without VNNI, each "
+           "vpdpbusd becomes vpmaddubsw + vpmaddwd (needs dot-bits=256)">
   ];
   let dependentDialects = ["::mlir::affine::AffineDialect",
                            "::mlir::LLVM::LLVMDialect",

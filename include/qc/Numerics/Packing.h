@@ -85,6 +85,19 @@ Result<std::vector<uint8_t>> pack(PackedLayout layout, int64_t bits,
 std::vector<int32_t> unpack(PackedLayout layout, int64_t bits, bool isSigned,
                             int64_t n, int64_t k, const uint8_t *bytes);
 
+/// The 4-bit VNNI layout with `lanes` output channels per tile (16: a zmm
+/// register, the layout above; 8: a ymm one), made from the same weight in
+/// `nibbles` read as n × wordsPerRow 32-bit words (word w of row i holds
+/// codes 8w..8w+7, code 8w + c in bits 4c..4c+3). The result is
+/// [n/lanes][wordsPerRow][lanes] words: word (t, w, j) holds row
+/// lanes·t + j's codes 8w + p in the low nibble and 8w + 4 + p in the high
+/// one of byte p. With `biasSigned`, every nibble is XORed with 8 (signed
+/// code c becomes the unsigned c + 8 that vpdpbusd's unsigned operand
+/// takes). Needs n % lanes = 0 (not checked: the caller's precondition).
+std::vector<uint32_t> nibblesToVnniWords(const uint32_t *words, int64_t n,
+                                         int64_t wordsPerRow, int64_t lanes,
+                                         bool biasSigned);
+
 /// How a kernel expands a 32-bit word of `nibbles` (codes k..k+7, code
 /// k + i in bits 4i..4i+3) into floats with one integer op per code and
 /// no int -> float conversion (a quarter-rate instruction on NVIDIA GPUs):

@@ -9,7 +9,10 @@ column vectors per register block, blocks of 8, 6, 4, 3 and 1 rows, several
 column panels (threads), the weight zero point's row sums, and a shape the
 kernel leaves to the generic path (N not a multiple of the lanes). Where
 the host has VNNI, the assembly must hold vpdpbusd exactly when the kernel
-applies.
+applies. Each case is also compiled for Haswell (--mcpu=haswell: AVX2
+without VNNI, 8 lanes; the kernel's exact vpmaddwd sequence), whose
+assembly must hold vpmaddwd exactly when the kernel applies, and run here
+where the host has AVX2.
 
 usage: int8_kernel_check.py QUANT_COMPILE QUANT_RUN WORKDIR
 """
@@ -26,6 +29,7 @@ with open("/proc/cpuinfo") as f:
     flags = f.read().split()
 VNNI = "avx512_vnni" in flags or "avx_vnni" in flags
 LANES = 16 if "avx512_vnni" in flags else 8
+AVX2 = "avx2" in flags
 
 # name, M, K, N, signed activations, activation zero point, weight zero
 # point ("col": per column), kernel expected
@@ -79,26 +83,32 @@ for name, m, k, n, signed, azp, bzp, kernel in CASES:
         np.int32)
     np.save(os.path.join(d, "a.npy"), a)
     np.save(os.path.join(d, "y.npy"), y)
-    lib = os.path.join(d, "libm.so")
-    subprocess.run([compile_tool, os.path.join(d, "m.onnx"), "--emit=shared",
-                    "-O3", "-o", lib], check=True)
-    r = subprocess.run([run_tool, lib, "-i", os.path.join(d, "a.npy"),
-                        "--expect", os.path.join(d, "y.npy")],
-                       capture_output=True, text=True)
-    ok = r.returncode == 0
-    used = "not checked (no VNNI)"
-    if VNNI:
-        asm = os.path.join(d, "m.s")
+    for target in ("native", "avx2"):
+        mcpu = ["--mcpu=haswell"] if target == "avx2" else []
+        lib = os.path.join(d, "libm_%s.so" % target)
         subprocess.run([compile_tool, os.path.join(d, "m.onnx"),
-                        "--emit=asm", "-O3", "-o", asm], check=True)
-        has = "vpdpbusd" in open(asm).read()
-        expected = kernel and n % LANES == 0
-        ok = ok and has == expected
-        used = "yes" if has else "no"
-    else:
-        used = "yes" if kernel else "no"
-    print("%s %s: kernel %s" % ("PASS" if ok else "FAIL", name, used))
-    if not ok:
-        print(r.stdout + r.stderr)
-        failed += 1
+                        "--emit=shared", "-O3", "-o", lib] + mcpu, check=True)
+        runs = target == "native" or AVX2
+        r = subprocess.run([run_tool, lib, "-i", os.path.join(d, "a.npy"),
+                            "--expect", os.path.join(d, "y.npy")],
+                           capture_output=True, text=True) if runs else None
+        ok = r is None or r.returncode == 0
+        if target == "avx2" or VNNI:
+            asm = os.path.join(d, "m_%s.s" % target)
+            subprocess.run([compile_tool, os.path.join(d, "m.onnx"),
+                            "--emit=asm", "-O3", "-o", asm] + mcpu,
+                           check=True)
+            instruction = "vpmaddwd" if target == "avx2" else "vpdpbusd"
+            has = instruction in open(asm).read()
+            lanes = 8 if target == "avx2" else LANES
+            ok = ok and has == (kernel and n % lanes == 0)
+            used = "yes" if has else "no"
+        else:
+            used = "yes" if kernel else "no"
+        print("%s %s%s: kernel %s" % ("PASS" if ok else "FAIL",
+                                      "AVX2 " if target == "avx2" else "",
+                                      name, used))
+        if not ok:
+            print(r.stdout + r.stderr if r else "")
+            failed += 1
 sys.exit(1 if failed else 0)

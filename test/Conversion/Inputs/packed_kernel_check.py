@@ -13,7 +13,12 @@ of the largest |y| of y = x . dequant(W)^T computed in float64 by numpy from
 the same codes and parameters. The W4A8 cases quantize x per token to int8
 (qc.quantize_per_token; numpy rounds the same way) and contract the codes
 with vpdpbusd where this CPU has VNNI (else the generic integer
-contraction runs, and only the numbers are checked).
+contraction runs, and only the numbers are checked). Where N is a multiple
+of the lanes and the parameters are constants, the kernel reads the weight
+in the VNNI layout made at compile time (checked: the `vnni_int4`
+constant); otherwise the nibbles words. The "AVX2" cases are compiled for
+Haswell (--mcpu=haswell: AVX2 without VNNI, vpdpbusd emulated by
+vpmaddubsw + vpmaddwd) and run here when this CPU has AVX2.
 
 usage: packed_kernel_check.py QUANT_OPT QUANT_COMPILE QUANT_RUN WORKDIR
 """
@@ -29,9 +34,12 @@ rng = np.random.default_rng(11)
 
 # The W4A8 kernel (vpdpbusd) is generated where the host has VNNI.
 with open("/proc/cpuinfo") as f:
-    VNNI = any(w in ("avx512_vnni", "avx_vnni") for w in f.read().split())
+    FLAGS = set(f.read().split())
+VNNI = bool(FLAGS & {"avx512_vnni", "avx_vnni"})
+AVX2 = "avx2" in FLAGS
 
-# name, signed, group (0: per channel), x shape, N[, int8 activations]
+# name, signed, group (0: per channel), x shape, N[, int8 activations[,
+# target ("native" or "avx2"), VNNI layout expected]]
 CASES = [
     ("signed g128 M=1 N=256 (16 lanes, row tiles)", True, 128, (1, 256), 256),
     ("signed g32 x[2,3,64] N=40 (8 lanes, 2 scales/chunk, 3-row blocks)",
@@ -41,9 +49,20 @@ CASES = [
     ("signed per-channel M=1 K=136 N=20 (1 lane)", True, 0, (1, 136), 20),
     ("unsigned per-channel zero points M=4 K=512 N=130 (10 row tiles)",
      False, 0, (4, 512), 130),
-    ("W4A8 signed g128 M=1 N=256", True, 128, (1, 256), 256, True),
+    ("W4A8 signed g128 M=1 N=256", True, 128, (1, 256), 256, True,
+     "native", True),
     ("W4A8 unsigned g32 zero points M=3 K=256 N=136", False, 32, (3, 256),
-     136, True),
+     136, True, "native", False),
+    ("W4A8 unsigned g32 zero points M=3 K=256 N=48 (VNNI layout, 3 rows)",
+     False, 32, (3, 256), 48, True, "native", True),
+    ("W4A8 signed per-channel x[2,5,136] N=32 (VNNI layout, odd words)",
+     True, 0, (2, 5, 136), 32, True, "native", True),
+    ("W4A8 signed g64 M=2 K=512 N=256 (VNNI layout, row tiles)", True, 64,
+     (2, 512), 256, True, "native", True),
+    ("AVX2 W4A8 unsigned g32 zero points M=3 K=256 N=136 (VNNI layout)",
+     False, 32, (3, 256), 136, True, "avx2", True),
+    ("AVX2 W4A8 signed g128 M=1 K=256 N=20 (words)", True, 128, (1, 256), 20,
+     True, "avx2", False),
 ]
 
 
@@ -87,6 +106,10 @@ def module(signed, group, xshape, n, codes, scales, zps, int8=False):
 failed = 0
 for i, (name, signed, group, xshape, n, *rest) in enumerate(CASES):
     int8 = bool(rest and rest[0])
+    avx2 = len(rest) > 1 and rest[1] == "avx2"
+    want_vnni = len(rest) > 2 and rest[2]
+    dot = "vpmaddubsw" if avx2 else "vpdpbusd"
+    native_dot = avx2 or VNNI
     k = xshape[-1]
     groups = k // group if group else 1
     if signed:
@@ -106,17 +129,24 @@ for i, (name, signed, group, xshape, n, *rest) in enumerate(CASES):
     lowered = subprocess.run(
         [opt, src, "--qc-pack-weights",
          "--convert-qc-to-linalg=packed-int8-activations=%d" % int8,
-         "--qc-vectorize-packed-contractions=dot-bits=%d" % (
-             512 if int8 and VNNI else 0)], check=True,
-        capture_output=True, text=True).stdout
+         "--qc-vectorize-packed-contractions=dot-bits=%d vnni=%d" % (
+             256 if avx2 else 512 if int8 and VNNI else 0, not avx2)],
+        check=True, capture_output=True, text=True).stdout
     kernel = ("qc.packed_contraction" not in lowered and
               "vector.fma" in lowered and
-              (not int8 or "vpdpbusd" in lowered))
-    if int8 and not VNNI:
+              (not int8 or (dot in lowered and
+                            ("vnni_int4" in lowered) == want_vnni)))
+    if int8 and not native_dot:
         kernel = True  # no VNNI here: the generic W4A8 contraction runs
     lib = os.path.join(work, "lib%d.so" % i)
     subprocess.run([compile_tool, src, "--emit=shared", "--name", "m", "-o",
-                    lib], check=True)
+                    lib] + (["--mcpu=haswell"] if avx2 else []), check=True)
+    if avx2 and not AVX2:
+        # Compiled, but this CPU cannot run AVX2 code.
+        print("%s %s: kernel %s" % ("PASS" if kernel else "FAIL", name,
+                                    "yes" if kernel else "NO"))
+        failed += not kernel
+        continue
     xf = os.path.join(work, "x%d.npy" % i)
     np.save(xf, x)
     out = os.path.join(work, "out%d" % i)
