@@ -599,6 +599,16 @@ struct QCVectorizePackedContractionsPass
                              zpOffset);
     if (!scales || (pc.zeroPoint && !zeroPoints))
       return false;
+    // One zero point for all (ONNX MatMulNBits' default 8 of unsigned
+    // codes): a constant vector instead of a tensor streamed beside the
+    // codes.
+    std::optional<float> uniformZero;
+    if (!zeroPoints)
+      uniformZero = zpOffset;
+    else if (llvm::all_equal(*zeroPoints))
+      uniformZero = zeroPoints->front();
+    if (uniformZero)
+      zeroPoints.reset();
 
     linalg::GenericOp op = pc.op;
     OpBuilder b(op);
@@ -633,7 +643,7 @@ struct QCVectorizePackedContractionsPass
 
     // Each row's code sum per group, [M, groups] f32, where a zero point
     // (or the + 8 of signed codes) applies.
-    bool correct = zeroPoint || pc.isSigned;
+    bool correct = zeroPoint || (uniformZero && *uniformZero != 0);
     Value sums;
     if (correct) {
       auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
@@ -775,9 +785,10 @@ struct QCVectorizePackedContractionsPass
                       negZero = arith::NegFOp::create(
                           b, loc,
                           h.read(laneF32, zeroPoint, {nb, g, h.index(0)}));
-                    else if (pc.isSigned)
+                    else if (correct)
                       negZero = arith::ConstantOp::create(
-                          b, loc, DenseElementsAttr::get(laneF32, -zpOffset));
+                          b, loc,
+                          DenseElementsAttr::get(laneF32, -*uniformZero));
                     SmallVector<Value> next;
                     for (int64_t r = 0; r < rowBlock; ++r) {
                       Value dot = groupDots[r * 2 * unroll];
