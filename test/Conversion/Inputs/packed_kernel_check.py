@@ -39,7 +39,8 @@ VNNI = bool(FLAGS & {"avx512_vnni", "avx_vnni"})
 AVX2 = "avx2" in FLAGS
 
 # name, signed, group (0: per channel), x shape, N[, int8 activations[,
-# target ("native" or "avx2"), VNNI layout expected]]
+# target ("native" or "avx2"), VNNI layout expected[, one zero point for
+# all (unsigned; then no zero-point tensor in the layout)]]]
 CASES = [
     ("signed g128 M=1 N=256 (16 lanes, row tiles)", True, 128, (1, 256), 256),
     ("signed g32 x[2,3,64] N=40 (8 lanes, 2 scales/chunk, 3-row blocks)",
@@ -59,6 +60,9 @@ CASES = [
      True, 0, (2, 5, 136), 32, True, "native", True),
     ("W4A8 signed g64 M=2 K=512 N=256 (VNNI layout, row tiles)", True, 64,
      (2, 512), 256, True, "native", True),
+    ("W4A8 unsigned g32 zero point 8 everywhere M=1 K=256 N=32 (VNNI "
+     "layout, no zero-point tensor)", False, 32, (1, 256), 32, True, "native",
+     True, 8),
     ("AVX2 W4A8 unsigned g32 zero points M=3 K=256 N=136 (VNNI layout)",
      False, 32, (3, 256), 136, True, "avx2", True),
     ("AVX2 W4A8 signed g128 M=1 K=256 N=20 (words)", True, 128, (1, 256), 20,
@@ -108,6 +112,7 @@ for i, (name, signed, group, xshape, n, *rest) in enumerate(CASES):
     int8 = bool(rest and rest[0])
     avx2 = len(rest) > 1 and rest[1] == "avx2"
     want_vnni = len(rest) > 2 and rest[2]
+    uniform_zp = rest[3] if len(rest) > 3 else None
     dot = "vpmaddubsw" if avx2 else "vpdpbusd"
     native_dot = avx2 or VNNI
     k = xshape[-1]
@@ -118,6 +123,8 @@ for i, (name, signed, group, xshape, n, *rest) in enumerate(CASES):
     else:
         codes = rng.integers(0, 16, (n, k))
         zps = rng.integers(0, 16, (n, groups))
+        if uniform_zp is not None:
+            zps[:] = uniform_zp
     scales = rng.uniform(0.01, 0.1, (n, groups)).astype(np.float32)
     x = rng.standard_normal(xshape).astype(np.float32)
     per = group if group else k
@@ -136,6 +143,8 @@ for i, (name, signed, group, xshape, n, *rest) in enumerate(CASES):
               "vector.fma" in lowered and
               (not int8 or (dot in lowered and
                             ("vnni_int4" in lowered) == want_vnni)))
+    if uniform_zp is not None:
+        kernel = kernel and "vnni_zero_points" not in lowered
     if int8 and not native_dot:
         kernel = True  # no VNNI here: the generic W4A8 contraction runs
     lib = os.path.join(work, "lib%d.so" % i)
