@@ -1016,6 +1016,58 @@ Value packedNibbleContraction(OpBuilder &b, Location loc, PackedWeightOp packed,
   return generic.getResult(0);
 }
 
+/// Whether `v` is a constant seen through storage casts (which fold away
+/// before the kernels run).
+bool constantBehindCasts(Value v) {
+  while (auto cast = v.getDefiningOp<quant::StorageCastOp>())
+    v = cast.getInput();
+  return matchPattern(v, m_Constant());
+}
+
+/// a · b of 8-bit codes in the form qc-vectorize-int8-contractions takes
+/// (the importer's MatMulInteger): each side widened to i32 by its own
+/// generic, contracted in (m, k, n) order, marked `qc.int8_contraction`.
+/// `b` is [N, K] when `transposeRhs`, else [K, N]; `init` is the zeroed
+/// [M, N] i32 accumulator.
+Value int8MarkedContraction(OpBuilder &b, Location loc, Value aCodes,
+                            bool aSigned, Value bCodes, bool bSigned,
+                            bool transposeRhs, Value init) {
+  MLIRContext *ctx = b.getContext();
+  Type i32 = b.getI32Type();
+  auto widen = [&](Value codes, bool isSigned) {
+    return elementwise(b, loc, codes, i32, {codes},
+                       {b.getMultiDimIdentityMap(2)},
+                       [&](OpBuilder &nb, Location l, ValueRange v) {
+                         return widenStorage(nb, l, v[0], isSigned);
+                       });
+  };
+  Value a32 = widen(aCodes, aSigned), b32 = widen(bCodes, bSigned);
+  AffineExpr m = getAffineDimExpr(0, ctx), k = getAffineDimExpr(1, ctx),
+             n = getAffineDimExpr(2, ctx);
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(3, 0, {m, k}, ctx),
+      AffineMap::get(3, 0, transposeRhs ? ArrayRef<AffineExpr>{n, k}
+                                        : ArrayRef<AffineExpr>{k, n},
+                     ctx),
+      AffineMap::get(3, 0, {m, n}, ctx)};
+  auto generic = linalg::GenericOp::create(
+      b, loc, TypeRange{init.getType()}, ValueRange{a32, b32},
+      ValueRange{init}, maps,
+      SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
+                                       utils::IteratorType::reduction,
+                                       utils::IteratorType::parallel},
+      [](OpBuilder &nb, Location l, ValueRange args) {
+        Value p = arith::MulIOp::create(nb, l, args[0], args[1]);
+        linalg::YieldOp::create(
+            nb, l, arith::AddIOp::create(nb, l, args[2], p).getResult());
+      });
+  generic->setAttr("qc.int8_contraction",
+                   b.getDictionaryAttr(
+                       {b.getNamedAttr("lhs_signed", b.getBoolAttr(aSigned)),
+                        b.getNamedAttr("rhs_signed", b.getBoolAttr(bSigned))}));
+  return generic.getResult(0);
+}
+
 struct MatMulLowering : OpRewritePattern<MatMulOp> {
   MatMulLowering(MLIRContext *ctx, bool int8Activations)
       : OpRewritePattern(ctx), int8Activations(int8Activations) {}
@@ -1217,6 +1269,26 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
                        : expressed;
 
     grouped = grouped && accType.isF32();
+    // W8A8 on an int8 dot-product target (int8Activations: the pipeline
+    // sets it with vpdpbusd): symmetric 8-bit codes on both sides, a
+    // constant signed weight, static shapes the kernel tiles (K % 4, N a
+    // multiple of 16 lanes, so 8 too): the int8 kernel's form, whose
+    // scales the epilogue below applies.
+    auto byteCodes = [](const ContractionOperand &o) {
+      return o.quant && !o.narrowTo && o.quant->symmetric &&
+             o.quant->type.getStorageTypeIntegralWidth() == 8 &&
+             getElementTypeOrSelf(o.value.getType()).isInteger(8);
+    };
+    auto staticShape = [](Value v) {
+      return cast<RankedTensorType>(v.getType()).hasStaticShape();
+    };
+    bool int8Kernel =
+        integer && int8Activations && batch == 0 && !lhsVector &&
+        !rhsVector && byteCodes(*a) && byteCodes(*bOp) &&
+        bOp->quant->type.isSigned() && staticShape(a->value) &&
+        staticShape(bOp->value) && lhsTy.getDimSize(1) % 4 == 0 &&
+        outShape.back() % 16 == 0 &&
+        constantBehindCasts(bOp->value);
 
     Value acc;
     if (nibbles) {
@@ -1259,6 +1331,15 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
       acc = groupedIntegerContraction(rewriter, loc, *a, *bOp, transposeRhs,
                                       batch, m, n, k, group, outShape,
                                       outSources);
+    } else if (int8Kernel) {
+      auto accTy = RankedTensorType::get(outShape, accType);
+      Value init = emptyLike(rewriter, loc, accTy, outSources);
+      Value zero = arith::ConstantOp::create(
+          rewriter, loc, rewriter.getIntegerAttr(accType, 0));
+      init = linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
+      acc = int8MarkedContraction(rewriter, loc, a->value,
+                                  a->quant->type.isSigned(), bOp->value,
+                                  /*bSigned=*/true, transposeRhs, init);
     } else {
       // The accumulator, zero-filled.
       auto accTy = RankedTensorType::get(outShape, accType);

@@ -72,15 +72,18 @@ struct QCVectorizeInt8ContractionsPass
           QCVectorizeInt8ContractionsPass> {
   using QCVectorizeInt8ContractionsBase::QCVectorizeInt8ContractionsBase;
 
+  /// `transposed`: the weight's codes are [N, K] (a transpose_rhs
+  /// qc.matmul), else [K, N].
   void rewrite(linalg::GenericOp op, const Side &a, const Side &w,
-               ArrayRef<char> wBytes) {
+               ArrayRef<char> wBytes, bool transposed) {
     OpBuilder b(op);
     Location loc = op.getLoc();
     MLIRContext *ctx = b.getContext();
     Type i8 = b.getI8Type(), i32 = b.getI32Type();
     auto aType = cast<RankedTensorType>(a.codes.getType());
     int64_t m = aType.getDimSize(0), k = aType.getDimSize(1);
-    int64_t n = cast<RankedTensorType>(w.codes.getType()).getDimSize(1);
+    int64_t n = cast<RankedTensorType>(w.codes.getType())
+                    .getDimSize(transposed ? 0 : 1);
     int64_t lanes = dotBits / 32;
     int64_t quads = k / 4;
     // The activation side is a + 128: any byte, so no vpmaddubsw without
@@ -104,7 +107,7 @@ struct QCVectorizeInt8ContractionsPass
     SmallVector<int32_t> colSums(n, 0);
     for (int64_t row = 0; row < k; ++row)
       for (int64_t col = 0; col < n; ++col) {
-        char byte = wBytes[row * n + col];
+        char byte = transposed ? wBytes[col * k + row] : wBytes[row * n + col];
         colSums[col] += int32_t(static_cast<int8_t>(byte));
         int64_t nb = col / lanes, l = col % lanes;
         out[((nb * quads + row / 4) * lanes + l) * 4 + row % 4] = byte;
@@ -405,8 +408,9 @@ struct QCVectorizeInt8ContractionsPass
       AffineExpr m = getAffineDimExpr(0, ctx), k = getAffineDimExpr(1, ctx),
                  n = getAffineDimExpr(2, ctx);
       SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+      bool transposed = maps[1] == AffineMap::get(3, 0, {n, k}, ctx);
       if (maps[0] != AffineMap::get(3, 0, {m, k}, ctx) ||
-          maps[1] != AffineMap::get(3, 0, {k, n}, ctx) ||
+          (!transposed && maps[1] != AffineMap::get(3, 0, {k, n}, ctx)) ||
           maps[2] != AffineMap::get(3, 0, {m, n}, ctx))
         continue;
       // The weight side must be signed bytes (vpdpbusd's signed operand).
@@ -418,14 +422,16 @@ struct QCVectorizeInt8ContractionsPass
         continue;
       auto aType = cast<RankedTensorType>(a->codes.getType());
       auto wType = cast<RankedTensorType>(w->codes.getType());
+      // (A weight zero point is read at (k, n) of the codes: [K, N] only.)
       if (aType.getRank() != 2 || wType.getRank() != 2 ||
-          aType.getDimSize(1) % 4 != 0 || wType.getDimSize(1) % lanes != 0 ||
+          (transposed && w->zeroPoint) || aType.getDimSize(1) % 4 != 0 ||
+          wType.getDimSize(transposed ? 0 : 1) % lanes != 0 ||
           !cast<RankedTensorType>(op.getResult(0).getType()).hasStaticShape())
         continue;
       std::optional<ArrayRef<char>> bytes = constantBytes(w->codes);
       if (!bytes)
         continue;
-      rewrite(op, *a, *w, *bytes);
+      rewrite(op, *a, *w, *bytes, transposed);
     }
   }
 };

@@ -73,7 +73,10 @@ for tag, flags in [("W8A8", ["--weights=int8", "--group=0",
     lowered = subprocess.run(
         [compile_tool, path, "--emit=mlir", "-o", "-", "--per-token"] + flags,
         check=True, capture_output=True, text=True).stdout
+    # Integer products: scalar i32 multiplies, or the int8 kernel's dot
+    # products (vpdpbusd; vpmaddwd on AVX2 without VNNI).
     checks.append(("%s per-token multiplies in i32" % tag,
-                   re.search(r"llvm\.mul %\S+, %\S+ : i32", lowered)
+                   re.search(r"llvm\.mul %\S+, %\S+ : i32|"
+                             r"\"(\{vex\} )?(vpdpbusd|vpmaddwd) ", lowered)
                    is not None))
 report(checks)
