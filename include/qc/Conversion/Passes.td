@@ -174,6 +174,16 @@ def QCVectorizeInt8Contractions
       column sums and, where the weight has a zero point zb, adds
       zb * (K * za - the row's sum of a); the result is exact.
 
+    The weight may also be read as [N, K] (map (n, k): a transpose_rhs
+    W8A8 `qc.matmul`, which convert-qc-to-linalg emits in this form on a
+    dot-product target); it then has no zero point.
+
+    With `vnni` false (AVX2 without VNNI, `dot-bits`=256) each vpdpbusd is
+    replaced by an exact sequence: the bytes of both sides widened to 16
+    bits in place (even bytes masked or shifted up and arithmetically
+    back, odd ones shifted down), two vpmaddwd and two adds (vpmaddubsw
+    would saturate on 255 * -128 * 2); 4 accumulators instead of 8.
+
     Column panels are an `scf.forall` when `parallel`. Without `dot-bits`
     (0), or for generics it cannot take (unsigned weights, a non-constant
     weight, other shapes), nothing changes: `qc-tile-contractions` handles
@@ -238,6 +248,25 @@ def QCVectorizePackedContractions
     word's 8 products in i32, converted to f32, minus (zero point [+ 8])
     times the word's code sum, times the group scale. Without `dot-bits`
     the int8 generic is left as it is.
+
+    W4A8 with N a multiple of the lanes and constant words, scales and zero
+    points (what a compiled model has) takes the VNNI layout instead: at
+    compile time the words become [N/L, K/8, L] (numerics
+    `nibblesToVnniWords`: lanes are output rows, byte p of a word holds
+    codes 8w + p and 8w + 4 + p, signed codes stored as c + 8) and the
+    parameters [N/L, groups, L] f32 (a zero point equal everywhere, such as
+    MatMulNBits' default 8, becomes a constant vector). Per word: `& 0x0F`
+    and `>> 4` give the two halves, each meets 4 activation bytes broadcast
+    from x itself (no rearrangement) in a dot product accumulating in i32
+    over the whole group (2 words unrolled, 4 accumulators per row of x);
+    per group: (zero point [+ 8]) times the row's code sum of the group is
+    subtracted and the scale lanes multiply; the L outputs are stored
+    without a horizontal sum. About 6 instructions per 64 bytes of codes
+    against 13 for the chunk kernel.
+
+    With `vnni` false (AVX2 without VNNI, `dot-bits`=256), each dot
+    product is vpmaddubsw (nibbles times codes, pairs in i16; 2 * 15 * 128
+    cannot saturate) then vpmaddwd by ones and an add.
 
     Weight rows are split into `row-tiles` pieces of an `scf.forall` when
     `parallel` (each thread streams whole rows); otherwise `scf.for`.
