@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GPUMmaKernel.h"
 #include "qc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -270,7 +271,9 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       Value init = fill ? fill.getInputs()[0] : Value();
       if (auto generic = dyn_cast<linalg::GenericOp>(current.getOperation()))
         if (isTopLevel(generic) &&
-            (succeeded(mapReduction(rewriter, generic, /*lanes=*/32, init)) ||
+            ((mma && succeeded(qc::buildPackedMmaKernel(rewriter, generic,
+                                                        init, mmaMinRows))) ||
+             succeeded(mapReduction(rewriter, generic, /*lanes=*/32, init)) ||
              succeeded(mapReduction(rewriter, generic, /*lanes=*/1, init)))) {
           rewriter.eraseOp(generic);
           if (fill)

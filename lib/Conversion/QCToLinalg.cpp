@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Conversion/Passes.h"
+#include "qc/Dialect/QC/IR/Int8Contraction.h"
 #include "qc/Dialect/QC/IR/QCOps.h"
 #include "qc/Dialect/QC/Transforms/Quantization.h"
 #include "qc/Numerics/Hadamard.h"
@@ -1032,7 +1033,6 @@ bool constantBehindCasts(Value v) {
 Value int8MarkedContraction(OpBuilder &b, Location loc, Value aCodes,
                             bool aSigned, Value bCodes, bool bSigned,
                             bool transposeRhs, Value init) {
-  MLIRContext *ctx = b.getContext();
   Type i32 = b.getI32Type();
   auto widen = [&](Value codes, bool isSigned) {
     return elementwise(b, loc, codes, i32, {codes},
@@ -1041,31 +1041,12 @@ Value int8MarkedContraction(OpBuilder &b, Location loc, Value aCodes,
                          return widenStorage(nb, l, v[0], isSigned);
                        });
   };
-  Value a32 = widen(aCodes, aSigned), b32 = widen(bCodes, bSigned);
-  AffineExpr m = getAffineDimExpr(0, ctx), k = getAffineDimExpr(1, ctx),
-             n = getAffineDimExpr(2, ctx);
-  SmallVector<AffineMap> maps = {
-      AffineMap::get(3, 0, {m, k}, ctx),
-      AffineMap::get(3, 0, transposeRhs ? ArrayRef<AffineExpr>{n, k}
-                                        : ArrayRef<AffineExpr>{k, n},
-                     ctx),
-      AffineMap::get(3, 0, {m, n}, ctx)};
-  auto generic = linalg::GenericOp::create(
-      b, loc, TypeRange{init.getType()}, ValueRange{a32, b32},
-      ValueRange{init}, maps,
-      SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
-                                       utils::IteratorType::reduction,
-                                       utils::IteratorType::parallel},
-      [](OpBuilder &nb, Location l, ValueRange args) {
-        Value p = arith::MulIOp::create(nb, l, args[0], args[1]);
-        linalg::YieldOp::create(
-            nb, l, arith::AddIOp::create(nb, l, args[2], p).getResult());
-      });
-  generic->setAttr("qc.int8_contraction",
-                   b.getDictionaryAttr(
-                       {b.getNamedAttr("lhs_signed", b.getBoolAttr(aSigned)),
-                        b.getNamedAttr("rhs_signed", b.getBoolAttr(bSigned))}));
-  return generic.getResult(0);
+  // (In this order: argument evaluation order is unspecified.)
+  Value a32 = widen(aCodes, aSigned);
+  Value b32 = widen(bCodes, bSigned);
+  return buildInt8Contraction(b, loc, a32, b32, transposeRhs, init, aSigned,
+                              bSigned)
+      .getResult(0);
 }
 
 struct MatMulLowering : OpRewritePattern<MatMulOp> {
@@ -1271,23 +1252,23 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
     grouped = grouped && accType.isF32();
     // W8A8 on an int8 dot-product target (int8Activations: the pipeline
     // sets it with vpdpbusd): symmetric 8-bit codes on both sides, a
-    // constant signed weight, static shapes the kernel tiles (K % 4, N a
-    // multiple of 16 lanes, so 8 too): the int8 kernel's form, whose
-    // scales the epilogue below applies.
+    // constant signed 2-D weight of the sizes the kernel tiles (K % 4, N a
+    // multiple of 16 lanes, so 8 too), an activation of any rows (dynamic
+    // or with leading dimensions, folded into M): the int8 kernel's form,
+    // whose scales the epilogue below applies.
     auto byteCodes = [](const ContractionOperand &o) {
       return o.quant && !o.narrowTo && o.quant->symmetric &&
              o.quant->type.getStorageTypeIntegralWidth() == 8 &&
              getElementTypeOrSelf(o.value.getType()).isInteger(8);
     };
-    auto staticShape = [](Value v) {
-      return cast<RankedTensorType>(v.getType()).hasStaticShape();
-    };
+    int64_t reduction = lhsTy.getDimSize(lhsTy.getRank() - 1);
     bool int8Kernel =
-        integer && int8Activations && batch == 0 && !lhsVector &&
+        integer && int8Activations && rhsBatch == 0 && !lhsVector &&
         !rhsVector && byteCodes(*a) && byteCodes(*bOp) &&
-        bOp->quant->type.isSigned() && staticShape(a->value) &&
-        staticShape(bOp->value) && lhsTy.getDimSize(1) % 4 == 0 &&
-        outShape.back() % 16 == 0 &&
+        bOp->quant->type.isSigned() &&
+        cast<RankedTensorType>(bOp->value.getType()).hasStaticShape() &&
+        !ShapedType::isDynamic(reduction) && reduction % 4 == 0 &&
+        !ShapedType::isDynamic(outShape.back()) && outShape.back() % 16 == 0 &&
         constantBehindCasts(bOp->value);
 
     Value acc;
@@ -1332,14 +1313,40 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
                                       batch, m, n, k, group, outShape,
                                       outSources);
     } else if (int8Kernel) {
-      auto accTy = RankedTensorType::get(outShape, accType);
-      Value init = emptyLike(rewriter, loc, accTy, outSources);
+      // The kernel is 2-D: the activation's leading dimensions fold into
+      // its rows, and the result unfolds again.
+      Value codes = a->value;
+      int64_t rank = outShape.size();
+      SmallVector<ReassociationIndices> rowDims;
+      if (rank > 2) {
+        rowDims.emplace_back();
+        for (int64_t d = 0; d + 1 < rank; ++d)
+          rowDims[0].push_back(d);
+        rowDims.push_back({rank - 1});
+        codes = tensor::CollapseShapeOp::create(rewriter, loc, codes, rowDims);
+      }
+      int64_t rows = cast<RankedTensorType>(codes.getType()).getDimSize(0);
+      auto accTy = RankedTensorType::get({rows, outShape.back()}, accType);
+      Value init = emptyLike(rewriter, loc, accTy, {{codes, 0}, {codes, -1}});
       Value zero = arith::ConstantOp::create(
           rewriter, loc, rewriter.getIntegerAttr(accType, 0));
       init = linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
-      acc = int8MarkedContraction(rewriter, loc, a->value,
+      acc = int8MarkedContraction(rewriter, loc, codes,
                                   a->quant->type.isSigned(), bOp->value,
                                   /*bSigned=*/true, transposeRhs, init);
+      if (rank > 2) {
+        SmallVector<OpFoldResult> sizes;
+        for (int64_t d = 0; d < rank; ++d)
+          sizes.push_back(
+              ShapedType::isDynamic(outShape[d])
+                  ? OpFoldResult(tensor::DimOp::create(rewriter, loc,
+                                                       a->value, d)
+                                     .getResult())
+                  : OpFoldResult(rewriter.getIndexAttr(outShape[d])));
+        acc = tensor::ExpandShapeOp::create(
+            rewriter, loc, RankedTensorType::get(outShape, accType), acc,
+            rowDims, sizes);
+      }
     } else {
       // The accumulator, zero-filled.
       auto accTy = RankedTensorType::get(outShape, accType);

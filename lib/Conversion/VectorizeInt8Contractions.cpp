@@ -8,6 +8,7 @@
 #include "X86Dot.h"
 #include "ThreadPolicy.h"
 #include "qc/Conversion/Passes.h"
+#include "qc/Dialect/QC/IR/Int8Contraction.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -46,7 +47,9 @@ FailureOr<Side> matchSide(Value v, bool isSigned) {
   s.isSigned = isSigned;
   s.codes = gen.getDpsInputs()[0];
   auto type = cast<RankedTensorType>(s.codes.getType());
-  if (!type.getElementType().isInteger(8) || !type.hasStaticShape())
+  // Rows (M of the activation) may be dynamic; the reduction may not.
+  if (!type.getElementType().isInteger(8) || type.getRank() != 2 ||
+      ShapedType::isDynamic(type.getDimSize(1)))
     return failure();
   if (gen.getNumDpsInputs() == 2) {
     s.zeroPoint = gen.getDpsInputs()[1];
@@ -82,6 +85,10 @@ struct QCVectorizeInt8ContractionsPass
     Type i8 = b.getI8Type(), i32 = b.getI32Type();
     auto aType = cast<RankedTensorType>(a.codes.getType());
     int64_t m = aType.getDimSize(0), k = aType.getDimSize(1);
+    // The rows, where M is dynamic.
+    SmallVector<Value> dynamicRows;
+    if (ShapedType::isDynamic(m))
+      dynamicRows.push_back(tensor::DimOp::create(b, loc, a.codes, 0));
     int64_t n = cast<RankedTensorType>(w.codes.getType())
                     .getDimSize(transposed ? 0 : 1);
     int64_t lanes = dotBits / 32;
@@ -128,7 +135,8 @@ struct QCVectorizeInt8ContractionsPass
     auto d = [&](unsigned i) { return getAffineDimExpr(i, ctx); };
     auto identity2 = AffineMap::getMultiDimIdentityMap(2, ctx);
     if (a.isSigned) {
-      Value init = tensor::EmptyOp::create(b, loc, aType.getShape(), i8);
+      Value init =
+          tensor::EmptyOp::create(b, loc, aType.getShape(), i8, dynamicRows);
       codes = linalg::GenericOp::create(
                   b, loc, TypeRange{aType}, ValueRange{a.codes},
                   ValueRange{init},
@@ -152,7 +160,8 @@ struct QCVectorizeInt8ContractionsPass
       Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
       Value init = linalg::FillOp::create(
                        b, loc, zero,
-                       tensor::EmptyOp::create(b, loc, sumType.getShape(), i32)
+                       tensor::EmptyOp::create(b, loc, sumType.getShape(), i32,
+                                               dynamicRows)
                            .getResult())
                        .getResult(0);
       rowSums =
@@ -218,25 +227,40 @@ struct QCVectorizeInt8ContractionsPass
         cols = c;
         break;
       }
+    // A static M: the largest block that divides it. A dynamic M: blocks of
+    // the largest size, then the rows left over one at a time.
     int64_t rows = 1;
-    for (int64_t r = std::min<int64_t>(budget / cols, m); r >= 1; --r)
-      if (m % r == 0) {
-        rows = r;
-        break;
-      }
+    if (ShapedType::isDynamic(m))
+      rows = budget / cols;
+    else
+      for (int64_t r = std::min<int64_t>(budget / cols, m); r >= 1; --r)
+        if (m % r == 0) {
+          rows = r;
+          break;
+        }
     int64_t panelCols = cols * lanes, panels = n / panelCols;
+    Value mValue = dynamicRows.empty() ? index(m) : dynamicRows[0];
+    // The end of the row blocks: M rounded down to a multiple of `rows`.
+    Value blockedRows = mValue;
+    if (!dynamicRows.empty() && rows > 1)
+      blockedRows = arith::MulIOp::create(
+          b, loc,
+          arith::DivUIOp::create(b, loc, mValue, index(rows)).getResult(),
+          index(rows));
 
     Value init = op.getDpsInits()[0];
     auto bytes4 = VectorType::get({4}, i8);
     auto word1 = VectorType::get({1}, i32);
     auto wordBytes = VectorType::get({4 * lanes}, i8);
 
-    // Panel p of the output ([M, panelCols] at column p * panelCols).
-    auto panelBody = [&](Value p, Value slice) -> Value {
+    // Rows [lb, ub) of panel p of the output ([M, panelCols] at column
+    // p * panelCols), `rows` at a time.
+    auto rowBlocks = [&](Value p, Value slice, Value lb, Value ub,
+                         int64_t rows) -> Value {
       Value n0 = arith::MulIOp::create(b, loc, p, index(panelCols));
       Value nb0 = arith::MulIOp::create(b, loc, p, index(cols));
       auto rowLoop = scf::ForOp::create(
-          b, loc, index(0), index(m), index(rows), ValueRange{slice},
+          b, loc, lb, ub, index(rows), ValueRange{slice},
           [&](OpBuilder &nb, Location, Value m0, ValueRange iter) {
             OpBuilder::InsertionGuard guard(b);
             b.setInsertionPoint(nb.getInsertionBlock(), nb.getInsertionPoint());
@@ -331,10 +355,18 @@ struct QCVectorizeInt8ContractionsPass
           });
       return rowLoop.getResult(0);
     };
+    auto panelBody = [&](Value p, Value slice) -> Value {
+      Value done = rowBlocks(p, slice, index(0), blockedRows, rows);
+      if (blockedRows != mValue)
+        done = rowBlocks(p, done, blockedRows, mValue, 1);
+      return done;
+    };
 
     // The [M, panelCols] window of panel p.
-    SmallVector<OpFoldResult> offsets, sizes{b.getIndexAttr(m),
-                                             b.getIndexAttr(panelCols)};
+    SmallVector<OpFoldResult> offsets,
+        sizes{dynamicRows.empty() ? OpFoldResult(b.getIndexAttr(m))
+                                  : OpFoldResult(mValue),
+              b.getIndexAttr(panelCols)};
     SmallVector<OpFoldResult> strides(2, b.getIndexAttr(1));
     auto panelSlice = [&](Value p, Value whole) -> Value {
       Value n0 = arith::MulIOp::create(b, loc, p, index(panelCols));
@@ -378,26 +410,21 @@ struct QCVectorizeInt8ContractionsPass
   }
 
   void runOnOperation() override {
-    if (dotBits != 0 && dotBits != 256 && dotBits != 512) {
-      getOperation()->emitError(
-          "qc-vectorize-int8-contractions: dot-bits must be 0, 256 or 512");
-      return signalPassFailure();
-    }
-    if (!vnni && dotBits != 0 && dotBits != 256) {
-      getOperation()->emitError("qc-vectorize-int8-contractions: without "
-                                "vnni, dot-bits must be 0 or 256 (AVX2)");
+    std::string error = qc::checkDotOptions("qc-vectorize-int8-contractions", dotBits, vnni);
+    if (!error.empty()) {
+      getOperation()->emitError(error);
       return signalPassFailure();
     }
     if (dotBits == 0)
       return;
     SmallVector<linalg::GenericOp> found;
     getOperation()->walk([&](linalg::GenericOp op) {
-      if (op->hasAttr("qc.int8_contraction"))
+      if (op->hasAttr(qc::kInt8ContractionAttr))
         found.push_back(op);
     });
     int64_t lanes = dotBits / 32;
     for (linalg::GenericOp op : found) {
-      auto marker = op->getAttrOfType<DictionaryAttr>("qc.int8_contraction");
+      auto marker = op->getAttrOfType<DictionaryAttr>(qc::kInt8ContractionAttr);
       auto flag = [&](StringRef name) {
         auto v = marker ? marker.getAs<BoolAttr>(name) : BoolAttr();
         return v && v.getValue();
@@ -425,8 +452,11 @@ struct QCVectorizeInt8ContractionsPass
       // (A weight zero point is read at (k, n) of the codes: [K, N] only.)
       if (aType.getRank() != 2 || wType.getRank() != 2 ||
           (transposed && w->zeroPoint) || aType.getDimSize(1) % 4 != 0 ||
+          !wType.hasStaticShape() ||
           wType.getDimSize(transposed ? 0 : 1) % lanes != 0 ||
-          !cast<RankedTensorType>(op.getResult(0).getType()).hasStaticShape())
+          ShapedType::isDynamic(
+              cast<RankedTensorType>(op.getResult(0).getType())
+                  .getDimSize(1)))
         continue;
       std::optional<ArrayRef<char>> bytes = constantBytes(w->codes);
       if (!bytes)

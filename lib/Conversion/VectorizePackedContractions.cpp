@@ -1087,14 +1087,9 @@ struct QCVectorizePackedContractionsPass
   }
 
   void runOnOperation() override {
-    if (!vnni && dotBits != 0 && dotBits != 256) {
-      getOperation()->emitError("qc-vectorize-packed-contractions: without "
-                                "vnni, dot-bits must be 0 or 256 (AVX2)");
-      return signalPassFailure();
-    }
-    if (dotBits != 0 && dotBits != 256 && dotBits != 512) {
-      getOperation()->emitError(
-          "qc-vectorize-packed-contractions: dot-bits must be 0, 256 or 512");
+    std::string error = qc::checkDotOptions("qc-vectorize-packed-contractions", dotBits, vnni);
+    if (!error.empty()) {
+      getOperation()->emitError(error);
       return signalPassFailure();
     }
     if (lanes < 1 || rowTiles < 1) {

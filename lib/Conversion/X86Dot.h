@@ -32,6 +32,18 @@ inline Value buildX86Asm(OpBuilder &b, Location loc, Type type,
       .getResult(0);
 }
 
+/// The error in a kernel pass's `dot-bits` / `vnni` options, naming the
+/// pass, or "" where they are valid: 0 (no dot product), 256 or 512 bits,
+/// and 256 only without VNNI (the AVX2 sequence).
+inline std::string checkDotOptions(StringRef pass, int64_t dotBits,
+                                   bool vnni) {
+  if (dotBits != 0 && dotBits != 256 && dotBits != 512)
+    return (pass + ": dot-bits must be 0, 256 or 512").str();
+  if (!vnni && dotBits == 512)
+    return (pass + ": without vnni, dot-bits must be 0 or 256 (AVX2)").str();
+  return "";
+}
+
 /// The int8 dot product a kernel is built with.
 struct DotTarget {
   /// Vector width in bits: 512 or 256.

@@ -206,3 +206,72 @@ TEST(Packing, NibbleMagicIsExact) {
     }
   }
 }
+
+// The tensor-core kernel's reading of nibbles words, through an emulation
+// of mma.sync m16n8k16 with the PTX ISA's fragment layouts (A: a0..a7 at row
+// g for a0, a1, a4, a5 and g + 8 for the others, column 2t + (i & 1) for
+// a0..a3 and + 8 for a4..a7; B: b0..b3 at row 2t + (i & 1), + 8 for b2, b3,
+// column g; D: d0, d1 at row g, d2, d3 at g + 8, column 2t + (i & 1)). Over
+// the 8 k-steps of a chunk the sums equal the plain product of a 16 x 128
+// activation block and the 128 x 8 codes; each code is used once.
+TEST(Packing, MmaNibblesChunk) {
+  const int64_t rows = 16, cols = 8, k = MmaNibbles::kChunk;
+  std::vector<int32_t> codes = randomCodes(cols * k, 4, false, 11);
+  Result<std::vector<uint8_t>> bytes =
+      pack(PackedLayout::Nibbles, 4, false, cols, k, codes.data());
+  ASSERT_TRUE(bytes);
+  std::vector<uint32_t> words(cols * k / 8);
+  std::memcpy(words.data(), bytes->data(), bytes->size());
+  std::vector<int32_t> x = randomCodes(rows * k, 8, true, 12);
+
+  std::vector<int> uses(k, 0);
+  for (int64_t t = 0; t < 4; ++t)
+    for (int64_t j = 0; j < MmaNibbles::kSteps; ++j)
+      for (int64_t e = 0; e < 4; ++e)
+        ++uses[MmaNibbles::code(t, j, e)];
+  EXPECT_EQ(uses, std::vector<int>(k, 1));
+
+  std::vector<int64_t> d(rows * cols, 0);
+  for (int64_t j = 0; j < MmaNibbles::kSteps; ++j) {
+    // Per lane, the fragments the kernel builds.
+    int64_t a[32][8], b[32][4];
+    for (int64_t lane = 0; lane < 32; ++lane) {
+      int64_t g = lane / 4, t = lane % 4;
+      // Element e of row r; the thread's word for column g.
+      auto act = [&](int64_t r, int64_t e) {
+        return x[r * k + MmaNibbles::code(t, j, e)];
+      };
+      uint32_t word = words[g * (k / 8) + 4 * t + MmaNibbles::word(j)];
+      for (int64_t e = 0; e < 4; ++e)
+        b[lane][e] = (word >> (4 * MmaNibbles::nibble(j, e))) & 0xF;
+      // a0, a1 | a2, a3 | a4, a5 | a6, a7: (row g, e 0 1) (g + 8, e 0 1)
+      // (g, e 2 3) (g + 8, e 2 3).
+      int64_t order[8][2] = {{g, 0},     {g, 1},     {g + 8, 0}, {g + 8, 1},
+                             {g, 2},     {g, 3},     {g + 8, 2}, {g + 8, 3}};
+      for (int i = 0; i < 8; ++i)
+        a[lane][i] = act(order[i][0], order[i][1]);
+    }
+    // mma.sync by the PTX layouts: gather A[16][16] and B[16][8].
+    int64_t am[16][16], bm[16][8];
+    for (int64_t lane = 0; lane < 32; ++lane) {
+      int64_t g = lane / 4, t = lane % 4;
+      for (int i = 0; i < 8; ++i) {
+        int64_t row = g + ((i / 2) % 2) * 8, col = 2 * t + (i % 2) + (i / 4) * 8;
+        am[row][col] = a[lane][i];
+      }
+      for (int i = 0; i < 4; ++i)
+        bm[2 * t + (i % 2) + (i / 2) * 8][g] = b[lane][i];
+    }
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < cols; ++c)
+        for (int64_t kk = 0; kk < 16; ++kk)
+          d[r * cols + c] += am[r][kk] * bm[kk][c];
+  }
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) {
+      int64_t want = 0;
+      for (int64_t kk = 0; kk < k; ++kk)
+        want += int64_t(x[r * k + kk]) * codes[c * k + kk];
+      EXPECT_EQ(d[r * cols + c], want) << "(" << r << ", " << c << ")";
+    }
+}

@@ -547,6 +547,21 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
       to GPU blocks, the points of a tile to threads (one output element per
       thread), with a bounds guard instead of `min` bounds. The mapping
       attributes are for `convert-parallel-loops-to-gpu`.
+    - A packed int4 contraction (float activations times `nibbles` words,
+      marked `qc.packed_contraction` by convert-qc-to-linalg) with at least
+      `mma-min-rows` rows (static) runs on the tensor cores: `mma.sync`
+      m16n8k16 with f16 operands and f32 accumulators. Blocks of 8 warps,
+      each warp 8 columns and up to 64 rows (4 tiles of 16; more rows take
+      more blocks); per chunk of 128 codes a thread loads its column's 4
+      words (one 128-bit load) and, per k-step, 4 activations per row (one
+      128-bit load), rounds the activations to f16 and expands its codes in
+      registers ((u - zero point)·scale in f32, then f16). The k order of
+      the fragments is permuted so that each thread's codes are adjacent
+      (numerics::MmaNibbles): the kernel reads the GEMV's layout. Needs K a
+      multiple of 32, contiguous buffers and parameters constant over each
+      run of 32 codes (groups of 32, 64, 128, ...); M and N are any size.
+      The activations' rounding to f16 is the one numeric difference from
+      the CPU backend (W4A16).
     - Reductions whose body merges into the output with a sum, maximum or
       minimum get a kernel of their own: one warp per output point when the
       largest input runs along the reduction (lanes stride it, a shuffle
@@ -567,9 +582,17 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
   }];
   let options = [
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
-           "Threads per block of the element-wise mapping">
+           "Threads per block of the element-wise mapping">,
+    Option<"mma", "mma", "bool", /*default=*/"true",
+           "Packed int4 contractions with at least mma-min-rows rows run on "
+           "the tensor cores (mma.sync, f16 operands)">,
+    Option<"mmaMinRows", "mma-min-rows", "int64_t", /*default=*/"9",
+           "Fewest rows (the activation's leading dimensions) for the "
+           "tensor-core kernel; fewer take the GEMV mapping">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::nvgpu::NVGPUDialect",
+                           "::mlir::vector::VectorDialect",
                            "::mlir::scf::SCFDialect",
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::LLVM::LLVMDialect"];

@@ -98,6 +98,29 @@ std::vector<uint32_t> nibblesToVnniWords(const uint32_t *words, int64_t n,
                                          int64_t wordsPerRow, int64_t lanes,
                                          bool biasSigned);
 
+/// How the tensor-core W4A16 GPU kernel (mma.sync m16n8k16: f16 A and B,
+/// f32 accumulators) reads `nibbles` words as they are, so that one weight
+/// layout serves it and the GEMV. A product's order along k does not matter
+/// as long as A and B agree on it, and in m16n8k16 the thread t = lane % 4
+/// holds the same four k positions (2t, 2t + 1, 2t + 8, 2t + 9: fragment
+/// elements e = 0..3) of A's rows g and g + 8 and of B's column g
+/// (g = lane / 4). So a warp step covers a chunk of kChunk codes of 8
+/// columns in kSteps k-steps: thread t reads its column's 4 words at word
+/// 4t of the chunk (one 128-bit load), and per k-step j the 4 activations
+/// of each row at code(t, j, 0) (one 128-bit load); element e of k-step j
+/// is code(t, j, e) of the chunk, nibble(j, e) of the thread's word
+/// word(j). Every code of the chunk is used exactly once.
+struct MmaNibbles {
+  static constexpr int64_t kChunk = 128;     // codes per column and step
+  static constexpr int64_t kThreadCodes = 32; // per thread: 4 words
+  static constexpr int64_t kSteps = 8;       // m16n8k16 steps per chunk
+  static int64_t code(int64_t t, int64_t j, int64_t e) {
+    return kThreadCodes * t + 4 * j + e;
+  }
+  static int64_t word(int64_t j) { return j / 2; }
+  static int64_t nibble(int64_t j, int64_t e) { return 4 * (j % 2) + e; }
+};
+
 /// How a kernel expands a 32-bit word of `nibbles` (codes k..k+7, code
 /// k + i in bits 4i..4i+3) into floats with one integer op per code and
 /// no int -> float conversion (a quarter-rate instruction on NVIDIA GPUs):

@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "qc/Dialect/QC/IR/Int8Contraction.h"
 #include "Importer.h"
 
 #include "qc/Dialect/QC/IR/QCOps.h"
@@ -159,42 +160,15 @@ LogicalResult convertMatMulInteger(NodeContext &nc,
                                          nc.builder.getI32IntegerAttr(0));
   Value init =
       linalg::FillOp::create(nc.builder, nc.loc, zero, empty).getResult(0);
-  // Iteration order (m, k, n): the innermost loop streams a row of the
-  // [K, N] right-hand side and of the result (a vectorisable multiply-add),
-  // where linalg.matmul's (m, n, k) would stride the right-hand side by N.
-  // Marked as a contraction, so qc-tile-contractions blocks it for the
-  // caches like a float matmul.
-  MLIRContext *ctx = nc.builder.getContext();
-  AffineExpr m = getAffineDimExpr(0, ctx), k = getAffineDimExpr(1, ctx),
-             n = getAffineDimExpr(2, ctx);
-  SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {m, k}, ctx),
-                                 AffineMap::get(3, 0, {k, n}, ctx),
-                                 AffineMap::get(3, 0, {m, n}, ctx)};
-  SmallVector<utils::IteratorType> iterators = {
-      utils::IteratorType::parallel, utils::IteratorType::reduction,
-      utils::IteratorType::parallel};
-  auto product = linalg::GenericOp::create(
-      nc.builder, nc.loc, TypeRange{resultType}, ValueRange{*a32, *b32},
-      ValueRange{init}, maps, iterators,
-      [](OpBuilder &b, Location l, ValueRange args) {
-        Value p = arith::MulIOp::create(b, l, args[0], args[1]);
-        linalg::YieldOp::create(b, l,
-                                arith::AddIOp::create(b, l, args[2], p)
-                                    .getResult());
-      });
-  product->setAttr("qc.contraction", nc.builder.getUnitAttr());
   // Which codes are signed, for the int8 kernels
   // (qc-vectorize-int8-contractions).
   auto isSigned = [](Value v) {
     return !getElementTypeOrSelf(v.getType()).isUnsignedInteger();
   };
-  product->setAttr(
-      "qc.int8_contraction",
-      nc.builder.getDictionaryAttr(
-          {nc.builder.getNamedAttr("lhs_signed",
-                                   nc.builder.getBoolAttr(isSigned(*a))),
-           nc.builder.getNamedAttr("rhs_signed",
-                                   nc.builder.getBoolAttr(isSigned(*b)))}));
+  linalg::GenericOp product =
+      buildInt8Contraction(nc.builder, nc.loc, *a32, *b32,
+                           /*transposeRhs=*/false, init, isSigned(*a),
+                           isSigned(*b));
   results.push_back(product.getResult(0));
   return success();
 }

@@ -1,0 +1,30 @@
+//===- GPUMmaKernel.h - the tensor-core W4A16 kernel ------------*- C++ -*-===//
+//
+// qc-map-to-gpu's kernel for a packed int4 contraction with several rows:
+// mma.sync m16n8k16 on f16 operands, the int4 codes expanded in registers.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef QC_LIB_CONVERSION_GPUMMAKERNEL_H
+#define QC_LIB_CONVERSION_GPUMMAKERNEL_H
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/PatternMatch.h"
+
+namespace mlir::qc {
+
+/// Replaces the bufferized packed contraction `op` (float activations times
+/// int4 `nibbles` words, marked `qc.packed_contraction` by
+/// convert-qc-to-linalg) with a gpu.launch of the tensor-core kernel, at the
+/// rewriter's insertion point, when it has at least `minRows` rows (the
+/// activation's leading dimensions, static), a reduction that is a multiple
+/// of 32, contiguous buffers, and parameters that are constant over each
+/// run of 32 codes. `init`, if set, is the scalar of a folded fill of the
+/// output (else the output's values are added to). Fails, creating
+/// nothing, where it does not apply; the caller erases `op` on success.
+LogicalResult buildPackedMmaKernel(RewriterBase &rewriter, linalg::GenericOp op,
+                                   Value init, int64_t minRows);
+
+} // namespace mlir::qc
+
+#endif // QC_LIB_CONVERSION_GPUMMAKERNEL_H
