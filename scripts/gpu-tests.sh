@@ -16,8 +16,10 @@
 #
 # Cases: the bundled CNN and a generated Llama-style decoder in float, W4A16
 # (int4 weights, groups of 128) and W8A8 (int8 weights, per-token int8
-# activations). Tolerances: the GPU sums in another order than the CPU
-# (float reductions), so outputs agree to rounding, not bit for bit.
+# activations), and the decoder over 37 tokens in W4A16 (the tensor-core
+# kernel). Tolerances: the GPU sums in another order than the CPU (float
+# reductions), so outputs agree to rounding, not bit for bit; the
+# tensor-core kernel also rounds its activations to f16 (W4A16).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 mode=${1:?usage: gpu-tests.sh prepare|run|check DIR}
@@ -32,6 +34,8 @@ cnn-f32|cnn.onnx||1e-4|1e-5
 llama-f32|llama/model.onnx||1e-3|1e-4
 llama-w4a16-g128|llama/model.onnx|--weights=int4 --group=128|1e-3|1e-4
 llama-w8a8-per-token|llama/model.onnx|--weights=int8 --group=0 --activations=int8 --per-token|1e-3|1e-3
+prefill-w4a16-g32|prefill/model.onnx|--weights=int4 --group=32|2e-2|1e-2
+prefill-nbits-g32|prefill-nbits/model.onnx||2e-2|1e-2
 CASES
 }
 
@@ -46,21 +50,36 @@ prepare() {
   cp "$root/examples/tiny-cnn.onnx" "$dir/cnn.onnx"
   $python "$root/scripts/gen_llama.py" --layers 2 --hidden 256 --heads 4 \
     --ffn 512 "$dir/llama" >/dev/null
+  # 37 tokens at once (prefill): the matmuls have 37 rows, which take the
+  # tensor-core kernel (not a multiple of its 16-row tiles); FFN 480 is not
+  # a multiple of its 64-column blocks, nor of its 128-code chunks (the
+  # down projection's K). Quantized by quant (int4, groups of 32, signed)
+  # and as MatMulNBits (groups of 32, zero point 8).
+  $python "$root/scripts/gen_llama.py" --layers 2 --hidden 256 --heads 4 \
+    --ffn 480 --seq 37 "$dir/prefill" >/dev/null
+  $python "$root/scripts/gen_llama.py" --layers 2 --hidden 256 --heads 4 \
+    --ffn 480 --seq 37 --matmul-nbits 32 "$dir/prefill-nbits" >/dev/null
   $python - "$dir" <<'PY'
 import sys, onnx
 import numpy as np
 d = sys.argv[1]
 np.save(d + "/cnn.x.npy", np.sin(0.1 * np.arange(2 * 3 * 16 * 16))
         .astype(np.float32).reshape(2, 3, 16, 16))
-m = onnx.load(d + "/llama/model.onnx", load_external_data=False)
-shape = [x.dim_value for x in m.graph.input[0].type.tensor_type.shape.dim]
 rng = np.random.default_rng(0)
-np.save(d + "/llama.x.npy", rng.integers(0, 256, size=shape).astype(np.int64))
+for name in ("llama", "prefill"):
+    m = onnx.load(d + "/" + name + "/model.onnx", load_external_data=False)
+    shape = [x.dim_value for x in m.graph.input[0].type.tensor_type.shape.dim]
+    np.save(d + "/" + name + ".x.npy",
+            rng.integers(0, 256, size=shape).astype(np.int64))
 PY
   while IFS='|' read -r name model flags rtol atol; do
     local c="$dir/$name" input
     mkdir -p "$c"
-    case $model in cnn*) input=cnn.x.npy ;; *) input=llama.x.npy ;; esac
+    case $model in
+    cnn*) input=cnn.x.npy ;;
+    prefill*) input=prefill.x.npy ;;
+    *) input=llama.x.npy ;;
+    esac
     # shellcheck disable=SC2086
     "$build/bin/quant-compile" "$dir/$model" $flags --target=cuda \
       --emit=shared --name model -o "$c/libmodel.so"
@@ -73,7 +92,7 @@ PY
     rm "$c/libcpu.so" "$c/libcpu.h" "$c/libmodel.h"
     printf '%s|%s|%s|%s\n' "$name" "$input" "$rtol" "$atol" >>"$dir/cases.txt"
   done < <(cases)
-  rm -rf "$dir/llama" "$dir/cnn.onnx"
+  rm -rf "$dir/llama" "$dir/prefill" "$dir/prefill-nbits" "$dir/cnn.onnx"
   echo "prepared $(wc -l <"$dir/cases.txt") GPU cases in $dir"
 }
 

@@ -69,8 +69,33 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
     return v && v.getValue();
   };
   int64_t inputs = op.getNumDpsInputs();
-  if (flag("int8") || (inputs != kCodes + 2 && inputs != kCodes + 3))
+  if (flag("int8") || inputs < kCodes + 1)
     return failure();
+  // The scale and zero point: operands after the words, unless one value
+  // for all, which element-wise fusion folds into the body (the marker
+  // then has the value). Fusion folds every splat operand at once.
+  auto known = [&](StringRef name) -> std::optional<float> {
+    if (auto v = marker.getAs<FloatAttr>(name))
+      return float(v.getValueAsDouble());
+    return std::nullopt;
+  };
+  std::optional<float> knownScale = known("scale"),
+                       knownZeroPoint = known("zero_point");
+  int64_t scaleOperand = -1, zeroPointOperand = -1;
+  int64_t params = inputs - kCodes - 1;
+  if (params == 2) {
+    // Nothing folded: the scale, then the zero point.
+    scaleOperand = kCodes + 1;
+    zeroPointOperand = kCodes + 2;
+  } else if (params == 1 && knownZeroPoint) {
+    // The scale, with a symmetric (or folded) zero point; a splat zero
+    // point not folded would be an operand too.
+    scaleOperand = kCodes + 1;
+  } else if (params == 1 && knownScale) {
+    zeroPointOperand = kCodes + 1; // a folded scale
+  } else if (params != 0 || !knownScale || !knownZeroPoint) {
+    return failure();
+  }
   bool isSigned = flag("signed");
   Value view = op.getDpsInputs()[0];
   for (int64_t c = 1; c < kCodes; ++c)
@@ -102,7 +127,9 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
     return failure();
   unsigned loops = op.getNumLoops(), nDim = loops - 2, wDim = loops - 1;
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  for (int64_t i = kCodes + 1; i < inputs; ++i) {
+  for (int64_t i : {scaleOperand, zeroPointOperand}) {
+    if (i < 0)
+      continue;
     Type element = getElementTypeOrSelf(op.getDpsInputs()[i].getType());
     if (!constantPerThreadRun(maps[i], nDim, wDim) ||
         !(isa<FloatType>(element) || element.isInteger(32) ||
@@ -225,12 +252,18 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
     }
     for (int64_t u = 0; u < kChunksPerStep; ++u) {
       Value word = arith::DivUIOp::create(b, loc, starts[u], index(kCodes));
-      Value scale = param(kCodes + 1, word);
+      auto constant = [&](float v) -> Value {
+        return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+      };
+      Value scale = scaleOperand >= 0 ? param(scaleOperand, word)
+                                      : constant(*knownScale);
       // (u - offset)·scale with u the unsigned nibble (signed codes + 8).
-      Value offset = arith::ConstantOp::create(
-          b, loc, b.getF32FloatAttr(isSigned ? 8.0f : 0.0f));
-      if (inputs == kCodes + 3)
-        offset = arith::AddFOp::create(b, loc, offset, param(kCodes + 2, word));
+      Value offset = constant(isSigned ? 8.0f : 0.0f);
+      if (zeroPointOperand >= 0)
+        offset =
+            arith::AddFOp::create(b, loc, offset, param(zeroPointOperand, word));
+      else
+        offset = constant((isSigned ? 8.0f : 0.0f) + *knownZeroPoint);
       Value negBase = arith::NegFOp::create(
           b, loc,
           arith::AddFOp::create(
@@ -238,6 +271,10 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
               arith::ConstantOp::create(
                   b, loc, b.getF32FloatAttr(numerics::NibbleMagic::kBase)),
               offset));
+      // A for all the chunk's k-steps first, so that its loads are in
+      // flight together (one k-step at a time waits for the cache once
+      // per k-step).
+      SmallVector<SmallVector<Value>> aSteps;
       for (int64_t j = 0; j < MmaNibbles::kSteps; ++j) {
         // A: rows g and g + 8 of each tile, elements e = 0..3 at
         // code(t, j, 0) (one 128-bit load per row), as f16.
@@ -271,6 +308,10 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
           }
           aTiles.push_back(a);
         }
+        aSteps.push_back(aTiles);
+      }
+      for (int64_t j = 0; j < MmaNibbles::kSteps; ++j) {
+        ArrayRef<Value> aTiles = aSteps[j];
         // B: nibbles nibble(j, 0..3) of word word(j) of the column's run.
         Value w = vector::ExtractOp::create(b, loc, wordRuns[u],
                                             MmaNibbles::word(j));

@@ -206,7 +206,8 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   // int4 weights two codes per byte: the contraction reads the packed words
   // (a GEMV then moves half the bytes of one code per byte).
   addFrontPasses(pm, "nibbles");
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  // (Keeping the packed contractions' markers for qc-map-to-gpu.)
+  pm.addPass(createQCFuseElementwise());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Buffers and the entry point, as for the CPU (no deallocation pipeline:

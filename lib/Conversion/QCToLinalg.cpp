@@ -1010,10 +1010,30 @@ Value packedNibbleContraction(OpBuilder &b, Location loc, PackedWeightOp packed,
   // What qc-vectorize-packed-contractions needs beyond the operands
   // (inputs: `codes` views of the lhs, the words, the scale, the zero point
   // when not symmetric).
-  generic->setAttr("qc.packed_contraction",
-                   b.getDictionaryAttr(
-                       {b.getNamedAttr("signed", b.getBoolAttr(isSigned)),
-                        b.getNamedAttr("int8", b.getBoolAttr(int8))}));
+  // And a scale or zero point that is one value for all (a splat, which
+  // element-wise fusion may fold into the body, removing the operand): its
+  // value, so that a kernel built later still knows it (a symmetric zero
+  // point is 0).
+  SmallVector<NamedAttribute> marker = {
+      b.getNamedAttr("signed", b.getBoolAttr(isSigned)),
+      b.getNamedAttr("int8", b.getBoolAttr(int8))};
+  auto splat = [&](Value v) -> std::optional<float> {
+    DenseElementsAttr attr;
+    if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat())
+      return std::nullopt;
+    if (isa<FloatType>(attr.getElementType()))
+      return attr.getSplatValue<APFloat>().convertToDouble();
+    if (isa<IntegerType>(attr.getElementType()))
+      return float(attr.getSplatValue<APInt>().getSExtValue());
+    return std::nullopt;
+  };
+  if (std::optional<float> v = splat(p->scale))
+    marker.push_back(b.getNamedAttr("scale", b.getF32FloatAttr(*v)));
+  std::optional<float> zp =
+      symmetric ? std::optional<float>(0.0f) : splat(p->zeroPoint);
+  if (zp)
+    marker.push_back(b.getNamedAttr("zero_point", b.getF32FloatAttr(*zp)));
+  generic->setAttr("qc.packed_contraction", b.getDictionaryAttr(marker));
   return generic.getResult(0);
 }
 

@@ -78,7 +78,7 @@ func.func @groups_of_32(%x: tensor<2x256xf32>) -> tensor<2x32xf32> {
 // is still correct), and a float matmul (no packed contraction at all).
 // CHECK-LABEL: func.func @f16_activation
 // CHECK: linalg.generic
-// CHECK-SAME: qc.packed_contraction = {int8 = false, signed = true}
+// CHECK-SAME: qc.packed_contraction = {int8 = false, signed = true, zero_point = 0.000000e+00 : f32}
 // CHECK-NOT: vector.fma
 func.func @f16_activation(%x: tensor<1x16xf16>) -> tensor<1x2xf16> {
   %cst = arith.constant dense<3> : tensor<2x16xi4>

@@ -35,7 +35,7 @@
 // VEX-COUNT-2: llvm.inline_asm "{vex} vpdpbusd $2, $1, $0", "=x,x,x,0"
 // Without VNNI the integer generic stays (it computes the same sums).
 // NODOT-LABEL: func.func @w4a8
-// NODOT: qc.packed_contraction = {int8 = true, signed = true}
+// NODOT: qc.packed_contraction = {int8 = true, signed = true, zero_point = 0.000000e+00 : f32}
 // NODOT: arith.shrsi
 // NODOT: arith.extsi %{{.*}} : i8 to i32
 // NODOT-NOT: inline_asm

@@ -533,6 +533,22 @@ def QCParallelizeLoops : Pass<"qc-parallelize-loops"> {
 // The CUDA lowering (qc-lower-to-cuda)
 //===----------------------------------------------------------------------===//
 
+def QCFuseElementwise : Pass<"qc-fuse-elementwise"> {
+  let summary = "Element-wise fusion that keeps qc's markers";
+  let description = [{
+    The patterns of `linalg-fuse-elementwise-ops` (producer/consumer fusion
+    of element-wise generics, reshapes folded by expansion, splat and scalar
+    constant operands folded into the bodies), applied so that a generic
+    that replaces one carrying `qc.*` attributes (`qc.packed_contraction`,
+    `qc.contraction`, ...) carries them too. Upstream's pass builds new ops
+    and drops them, so the kernels chosen later (the tensor-core kernel of
+    qc-map-to-gpu) would no longer find the contractions they are for. A
+    splat scale or zero point folded into a packed contraction's body stays
+    known through the marker's `scale` / `zero_point` values, which
+    convert-qc-to-linalg records.
+  }];
+}
+
 def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
   let summary = "Put all the work of a bufferized function on the GPU";
   let description = [{
