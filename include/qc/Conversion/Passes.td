@@ -167,7 +167,9 @@ def QCVectorizeInt8Contractions
     - signed activations are XORed with 0x80 once per call (a + 128, the
       unsigned bytes the instruction takes);
     - per block of up to 4 rows and 4 column vectors (16 accumulators;
-      2 vectors with 256 bits), each quad of K loads the column vectors and
+      2 vectors with 256 bits; a dynamic M: blocks of the most rows, then
+      the rows left over one at a time), each quad of K loads the column
+      vectors and
       broadcasts each row's 4 activation bytes, and `vpdpbusd` accumulates
       in i32;
     - the epilogue subtracts (a's zero point + 128 if signed) times the
