@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "GPUMmaKernel.h"
+#include "PackedParams.h"
 #include "qc/Numerics/Packing.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -26,28 +27,6 @@ constexpr int64_t kCodes = 8;         // codes per word
 constexpr int64_t kWarpsPerBlock = 8; // each 8 columns, sharing x in L1
 constexpr int64_t kMaxRowTiles = 4;   // 16-row tiles per block
 constexpr int64_t kChunksPerStep = 2; // chunks whose words load together
-
-/// Whether a parameter's map (over the loops of `op`) reads one value per
-/// run of 32 codes: its results depend on the column `nDim` and on the word
-/// `wDim` at most through w floordiv c with c a multiple of 4 (words).
-bool constantPerThreadRun(AffineMap map, unsigned nDim, unsigned wDim) {
-  for (AffineExpr e : map.getResults()) {
-    for (unsigned d = 0; d < map.getNumDims(); ++d)
-      if (d != nDim && d != wDim && e.isFunctionOfDim(d))
-        return false;
-    if (!e.isFunctionOfDim(wDim))
-      continue;
-    auto bin = dyn_cast<AffineBinaryOpExpr>(e);
-    if (!bin || bin.getKind() != AffineExprKind::FloorDiv)
-      return false;
-    auto lhs = dyn_cast<AffineDimExpr>(bin.getLHS());
-    auto rhs = dyn_cast<AffineConstantExpr>(bin.getRHS());
-    if (!lhs || lhs.getPosition() != wDim || !rhs || rhs.getValue() <= 0 ||
-        rhs.getValue() % 4 != 0)
-      return false;
-  }
-  return true;
-}
 
 /// A static memref with the identity layout (contiguous, offset 0).
 bool plain(Value v, Type element) {
@@ -131,7 +110,9 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
     if (i < 0)
       continue;
     Type element = getElementTypeOrSelf(op.getDpsInputs()[i].getType());
-    if (!constantPerThreadRun(maps[i], nDim, wDim) ||
+    // One value per run of a thread's 4 words (32 codes) at least.
+    FailureOr<int64_t> per = qc::packedWordsPerValue(maps[i], nDim, wDim);
+    if (failed(per) || *per % 4 != 0 ||
         !(isa<FloatType>(element) || element.isInteger(32) ||
           element.isInteger(8)))
       return failure();

@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "EntryPointBuilder.h"
+#include "PackedParams.h"
 #include "ThreadPolicy.h"
 #include "qc/Conversion/Passes.h"
 #include "qc/Numerics/Packing.h"
@@ -53,36 +54,6 @@ struct PackedContraction {
   int64_t n = 0, wordsPerRow = 0;
   int64_t nDim = 0, wDim = 0;
 };
-
-/// How many words share a parameter value along K, from its indexing map:
-/// no result depends on w (0), one result is w (1) or w floordiv c (c).
-/// Fails where a result depends on anything but n and w, or on w
-/// otherwise.
-FailureOr<int64_t> wordsPerValue(AffineMap map, int64_t nDim, int64_t wDim) {
-  int64_t per = 0;
-  for (AffineExpr e : map.getResults()) {
-    for (unsigned d = 0; d < map.getNumDims(); ++d)
-      if (d != nDim && d != wDim && e.isFunctionOfDim(d))
-        return failure();
-    if (!e.isFunctionOfDim(wDim))
-      continue;
-    if (per)
-      return failure();
-    if (auto dim = dyn_cast<AffineDimExpr>(e); dim && dim.getPosition() == wDim) {
-      per = 1;
-      continue;
-    }
-    auto bin = dyn_cast<AffineBinaryOpExpr>(e);
-    if (!bin || bin.getKind() != AffineExprKind::FloorDiv)
-      return failure();
-    auto lhs = dyn_cast<AffineDimExpr>(bin.getLHS());
-    auto rhs = dyn_cast<AffineConstantExpr>(bin.getRHS());
-    if (!lhs || lhs.getPosition() != wDim || !rhs || rhs.getValue() <= 0)
-      return failure();
-    per = rhs.getValue();
-  }
-  return per;
-}
 
 /// The packed contraction `op` describes, or failure where this pass does
 /// not take it.
@@ -141,7 +112,7 @@ FailureOr<PackedContraction> match(linalg::GenericOp op) {
     if (!(element.isF32() || element.isF16() || element.isBF16() ||
           element.isInteger(32)))
       return failure();
-    FailureOr<int64_t> per = wordsPerValue(p.map, pc.nDim, pc.wDim);
+    FailureOr<int64_t> per = qc::packedWordsPerValue(p.map, pc.nDim, pc.wDim);
     if (failed(per))
       return failure();
     p.wordsPerValue = *per;
