@@ -32,7 +32,8 @@ between seconds), tokens/s, and speedup = ORT time / quant time; once
 with glibc's default malloc settings and once "tuned" (GLIBC_TUNABLES
 mmap_threshold 32 MiB, trim_threshold 4 GiB, for both sides): by default
 glibc returns the large buffers a call frees to the kernel, and the next
-call faults them in again, zero-filled.
+call faults them in again, zero-filled. Last, each side's peak resident
+memory (the whole process, 1 thread) over --runs calls.
 """
 import argparse
 import os
@@ -64,6 +65,19 @@ def generate(a, d):
                 "accuracy_level", 4))
     onnx.save(model, os.path.join(d, "acc4.onnx"))
     open(stamp, "w").write(want)
+
+
+def peak_rss_mib(cmd, env=None):
+    """The peak resident set size of cmd's process, in MiB (wait4's
+    ru_maxrss: the whole process, weights and runtime included)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE,
+                            env=dict(os.environ, **(env or {})))
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        sys.exit("failed: %s\n%s" % (" ".join(cmd), proc.stderr.read()))
+    return usage.ru_maxrss / 1024.0
 
 
 def main():
@@ -181,6 +195,21 @@ def main():
                     label, threads, malloc, ours, theirs, 1000 / ours,
                     1000 / theirs, theirs / ours))
                 sys.stdout.flush()
+
+    # Memory: the whole process's peak over --runs calls, 1 thread. Ours
+    # holds the weights (loaded from the weights file), the buffer cache
+    # (every intermediate of 4 KiB or more, kept between calls) and
+    # quant-run's inputs and outputs; ORT's its session, arena and node.
+    print("| activations | quant peak RSS MiB | ORT peak RSS MiB |")
+    print("|---|---:|---:|")
+    for variant in ("float", "w4a8"):
+        lib, extra = builds[variant]
+        ours = peak_rss_mib([qr, lib] + extra + feeds + [
+            "--bench", str(a.runs)], {"OMP_NUM_THREADS": "1"})
+        theirs = peak_rss_mib(["node", ORT_RUN, orts[variant]] + feeds + [
+            "--threads", "1", "--bench", str(a.runs)])
+        print("| %s | %.0f | %.0f |" % (variant, ours, theirs))
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

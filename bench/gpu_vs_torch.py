@@ -9,6 +9,8 @@ one has no GPU:
       compiles each with quant-compile --target=cuda:sm_90a --emit=shared,
       and gzips the libraries (the weights repeat a pattern of a few rows so that
       the compressed files travel; the kernels read every byte all the same).
+  gpu_vs_torch.py prepare BUILD_BIN OUT --decoder=WORK   (here) also the
+      decoder below (WORK: a few GB of generated model, kept for next time)
   gpu_vs_torch.py run OUT                 (on the GPU machine, with PyTorch)
       times each library with quant-run --bench --flush-l2 (CUDA events, the
       L2 cache overwritten before every call) and the same product in
@@ -17,6 +19,23 @@ one has no GPU:
       one's effective bandwidth: bytes of the weights in their format (int4
       codes and f32 group scales for us, fp16 for PyTorch) plus activations
       and outputs, over the time.
+
+Then the online Hadamard the issue measures: qc.hadamard of size 14336
+(= 28·512, Llama-3 8B's MLP width) on [M, 14336] for M = 1, 16, 64 (a .mlir
+module, compiled as the models are), its time against the W4A16 down
+projection (N = 4096, K = 14336) of the same M that it precedes.
+
+Last, a whole decoder, one token at a time: the 1.1 B-parameter model of
+scripts/gen_llama.py --preset 1b --seq 1 --past 128 --matmul-nbits 128 (the
+CPU benchmark's, bench/decoder_vs_ort.py: every projection and the LM head
+a MatMulNBits, W4A16 g128, a float32 embedding; one call is one token over
+a 128-entry key/value cache). prepare compiles it for the GPU with its
+weights made periodic (each tensor's first 16 KiB repeated, so that the
+library compresses for the trip; the kernels read every byte all the
+same); run times it with quant-run --bench (CUDA events, device-resident
+inputs and outputs, the key/value cache included) and the same
+architecture in PyTorch fp16 (random weights of the same shapes; eager,
+and replayed as a CUDA graph), and prints ms per token and tokens/s.
 
 Correctness of these kernels is checked elsewhere (scripts/gpu-tests.sh,
 the node tests); here only speed is measured.
@@ -32,7 +51,10 @@ import sys
 SHAPES = [  # (M, N, K)
     (1, 4096, 4096), (1, 14336, 4096), (1, 4096, 14336), (1, 28672, 8192),
     (16, 4096, 4096), (64, 4096, 4096),
+    # The down projection the online Hadamard below precedes.
+    (16, 4096, 14336), (64, 4096, 14336),
 ]
+HADAMARD_ROWS = (1, 16, 64)  # qc.hadamard of size 14336 on [M, 14336]
 GROUP = 128
 
 
@@ -79,6 +101,22 @@ def prepare(build_bin, out):
         np.save(os.path.join(out, name + ".x.npy"),
                 rng.standard_normal((m, k)).astype(np.float32))
         print("prepared", name, os.path.getsize(lib + ".gz"), "bytes gzipped")
+    for m in HADAMARD_ROWS:
+        name = "hadamard_m%d" % m
+        path = os.path.join(out, name + ".mlir")
+        open(path, "w").write(
+            'func.func @main(%%x: tensor<%dx14336xf32> {onnx.name = "x"}) -> '
+            '(tensor<%dx14336xf32> {onnx.name = "y"}) {\n'
+            '  %%y = qc.hadamard %%x : tensor<%dx14336xf32>\n'
+            '  return %%y : tensor<%dx14336xf32>\n}\n' % (m, m, m, m))
+        lib = os.path.join(out, "lib%s.so" % name)
+        subprocess.run([os.path.join(build_bin, "quant-compile"), path,
+                        "--target=cuda:sm_90a", "--emit=shared", "--name",
+                        "model", "-o", lib], check=True)
+        for leftover in (path, lib[:-3] + ".h"):
+            os.remove(leftover)
+        np.save(os.path.join(out, name + ".x.npy"),
+                rng.standard_normal((m, 14336)).astype(np.float32))
     shutil.copy(os.path.join(build_bin, "quant-run"), out)
     # quant-run's shared libraries that a bare machine may lack.
     os.makedirs(os.path.join(out, "lib"), exist_ok=True)
@@ -87,6 +125,223 @@ def prepare(build_bin, out):
     for path in re.findall(r"=> (\S*(?:onnx|protobuf)\S*)", ldd):
         shutil.copy(os.path.realpath(path),
                     os.path.join(out, "lib", os.path.basename(path)))
+
+
+DECODER = dict(preset="1b", past=128, block=128)
+DECODER_SHAPE = dict(layers=22, hidden=2048, heads=32, ffn=4608, vocab=32000)
+
+
+def periodic_weights(src, dst):
+    """dst/model.onnx and dst/weights.bin: src's model with each external
+    tensor's first 16 KiB (whole rows where a row fits) repeated."""
+    import numpy as np
+    import onnx
+    os.makedirs(dst, exist_ok=True)
+    model = onnx.load(os.path.join(src, "model.onnx"), load_external_data=False)
+    shutil.copy(os.path.join(src, "weights.bin"), os.path.join(dst, "weights.bin"))
+    data = np.memmap(os.path.join(dst, "weights.bin"), dtype=np.uint8, mode="r+")
+    for t in model.graph.initializer:
+        if t.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        info = {e.key: e.value for e in t.external_data}
+        offset, length = int(info["offset"]), int(info["length"])
+        row = length // t.dims[0] if len(t.dims) > 1 else 4
+        period = max(row, (16384 // row) * row)
+        block = data[offset:offset + length]
+        head = np.array(block[:period])
+        reps = -(-length // period)
+        block[:] = np.tile(head, reps)[:length]
+    data.flush()
+    onnx.save(model, os.path.join(dst, "model.onnx"))
+
+
+def prepare_decoder(build_bin, out, work):
+    """The decoder library (gzipped) and the names and shapes of its inputs."""
+    import json
+    sys.path.insert(0, "/usr/lib/python3/dist-packages")
+    import onnx
+    src = os.path.join(work, "source")
+    stamp = os.path.join(src, "args")
+    want = json.dumps(DECODER)
+    if not (os.path.exists(stamp) and open(stamp).read() == want):
+        subprocess.run([sys.executable, os.path.join(
+            os.path.dirname(os.path.abspath(__file__)), "..", "scripts",
+            "gen_llama.py"), src, "--preset", DECODER["preset"], "--seq", "1",
+            "--past", str(DECODER["past"]), "--matmul-nbits",
+            str(DECODER["block"])], check=True)
+        open(stamp, "w").write(want)
+    periodic = os.path.join(work, "periodic")
+    periodic_weights(src, periodic)
+    lib = os.path.join(out, "libdecoder.so")
+    subprocess.run([os.path.join(build_bin, "quant-compile"),
+                    os.path.join(periodic, "model.onnx"), "--target=cuda:sm_90a",
+                    "--emit=shared", "--name", "model", "-o", lib], check=True)
+    with open(lib, "rb") as f, gzip.open(lib + ".gz", "wb", 6) as g:
+        shutil.copyfileobj(f, g)
+    for leftover in (lib, lib[:-3] + ".h"):
+        if os.path.exists(leftover):
+            os.remove(leftover)
+    model = onnx.load(os.path.join(periodic, "model.onnx"), load_external_data=False)
+    inputs = [(v.name, [d.dim_value for d in v.type.tensor_type.shape.dim])
+              for v in model.graph.input]
+    json.dump(inputs, open(os.path.join(out, "decoder.inputs.json"), "w"))
+    print("prepared the decoder", os.path.getsize(lib + ".gz"), "bytes gzipped")
+
+
+def torch_decoder_ms(runs=50):
+    """ms per token of the gen_llama decoder in PyTorch fp16: (eager, CUDA
+    graph). The same operations as the ONNX graph: RMSNorm, q/k/v, rotary
+    (rotate_half), the new key and value appended to the cache, softmax
+    attention over the past and the new token, o_proj, residual, RMSNorm,
+    SiLU-gated MLP, residual; final RMSNorm and the LM head."""
+    import torch
+    c, past = DECODER_SHAPE, DECODER["past"]
+    h, nh, f, v = c["hidden"], c["heads"], c["ffn"], c["vocab"]
+    d = h // nh
+    dev, dt = "cuda", torch.float16
+
+    def w(rows, cols):
+        return torch.randn(rows, cols, dtype=dt, device=dev) / rows ** 0.5
+    layers = [dict(q=w(h, h), k=w(h, h), v=w(h, h), o=w(h, h), gate=w(h, f),
+                   up=w(h, f), down=w(f, h),
+                   n1=torch.ones(h, dtype=dt, device=dev),
+                   n2=torch.ones(h, dtype=dt, device=dev))
+              for _ in range(c["layers"])]
+    embed = torch.randn(v, h, dtype=dt, device=dev)
+    head, final = w(h, v), torch.ones(h, dtype=dt, device=dev)
+    inv = 1.0 / (10000 ** (torch.arange(0, d, 2, device=dev).float() / d))
+    ang = torch.outer(torch.tensor([float(past)], device=dev), inv)
+    cos = torch.cat([ang, ang], -1).cos().to(dt)
+    sin = torch.cat([ang, ang], -1).sin().to(dt)
+    cache = [(torch.randn(1, nh, past, d, dtype=dt, device=dev),
+              torch.randn(1, nh, past, d, dtype=dt, device=dev))
+             for _ in range(c["layers"])]
+    ids = torch.randint(0, v, (1, 1), device=dev)
+
+    def norm(x, g):
+        return x / torch.sqrt(x.pow(2).mean(-1, keepdim=True) + 1e-5) * g
+
+    def rope(x):
+        x1, x2 = x[..., :d // 2], x[..., d // 2:]
+        return x * cos + torch.cat([-x2, x1], -1) * sin
+
+    def step():
+        x = embed[ids]
+        present = []
+        for layer, (pk, pv) in zip(layers, cache):
+            y = norm(x, layer["n1"])
+            q = rope((y @ layer["q"]).view(1, 1, nh, d).transpose(1, 2))
+            k = rope((y @ layer["k"]).view(1, 1, nh, d).transpose(1, 2))
+            val = (y @ layer["v"]).view(1, 1, nh, d).transpose(1, 2)
+            k, val = torch.cat([pk, k], 2), torch.cat([pv, val], 2)
+            present += [k, val]
+            p = torch.softmax(q @ k.transpose(2, 3) / d ** 0.5, -1)
+            ctx = (p @ val).transpose(1, 2).reshape(1, 1, h)
+            x = x + ctx @ layer["o"]
+            y = norm(x, layer["n2"])
+            g = y @ layer["gate"]
+            x = x + (g * torch.sigmoid(g) * (y @ layer["up"])) @ layer["down"]
+        return norm(x, final) @ head, present
+
+    def timed(fn):
+        for _ in range(3):
+            fn()
+        torch.cuda.synchronize()
+        times = []
+        for _ in range(runs):
+            start = torch.cuda.Event(enable_timing=True)
+            stop = torch.cuda.Event(enable_timing=True)
+            start.record()
+            fn()
+            stop.record()
+            stop.synchronize()
+            times.append(start.elapsed_time(stop))
+        times.sort()
+        return times[len(times) // 2]
+
+    with torch.no_grad():
+        eager = timed(step)
+        graph = torch.cuda.CUDAGraph()
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            step()
+        torch.cuda.current_stream().wait_stream(side)
+        with torch.cuda.graph(graph):
+            step()
+        replay = timed(graph.replay)
+    return eager, replay
+
+
+def gpu_ms(out, lib, args, env, flush=True):
+    """quant-run's median GPU time (CUDA events) of lib, or the error."""
+    r = subprocess.run([os.path.join(out, "quant-run"), lib, "--name", "model"]
+                       + args + ["--bench", "50"] +
+                       (["--flush-l2"] if flush else []),
+                       capture_output=True, text=True, env=env)
+    found = re.search(r"GPU time.*median ([0-9.]+) ms", r.stdout)
+    if r.returncode != 0 or not found:
+        return None, (r.stderr or r.stdout).strip()[-2000:]
+    return float(found.group(1)), None
+
+
+def run_hadamard(out, env, gemv):
+    """The online Hadamard of size 14336 against the down projection
+    (N = 4096, K = 14336) it precedes, for each M."""
+    print()
+    print("Online Hadamard, size 14336 (28 x 512), against the W4A16 g128 "
+          "down projection 4096 x 14336 it precedes:")
+    print("| M | Hadamard | down_proj | Hadamard / down_proj |")
+    print("|---|---:|---:|---:|")
+    for m in HADAMARD_ROWS:
+        lib = os.path.join(out, "libhadamard_m%d.so" % m)
+        if not os.path.exists(lib):
+            continue
+        ms, error = gpu_ms(out, lib, ["-i", os.path.join(
+            out, "hadamard_m%d.x.npy" % m)], env)
+        if ms is None:
+            print("| %d | failed: %s |" % (m, error.splitlines()[-1]))
+            continue
+        down = gemv.get((m, 4096, 14336))
+        print("| %d | %.4f ms | %s | %s |" % (
+            m, ms, "%.4f ms" % down if down else "-",
+            "%.1f %%" % (100 * ms / down) if down else "-"))
+
+
+def run_decoder(out, env):
+    import json
+    import numpy as np
+    gz = os.path.join(out, "libdecoder.so.gz")
+    if not os.path.exists(gz):
+        return
+    lib = gz[:-3]
+    with gzip.open(gz, "rb") as f, open(lib, "wb") as g:
+        shutil.copyfileobj(f, g)
+    rng = np.random.default_rng(0)
+    feeds = []
+    for name, shape in json.load(open(os.path.join(out, "decoder.inputs.json"))):
+        path = os.path.join(out, name + ".npy")
+        if name == "input_ids":
+            np.save(path, rng.integers(0, DECODER_SHAPE["vocab"], shape))
+        else:
+            np.save(path, rng.standard_normal(shape).astype(np.float32))
+        feeds += ["-i", "%s=%s" % (name, path)]
+    ours, error = gpu_ms(out, lib, feeds, env, flush=False)
+    print()
+    print("Decoder (%s, past %d, W4A16 g%d), one token:" % (
+        DECODER["preset"], DECODER["past"], DECODER["block"]))
+    if ours is None:
+        print("quant failed:", error)
+        return
+    eager, graph = torch_decoder_ms()
+    print("| | ms/token | tokens/s | quant speed / this |")
+    print("|---|---:|---:|---:|")
+    print("| quant W4A16 | %.3f | %.1f | |" % (ours, 1000 / ours))
+    print("| PyTorch fp16, eager | %.3f | %.1f | %.2fx |" % (
+        eager, 1000 / eager, eager / ours))
+    print("| PyTorch fp16, CUDA graph | %.3f | %.1f | %.2fx |" % (
+        graph, 1000 / graph, graph / ours))
+    os.remove(lib)
 
 
 def torch_ms(m, n, k, runs=50):
@@ -123,7 +378,8 @@ def run(out):
     print("| M | N | K | quant W4A16 g128 | PyTorch fp16 | speedup | quant "
           "effective | PyTorch effective |")
     print("|---|---|---|---|---|---|---|---|")
-    for gz in sorted(glob.glob(os.path.join(out, "lib*.so.gz"))):
+    gemv = {}
+    for gz in sorted(glob.glob(os.path.join(out, "libw4a16_*.so.gz"))):
         lib = gz[:-3]
         with gzip.open(gz, "rb") as f, open(lib, "wb") as g:
             shutil.copyfileobj(f, g)
@@ -139,6 +395,7 @@ def run(out):
                 m, n, k, (r.stderr or r.stdout).strip().splitlines()[-1]))
             continue
         ours = float(found.group(1))
+        gemv[(m, n, k)] = ours
         theirs = torch_ms(m, n, k)
         ours_bytes = n * k // 2 + n * (k // GROUP) * 4 + m * k * 4 + m * n * 4
         torch_bytes = n * k * 2 + m * k * 2 + m * n * 2
@@ -146,11 +403,18 @@ def run(out):
               "TB/s |" % (m, n, k, ours, theirs, theirs / ours,
                           ours_bytes / ours / 1e9, torch_bytes / theirs / 1e9))
         os.remove(lib)
+    run_hadamard(out, env, gemv)
+    run_decoder(out, env)
 
 
 def main():
-    if len(sys.argv) == 4 and sys.argv[1] == "prepare":
+    if len(sys.argv) in (4, 5) and sys.argv[1] == "prepare":
+        # prepare BUILD_BIN OUT [--decoder=WORK]: the decoder needs a work
+        # directory of a few GB (its generated model) and minutes.
+        work = [x for x in sys.argv[4:] if x.startswith("--decoder=")]
         prepare(sys.argv[2], sys.argv[3])
+        if work:
+            prepare_decoder(sys.argv[2], sys.argv[3], work[0][len("--decoder="):])
     elif len(sys.argv) == 3 and sys.argv[1] == "run":
         run(sys.argv[2])
     else:

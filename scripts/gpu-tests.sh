@@ -17,7 +17,10 @@
 # Cases: the bundled CNN and a generated Llama-style decoder in float, W4A16
 # (int4 weights, groups of 128) and W8A8 (int8 weights, per-token int8
 # activations), and the decoder over 37 tokens in W4A16 (the tensor-core
-# kernel). Tolerances: the GPU sums in another order than the CPU (float
+# kernel), qc.hadamard of sizes 14336 (28·512: the K×K factor, two passes
+# through shared memory), 7168 (two transforms per row) and 2048 with
+# stride 7 (the one-kernel transform), and the decoder with --rotate (online
+# Hadamards before the down projections). Tolerances: the GPU sums in another order than the CPU (float
 # reductions), so outputs agree to rounding, not bit for bit; the
 # tensor-core kernel also rounds its activations to f16 (W4A16).
 set -euo pipefail
@@ -36,6 +39,8 @@ llama-w4a16-g128|llama/model.onnx|--weights=int4 --group=128|1e-3|1e-4
 llama-w8a8-per-token|llama/model.onnx|--weights=int8 --group=0 --activations=int8 --per-token|1e-3|1e-3
 prefill-w4a16-g32|prefill/model.onnx|--weights=int4 --group=32|2e-2|1e-2
 prefill-nbits-g32|prefill-nbits/model.onnx||2e-2|1e-2
+hadamard|hadamard.mlir||1e-4|1e-5
+llama-rotate-w4a16|llama/model.onnx|--rotate --weights=int4 --group=128|1e-3|1e-4
 CASES
 }
 
@@ -59,10 +64,23 @@ prepare() {
     --ffn 480 --seq 37 "$dir/prefill" >/dev/null
   $python "$root/scripts/gen_llama.py" --layers 2 --hidden 256 --heads 4 \
     --ffn 480 --seq 37 --matmul-nbits 32 "$dir/prefill-nbits" >/dev/null
+  cat >"$dir/hadamard.mlir" <<'MLIR'
+func.func @main(%x: tensor<3x14336xf32> {onnx.name = "x"}) -> (
+    tensor<3x14336xf32> {onnx.name = "h14336"},
+    tensor<3x14336xf32> {onnx.name = "h7168"},
+    tensor<3x14336xf32> {onnx.name = "h2048s7"}) {
+  %a = qc.hadamard %x : tensor<3x14336xf32>
+  %b = qc.hadamard %x size 7168 stride 1 : tensor<3x14336xf32>
+  %c = qc.hadamard %x size 2048 stride 7 : tensor<3x14336xf32>
+  return %a, %b, %c : tensor<3x14336xf32>, tensor<3x14336xf32>, tensor<3x14336xf32>
+}
+MLIR
   $python - "$dir" <<'PY'
 import sys, onnx
 import numpy as np
 d = sys.argv[1]
+np.save(d + "/hadamard.x.npy",
+        np.random.default_rng(1).standard_normal((3, 14336)).astype(np.float32))
 np.save(d + "/cnn.x.npy", np.sin(0.1 * np.arange(2 * 3 * 16 * 16))
         .astype(np.float32).reshape(2, 3, 16, 16))
 rng = np.random.default_rng(0)
@@ -78,6 +96,7 @@ PY
     case $model in
     cnn*) input=cnn.x.npy ;;
     prefill*) input=prefill.x.npy ;;
+    hadamard*) input=hadamard.x.npy ;;
     *) input=llama.x.npy ;;
     esac
     # shellcheck disable=SC2086
@@ -92,7 +111,8 @@ PY
     rm "$c/libcpu.so" "$c/libcpu.h" "$c/libmodel.h"
     printf '%s|%s|%s|%s\n' "$name" "$input" "$rtol" "$atol" >>"$dir/cases.txt"
   done < <(cases)
-  rm -rf "$dir/llama" "$dir/prefill" "$dir/prefill-nbits" "$dir/cnn.onnx"
+  rm -rf "$dir/llama" "$dir/prefill" "$dir/prefill-nbits" "$dir/cnn.onnx" \
+    "$dir/hadamard.mlir"
   echo "prepared $(wc -l <"$dir/cases.txt") GPU cases in $dir"
 }
 

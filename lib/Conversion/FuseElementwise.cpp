@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GPUHadamardKernel.h"
 #include "qc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -43,9 +44,13 @@ struct QCFuseElementwisePass
     RewritePatternSet patterns(ctx);
     // The upstream pass's patterns and control (fuse a producer with one
     // use).
+    // The one-generic Hadamard (qc-map-to-gpu replaces it with its kernel,
+    // which reads the plain input) takes part in no fusion.
     linalg::ControlFusionFn control = [](OpOperand *fused) {
       Operation *producer = fused->get().getDefiningOp();
-      return producer && producer->hasOneUse();
+      return producer && producer->hasOneUse() &&
+             !producer->hasAttr(qc::kHadamardMarker) &&
+             !fused->getOwner()->hasAttr(qc::kHadamardMarker);
     };
     linalg::populateElementwiseOpsFusionPatterns(patterns, control);
     linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, control);

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "GPUHadamardKernel.h"
 #include "GPUMmaKernel.h"
 #include "qc/Conversion/Passes.h"
 
@@ -271,7 +272,8 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       Value init = fill ? fill.getInputs()[0] : Value();
       if (auto generic = dyn_cast<linalg::GenericOp>(current.getOperation()))
         if (isTopLevel(generic) &&
-            ((mma && succeeded(qc::buildPackedMmaKernel(rewriter, generic,
+            (succeeded(qc::buildHadamardKernel(rewriter, generic)) ||
+             (mma && succeeded(qc::buildPackedMmaKernel(rewriter, generic,
                                                         init, mmaMinRows))) ||
              succeeded(mapReduction(rewriter, generic, /*lanes=*/32, init)) ||
              succeeded(mapReduction(rewriter, generic, /*lanes=*/1, init)))) {

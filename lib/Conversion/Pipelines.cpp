@@ -39,7 +39,8 @@ namespace {
 /// linalg on tensors. `packLayout`, when set, packs the int4 matmul weights
 /// in that qc-pack-weights layout first.
 void addFrontPasses(OpPassManager &pm, StringRef packLayout = "",
-                    bool packedInt8Activations = false) {
+                    bool packedInt8Activations = false,
+                    bool hadamardKernel = false) {
   using namespace mlir::qc;
   // 0. Canonical scales (exact): BatchNorm and other constant per-channel
   // factors into the layers' weights; dequantize/quantize around qc.matmul
@@ -53,6 +54,7 @@ void addFrontPasses(OpPassManager &pm, StringRef packLayout = "",
   // 1. To linalg on tensors.
   ConvertQCToLinalgOptions toLinalg;
   toLinalg.packedInt8Activations = packedInt8Activations;
+  toLinalg.hadamardKernel = hadamardKernel;
   pm.addPass(createConvertQCToLinalg(toLinalg));
   // uiN carries no information the lowered code needs (the ops that care
   // say unsigned themselves); make it signless so bitcasts fold away.
@@ -205,7 +207,9 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
                                         const LowerToCUDAOptions &options) {
   // int4 weights two codes per byte: the contraction reads the packed words
   // (a GEMV then moves half the bytes of one code per byte).
-  addFrontPasses(pm, "nibbles");
+  // qc.hadamard as one generic that qc-map-to-gpu gives a kernel of its own.
+  addFrontPasses(pm, "nibbles", /*packedInt8Activations=*/false,
+                 /*hadamardKernel=*/true);
   // (Keeping the packed contractions' markers for qc-map-to-gpu.)
   pm.addPass(createQCFuseElementwise());
   pm.addPass(createCanonicalizerPass());

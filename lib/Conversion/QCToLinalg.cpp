@@ -15,6 +15,8 @@
 #include "qc/Numerics/Hadamard.h"
 #include "qc/Numerics/Packing.h"
 
+#include "GPUHadamardKernel.h"
+
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
@@ -1787,7 +1789,10 @@ struct LayerNormLowering : OpRewritePattern<LayerNormOp> {
 /// axis, then (K > 1) one contraction of the K axis with the constant H_K;
 /// the 1/√size normalisation in the last stage.
 struct HadamardLowering : OpRewritePattern<HadamardOp> {
-  using OpRewritePattern::OpRewritePattern;
+  HadamardLowering(MLIRContext *ctx, bool oneGeneric)
+      : OpRewritePattern(ctx), oneGeneric(oneGeneric) {}
+  bool oneGeneric;
+
   LogicalResult matchAndRewrite(HadamardOp op,
                                 PatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
@@ -1798,6 +1803,9 @@ struct HadamardLowering : OpRewritePattern<HadamardOp> {
         numerics::factorHadamardSize(size);
     if (!split)
       return rewriter.notifyMatchFailure(op, "unsupported size");
+    if (oneGeneric && type.hasStaticShape() && type.getElementType().isF32() &&
+        hadamardKernelTakes(size))
+      return oneGenericForm(op, rewriter, *split);
     int64_t k = split->factor, m = split->log2PowerOfTwo;
     int64_t rank = type.getRank(), n = type.getDimSize(rank - 1);
     // [..., n] -> [..., n / (size·stride), K, 2, ..., 2, stride].
@@ -1899,6 +1907,95 @@ struct HadamardLowering : OpRewritePattern<HadamardOp> {
                       });
     }
     rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(op, type, v, groups);
+    return success();
+  }
+
+  /// The transform as one reduction generic marked kHadamardMarker, for
+  /// qc-map-to-gpu's kernel: the axis viewed as [..., B, size, stride]
+  /// (B = n / (size·stride)), out[.., b, j, t] = Σ_i x[.., b, i, t]·h(i, j)
+  /// / √size with h(i, j) = H_K[i / 2^m][j / 2^m]·(−1)^popcount(i & j &
+  /// (2^m − 1)), the Sylvester entry computed from the indices. Exact as it
+  /// stands (size multiply-adds per output, where the kernel does
+  /// log2-many): the kernel replaces it, nothing else is meant to run it.
+  LogicalResult oneGenericForm(HadamardOp op, PatternRewriter &rewriter,
+                               numerics::HadamardSize split) const {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto type = cast<RankedTensorType>(op.getType());
+    int64_t size = op.getTransformSize(), stride = op.getTransformStride();
+    int64_t k = split.factor, pow2 = int64_t(1) << split.log2PowerOfTwo;
+    int64_t rank = type.getRank(), n = type.getDimSize(rank - 1);
+    Type f32 = rewriter.getF32Type();
+    SmallVector<int64_t> shape(type.getShape().drop_back());
+    shape.append({n / (size * stride), size, stride});
+    SmallVector<ReassociationIndices> groups;
+    for (int64_t d = 0; d + 1 < rank; ++d)
+      groups.push_back({d});
+    groups.push_back({rank - 1, rank, rank + 1});
+    auto viewType = RankedTensorType::get(shape, f32);
+    Value x = tensor::ExpandShapeOp::create(rewriter, loc, viewType,
+                                            op.getInput(), groups);
+    const std::vector<float> &factor = numerics::hadamardFactor(k);
+    SmallVector<Attribute> values;
+    for (float f : factor)
+      values.push_back(rewriter.getF32FloatAttr(f));
+    Value hk = constantTensor(rewriter, loc, {k, k}, f32, values);
+    // Loops (lead..., b, j, t, i); i the reduction.
+    int64_t r = shape.size(), jDim = rank, iDim = r;
+    auto dim = [&](int64_t d) { return getAffineDimExpr(d, ctx); };
+    SmallVector<AffineExpr> xExprs, outExprs;
+    for (int64_t d = 0; d < r; ++d) {
+      outExprs.push_back(dim(d));
+      xExprs.push_back(d == jDim ? dim(iDim) : dim(d));
+    }
+    AffineMap xMap = AffineMap::get(r + 1, 0, xExprs, ctx);
+    AffineMap hMap = AffineMap::get(
+        r + 1, 0, {dim(iDim).floorDiv(pow2), dim(jDim).floorDiv(pow2)}, ctx);
+    AffineMap outMap = AffineMap::get(r + 1, 0, outExprs, ctx);
+    Value init = tensor::EmptyOp::create(rewriter, loc, shape, f32);
+    Value zero = arith::ConstantOp::create(rewriter, loc,
+                                           rewriter.getF32FloatAttr(0.0f));
+    init = linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
+    SmallVector<utils::IteratorType> iters(r + 1,
+                                           utils::IteratorType::parallel);
+    iters[iDim] = utils::IteratorType::reduction;
+    double norm = 1.0 / std::sqrt(double(size));
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{viewType}, ValueRange{x, hk}, ValueRange{init},
+        ArrayRef<AffineMap>{xMap, hMap, outMap}, iters,
+        [&](OpBuilder &b, Location l, ValueRange a) {
+          Type i32 = b.getI32Type();
+          auto low = [&](int64_t d) -> Value {
+            Value i = arith::IndexCastOp::create(
+                b, l, i32, linalg::IndexOp::create(b, l, d));
+            return arith::AndIOp::create(
+                b, l, i,
+                arith::ConstantOp::create(b, l,
+                                          b.getI32IntegerAttr(pow2 - 1)));
+          };
+          Value both = arith::AndIOp::create(b, l, low(iDim), low(jDim));
+          Value odd = arith::AndIOp::create(
+              b, l, math::CtPopOp::create(b, l, both),
+              arith::ConstantOp::create(b, l, b.getI32IntegerAttr(1)));
+          Value negative = arith::CmpIOp::create(
+              b, l, arith::CmpIPredicate::ne, odd,
+              arith::ConstantOp::create(b, l, b.getI32IntegerAttr(0)));
+          Value h = arith::MulFOp::create(
+              b, l, a[1], arith::ConstantOp::create(b, l, b.getF32FloatAttr(norm)));
+          h = arith::SelectOp::create(b, l, negative,
+                                      arith::NegFOp::create(b, l, h), h);
+          Value p = arith::MulFOp::create(b, l, a[0], h);
+          linalg::YieldOp::create(
+              b, l, ValueRange{arith::AddFOp::create(b, l, a[2], p)});
+        });
+    generic->setAttr(kHadamardMarker,
+                     rewriter.getDictionaryAttr(
+                         {rewriter.getNamedAttr(
+                              "size", rewriter.getI64IntegerAttr(size)),
+                          rewriter.getNamedAttr(
+                              "stride", rewriter.getI64IntegerAttr(stride))}));
+    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
+        op, type, generic.getResult(0), groups);
     return success();
   }
 };
@@ -2258,8 +2355,9 @@ struct ConvertQCToLinalgPass
     patterns.add<MatMulLowering>(&getContext(), packedInt8Activations);
     patterns.add<QuantizeLowering, DequantizeLowering,
                  QuantizePerTokenLowering, DecodeLowering,
-                 RMSNormLowering, LayerNormLowering, HadamardLowering,
+                 RMSNormLowering, LayerNormLowering,
                  CancelStorageCasts>(&getContext());
+    patterns.add<HadamardLowering>(&getContext(), hadamardKernel);
     GreedyRewriteConfig config;
     config.setUseTopDownTraversal(true);
     if (failed(applyPatternsGreedily(module, std::move(patterns), config)))

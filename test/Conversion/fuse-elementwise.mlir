@@ -50,3 +50,49 @@ func.func @fuses_unmarked(%x: tensor<8xf32>) -> tensor<8xf32> {
   } -> tensor<8xf32>
   return %b : tensor<8xf32>
 }
+
+// -----
+
+// The one-generic Hadamard takes part in no fusion: the element-wise
+// product before it (SiLU·up before a down projection) and the one after
+// it stay generics of their own, and the marked generic keeps its input.
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#x = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4, d3)>
+#o = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+// (The reshapes move to the function's edges; the marked generic is not
+// rebuilt.)
+// CHECK-LABEL: func.func @hadamard_alone
+// CHECK: %[[P:.*]] = linalg.generic {{.*}} ins(%{{.*}}, %{{.*}} : tensor<2x1x64x1xf32>, tensor<2x1x64x1xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.mulf
+// CHECK: %[[H:.*]] = linalg.generic {{.*}} ins(%[[P]] : tensor<2x1x64x1xf32>) {{.*}}qc.hadamard = {size = 64 : i64, stride = 1 : i64}
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.addf
+// CHECK-NEXT: linalg.yield
+// CHECK: linalg.generic {{.*}} ins(%[[H]] : tensor<2x1x64x1xf32>)
+// CHECK-NEXT: ^bb0
+// CHECK-NEXT: arith.negf
+func.func @hadamard_alone(%a: tensor<2x64xf32>, %b: tensor<2x64xf32>) -> tensor<2x64xf32> {
+  %e = tensor.empty() : tensor<2x64xf32>
+  %p = linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]} ins(%a, %b : tensor<2x64xf32>, tensor<2x64xf32>) outs(%e : tensor<2x64xf32>) {
+  ^bb0(%x0: f32, %x1: f32, %out: f32):
+    %m = arith.mulf %x0, %x1 : f32
+    linalg.yield %m : f32
+  } -> tensor<2x64xf32>
+  %v = tensor.expand_shape %p [[0], [1, 2, 3]] output_shape [2, 1, 64, 1] : tensor<2x64xf32> into tensor<2x1x64x1xf32>
+  %z = arith.constant 0.0 : f32
+  %e4 = tensor.empty() : tensor<2x1x64x1xf32>
+  %init = linalg.fill ins(%z : f32) outs(%e4 : tensor<2x1x64x1xf32>) -> tensor<2x1x64x1xf32>
+  %h = linalg.generic {indexing_maps = [#x, #o], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]} ins(%v : tensor<2x1x64x1xf32>) outs(%init : tensor<2x1x64x1xf32>) attrs = {qc.hadamard = {size = 64 : i64, stride = 1 : i64}} {
+  ^bb0(%in: f32, %out: f32):
+    %s = arith.addf %out, %in : f32
+    linalg.yield %s : f32
+  } -> tensor<2x1x64x1xf32>
+  %c = tensor.collapse_shape %h [[0], [1, 2, 3]] : tensor<2x1x64x1xf32> into tensor<2x64xf32>
+  %r = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%c : tensor<2x64xf32>) outs(%e : tensor<2x64xf32>) {
+  ^bb0(%x0: f32, %out: f32):
+    %n = arith.negf %x0 : f32
+    linalg.yield %n : f32
+  } -> tensor<2x64xf32>
+  return %r : tensor<2x64xf32>
+}

@@ -76,7 +76,12 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "ModuleOp"> {
     Option<"packedInt8Activations", "packed-int8-activations", "bool",
            /*default=*/"false",
            "Contract per-token int8 activations with nibbles-packed int4 "
-           "weights in their packed words">
+           "weights in their packed words">,
+    Option<"hadamardKernel", "hadamard-kernel", "bool", /*default=*/"false",
+           "Lower each qc.hadamard that qc-map-to-gpu's one-kernel "
+           "transform takes to one generic marked qc.hadamard (the "
+           "transform as a reduction with its ±1 matrix entries computed "
+           "from the indices) instead of its butterfly stages">
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",

@@ -10,7 +10,12 @@ I + [[0, 1ᵀ], [−1, Q]], Paley II (q ≡ 1 mod 4) expands the conference
 matrix [[0, 1ᵀ], [1, Q]] with 0 -> [[1, −1], [−1, −1]] and ±1 ->
 ±[[1, 1], [1, −1]], Q[i][j] the quadratic character of i − j mod q.
 
-usage: hadamard_check.py QUANT_COMPILE QUANT_RUN WORKDIR
+usage: hadamard_check.py QUANT_COMPILE QUANT_RUN WORKDIR [QUANT_OPT]
+
+With QUANT_OPT the module is first lowered by convert-qc-to-linalg
+{hadamard-kernel} (the CUDA pipeline's one-generic form, which qc-map-to-gpu
+replaces with its kernel) and that form is compiled for the CPU: the same
+checks then hold for its semantics. It prints how many transforms took it.
 """
 import os
 import subprocess
@@ -20,6 +25,7 @@ sys.path.insert(0, "/usr/lib/python3/dist-packages")
 import numpy as np  # noqa: E402
 
 compile_tool, run_tool, work = sys.argv[1:4]
+opt_tool = sys.argv[4] if len(sys.argv) > 4 else None
 # (name, n, size, stride, K, q, paley kind)
 cases = [("h12", 12, 12, 1, 12, 11, 1), ("h20", 20, 20, 1, 20, 19, 1),
          ("h24s2", 48, 24, 2, 12, 11, 1), ("h28", 28, 28, 1, 28, 13, 2),
@@ -43,6 +49,12 @@ module = "func.func @main(%s) -> (%s) {\n%s\n  return %s : %s\n}\n" % (
 path = os.path.join(work, "hadamard.mlir")
 open(path, "w").write(module)
 lib = os.path.join(work, "libhadamard.so")
+if opt_tool:
+    lowered = os.path.join(work, "hadamard.linalg.mlir")
+    subprocess.run([opt_tool, path, "--convert-qc-to-linalg=hadamard-kernel=1",
+                    "-o", lowered], check=True)
+    one_generic = open(lowered).read().count("qc.hadamard = {")
+    path = lowered
 subprocess.run([compile_tool, path, "--emit=shared", "-o", lib], check=True)
 inputs = []
 for n in sorted({n for _, n in results}):
@@ -101,4 +113,6 @@ for name, n, size, stride, k, q, kind in cases:
     print("%s %s (orthogonal %s, entries %s)" %
           ("PASS" if ok else "FAIL", name, orthogonal, entries))
     failures += not ok
+if opt_tool:
+    print("one-generic transforms:", one_generic)
 sys.exit(1 if failures else 0)

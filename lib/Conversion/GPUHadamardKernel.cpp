@@ -1,0 +1,189 @@
+//===- GPUHadamardKernel.cpp - qc.hadamard in one GPU kernel --------------===//
+//
+// One block per transformed vector (size = K·2^m values, `stride` apart):
+//   1. (K > 1) the K×K factor: a thread per column j of the [K, 2^m] view
+//      loads its K values, applies H_K unrolled (±1 entries: adds and
+//      subtracts) and stores them to the output;
+//   2. the 2^m butterflies: rows of the view, as many as fit in 32 KiB of
+//      shared memory at a time, are loaded (from the output, or the input
+//      when K = 1), transformed in m stages (a barrier after each) and
+//      stored normalised by 1/√size.
+// Every value is read from global memory once or twice and written once or
+// twice, in one launch, where the stage-per-generic lowering makes m + 1
+// launches over the whole tensor.
+//
+//===----------------------------------------------------------------------===//
+
+#include "GPUHadamardKernel.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace {
+
+constexpr int64_t kMaxThreads = 512;
+
+bool contiguousF32(Value v) {
+  auto type = dyn_cast<MemRefType>(v.getType());
+  return type && type.hasStaticShape() && type.getLayout().isIdentity() &&
+         type.getElementType().isF32();
+}
+
+} // namespace
+
+LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
+                                      linalg::GenericOp op) {
+  auto marker = op->getAttrOfType<DictionaryAttr>(kHadamardMarker);
+  // The input, and the K×K table unless canonicalization folded it into
+  // the body (K = 1: a splat).
+  if (!marker || !op.hasPureBufferSemantics() || op.getNumDpsInputs() < 1 ||
+      op.getNumDpsInputs() > 2 || op.getNumDpsInits() != 1)
+    return failure();
+  auto sizeAttr = marker.getAs<IntegerAttr>("size");
+  auto strideAttr = marker.getAs<IntegerAttr>("stride");
+  if (!sizeAttr || !strideAttr)
+    return failure();
+  int64_t size = sizeAttr.getInt(), stride = strideAttr.getInt();
+  std::optional<numerics::HadamardSize> split =
+      numerics::factorHadamardSize(size);
+  if (stride < 1 || !split || !hadamardKernelTakes(size))
+    return failure();
+  Value x = op.getDpsInputs()[0], out = op.getDpsInits()[0];
+  if (!contiguousF32(x) || !contiguousF32(out) || x.getType() != out.getType())
+    return failure();
+  auto type = cast<MemRefType>(x.getType());
+  int64_t rank = type.getRank();
+  if (rank < 3 || type.getDimSize(rank - 2) != size ||
+      type.getDimSize(rank - 1) != stride)
+    return failure();
+
+  int64_t k = split->factor, m = split->log2PowerOfTwo;
+  int64_t pow2 = int64_t(1) << m;
+  int64_t total = type.getNumElements(), vectors = total / size;
+  // Rows of the [K, 2^m] view per pass through shared memory.
+  int64_t rowsPerChunk =
+      std::max<int64_t>(1, std::min(k, kHadamardKernelMaxPowerOfTwo / pow2));
+  int64_t threads = std::clamp<int64_t>(
+      int64_t(llvm::PowerOf2Ceil(uint64_t(rowsPerChunk * pow2 / 2))), 32,
+      kMaxThreads);
+  const std::vector<float> &factor = numerics::hadamardFactor(k);
+  float norm = float(1.0 / std::sqrt(double(size)));
+
+  Location loc = op.getLoc();
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(rewriter, loc, v);
+  };
+  SmallVector<ReassociationIndices> all(1);
+  for (int64_t d = 0; d < rank; ++d)
+    all[0].push_back(d);
+  Value x1 = memref::CollapseShapeOp::create(rewriter, loc, x, all);
+  Value out1 = memref::CollapseShapeOp::create(rewriter, loc, out, all);
+
+  auto launch = gpu::LaunchOp::create(rewriter, loc, index(vectors), index(1),
+                                      index(1), index(threads), index(1),
+                                      index(1));
+  auto workgroup = gpu::AddressSpaceAttr::get(rewriter.getContext(),
+                                              gpu::AddressSpace::Workgroup);
+  Value shared = launch.addWorkgroupAttribution(
+      MemRefType::get({rowsPerChunk * pow2}, rewriter.getF32Type(),
+                      MemRefLayoutAttrInterface(), workgroup),
+      loc);
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointToEnd(&launch.getBody().front());
+  auto terminator = gpu::TerminatorOp::create(rewriter, loc);
+  rewriter.setInsertionPoint(terminator);
+  OpBuilder &b = rewriter;
+
+  auto add = [&](Value a, Value c) -> Value {
+    return arith::AddIOp::create(b, loc, a, c);
+  };
+  auto mul = [&](Value a, int64_t c) -> Value {
+    return arith::MulIOp::create(b, loc, a, index(c));
+  };
+  Value tid = launch.getThreadIds().x;
+  Value vec = launch.getBlockIds().x;
+  // Element i of the vector at base + i·stride.
+  Value base = add(mul(arith::DivUIOp::create(b, loc, vec, index(stride)),
+                       size * stride),
+                   arith::RemUIOp::create(b, loc, vec, index(stride)));
+  auto at = [&](Value i) -> Value { return add(base, mul(i, stride)); };
+  // for (i = tid; i < count; i += threads) body(i).
+  auto strided = [&](int64_t count, function_ref<void(Value)> body) {
+    auto loop =
+        scf::ForOp::create(b, loc, tid, index(count), index(threads));
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPointToStart(loop.getBody());
+    body(loop.getInductionVar());
+  };
+  auto barrier = [&] { gpu::BarrierOp::create(b, loc); };
+
+  // 1. The K×K factor, a column per thread.
+  if (k > 1) {
+    strided(pow2, [&](Value j) {
+      SmallVector<Value> v;
+      for (int64_t r = 0; r < k; ++r)
+        v.push_back(
+            memref::LoadOp::create(b, loc, x1, at(add(index(r * pow2), j))));
+      for (int64_t c = 0; c < k; ++c) {
+        Value y;
+        for (int64_t r = 0; r < k; ++r) {
+          bool negative = factor[r * k + c] < 0;
+          if (!y)
+            y = negative ? arith::NegFOp::create(b, loc, v[r]).getResult()
+                         : v[r];
+          else if (negative)
+            y = arith::SubFOp::create(b, loc, y, v[r]);
+          else
+            y = arith::AddFOp::create(b, loc, y, v[r]);
+        }
+        memref::StoreOp::create(b, loc, y, out1,
+                                at(add(index(c * pow2), j)));
+      }
+    });
+    barrier();
+  }
+
+  // 2. The butterflies, rowsPerChunk rows of the view at a time.
+  Value source = k > 1 ? out1 : x1;
+  Value scale = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(norm));
+  for (int64_t row0 = 0; row0 < k; row0 += rowsPerChunk) {
+    int64_t count = std::min(rowsPerChunk, k - row0) * pow2;
+    strided(count, [&](Value e) {
+      Value v = memref::LoadOp::create(b, loc, source,
+                                       at(add(index(row0 * pow2), e)));
+      memref::StoreOp::create(b, loc, v, shared, e);
+    });
+    barrier();
+    for (int64_t h = 0; h < m; ++h) {
+      int64_t half = int64_t(1) << h;
+      strided(count / 2, [&](Value p) {
+        Value lo = add(mul(arith::DivUIOp::create(b, loc, p, index(half)),
+                           2 * half),
+                       arith::RemUIOp::create(b, loc, p, index(half)));
+        Value hi = add(lo, index(half));
+        Value a = memref::LoadOp::create(b, loc, shared, lo);
+        Value c = memref::LoadOp::create(b, loc, shared, hi);
+        memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, a, c),
+                                shared, lo);
+        memref::StoreOp::create(b, loc, arith::SubFOp::create(b, loc, a, c),
+                                shared, hi);
+      });
+      barrier();
+    }
+    strided(count, [&](Value e) {
+      Value v = memref::LoadOp::create(b, loc, shared, e);
+      memref::StoreOp::create(b, loc, arith::MulFOp::create(b, loc, v, scale),
+                              out1, at(add(index(row0 * pow2), e)));
+    });
+    if (row0 + rowsPerChunk < k)
+      barrier();
+  }
+  return success();
+}
