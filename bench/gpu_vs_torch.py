@@ -23,7 +23,11 @@ one has no GPU:
 Then the online Hadamard the issue measures: qc.hadamard of size 14336
 (= 28·512, Llama-3 8B's MLP width) on [M, 14336] for M = 1, 16, 64 (a .mlir
 module, compiled as the models are), its time against the W4A16 down
-projection (N = 4096, K = 14336) of the same M that it precedes.
+projection (N = 4096, K = 14336) of the same M that it precedes, each a
+model of its own (so each time includes a call's fixed costs); and inside a
+model: a float MatMul 14336 -> 4096 quantized by quant to int4 g128, with
+and without --rotate (which puts the online Hadamard before it), and the
+time the Hadamard adds.
 
 Last, a whole decoder, one token at a time: the 1.1 B-parameter model of
 scripts/gen_llama.py --preset 1b --seq 1 --past 128 --matmul-nbits 128 (the
@@ -101,6 +105,36 @@ def prepare(build_bin, out):
         np.save(os.path.join(out, name + ".x.npy"),
                 rng.standard_normal((m, k)).astype(np.float32))
         print("prepared", name, os.path.getsize(lib + ".gz"), "bytes gzipped")
+    # The down projection as a float MatMul quantized by quant (int4, g128),
+    # plain and with --rotate (which puts an online Hadamard before it):
+    # the difference is what the Hadamard adds inside a model, without the
+    # per-call costs of a model of its own. Columns repeat with period 4 so
+    # that the libraries compress.
+    k, n = 14336, 4096
+    cols = rng.standard_normal((k, 4)).astype(np.float32) / np.sqrt(k)
+    node = helper.make_node("MatMul", ["x", "W"], ["y"])
+    graph = helper.make_graph(
+        [node], "down_proj",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["M", k])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["M", n])],
+        [numpy_helper.from_array(np.tile(cols, (1, n // 4)), "W")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx_path = os.path.join(out, "down_proj.onnx")
+    save_model(model, onnx_path)
+    for m in HADAMARD_ROWS:
+        for variant, flags in (("plain", []), ("rotated", ["--rotate"])):
+            lib = os.path.join(out, "libdown_%s_m%d.so" % (variant, m))
+            subprocess.run([os.path.join(build_bin, "quant-compile"), onnx_path,
+                            "--weights=int4", "--group=128",
+                            "--input-shape=x=%d,%d" % (m, k),
+                            "--target=cuda:sm_90a", "--emit=shared", "--name",
+                            "model", "-o", lib] + flags, check=True)
+            with open(lib, "rb") as f, gzip.open(lib + ".gz", "wb", 6) as g:
+                shutil.copyfileobj(f, g)
+            os.remove(lib)
+            os.remove(lib[:-3] + ".h")
+    os.remove(onnx_path)
     for m in HADAMARD_ROWS:
         name = "hadamard_m%d" % m
         path = os.path.join(out, name + ".mlir")
@@ -306,6 +340,29 @@ def run_hadamard(out, env, gemv):
         print("| %d | %.4f ms | %s | %s |" % (
             m, ms, "%.4f ms" % down if down else "-",
             "%.1f %%" % (100 * ms / down) if down else "-"))
+    print()
+    print("Inside a model: a float MatMul 14336 -> 4096 quantized by quant "
+          "(int4 g128), plain and with --rotate (an online Hadamard of 14336 "
+          "before it):")
+    print("| M | plain | with the Hadamard | added | added / plain |")
+    print("|---|---:|---:|---:|---:|")
+    for m in HADAMARD_ROWS:
+        times = {}
+        for variant in ("plain", "rotated"):
+            gz = os.path.join(out, "libdown_%s_m%d.so.gz" % (variant, m))
+            if not os.path.exists(gz):
+                continue
+            lib = gz[:-3]
+            with gzip.open(gz, "rb") as f, open(lib, "wb") as g:
+                shutil.copyfileobj(f, g)
+            times[variant], _ = gpu_ms(out, lib, ["-i", os.path.join(
+                out, "hadamard_m%d.x.npy" % m)], env)
+            os.remove(lib)
+        if times.get("plain") and times.get("rotated"):
+            added = times["rotated"] - times["plain"]
+            print("| %d | %.4f ms | %.4f ms | %.4f ms | %.1f %% |" % (
+                m, times["plain"], times["rotated"], added,
+                100 * added / times["plain"]))
 
 
 def run_decoder(out, env):

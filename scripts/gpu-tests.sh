@@ -64,11 +64,13 @@ prepare() {
     --ffn 480 --seq 37 "$dir/prefill" >/dev/null
   $python "$root/scripts/gen_llama.py" --layers 2 --hidden 256 --heads 4 \
     --ffn 480 --seq 37 --matmul-nbits 32 "$dir/prefill-nbits" >/dev/null
+  # (Outputs are named in their order: run() passes the expected files in
+  # name order.)
   cat >"$dir/hadamard.mlir" <<'MLIR'
 func.func @main(%x: tensor<3x14336xf32> {onnx.name = "x"}) -> (
-    tensor<3x14336xf32> {onnx.name = "h14336"},
-    tensor<3x14336xf32> {onnx.name = "h7168"},
-    tensor<3x14336xf32> {onnx.name = "h2048s7"}) {
+    tensor<3x14336xf32> {onnx.name = "a_h14336"},
+    tensor<3x14336xf32> {onnx.name = "b_h7168"},
+    tensor<3x14336xf32> {onnx.name = "c_h2048s7"}) {
   %a = qc.hadamard %x : tensor<3x14336xf32>
   %b = qc.hadamard %x size 7168 stride 1 : tensor<3x14336xf32>
   %c = qc.hadamard %x size 2048 stride 7 : tensor<3x14336xf32>

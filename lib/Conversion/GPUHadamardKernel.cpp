@@ -123,6 +123,40 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
     body(loop.getInductionVar());
   };
   auto barrier = [&] { gpu::BarrierOp::create(b, loc); };
+  // The same for a pass over shared memory or a copy, unrolled (at most 16
+  // iterations per thread, by the choice of `threads`) with every
+  // iteration's loads before any store, so that a thread's loads are in
+  // flight together (a loop waits for memory once per iteration). An
+  // iteration past `count` loads from the last one and stores nothing.
+  auto unrolled = [&](int64_t count,
+                      function_ref<SmallVector<Value>(Value)> load,
+                      function_ref<void(Value, ArrayRef<Value>)> store) {
+    int64_t iterations = (count + threads - 1) / threads;
+    SmallVector<Value> at, ok;
+    SmallVector<SmallVector<Value>> loaded;
+    for (int64_t u = 0; u < iterations; ++u) {
+      Value i = add(tid, index(u * threads));
+      if ((u + 1) * threads > count) {
+        ok.push_back(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
+                                           i, index(count)));
+        i = arith::MinUIOp::create(b, loc, i, index(count - 1));
+      } else {
+        ok.push_back(Value());
+      }
+      at.push_back(i);
+      loaded.push_back(load(i));
+    }
+    for (int64_t u = 0; u < iterations; ++u) {
+      if (!ok[u]) {
+        store(at[u], loaded[u]);
+        continue;
+      }
+      auto guarded = scf::IfOp::create(b, loc, ok[u], /*withElse=*/false);
+      OpBuilder::InsertionGuard inner(b);
+      b.setInsertionPointToStart(&guarded.getThenRegion().front());
+      store(at[u], loaded[u]);
+    }
+  };
 
   // 1. The K×K factor, a column per thread.
   if (k > 1) {
@@ -155,33 +189,52 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
   Value scale = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(norm));
   for (int64_t row0 = 0; row0 < k; row0 += rowsPerChunk) {
     int64_t count = std::min(rowsPerChunk, k - row0) * pow2;
-    strided(count, [&](Value e) {
-      Value v = memref::LoadOp::create(b, loc, source,
-                                       at(add(index(row0 * pow2), e)));
-      memref::StoreOp::create(b, loc, v, shared, e);
-    });
+    unrolled(
+        count,
+        [&](Value e) -> SmallVector<Value> {
+          return {memref::LoadOp::create(b, loc, source,
+                                         at(add(index(row0 * pow2), e)))};
+        },
+        [&](Value e, ArrayRef<Value> v) {
+          memref::StoreOp::create(b, loc, v[0], shared, e);
+        });
     barrier();
     for (int64_t h = 0; h < m; ++h) {
       int64_t half = int64_t(1) << h;
-      strided(count / 2, [&](Value p) {
-        Value lo = add(mul(arith::DivUIOp::create(b, loc, p, index(half)),
-                           2 * half),
-                       arith::RemUIOp::create(b, loc, p, index(half)));
-        Value hi = add(lo, index(half));
-        Value a = memref::LoadOp::create(b, loc, shared, lo);
-        Value c = memref::LoadOp::create(b, loc, shared, hi);
-        memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, a, c),
-                                shared, lo);
-        memref::StoreOp::create(b, loc, arith::SubFOp::create(b, loc, a, c),
-                                shared, hi);
-      });
+      auto low = [&](Value p) -> Value {
+        return add(mul(arith::DivUIOp::create(b, loc, p, index(half)),
+                       2 * half),
+                   arith::RemUIOp::create(b, loc, p, index(half)));
+      };
+      // Pairs are disjoint within a stage: all loads, then all stores.
+      unrolled(
+          count / 2,
+          [&](Value p) -> SmallVector<Value> {
+            Value lo = low(p);
+            Value a = memref::LoadOp::create(b, loc, shared, lo);
+            Value c = memref::LoadOp::create(b, loc, shared,
+                                             add(lo, index(half)));
+            return {arith::AddFOp::create(b, loc, a, c),
+                    arith::SubFOp::create(b, loc, a, c)};
+          },
+          [&](Value p, ArrayRef<Value> v) {
+            Value lo = low(p);
+            memref::StoreOp::create(b, loc, v[0], shared, lo);
+            memref::StoreOp::create(b, loc, v[1], shared,
+                                    add(lo, index(half)));
+          });
       barrier();
     }
-    strided(count, [&](Value e) {
-      Value v = memref::LoadOp::create(b, loc, shared, e);
-      memref::StoreOp::create(b, loc, arith::MulFOp::create(b, loc, v, scale),
-                              out1, at(add(index(row0 * pow2), e)));
-    });
+    unrolled(
+        count,
+        [&](Value e) -> SmallVector<Value> {
+          return {memref::LoadOp::create(b, loc, shared, e)};
+        },
+        [&](Value e, ArrayRef<Value> v) {
+          memref::StoreOp::create(b, loc,
+                                  arith::MulFOp::create(b, loc, v[0], scale),
+                                  out1, at(add(index(row0 * pow2), e)));
+        });
     if (row0 + rowsPerChunk < k)
       barrier();
   }

@@ -46,9 +46,16 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "ModuleOp"> {
       element, so no float copy of it is materialised.
     - `qc.rms_norm`, `qc.layer_norm`: reductions over the trailing dimensions
       in f32, then one element-wise generic.
-    - `qc.hadamard` of a power-of-two size: log2(size) butterfly stages, each
-      one generic over the axis viewed as [..., 2, ...], then the 1/sqrt(size)
-      normalisation.
+    - `qc.hadamard` of size K·2^m: m butterfly stages, each one generic
+      over the axis viewed as [..., K, 2, ..., 2, stride], then (K > 1) a
+      contraction of the K axis with the K×K factor, and the 1/sqrt(size)
+      normalisation. With `hadamard-kernel` (the CUDA pipeline), a static
+      f32 transform with K ≤ 64 and 2^m ≤ 8192 is instead one reduction
+      generic marked `qc.hadamard = {size, stride}`: out = Σ_i x_i·h(i, j),
+      the Sylvester sign computed from the indices (popcount) and the
+      factor read from a constant table; exact, but size multiply-adds per
+      output: it is the form qc-map-to-gpu replaces with its one-kernel
+      transform, and qc-fuse-elementwise fuses nothing into or out of it.
 
     Unsigned integer constants (`ui8` zero points and weights from ONNX)
     become signless constants viewed through `tensor.bitcast`, so that the
@@ -583,6 +590,16 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
       (numerics::MmaNibbles): the kernel reads the GEMV's layout. Needs K a
       multiple of 32, contiguous buffers and parameters constant over each
       run of 32 codes (groups of 32, 64, 128, ...); M and N are any size.
+    - A generic marked `qc.hadamard` (convert-qc-to-linalg's one-generic
+      form of the online Hadamard, size = K·2^m, contiguous f32 buffers)
+      runs as one kernel: a block per transformed vector; a thread per
+      column of the vector's [K, 2^m] view applies the K×K factor unrolled
+      in registers (±1 entries: adds and subtracts) and stores the column;
+      then as many rows as fit in 32 KiB of shared memory at a time are
+      loaded, transformed in m butterfly stages (a barrier after each) and
+      stored times 1/√size. Its body (a size-long reduction per output) is
+      not what runs; a marked generic the kernel cannot take (a strided
+      view) keeps the generic mapping.
       The activations' rounding to f16 is the one numeric difference from
       the CPU backend (W4A16).
     - Reductions whose body merges into the output with a sum, maximum or
