@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "GPUHadamardKernel.h"
+#include "GPUKernelBuilder.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
@@ -96,17 +97,11 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
                       MemRefLayoutAttrInterface(), workgroup),
       loc);
   OpBuilder::InsertionGuard guard(rewriter);
-  rewriter.setInsertionPointToEnd(&launch.getBody().front());
-  auto terminator = gpu::TerminatorOp::create(rewriter, loc);
-  rewriter.setInsertionPoint(terminator);
+  enterLaunchBody(rewriter, launch);
   OpBuilder &b = rewriter;
-
-  auto add = [&](Value a, Value c) -> Value {
-    return arith::AddIOp::create(b, loc, a, c);
-  };
-  auto mul = [&](Value a, int64_t c) -> Value {
-    return arith::MulIOp::create(b, loc, a, index(c));
-  };
+  IndexMath math{b, loc};
+  auto add = [&](Value a, Value c) { return math.add(a, c); };
+  auto mul = [&](Value a, int64_t c) { return math.mul(a, c); };
   Value tid = launch.getThreadIds().x;
   Value vec = launch.getBlockIds().x;
   // Element i of the vector at base + i·stride.

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "GPUMmaKernel.h"
+#include "GPUKernelBuilder.h"
 #include "PackedParams.h"
 #include "qc/Numerics/Packing.h"
 
@@ -144,18 +145,11 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
       index((rows + blockRows - 1) / blockRows), index(1),
       index(32 * kWarpsPerBlock), index(1), index(1));
   OpBuilder::InsertionGuard guard(rewriter);
-  Block &kernel = launch.getBody().front();
-  rewriter.setInsertionPointToEnd(&kernel);
-  auto terminator = gpu::TerminatorOp::create(rewriter, loc);
-  rewriter.setInsertionPoint(terminator);
+  enterLaunchBody(rewriter, launch);
   OpBuilder &b = rewriter;
-
-  auto add = [&](Value a, Value c) -> Value {
-    return arith::AddIOp::create(b, loc, a, c);
-  };
-  auto mul = [&](Value a, int64_t c) -> Value {
-    return arith::MulIOp::create(b, loc, a, index(c));
-  };
+  IndexMath math{b, loc};
+  auto add = [&](Value a, Value c) { return math.add(a, c); };
+  auto mul = [&](Value a, int64_t c) { return math.mul(a, c); };
   auto lessThan = [&](Value a, int64_t c) -> Value {
     return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, a,
                                  index(c));
