@@ -59,6 +59,7 @@ SHAPES = [  # (M, N, K)
     (16, 4096, 14336), (64, 4096, 14336),
 ]
 HADAMARD_ROWS = (1, 16, 64)  # qc.hadamard of size 14336 on [M, 14336]
+W8A8_SIZES = (4096, 8192)  # M = N = K
 GROUP = 128
 
 
@@ -151,6 +152,33 @@ def prepare(build_bin, out):
             os.remove(leftover)
         np.save(os.path.join(out, name + ".x.npy"),
                 rng.standard_normal((m, 14336)).astype(np.float32))
+    # W8A8: a float MatMul [S, S] x [S, S] quantized by quant (int8
+    # per-channel weights, per-token int8 activations). Columns repeat with
+    # period 2 (the weight is stored as [N, K] rows: 16 KiB periods, so that
+    # the library compresses). The input ([S, S] f32, up to 256 MiB) is made
+    # on the GPU machine.
+    for size in W8A8_SIZES:
+        cols = rng.standard_normal((size, 2)).astype(np.float32) / np.sqrt(size)
+        node = helper.make_node("MatMul", ["x", "W"], ["y"])
+        graph = helper.make_graph(
+            [node], "w8a8",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [size, size])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, [size, size])],
+            [numpy_helper.from_array(np.tile(cols, (1, size // 2)), "W")])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+        model.ir_version = 8
+        onnx_path = os.path.join(out, "w8a8.onnx")
+        save_model(model, onnx_path)
+        lib = os.path.join(out, "libw8a8_s%d.so" % size)
+        subprocess.run([os.path.join(build_bin, "quant-compile"), onnx_path,
+                        "--weights=int8", "--group=0", "--activations=int8",
+                        "--per-token", "--target=cuda:sm_90a", "--emit=shared",
+                        "--name", "model", "-o", lib], check=True)
+        with open(lib, "rb") as f, gzip.open(lib + ".gz", "wb", 6) as g:
+            shutil.copyfileobj(f, g)
+        for leftover in (lib, onnx_path, lib[:-3] + ".h"):
+            os.remove(leftover)
+        print("prepared W8A8", size, os.path.getsize(lib + ".gz"), "bytes gzipped")
     shutil.copy(os.path.join(build_bin, "quant-run"), out)
     # quant-run's shared libraries that a bare machine may lack.
     os.makedirs(os.path.join(out, "lib"), exist_ok=True)
@@ -424,6 +452,67 @@ def torch_ms(m, n, k, runs=50):
     return times[len(times) // 2]
 
 
+def torch_int8_ms(size, runs=20):
+    """cuBLAS's int8 GEMM (torch._int_mm, int32 out) at M = N = K = size,
+    the products alone: what the hardware gives int8 through cuBLASLt."""
+    import torch
+    a = torch.randint(-127, 128, (size, size), dtype=torch.int8, device="cuda")
+    b = torch.randint(-127, 128, (size, size), dtype=torch.int8,
+                      device="cuda").t()
+    torch._int_mm(a, b)
+    torch.cuda.synchronize()
+    times = []
+    for _ in range(runs):
+        start = torch.cuda.Event(enable_timing=True)
+        stop = torch.cuda.Event(enable_timing=True)
+        start.record()
+        torch._int_mm(a, b)
+        stop.record()
+        stop.synchronize()
+        times.append(start.elapsed_time(stop))
+    times.sort()
+    return times[len(times) // 2]
+
+
+def run_w8a8(out, env):
+    """W8A8 at M = N = K = 4096 and 8192: quant's whole call (the per-token
+    quantization of x, the int8 tensor-core GEMM, the scales) against
+    PyTorch fp16 x @ Wᵀ."""
+    import numpy as np
+    print()
+    print("W8A8 (int8 per-channel weights, per-token int8 activations), "
+          "M = N = K; quant's time is the whole call (activation "
+          "quantization, int8 GEMM, scales):")
+    print("| M = N = K | quant W8A8 | PyTorch fp16 | quant speed / fp16 | "
+          "quant TOPS | fp16 TFLOPS | PyTorch int8 (_int_mm) |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
+    for size in W8A8_SIZES:
+        gz = os.path.join(out, "libw8a8_s%d.so.gz" % size)
+        if not os.path.exists(gz):
+            continue
+        lib = gz[:-3]
+        with gzip.open(gz, "rb") as f, open(lib, "wb") as g:
+            shutil.copyfileobj(f, g)
+        x = os.path.join(out, "w8a8_x%d.npy" % size)
+        np.save(x, np.random.default_rng(0).standard_normal(
+            (size, size)).astype(np.float32))
+        ours, error = gpu_ms(out, lib, ["-i", x], env, flush=False)
+        os.remove(lib)
+        os.remove(x)
+        if error:
+            print("| %d | failed: %s |" % (size, error.splitlines()[-1]))
+            continue
+        theirs = torch_ms(size, size, size)
+        try:
+            int8 = "%.4f ms" % torch_int8_ms(size)
+        except Exception as e:  # an older PyTorch
+            int8 = "n/a (%s)" % type(e).__name__
+        ops = 2.0 * size ** 3
+        print("| %d | %.4f ms | %.4f ms | %.2fx | %.0f | %.0f | %s |" % (
+            size, ours, theirs, theirs / ours, ops / ours / 1e9,
+            ops / theirs / 1e9, int8))
+
+
 def run(out):
     import torch
     quant_run = os.path.join(out, "quant-run")
@@ -460,6 +549,7 @@ def run(out):
               "TB/s |" % (m, n, k, ours, theirs, theirs / ours,
                           ours_bytes / ours / 1e9, torch_bytes / theirs / 1e9))
         os.remove(lib)
+    run_w8a8(out, env)
     run_hadamard(out, env, gemv)
     run_decoder(out, env)
 

@@ -20,9 +20,14 @@
 # kernel), qc.hadamard of sizes 14336 (28·512: the K×K factor, two passes
 # through shared memory), 7168 (two transforms per row) and 2048 with
 # stride 7 (the one-kernel transform), and the decoder with --rotate (online
-# Hadamards before the down projections). Tolerances: the GPU sums in another order than the CPU (float
-# reductions), so outputs agree to rounding, not bit for bit; the
-# tensor-core kernel also rounds its activations to f16 (W4A16).
+# Hadamards before the down projections), W8A8 on the int8 tensor-core
+# kernel (the 37-token decoder, and one MatMul whose outputs must match to
+# the last bit). Tolerances: the GPU sums in another order than the CPU
+# (float reductions), so outputs agree to rounding, not bit for bit; the
+# tensor-core kernel also rounds its activations to f16 (W4A16). In the
+# W8A8 decoder such a rounding difference before a per-token quantization
+# can move a code by one: the rows of the tokens where that happens differ
+# by up to ~3e-2 (2 of 37 rows on the H100), the others by ~1e-6.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 mode=${1:?usage: gpu-tests.sh prepare|run|check DIR}
@@ -41,6 +46,8 @@ prefill-w4a16-g32|prefill/model.onnx|--weights=int4 --group=32|2e-2|1e-2
 prefill-nbits-g32|prefill-nbits/model.onnx||2e-2|1e-2
 hadamard|hadamard.mlir||1e-4|1e-5
 llama-rotate-w4a16|llama/model.onnx|--rotate --weights=int4 --group=128|1e-3|1e-4
+prefill-w8a8-per-token|prefill/model.onnx|--weights=int8 --group=0 --activations=int8 --per-token|1e-2|5e-2
+w8a8-matmul|w8a8-matmul.onnx|--weights=int8 --group=0 --activations=int8 --per-token|0|0
 CASES
 }
 
@@ -78,7 +85,7 @@ func.func @main(%x: tensor<3x14336xf32> {onnx.name = "x"}) -> (
 }
 MLIR
   $python - "$dir" <<'PY'
-import sys, onnx
+import sys, onnx, onnx.helper, onnx.numpy_helper
 import numpy as np
 d = sys.argv[1]
 np.save(d + "/hadamard.x.npy",
@@ -86,6 +93,21 @@ np.save(d + "/hadamard.x.npy",
 np.save(d + "/cnn.x.npy", np.sin(0.1 * np.arange(2 * 3 * 16 * 16))
         .astype(np.float32).reshape(2, 3, 16, 16))
 rng = np.random.default_rng(0)
+# W8A8 on the int8 tensor-core kernel: 300 rows (3 blocks of 128, the
+# last partial), 200 columns (2 blocks, the last partial), K = 496 (7.75
+# slices of 64: the last one half zero-filled). Integer sums and the same
+# epilogue as the CPU's: the outputs should agree to the last bit.
+k, n = 496, 200
+rng_w = np.random.default_rng(2)
+w = rng_w.standard_normal((k, n)).astype(np.float32)
+g = onnx.helper.make_graph(
+    [onnx.helper.make_node("MatMul", ["x", "w"], ["y"])], "w8a8",
+    [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [300, k])],
+    [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [300, n])],
+    [onnx.numpy_helper.from_array(w, "w")])
+onnx.save(onnx.helper.make_model(
+    g, opset_imports=[onnx.helper.make_opsetid("", 17)]), d + "/w8a8-matmul.onnx")
+np.save(d + "/w8a8.x.npy", rng_w.standard_normal((300, k)).astype(np.float32))
 for name in ("llama", "prefill"):
     m = onnx.load(d + "/" + name + "/model.onnx", load_external_data=False)
     shape = [x.dim_value for x in m.graph.input[0].type.tensor_type.shape.dim]
@@ -99,6 +121,7 @@ PY
     cnn*) input=cnn.x.npy ;;
     prefill*) input=prefill.x.npy ;;
     hadamard*) input=hadamard.x.npy ;;
+    w8a8*) input=w8a8.x.npy ;;
     *) input=llama.x.npy ;;
     esac
     # shellcheck disable=SC2086
@@ -114,7 +137,7 @@ PY
     printf '%s|%s|%s|%s\n' "$name" "$input" "$rtol" "$atol" >>"$dir/cases.txt"
   done < <(cases)
   rm -rf "$dir/llama" "$dir/prefill" "$dir/prefill-nbits" "$dir/cnn.onnx" \
-    "$dir/hadamard.mlir"
+    "$dir/hadamard.mlir" "$dir/w8a8-matmul.onnx"
   echo "prepared $(wc -l <"$dir/cases.txt") GPU cases in $dir"
 }
 

@@ -6,6 +6,7 @@
 
 #include "GPUHadamardKernel.h"
 #include "qc/Conversion/Passes.h"
+#include "qc/Dialect/QC/IR/Int8Contraction.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -37,6 +38,52 @@ struct KeepMarkers : RewriterBase::Listener {
   }
 };
 
+/// A generic that only widens integer codes (sign- or zero-extends them,
+/// minus a widened zero point: the importer's centered int32 operands).
+bool onlyWidens(Operation *op) {
+  auto generic = dyn_cast<linalg::GenericOp>(op);
+  return generic &&
+         llvm::all_of(generic.getRegion().front().without_terminator(),
+                      [](Operation &inner) {
+                        return isa<arith::ExtSIOp, arith::ExtUIOp,
+                                   arith::SubIOp>(inner);
+                      });
+}
+
+/// Upstream's producer-into-consumer fusion (linalg::fuseElementwiseOps),
+/// with the consumer's `qc.*` markers copied to the fused op: upstream's
+/// pattern redirects the consumer's uses and erases it, which no listener
+/// sees as a replacement (KeepMarkers does not catch it). Added with a
+/// higher benefit than upstream's, which it pre-empts.
+struct FuseKeepingMarkers : OpRewritePattern<linalg::GenericOp> {
+  FuseKeepingMarkers(MLIRContext *ctx, linalg::ControlFusionFn control)
+      : OpRewritePattern(ctx, /*benefit=*/2), control(std::move(control)) {}
+  linalg::ControlFusionFn control;
+
+  LogicalResult matchAndRewrite(linalg::GenericOp consumer,
+                                PatternRewriter &rewriter) const override {
+    for (OpOperand &operand : consumer->getOpOperands()) {
+      if (!linalg::areElementwiseOpsFusable(&operand) || !control(&operand))
+        continue;
+      Operation *producer = operand.get().getDefiningOp();
+      FailureOr<linalg::ElementwiseOpFusionResult> fused =
+          linalg::fuseElementwiseOps(rewriter, &operand);
+      if (failed(fused))
+        return rewriter.notifyMatchFailure(consumer, "fusion failed");
+      for (NamedAttribute attr : consumer->getDiscardableAttrs())
+        if (attr.getName().strref().starts_with("qc."))
+          fused->fusedOp->setAttr(attr.getName(), attr.getValue());
+      for (auto [from, to] : fused->replacements)
+        rewriter.replaceUsesWithIf(from, to, [&](OpOperand &use) {
+          return use.get().getDefiningOp() != producer;
+        });
+      rewriter.eraseOp(consumer);
+      return success();
+    }
+    return failure();
+  }
+};
+
 struct QCFuseElementwisePass
     : public qc::impl::QCFuseElementwiseBase<QCFuseElementwisePass> {
   void runOnOperation() override {
@@ -46,12 +93,20 @@ struct QCFuseElementwisePass
     // use).
     // The one-generic Hadamard (qc-map-to-gpu replaces it with its kernel,
     // which reads the plain input) takes part in no fusion.
+    // An int8 contraction takes only widening producers: its kernel
+    // (qc-map-to-gpu's int8 tensor-core kernel, or the CPU's) reads codes,
+    // and a fused quantization would run once per output instead of once.
     linalg::ControlFusionFn control = [](OpOperand *fused) {
       Operation *producer = fused->get().getDefiningOp();
-      return producer && producer->hasOneUse() &&
-             !producer->hasAttr(qc::kHadamardMarker) &&
-             !fused->getOwner()->hasAttr(qc::kHadamardMarker);
+      Operation *consumer = fused->getOwner();
+      if (!producer || !producer->hasOneUse() ||
+          producer->hasAttr(qc::kHadamardMarker) ||
+          consumer->hasAttr(qc::kHadamardMarker))
+        return false;
+      return !consumer->hasAttr(qc::kInt8ContractionAttr) ||
+             onlyWidens(producer);
     };
+    patterns.add<FuseKeepingMarkers>(ctx, control);
     linalg::populateElementwiseOpsFusionPatterns(patterns, control);
     linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, control);
     tensor::populateBubbleUpExpandShapePatterns(patterns);

@@ -89,6 +89,14 @@ struct QCMergeKernelModulesPass
     });
     for (gpu::GPUModuleOp kernel : kernels)
       kernel.erase();
+    // Shared memory 16-byte aligned (LLVM's default for an i8 array is 1):
+    // cp.async of 16 bytes, ldmatrix rows and vector accesses need it.
+    merged.walk([&](gpu::GPUFuncOp func) {
+      for (unsigned i = 0; i < func.getNumWorkgroupAttributions(); ++i)
+        if (!func.getWorkgroupAttributionAttr(i, "llvm.align"))
+          func.setWorkgroupAttributionAttr(i, "llvm.align",
+                                           b.getI64IntegerAttr(16));
+    });
     if (module.lookupSymbol(moduleName)) {
       module.emitError("qc-merge-kernel-modules: a symbol named '")
           << moduleName << "' already exists";

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "GPUHadamardKernel.h"
+#include "GPUInt8MmaKernel.h"
 #include "GPUMmaKernel.h"
 #include "qc/Conversion/Passes.h"
 
@@ -231,7 +232,11 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     // folded into the reduction's kernel when that kernel is made here: one
     // launch less.
     DenseMap<Operation *, linalg::FillOp> pendingFill;
+    // Epilogues that a kernel ran in its stores (erased with it).
+    DenseSet<Operation *> fusedAway;
     for (linalg::LinalgOp op : ops) {
+      if (fusedAway.contains(op.getOperation()))
+        continue;
       if (auto fill = dyn_cast<linalg::FillOp>(op.getOperation()))
         if (Operation *consumer = foldableFillConsumer(fill)) {
           pendingFill[consumer] = fill;
@@ -270,16 +275,34 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       rewriter.setInsertionPoint(current);
       linalg::FillOp fill = pendingFill.lookup(op.getOperation());
       Value init = fill ? fill.getInputs()[0] : Value();
+      linalg::GenericOp epilogue;
       if (auto generic = dyn_cast<linalg::GenericOp>(current.getOperation()))
         if (isTopLevel(generic) &&
             (succeeded(qc::buildHadamardKernel(rewriter, generic)) ||
+             (mma && succeeded(qc::buildInt8MmaKernel(rewriter, generic, init,
+                                                      mmaMinRows,
+                                                      epilogue))) ||
              (mma && succeeded(qc::buildPackedMmaKernel(rewriter, generic,
                                                         init, mmaMinRows))) ||
              succeeded(mapReduction(rewriter, generic, /*lanes=*/32, init)) ||
              succeeded(mapReduction(rewriter, generic, /*lanes=*/1, init)))) {
+          Value out = generic.getDpsInits()[0];
           rewriter.eraseOp(generic);
           if (fill)
             rewriter.eraseOp(fill);
+          if (epilogue) {
+            fusedAway.insert(epilogue);
+            rewriter.eraseOp(epilogue);
+            // The accumulators' buffer (and its view), now unread.
+            if (auto alloc = out.getDefiningOp<memref::AllocOp>()) {
+              for (Operation *user :
+                   llvm::make_early_inc_range(alloc->getUsers()))
+                if (isa<memref::ExpandShapeOp>(user) && user->use_empty())
+                  rewriter.eraseOp(user);
+              if (alloc->use_empty())
+                rewriter.eraseOp(alloc);
+            }
+          }
           continue;
         }
       if (fill) {

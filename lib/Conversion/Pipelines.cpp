@@ -40,7 +40,7 @@ namespace {
 /// in that qc-pack-weights layout first.
 void addFrontPasses(OpPassManager &pm, StringRef packLayout = "",
                     bool packedInt8Activations = false,
-                    bool hadamardKernel = false) {
+                    bool hadamardKernel = false, bool int8Mma = false) {
   using namespace mlir::qc;
   // 0. Canonical scales (exact): BatchNorm and other constant per-channel
   // factors into the layers' weights; dequantize/quantize around qc.matmul
@@ -55,6 +55,7 @@ void addFrontPasses(OpPassManager &pm, StringRef packLayout = "",
   ConvertQCToLinalgOptions toLinalg;
   toLinalg.packedInt8Activations = packedInt8Activations;
   toLinalg.hadamardKernel = hadamardKernel;
+  toLinalg.int8Mma = int8Mma;
   pm.addPass(createConvertQCToLinalg(toLinalg));
   // uiN carries no information the lowered code needs (the ops that care
   // say unsigned themselves); make it signless so bitcasts fold away.
@@ -207,9 +208,10 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
                                         const LowerToCUDAOptions &options) {
   // int4 weights two codes per byte: the contraction reads the packed words
   // (a GEMV then moves half the bytes of one code per byte).
-  // qc.hadamard as one generic that qc-map-to-gpu gives a kernel of its own.
+  // qc.hadamard as one generic that qc-map-to-gpu gives a kernel of its own;
+  // W8A8 as the int8 tensor-core kernel's contraction.
   addFrontPasses(pm, "nibbles", /*packedInt8Activations=*/false,
-                 /*hadamardKernel=*/true);
+                 /*hadamardKernel=*/true, /*int8Mma=*/true);
   // (Keeping the packed contractions' markers for qc-map-to-gpu.)
   pm.addPass(createQCFuseElementwise());
   pm.addPass(createCanonicalizerPass());

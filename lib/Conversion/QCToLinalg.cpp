@@ -1072,10 +1072,13 @@ Value int8MarkedContraction(OpBuilder &b, Location loc, Value aCodes,
 }
 
 struct MatMulLowering : OpRewritePattern<MatMulOp> {
-  MatMulLowering(MLIRContext *ctx, bool int8Activations)
-      : OpRewritePattern(ctx), int8Activations(int8Activations) {}
+  MatMulLowering(MLIRContext *ctx, bool int8Activations, bool int8Mma)
+      : OpRewritePattern(ctx), int8Activations(int8Activations),
+        int8Mma(int8Mma) {}
   /// Per-token int8 activations times nibbles weights read packed words.
   bool int8Activations;
+  /// W8A8 in the form of qc-map-to-gpu's int8 tensor-core kernel.
+  bool int8Mma;
 
   LogicalResult matchAndRewrite(MatMulOp op,
                                 PatternRewriter &rewriter) const override {
@@ -1284,14 +1287,33 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
              getElementTypeOrSelf(o.value.getType()).isInteger(8);
     };
     int64_t reduction = lhsTy.getDimSize(lhsTy.getRank() - 1);
+    bool int8Form = integer && rhsBatch == 0 && !lhsVector && !rhsVector &&
+                    byteCodes(*a) && byteCodes(*bOp) &&
+                    bOp->quant->type.isSigned() &&
+                    cast<RankedTensorType>(bOp->value.getType())
+                        .hasStaticShape() &&
+                    !ShapedType::isDynamic(reduction) &&
+                    constantBehindCasts(bOp->value);
+    // The GPU's (int8Mma): signed codes on both sides (mma.sync's s8),
+    // 16-byte runs along K (its cp.async copies), any N.
+    bool gpuInt8 = int8Form && int8Mma && a->quant->type.isSigned() &&
+                   reduction % 16 == 0;
+    // A [K, N] weight's codes, which the GPU form transposes (read before
+    // anything is rewritten; unreadable: the generic form).
+    std::optional<std::vector<int32_t>> gpuWeightKN;
+    if (gpuInt8 && !transposeRhs) {
+      Value stored = bOp->value;
+      while (auto cast = stored.getDefiningOp<quant::StorageCastOp>())
+        stored = cast.getInput();
+      Attribute value;
+      if (matchPattern(stored, m_Constant(&value)))
+        gpuWeightKN = readIntegerCodes(value, /*isSigned=*/true);
+      gpuInt8 = gpuWeightKN.has_value();
+    }
     bool int8Kernel =
-        integer && int8Activations && rhsBatch == 0 && !lhsVector &&
-        !rhsVector && byteCodes(*a) && byteCodes(*bOp) &&
-        bOp->quant->type.isSigned() &&
-        cast<RankedTensorType>(bOp->value.getType()).hasStaticShape() &&
-        !ShapedType::isDynamic(reduction) && reduction % 4 == 0 &&
-        !ShapedType::isDynamic(outShape.back()) && outShape.back() % 16 == 0 &&
-        constantBehindCasts(bOp->value);
+        gpuInt8 || (int8Form && int8Activations && reduction % 4 == 0 &&
+                    !ShapedType::isDynamic(outShape.back()) &&
+                    outShape.back() % 16 == 0);
 
     Value acc;
     if (nibbles) {
@@ -1353,9 +1375,30 @@ struct MatMulLowering : OpRewritePattern<MatMulOp> {
       Value zero = arith::ConstantOp::create(
           rewriter, loc, rewriter.getIntegerAttr(accType, 0));
       init = linalg::FillOp::create(rewriter, loc, zero, init).getResult(0);
-      acc = int8MarkedContraction(rewriter, loc, codes,
-                                  a->quant->type.isSigned(), bOp->value,
-                                  /*bSigned=*/true, transposeRhs, init);
+      if (gpuInt8) {
+        // The kernel reads the weight as [N, K] rows (both mma.sync
+        // operands then come from shared memory by ldmatrix): a [K, N]
+        // constant is transposed here, once.
+        Value weight = bOp->value;
+        if (!transposeRhs) {
+          int64_t kk = rhsTy.getDimSize(0), nn = rhsTy.getDimSize(1);
+          std::vector<int8_t> codesNK(gpuWeightKN->size());
+          for (int64_t i = 0; i < kk; ++i)
+            for (int64_t j = 0; j < nn; ++j)
+              codesNK[j * kk + i] = int8_t((*gpuWeightKN)[i * nn + j]);
+          weight = createI8Constant(rewriter, loc, {nn, kk}, codesNK,
+                                    "int8_weight_nk");
+        }
+        // (byteCodes: both sides are i8 codes already.)
+        acc = buildInt8Contraction(rewriter, loc, codes, weight,
+                                   /*transposeRhs=*/true, init,
+                                   /*lhsSigned=*/true, /*rhsSigned=*/true)
+                  .getResult(0);
+      } else {
+        acc = int8MarkedContraction(rewriter, loc, codes,
+                                    a->quant->type.isSigned(), bOp->value,
+                                    /*bSigned=*/true, transposeRhs, init);
+      }
       if (rank > 2) {
         SmallVector<OpFoldResult> sizes;
         for (int64_t d = 0; d < rank; ++d)
@@ -2352,7 +2395,8 @@ struct ConvertQCToLinalgPass
       integerConvolution(conv);
 
     RewritePatternSet patterns(&getContext());
-    patterns.add<MatMulLowering>(&getContext(), packedInt8Activations);
+    patterns.add<MatMulLowering>(&getContext(), packedInt8Activations,
+                                 int8Mma);
     patterns.add<QuantizeLowering, DequantizeLowering,
                  QuantizePerTokenLowering, DecodeLowering,
                  RMSNormLowering, LayerNormLowering,

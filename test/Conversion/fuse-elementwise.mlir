@@ -96,3 +96,53 @@ func.func @hadamard_alone(%a: tensor<2x64xf32>, %b: tensor<2x64xf32>) -> tensor<
   } -> tensor<2x64xf32>
   return %r : tensor<2x64xf32>
 }
+
+// -----
+
+#id = affine_map<(d0, d1) -> (d0, d1)>
+#mk = affine_map<(d0, d1, d2) -> (d0, d1)>
+#kn = affine_map<(d0, d1, d2) -> (d1, d2)>
+#mn = affine_map<(d0, d1, d2) -> (d0, d2)>
+// An int8 contraction takes producers that only widen (the weight's
+// sign extension is fused into it) but not the activation's quantization:
+// its codes stay a tensor of their own (computed once, not once per
+// output column), and its widening generic with them.
+// CHECK-LABEL: func.func @int8_contraction_inputs
+// CHECK: %[[CODES:.*]] = linalg.generic {{.*}} ins(%arg0 : tensor<4x32xf32>) outs(%{{.*}} : tensor<4x32xi32>)
+// CHECK: arith.fptosi
+// CHECK: arith.extsi
+// CHECK: linalg.generic {{.*}} ins(%[[CODES]], %arg1 : tensor<4x32xi32>, tensor<32x8xi8>) {{.*}}qc.int8_contraction
+// CHECK-NEXT: ^bb0(%{{.*}}: i32, %{{.*}}: i8, %{{.*}}: i32):
+// CHECK-NEXT: arith.extsi
+// CHECK-NEXT: arith.muli
+func.func @int8_contraction_inputs(%x: tensor<4x32xf32>, %w: tensor<32x8xi8>) -> tensor<4x8xi32> {
+  %e8 = tensor.empty() : tensor<4x32xi8>
+  %codes = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%x : tensor<4x32xf32>) outs(%e8 : tensor<4x32xi8>) {
+  ^bb0(%in: f32, %out: i8):
+    %r = math.roundeven %in : f32
+    %c = arith.fptosi %r : f32 to i8
+    linalg.yield %c : i8
+  } -> tensor<4x32xi8>
+  %ea = tensor.empty() : tensor<4x32xi32>
+  %a = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%codes : tensor<4x32xi8>) outs(%ea : tensor<4x32xi32>) {
+  ^bb0(%in: i8, %out: i32):
+    %v = arith.extsi %in : i8 to i32
+    linalg.yield %v : i32
+  } -> tensor<4x32xi32>
+  %eb = tensor.empty() : tensor<32x8xi32>
+  %b = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]} ins(%w : tensor<32x8xi8>) outs(%eb : tensor<32x8xi32>) {
+  ^bb0(%in: i8, %out: i32):
+    %v = arith.extsi %in : i8 to i32
+    linalg.yield %v : i32
+  } -> tensor<32x8xi32>
+  %z = arith.constant 0 : i32
+  %e = tensor.empty() : tensor<4x8xi32>
+  %init = linalg.fill ins(%z : i32) outs(%e : tensor<4x8xi32>) -> tensor<4x8xi32>
+  %r = linalg.generic {indexing_maps = [#mk, #kn, #mn], iterator_types = ["parallel", "reduction", "parallel"]} ins(%a, %b : tensor<4x32xi32>, tensor<32x8xi32>) outs(%init : tensor<4x8xi32>) attrs = {qc.contraction, qc.int8_contraction = {lhs_signed = true, rhs_signed = true}} {
+  ^bb0(%p: i32, %q: i32, %out: i32):
+    %m = arith.muli %p, %q : i32
+    %s = arith.addi %out, %m : i32
+    linalg.yield %s : i32
+  } -> tensor<4x8xi32>
+  return %r : tensor<4x8xi32>
+}

@@ -78,6 +78,15 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "ModuleOp"> {
     the word's scale in f32 and the per-token scale in an epilogue (W4A8;
     the CPU pipeline sets it, for `qc-vectorize-packed-contractions`).
     Without it such weights are unpacked at compile time.
+
+    With `int8-mma` (the CUDA pipeline), a W8A8 matmul (symmetric signed
+    8-bit codes on both sides, per-token or per-tensor activations, a
+    constant 2-D weight, K a static multiple of 16) becomes the form
+    qc-map-to-gpu's int8 tensor-core kernel takes: the activation's codes
+    once into an i8 tensor, a contraction of the i8 codes (widened in its
+    body) with the weight as [N, K] (a [K, N] constant is transposed at
+    compile time), marked `qc.int8_contraction`, into i32, then the scales
+    in an element-wise epilogue.
   }];
   let options = [
     Option<"packedInt8Activations", "packed-int8-activations", "bool",
@@ -88,7 +97,10 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "ModuleOp"> {
            "Lower each qc.hadamard that qc-map-to-gpu's one-kernel "
            "transform takes to one generic marked qc.hadamard (the "
            "transform as a reduction with its ±1 matrix entries computed "
-           "from the indices) instead of its butterfly stages">
+           "from the indices) instead of its butterfly stages">,
+    Option<"int8Mma", "int8-mma", "bool", /*default=*/"false",
+           "Lower W8A8 matmuls to the form of qc-map-to-gpu's int8 "
+           "tensor-core kernel (i8 codes, the weight as [N, K])">
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
@@ -555,8 +567,12 @@ def QCFuseElementwise : Pass<"qc-fuse-elementwise"> {
     constant operands folded into the bodies), applied so that a generic
     that replaces one carrying `qc.*` attributes (`qc.packed_contraction`,
     `qc.contraction`, ...) carries them too. Upstream's pass builds new ops
-    and drops them, so the kernels chosen later (the tensor-core kernel of
-    qc-map-to-gpu) would no longer find the contractions they are for. A
+    and drops them, so the kernels chosen later (the tensor-core kernels of
+    qc-map-to-gpu) would no longer find the contractions they are for.
+    Nothing fuses into or out of a generic marked `qc.hadamard`, and into a
+    `qc.int8_contraction` only producers that just widen (the importer's
+    int32 casts): the activation's quantization stays a tensor of its own
+    that the int8 kernel reads, instead of being recomputed per output. A
     splat scale or zero point folded into a packed contraction's body stays
     known through the marker's `scale` / `zero_point` values, which
     convert-qc-to-linalg records.
@@ -590,6 +606,22 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
       (numerics::MmaNibbles): the kernel reads the GEMV's layout. Needs K a
       multiple of 32, contiguous buffers and parameters constant over each
       run of 32 codes (groups of 32, 64, 128, ...); M and N are any size.
+      The activations' rounding to f16 is the one numeric difference from
+      the CPU backend (W4A16).
+    - An int8 contraction (convert-qc-to-linalg's `int8-mma` form: signed
+      i8 codes [M, K] times an i8 weight [N, K] into i32, marked
+      `qc.int8_contraction`) with at least `mma-min-rows` rows runs on the
+      tensor cores: `mma.sync` m16n8k32 s8 × s8 → s32. Blocks of 8 warps
+      compute 128 × 128 outputs (a warp 64 × 32: 4 × 4 tiles); 64-byte
+      slices of K of both operands go to shared memory by `cp.async`
+      (double-buffered: the next slice loads while the tensor cores work on
+      this one; 16-byte chunks XOR-swizzled so that `ldmatrix` reads them
+      without bank conflicts) and into the fragments by `ldmatrix.x4`. An
+      element-wise consumer of the i32 result that comes next (the scales'
+      epilogue) is fused into the kernel's stores: the accumulators never
+      go to memory. Exact: the i32 sums are those of the CPU's int8
+      kernels. Needs K a multiple of 16 and contiguous buffers; M and N are
+      any size.
     - A generic marked `qc.hadamard` (convert-qc-to-linalg's one-generic
       form of the online Hadamard, size = K·2^m, contiguous f32 buffers)
       runs as one kernel: a block per transformed vector; a thread per
@@ -600,8 +632,6 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
       stored times 1/√size. Its body (a size-long reduction per output) is
       not what runs; a marked generic the kernel cannot take (a strided
       view) keeps the generic mapping.
-      The activations' rounding to f16 is the one numeric difference from
-      the CPU backend (W4A16).
     - Reductions whose body merges into the output with a sum, maximum or
       minimum get a kernel of their own: one warp per output point when the
       largest input runs along the reduction (lanes stride it, a shuffle
@@ -624,8 +654,8 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
            "Threads per block of the element-wise mapping">,
     Option<"mma", "mma", "bool", /*default=*/"true",
-           "Packed int4 contractions with at least mma-min-rows rows run on "
-           "the tensor cores (mma.sync, f16 operands)">,
+           "Packed int4 and int8 contractions with at least mma-min-rows "
+           "rows run on the tensor cores (mma.sync)">,
     Option<"mmaMinRows", "mma-min-rows", "int64_t", /*default=*/"9",
            "Fewest rows (the activation's leading dimensions) for the "
            "tensor-core kernel; fewer take the GEMV mapping">
@@ -647,7 +677,9 @@ def QCMergeKernelModules : Pass<"qc-merge-kernel-modules", "ModuleOp"> {
     `gpu.module`s into the first one (named `name`) and rewrites every
     `gpu.launch_func` to refer to it. Modules with targets already attached
     are refused (run it before attaching targets), and so are two kernels
-    with the same name.
+    with the same name. Workgroup (shared memory) buffers of the kernels
+    get `llvm.align = 16` where they have no alignment (LLVM would give an
+    i8 array 1): 16-byte `cp.async` copies and `ldmatrix` rows need it.
   }];
   let options = [
     Option<"moduleName", "name", "std::string", /*default=*/"\"kernels\"",

@@ -9,7 +9,7 @@
 // RUN: FileCheck %s < %t/h.ptx
 // CHECK: .visible .entry
 // CHECK-NOT: .visible .entry
-// CHECK: .shared .align 4 .b8 {{.*}}[32768];
+// CHECK: .shared .align 16 .b8 {{.*}}[32768];
 // CHECK-NOT: .visible .entry
 // CHECK-NOT: popc
 // CHECK: bar.sync

@@ -6,7 +6,7 @@
 // CHECK-LABEL: module attributes {gpu.container_module}
 // CHECK: gpu.module @m_kernels {
 // CHECK: gpu.func @k_a(
-// CHECK: gpu.func @k_b(
+// CHECK: gpu.func @k_b({{.*}}) workgroup(%{{.*}} : memref<64xi8, #gpu.address_space<workgroup>> {llvm.align = 16 : i64}, %{{.*}} : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 32 : i64})
 // CHECK: gpu.func @k_c_first(
 // CHECK: gpu.func @k_c_second(
 // CHECK-NOT: gpu.module
@@ -17,8 +17,9 @@ module attributes {gpu.container_module} {
   gpu.module @k_a {
     gpu.func @kernel(%x: memref<4xf32>) kernel { gpu.return }
   }
+  // Shared memory 16-byte aligned, unless aligned already.
   gpu.module @k_b {
-    gpu.func @kernel(%x: memref<4xf32>) kernel { gpu.return }
+    gpu.func @kernel(%x: memref<4xf32>) workgroup(%s : memref<64xi8, #gpu.address_space<workgroup>>, %t : memref<4xf32, #gpu.address_space<workgroup>> {llvm.align = 32 : i64}) kernel { gpu.return }
   }
   gpu.module @k_c {
     gpu.func @first(%x: memref<4xf32>) kernel { gpu.return }

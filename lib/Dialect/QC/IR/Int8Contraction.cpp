@@ -26,8 +26,16 @@ linalg::GenericOp qc::buildInt8Contraction(OpBuilder &b, Location loc,
       SmallVector<utils::IteratorType>{utils::IteratorType::parallel,
                                        utils::IteratorType::reduction,
                                        utils::IteratorType::parallel},
-      [](OpBuilder &nb, Location l, ValueRange args) {
-        Value p = arith::MulIOp::create(nb, l, args[0], args[1]);
+      [&](OpBuilder &nb, Location l, ValueRange args) {
+        Type i32 = nb.getI32Type();
+        auto widen = [&](Value v, bool isSigned) -> Value {
+          if (v.getType() == i32)
+            return v;
+          return isSigned ? arith::ExtSIOp::create(nb, l, i32, v).getResult()
+                          : arith::ExtUIOp::create(nb, l, i32, v).getResult();
+        };
+        Value p = arith::MulIOp::create(nb, l, widen(args[0], lhsSigned),
+                                        widen(args[1], rhsSigned));
         linalg::YieldOp::create(
             nb, l, arith::AddIOp::create(nb, l, args[2], p).getResult());
       });

@@ -127,17 +127,33 @@ mlir::qc::readIntegerCodes(Attribute value, bool isSigned) {
   return codes;
 }
 
-Value mlir::qc::createF32Constant(OpBuilder &b, Location loc,
-                                  ArrayRef<int64_t> shape,
-                                  ArrayRef<float> data, llvm::StringRef key) {
-  auto type = RankedTensorType::get(shape, b.getF32Type());
-  if (data.size() <= 256) // small: readable in the IR
+namespace {
+/// Dense up to 256 elements (readable IR), else a heap resource blob.
+template <typename T>
+Value createConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                     ArrayRef<T> data, llvm::StringRef key) {
+  if (data.size() <= 256)
     return arith::ConstantOp::create(b, loc,
                                      DenseElementsAttr::get(type, data));
   AsmResourceBlob blob =
       HeapAsmResourceBlob::allocateAndCopyInferAlign(data);
   return arith::ConstantOp::create(
       b, loc, DenseResourceElementsAttr::get(type, key, std::move(blob)));
+}
+} // namespace
+
+Value mlir::qc::createF32Constant(OpBuilder &b, Location loc,
+                                  ArrayRef<int64_t> shape,
+                                  ArrayRef<float> data, llvm::StringRef key) {
+  return createConstant(b, loc, RankedTensorType::get(shape, b.getF32Type()),
+                        data, key);
+}
+
+Value mlir::qc::createI8Constant(OpBuilder &b, Location loc,
+                                 ArrayRef<int64_t> shape,
+                                 ArrayRef<int8_t> data, llvm::StringRef key) {
+  return createConstant(
+      b, loc, RankedTensorType::get(shape, b.getIntegerType(8)), data, key);
 }
 
 std::optional<std::vector<float>>

@@ -22,7 +22,9 @@ inline constexpr llvm::StringLiteral kInt8ContractionAttr =
 
 /// C[m, n] += A[m, k] * B[k, n] (B[n, k] when `transposeRhs`) on i32
 /// operands that are 8-bit codes widened (minus their zero points) by an
-/// element-wise generic each, iterated in (m, k, n) order (with a [K, N]
+/// element-wise generic each (the CPU kernel's form), or on the i8 codes
+/// themselves, widened in the body by their signedness (the GPU kernel's
+/// form: nothing to fuse), iterated in (m, k, n) order (with a [K, N]
 /// weight the innermost loop streams a row of it and of C). Marked
 /// `qc.contraction` (qc-tile-contractions blocks it where no int8 kernel
 /// applies) and `qc.int8_contraction` with the codes' signedness.

@@ -103,6 +103,10 @@ std::optional<std::vector<int32_t>> readIntegerCodes(Attribute value,
 Value createF32Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
                         ArrayRef<float> data, llvm::StringRef key);
 
+/// The same for i8 codes.
+Value createI8Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                       ArrayRef<int8_t> data, llvm::StringRef key);
+
 /// qc-quantize-weights with calibration data (needed for method=gptq);
 /// `calibration` must outlive the pass.
 std::unique_ptr<Pass>
