@@ -36,7 +36,7 @@ constexpr int64_t kMTiles = kWarpRows / 16, kNTiles = kWarpCols / 8;
 constexpr int64_t kSlice = 64; // bytes of K per shared-memory stage
 constexpr int64_t kChunk = 16; // bytes per cp.async and per ldmatrix row
 constexpr int64_t kChunksPerRow = kSlice / kChunk;
-constexpr int64_t kStages = 2;
+constexpr int64_t kStages = 3; // slices in flight: this one and two more
 
 /// A static memref of `rank` with the identity layout and `element`s.
 bool plain(Value v, Type element, int64_t rank) {
@@ -285,7 +285,8 @@ LogicalResult qc::buildInt8MmaKernel(RewriterBase &rewriter,
   Value zeroW = arith::ConstantOp::create(
       b, loc, cast<TypedAttr>(b.getZeroAttr(VectorType::get({2, 4}, i8))));
   int64_t slices = (depth + kSlice - 1) / kSlice;
-  loadSlice(index(0), index(0));
+  for (int64_t ahead = 0; ahead + 1 < kStages; ++ahead)
+    loadSlice(index(ahead), index(ahead));
   SmallVector<Value> accInit(kMTiles * kNTiles, zeroAcc);
   auto loop = scf::ForOp::create(b, loc, index(0), index(slices), index(1),
                                  accInit);
@@ -294,11 +295,14 @@ LogicalResult qc::buildInt8MmaKernel(RewriterBase &rewriter,
     b.setInsertionPointToStart(loop.getBody());
     Value slice = loop.getInductionVar();
     SmallVector<Value> acc(loop.getRegionIterArgs());
-    // The next slice loads while this one is multiplied (past the last
-    // slice every chunk is zero-filled: nothing reads that stage).
-    Value next = add(slice, index(1));
+    // Slice + kStages - 1 loads while this one is multiplied (past the
+    // last slice every chunk is zero-filled: nothing reads those stages);
+    // then this one's copies (all but the last kStages - 1 groups) are
+    // waited for.
+    Value next = add(slice, index(kStages - 1));
     Value group = loadSlice(next, rem(next, kStages));
-    nvgpu::DeviceAsyncWaitOp::create(b, loc, group, b.getI32IntegerAttr(1));
+    nvgpu::DeviceAsyncWaitOp::create(b, loc, group,
+                                     b.getI32IntegerAttr(kStages - 1));
     gpu::BarrierOp::create(b, loc);
     Value stage = rem(slice, kStages);
     for (int64_t step = 0; step < kSlice / 32; ++step) {

@@ -614,8 +614,8 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
       tensor cores: `mma.sync` m16n8k32 s8 × s8 → s32. Blocks of 8 warps
       compute 128 × 128 outputs (a warp 64 × 32: 4 × 4 tiles); 64-byte
       slices of K of both operands go to shared memory by `cp.async`
-      (double-buffered: the next slice loads while the tensor cores work on
-      this one; 16-byte chunks XOR-swizzled so that `ldmatrix` reads them
+      (three stages: two slices load while the tensor cores work on a
+      third; 16-byte chunks XOR-swizzled so that `ldmatrix` reads them
       without bank conflicts) and into the fragments by `ldmatrix.x4`. An
       element-wise consumer of the i32 result that comes next (the scales'
       epilogue) is fused into the kernel's stores: the accumulators never

@@ -3,10 +3,12 @@
 // convert-qc-to-linalg{int8-mma}'s W8A8 contraction (i8 codes [M, K] times
 // an i8 weight [N, K] into i32), its zero fill and its scales' epilogue
 // become one launch: blocks of 128 x 128 outputs (N = 200, M = 300: 2 x 3
-// blocks), 256 threads, two stages of [128, 64] bytes per operand in
+// blocks), 256 threads, three stages of [128, 64] bytes per operand in
 // shared memory, filled by cp.async (zero-filled past K: the byte count is
-// selected) and read by ldmatrix.x4; 4 x 4 mma.sync m16n8k32 per warp and
-// 32-byte step (K = 96: two slices of 64, the second half past K). The
+// selected; two slices ahead, then each iteration loads the slice two
+// ahead and waits for all but the last two groups) and read by
+// ldmatrix.x4; 4 x 4 mma.sync m16n8k32 per warp and 32-byte step (K = 96:
+// two slices of 64, the second half past K). The
 // epilogue (sitofp times the scales) runs in the stores, to the f32
 // output: the i32 buffer, its fill and the epilogue's generic are gone.
 #mk = affine_map<(d0, d1, d2) -> (d0, d2)>
@@ -20,16 +22,18 @@
 // CHECK-DAG: %[[C2:.*]] = arith.constant 2 : index
 // CHECK-DAG: %[[C3:.*]] = arith.constant 3 : index
 // CHECK-DAG: %[[C256:.*]] = arith.constant 256 : index
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[C2]], {{.*}} = %[[C3]], {{.*}}) threads({{.*}}) in ({{.*}} = %[[C256]], {{.*}}) workgroup(%[[SA:.*]] : memref<2x128x64xi8, #gpu.address_space<workgroup>>, %[[SW:.*]] : memref<2x128x64xi8, #gpu.address_space<workgroup>>)
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[C2]], {{.*}} = %[[C3]], {{.*}}) threads({{.*}}) in ({{.*}} = %[[C256]], {{.*}}) workgroup(%[[SA:.*]] : memref<3x128x64xi8, #gpu.address_space<workgroup>>, %[[SW:.*]] : memref<3x128x64xi8, #gpu.address_space<workgroup>>)
 // CHECK: arith.select
 // CHECK-COUNT-2: nvgpu.device_async_copy %arg0[{{.*}}], %[[SA]][{{.*}}], 16, %{{.*}} {bypassL1}
 // CHECK-COUNT-2: nvgpu.device_async_copy %arg1[{{.*}}], %[[SW]][{{.*}}], 16, %{{.*}} {bypassL1}
 // CHECK: nvgpu.device_async_create_group
+// CHECK-COUNT-4: nvgpu.device_async_copy
+// CHECK: nvgpu.device_async_create_group
 // CHECK: scf.for
 // CHECK: nvgpu.device_async_copy
-// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 1 : i32}
+// CHECK: nvgpu.device_async_wait %{{.*}} {numGroups = 2 : i32}
 // CHECK-NEXT: gpu.barrier
-// CHECK-COUNT-4: nvgpu.ldmatrix %[[SA]]{{.*}} {numTiles = 4 : i32, transpose = false} : memref<2x128x64xi8, #gpu.address_space<workgroup>> -> vector<4x4xi8>
+// CHECK-COUNT-4: nvgpu.ldmatrix %[[SA]]{{.*}} {numTiles = 4 : i32, transpose = false} : memref<3x128x64xi8, #gpu.address_space<workgroup>> -> vector<4x4xi8>
 // CHECK-COUNT-2: nvgpu.ldmatrix %[[SW]]
 // CHECK-COUNT-16: nvgpu.mma.sync({{.*}}) {mmaShape = [16, 8, 32]} : (vector<4x4xi8>, vector<2x4xi8>, vector<2x2xi32>) -> vector<2x2xi32>
 // CHECK-COUNT-4: nvgpu.ldmatrix

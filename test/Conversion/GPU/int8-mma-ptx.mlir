@@ -12,11 +12,11 @@
 // RUN: FileCheck %s < %t/mma.ptx
 // CHECK-COUNT-3: .visible .entry
 // CHECK: .visible .entry
-// CHECK: .shared .align 16 .b8 {{.*}}[16384];
-// CHECK: .shared .align 16 .b8 {{.*}}[16384];
+// CHECK: .shared .align 16 .b8 {{.*}}[24576];
+// CHECK: .shared .align 16 .b8 {{.*}}[24576];
 // CHECK: cp.async.cg.shared.global
 // CHECK: cp.async.commit_group
-// CHECK: cp.async.wait_group 1
+// CHECK: cp.async.wait_group 2
 // CHECK: bar.sync 0
 // CHECK: ldmatrix.sync.aligned.m8n8.x4.shared.b16
 // CHECK-COUNT-16: mma.sync.aligned.m16n8k32.row.col.satfinite.s32.s8.s8.s32
