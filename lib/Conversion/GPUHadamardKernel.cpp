@@ -1,16 +1,19 @@
 //===- GPUHadamardKernel.cpp - qc.hadamard in one GPU kernel --------------===//
 //
-// One block per transformed vector (size = K·2^m values, `stride` apart):
-//   1. (K > 1) the K×K factor: a thread per column j of the [K, 2^m] view
-//      loads its K values, applies H_K unrolled (±1 entries: adds and
-//      subtracts) and stores them to the output;
-//   2. the 2^m butterflies: rows of the view, as many as fit in 32 KiB of
-//      shared memory at a time, are loaded (from the output, or the input
-//      when K = 1), transformed in m stages (a barrier after each) and
-//      stored normalised by 1/√size.
-// Every value is read from global memory once or twice and written once or
-// twice, in one launch, where the stage-per-generic lowering makes m + 1
-// launches over the whole tensor.
+// Blocks per transformed vector (size = K·2^m values, `stride` apart):
+// the rows of its [K, 2^m] view are split over `groups` blocks (a divisor
+// of K: with few vectors, several blocks per vector, so that a few vectors
+// do not run on a few SMs; rows that fit in 32 KiB of shared memory). A
+// block
+//   1. computes its rows of H_K applied along K (K > 1: element (r, j) is
+//      Σ_i H_K[i][r]·x[i][j], the ±1 entries read from the K×K table, each
+//      product exact, summed in order) straight into shared memory, from
+//      the whole input vector (read again by each block, from L2), or
+//      loads its row (K = 1);
+//   2. runs the m butterfly stages there (a barrier after each) and stores
+//      the rows normalised by 1/√size.
+// One launch, where the stage-per-generic lowering makes m + 1 launches
+// over the whole tensor.
 //
 //===----------------------------------------------------------------------===//
 
@@ -30,6 +33,9 @@ using namespace mlir;
 namespace {
 
 constexpr int64_t kMaxThreads = 512;
+/// Blocks wanted for a transform (two per SM of an H100) when splitting the
+/// rows of few vectors over several blocks.
+constexpr int64_t kTargetBlocks = 264;
 
 bool contiguousF32(Value v) {
   auto type = dyn_cast<MemRefType>(v.getType());
@@ -71,11 +77,30 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
   // Rows of the [K, 2^m] view per pass through shared memory.
   int64_t rowsPerChunk =
       std::max<int64_t>(1, std::min(k, kHadamardKernelMaxPowerOfTwo / pow2));
-  int64_t threads = std::clamp<int64_t>(
-      int64_t(llvm::PowerOf2Ceil(uint64_t(rowsPerChunk * pow2 / 2))), 32,
-      kMaxThreads);
-  const std::vector<float> &factor = numerics::hadamardFactor(k);
   float norm = float(1.0 / std::sqrt(double(size)));
+  // With the K×K table as an input (K > 1), the rows of the view are split
+  // over `groups` blocks per vector (a divisor of K whose rows fit in
+  // shared memory; the fewest that give kTargetBlocks blocks in all, else
+  // all K): each block computes its rows' factor sums straight into shared
+  // memory, from the whole input vector (read again by each block, from
+  // L2), so that a few vectors do not run on a few SMs.
+  Value table = op.getNumDpsInputs() == 2 ? op.getDpsInputs()[1] : Value();
+  if (k > 1 && !(table && contiguousF32(table) &&
+                 cast<MemRefType>(table.getType()).getShape() ==
+                     ArrayRef<int64_t>{k, k}))
+    return failure();
+  int64_t groups = 1;
+  int64_t wanted = (kTargetBlocks + vectors - 1) / vectors;
+  for (int64_t d = 1; d <= k; ++d)
+    if (k % d == 0 && k / d <= rowsPerChunk) {
+      groups = d;
+      if (d >= wanted)
+        break;
+    }
+  int64_t groupRows = k / groups;
+  int64_t threads = std::clamp<int64_t>(
+      int64_t(llvm::PowerOf2Ceil(uint64_t(groupRows * pow2 / 2))), 32,
+      kMaxThreads);
 
   Location loc = op.getLoc();
   auto index = [&](int64_t v) -> Value {
@@ -87,14 +112,15 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
   Value x1 = memref::CollapseShapeOp::create(rewriter, loc, x, all);
   Value out1 = memref::CollapseShapeOp::create(rewriter, loc, out, all);
 
-  auto launch = gpu::LaunchOp::create(rewriter, loc, index(vectors), index(1),
-                                      index(1), index(threads), index(1),
-                                      index(1));
+  auto launch = gpu::LaunchOp::create(
+      rewriter, loc, index(vectors), index(groups), index(1),
+      index(threads), index(1), index(1));
   auto workgroup = gpu::AddressSpaceAttr::get(rewriter.getContext(),
                                               gpu::AddressSpace::Workgroup);
   Value shared = launch.addWorkgroupAttribution(
-      MemRefType::get({rowsPerChunk * pow2}, rewriter.getF32Type(),
-                      MemRefLayoutAttrInterface(), workgroup),
+      MemRefType::get({groupRows * pow2},
+                      rewriter.getF32Type(), MemRefLayoutAttrInterface(),
+                      workgroup),
       loc);
   OpBuilder::InsertionGuard guard(rewriter);
   enterLaunchBody(rewriter, launch);
@@ -109,16 +135,8 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
                        size * stride),
                    arith::RemUIOp::create(b, loc, vec, index(stride)));
   auto at = [&](Value i) -> Value { return add(base, mul(i, stride)); };
-  // for (i = tid; i < count; i += threads) body(i).
-  auto strided = [&](int64_t count, function_ref<void(Value)> body) {
-    auto loop =
-        scf::ForOp::create(b, loc, tid, index(count), index(threads));
-    OpBuilder::InsertionGuard inner(b);
-    b.setInsertionPointToStart(loop.getBody());
-    body(loop.getInductionVar());
-  };
   auto barrier = [&] { gpu::BarrierOp::create(b, loc); };
-  // The same for a pass over shared memory or a copy, unrolled (at most 16
+  // for (i = tid; i < count; i += threads), unrolled (at most 16
   // iterations per thread, by the choice of `threads`) with every
   // iteration's loads before any store, so that a thread's loads are in
   // flight together (a loop waits for memory once per iteration). An
@@ -153,47 +171,8 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
     }
   };
 
-  // 1. The K×K factor, a column per thread.
-  if (k > 1) {
-    strided(pow2, [&](Value j) {
-      SmallVector<Value> v;
-      for (int64_t r = 0; r < k; ++r)
-        v.push_back(
-            memref::LoadOp::create(b, loc, x1, at(add(index(r * pow2), j))));
-      for (int64_t c = 0; c < k; ++c) {
-        Value y;
-        for (int64_t r = 0; r < k; ++r) {
-          bool negative = factor[r * k + c] < 0;
-          if (!y)
-            y = negative ? arith::NegFOp::create(b, loc, v[r]).getResult()
-                         : v[r];
-          else if (negative)
-            y = arith::SubFOp::create(b, loc, y, v[r]);
-          else
-            y = arith::AddFOp::create(b, loc, y, v[r]);
-        }
-        memref::StoreOp::create(b, loc, y, out1,
-                                at(add(index(c * pow2), j)));
-      }
-    });
-    barrier();
-  }
-
-  // 2. The butterflies, rowsPerChunk rows of the view at a time.
-  Value source = k > 1 ? out1 : x1;
-  Value scale = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(norm));
-  for (int64_t row0 = 0; row0 < k; row0 += rowsPerChunk) {
-    int64_t count = std::min(rowsPerChunk, k - row0) * pow2;
-    unrolled(
-        count,
-        [&](Value e) -> SmallVector<Value> {
-          return {memref::LoadOp::create(b, loc, source,
-                                         at(add(index(row0 * pow2), e)))};
-        },
-        [&](Value e, ArrayRef<Value> v) {
-          memref::StoreOp::create(b, loc, v[0], shared, e);
-        });
-    barrier();
+  // The m butterfly stages on `count` values in shared memory.
+  auto butterflies = [&](int64_t count) {
     for (int64_t h = 0; h < m; ++h) {
       int64_t half = int64_t(1) << h;
       auto low = [&](Value p) -> Value {
@@ -220,6 +199,44 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
           });
       barrier();
     }
+  };
+  Value scale = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(norm));
+
+  {
+    // Rows row0 .. row0 + groupRows of the view: element e is row
+    // row0 + e / 2^m, column j = e % 2^m, Σ_r H_K[r][row]·x[r][j] (±1
+    // entries: each product exact, summed in the order of the one-block
+    // form's adds and subtracts, so the results are the same).
+    int64_t count = groupRows * pow2;
+    Value row0 = mul(launch.getBlockIds().y, groupRows);
+    unrolled(
+        count,
+        [&](Value e) -> SmallVector<Value> {
+          Value row = add(row0, arith::DivUIOp::create(b, loc, e,
+                                                       index(pow2)));
+          if (k == 1)
+            return {memref::LoadOp::create(b, loc, x1, at(e))};
+          Value j = arith::RemUIOp::create(b, loc, e, index(pow2));
+          SmallVector<Value> v, h;
+          for (int64_t r = 0; r < k; ++r) {
+            v.push_back(memref::LoadOp::create(
+                b, loc, x1, at(add(index(r * pow2), j))));
+            h.push_back(memref::LoadOp::create(b, loc, table,
+                                               ValueRange{index(r), row}));
+          }
+          Value y;
+          for (int64_t r = 0; r < k; ++r) {
+            Value term = arith::MulFOp::create(b, loc, h[r], v[r]);
+            y = y ? arith::AddFOp::create(b, loc, y, term).getResult() : term;
+          }
+          return {y};
+        },
+        [&](Value e, ArrayRef<Value> v) {
+          memref::StoreOp::create(b, loc, v[0], shared, e);
+        });
+    barrier();
+    butterflies(count);
+    Value first = mul(row0, pow2);
     unrolled(
         count,
         [&](Value e) -> SmallVector<Value> {
@@ -228,10 +245,8 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
         [&](Value e, ArrayRef<Value> v) {
           memref::StoreOp::create(b, loc,
                                   arith::MulFOp::create(b, loc, v[0], scale),
-                                  out1, at(add(index(row0 * pow2), e)));
+                                  out1, at(add(first, e)));
         });
-    if (row0 + rowsPerChunk < k)
-      barrier();
   }
   return success();
 }

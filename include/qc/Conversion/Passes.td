@@ -624,14 +624,15 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
       any size.
     - A generic marked `qc.hadamard` (convert-qc-to-linalg's one-generic
       form of the online Hadamard, size = K·2^m, contiguous f32 buffers)
-      runs as one kernel: a block per transformed vector; a thread per
-      column of the vector's [K, 2^m] view applies the K×K factor unrolled
-      in registers (±1 entries: adds and subtracts) and stores the column;
-      then as many rows as fit in 32 KiB of shared memory at a time are
-      loaded, transformed in m butterfly stages (a barrier after each) and
-      stored times 1/√size. Its body (a size-long reduction per output) is
-      not what runs; a marked generic the kernel cannot take (a strided
-      view) keeps the generic mapping.
+      runs as one kernel: the rows of each vector's [K, 2^m] view are split
+      over blocks (a divisor of K, as many as give about 264 blocks in all;
+      rows that fit in 32 KiB of shared memory); a block sums its rows of
+      the K×K factor (±1 entries read from the factor's table, an input of
+      the generic) from the whole input vector into shared memory,
+      transforms them in m butterfly stages (a barrier after each) and
+      stores them times 1/√size. Its body (a size-long reduction per
+      output) is not what runs; a marked generic the kernel cannot take (a
+      strided view, K > 1 without its table) keeps the generic mapping.
     - Reductions whose body merges into the output with a sum, maximum or
       minimum get a kernel of their own: one warp per output point when the
       largest input runs along the reduction (lanes stride it, a shuffle
