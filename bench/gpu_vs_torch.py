@@ -37,7 +37,9 @@ a 128-entry key/value cache). prepare compiles it for the GPU with its
 weights made periodic (each tensor's first 16 KiB repeated, so that the
 library compresses for the trip; the kernels read every byte all the
 same); run times it with quant-run --bench (CUDA events, device-resident
-inputs and outputs, the key/value cache included) and the same
+inputs and outputs, the key/value cache included; the runtime replays the
+calls as a CUDA graph from the second on, and once more with
+QUANT_CUDA_GRAPHS=0) and the same
 architecture in PyTorch fp16 (random weights of the same shapes; eager,
 and replayed as a CUDA graph), and prints ms per token and tokens/s.
 
@@ -411,17 +413,24 @@ def run_decoder(out, env):
         else:
             np.save(path, rng.standard_normal(shape).astype(np.float32))
         feeds += ["-i", "%s=%s" % (name, path)]
+    # quant-run --bench: device-resident buffers, so the runtime replays the
+    # calls as a CUDA graph from the second on; and with graphs off.
     ours, error = gpu_ms(out, lib, feeds, env, flush=False)
+    eager_ours, eager_error = gpu_ms(out, lib, feeds,
+                                     dict(env, QUANT_CUDA_GRAPHS="0"),
+                                     flush=False)
     print()
     print("Decoder (%s, past %d, W4A16 g%d), one token:" % (
         DECODER["preset"], DECODER["past"], DECODER["block"]))
-    if ours is None:
-        print("quant failed:", error)
+    if ours is None or eager_ours is None:
+        print("quant failed:", error or eager_error)
         return
     eager, graph = torch_decoder_ms()
     print("| | ms/token | tokens/s | quant speed / this |")
     print("|---|---:|---:|---:|")
-    print("| quant W4A16 | %.3f | %.1f | |" % (ours, 1000 / ours))
+    print("| quant W4A16 (CUDA graph) | %.3f | %.1f | |" % (ours, 1000 / ours))
+    print("| quant W4A16, QUANT_CUDA_GRAPHS=0 | %.3f | %.1f | %.2fx |" % (
+        eager_ours, 1000 / eager_ours, eager_ours / ours))
     print("| PyTorch fp16, eager | %.3f | %.1f | %.2fx |" % (
         eager, 1000 / eager, eager / ours))
     print("| PyTorch fp16, CUDA graph | %.3f | %.1f | %.2fx |" % (

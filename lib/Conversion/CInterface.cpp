@@ -167,7 +167,11 @@ struct QCEmitCInterfacePass
                      {data, bytes});
     };
     if (cuda) {
-      Value rc = runtime("quant_cuda_begin", i32, {});
+      // With static shapes every call issues the same work for the same
+      // buffers: the runtime may replay it as a CUDA graph.
+      Value rc = runtime(anyDynamic ? "quant_cuda_begin"
+                                    : "quant_cuda_begin_static",
+                         i32, {});
       check(LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ne, rc,
                                  LLVM::ConstantOp::create(b, loc, i32, 0)),
             cudaExit);

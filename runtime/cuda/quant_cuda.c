@@ -87,9 +87,23 @@ enum {
   X(cuDeviceGetDefaultMemPool, CUresult, (CUmemoryPool *, CUdevice))           \
   X(cuMemPoolSetAttribute, CUresult, (CUmemoryPool, int, void *))
 
+/* CUDA graphs (optional: without them every call runs its launches). */
+typedef struct CUgraph_st *CUgraph;
+typedef struct CUgraphExec_st *CUgraphExec;
+#define QUANT_CUDA_GRAPH_FUNCTIONS(X)                                          \
+  X(cuStreamBeginCapture_v2, CUresult, (CUstream, int))                        \
+  X(cuStreamEndCapture, CUresult, (CUstream, CUgraph *))                       \
+  X(cuGraphInstantiateWithFlags, CUresult,                                     \
+    (CUgraphExec *, CUgraph, unsigned long long))                              \
+  X(cuGraphLaunch, CUresult, (CUgraphExec, CUstream))                          \
+  X(cuGraphDestroy, CUresult, (CUgraph))                                       \
+  X(cuGraphExecDestroy, CUresult, (CUgraphExec))
+
 #define DECLARE(name, ret, args) static ret(*p_##name) args;
 QUANT_CUDA_FUNCTIONS(DECLARE)
+QUANT_CUDA_GRAPH_FUNCTIONS(DECLARE)
 #undef DECLARE
+static int graphsAvailable;
 
 /* Process-wide state, set up once. */
 static pthread_once_t initOnce = PTHREAD_ONCE_INIT;
@@ -117,6 +131,43 @@ static __thread Staged *staged;
 static __thread size_t stagedCount, stagedCapacity;
 /* Set by quant_cuda_time: quant_cuda_end leaves the stream running. */
 static __thread int deferSync;
+static int profiling;
+
+/* CUDA graphs. A call of a model with static shapes whose inputs and
+ * outputs are all device pointers (nothing staged) issues the same work
+ * every time it gets the same pointers: the first such call runs as usual
+ * (it uploads the weights), the second is captured into a graph (the
+ * stream's work recorded, not run) and launched at its end, and later ones
+ * only launch that graph: the generated host code still runs, but its
+ * launches, allocations and copies do nothing. Per thread (each has its
+ * stream), at most kMaxGraphs pointer sets (the oldest is dropped).
+ * QUANT_CUDA_GRAPHS=0 turns this off; so does QUANT_CUDA_PROFILE. */
+enum { GRAPH_NONE, GRAPH_CAPTURE, GRAPH_REPLAY };
+enum { kMaxGraphs = 8, kMaxGraphPointers = 64 };
+typedef struct {
+  const void *key; /* the model's entry point */
+  void *pointers[kMaxGraphPointers];
+  size_t count;
+  CUgraphExec exec;
+  int disabled; /* its capture failed: always run as usual */
+} Graph;
+static __thread Graph graphs[kMaxGraphs];
+static __thread size_t graphCount;
+static __thread const void *callKey; /* set for static-shape calls */
+static __thread void *callPointers[kMaxGraphPointers];
+static __thread size_t callPointerCount;
+static __thread int callGraphable;
+static __thread Graph *callGraph;
+static __thread int graphMode;
+
+static int graphsWanted(void) {
+  static int wanted = -1;
+  if (wanted < 0) {
+    const char *env = getenv("QUANT_CUDA_GRAPHS");
+    wanted = !(env && strcmp(env, "0") == 0);
+  }
+  return wanted && graphsAvailable && profiling <= 0;
+}
 
 static void setError(char *buffer, const char *format, ...) {
   va_list args;
@@ -163,6 +214,12 @@ static void initialize(void) {
   }
   QUANT_CUDA_FUNCTIONS(RESOLVE)
 #undef RESOLVE
+  graphsAvailable = 1;
+#define RESOLVE_OPTIONAL(name, ret, args)                                      \
+  p_##name = (ret(*) args)dlsym(handle, #name);                                \
+  graphsAvailable = graphsAvailable && p_##name;
+  QUANT_CUDA_GRAPH_FUNCTIONS(RESOLVE_OPTIONAL)
+#undef RESOLVE_OPTIONAL
   const char *what = "cuInit";
   CUresult rc = p_cuInit(0);
   int count = 0, ordinal = 0;
@@ -437,7 +494,7 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                       intptr_t blockZ, int32_t smem, void *launchStream,
                       void **params, void **extra, size_t paramsCount) {
   (void)paramsCount;
-  if (failed || !function)
+  if (failed || !function || graphMode == GRAPH_REPLAY)
     return;
   if (gridX <= 0 || gridY <= 0 || gridZ <= 0) /* an empty tensor */
     return;
@@ -475,9 +532,48 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
 /* Every launch of a run goes to the calling thread's stream, in order; the
  * host never reads device memory in between, so the per-launch
  * synchronisation the lowering emits is not needed: quant_cuda_end waits. */
+/* The first thing a model's body does: all its inputs and outputs are
+ * known, so this is where a call is replayed, captured or run as usual. */
 void *mgpuStreamCreate(void) {
   if (!failed && !stream)
     ready();
+  graphMode = GRAPH_NONE;
+  callGraph = NULL;
+  if (failed || !callGraphable || !graphsWanted())
+    return stream;
+  callGraphable = 0;
+  Graph *g = NULL;
+  for (size_t i = 0; i < graphCount && !g; ++i)
+    if (graphs[i].key == callKey && graphs[i].count == callPointerCount &&
+        memcmp(graphs[i].pointers, callPointers,
+               callPointerCount * sizeof(void *)) == 0)
+      g = &graphs[i];
+  if (!g) {
+    /* First call with these pointers: run as usual (it uploads the
+       weights, which a capture must not do). */
+    if (graphCount == kMaxGraphs) {
+      if (graphs[0].exec)
+        p_cuGraphExecDestroy(graphs[0].exec);
+      memmove(&graphs[0], &graphs[1], (kMaxGraphs - 1) * sizeof(Graph));
+      --graphCount;
+    }
+    g = &graphs[graphCount++];
+    memset(g, 0, sizeof(Graph));
+    g->key = callKey;
+    g->count = callPointerCount;
+    memcpy(g->pointers, callPointers, callPointerCount * sizeof(void *));
+    return stream;
+  }
+  if (g->exec) {
+    graphMode = GRAPH_REPLAY;
+  } else if (!g->disabled) {
+    /* Relaxed: the weights' lookups may call the driver meanwhile. */
+    if (p_cuStreamBeginCapture_v2(stream, 2 /* RELAXED */) == 0)
+      graphMode = GRAPH_CAPTURE;
+    else
+      g->disabled = 1;
+  }
+  callGraph = g;
   return stream;
 }
 void mgpuStreamDestroy(void *s) { (void)s; }
@@ -489,6 +585,8 @@ void *mgpuMemAlloc(uint64_t bytes, void *allocStream, bool isHostShared) {
   CUdeviceptr ptr = 0;
   if (failed || bytes == 0)
     return NULL;
+  if (graphMode == GRAPH_REPLAY) /* not used: the graph has its own */
+    return (void *)(uintptr_t)256;
   if (!stream && !ready())
     return NULL;
   check(p_cuMemAllocAsync(&ptr, bytes, stream), "cuMemAllocAsync");
@@ -497,13 +595,13 @@ void *mgpuMemAlloc(uint64_t bytes, void *allocStream, bool isHostShared) {
 
 void mgpuMemFree(void *ptr, void *freeStream) {
   (void)freeStream;
-  if (ptr && stream && p_cuMemFreeAsync)
+  if (ptr && stream && p_cuMemFreeAsync && graphMode != GRAPH_REPLAY)
     p_cuMemFreeAsync((CUdeviceptr)(uintptr_t)ptr, stream);
 }
 
 void mgpuMemcpy(void *dst, void *src, size_t bytes, void *copyStream) {
   (void)copyStream;
-  if (failed || bytes == 0)
+  if (failed || bytes == 0 || graphMode == GRAPH_REPLAY)
     return;
   check(p_cuMemcpyAsync((CUdeviceptr)(uintptr_t)dst,
                         (CUdeviceptr)(uintptr_t)src, bytes, stream),
@@ -512,7 +610,7 @@ void mgpuMemcpy(void *dst, void *src, size_t bytes, void *copyStream) {
 
 void mgpuMemset32(void *dst, unsigned value, size_t count, void *setStream) {
   (void)setStream;
-  if (failed || count == 0)
+  if (failed || count == 0 || graphMode == GRAPH_REPLAY)
     return;
   check(p_cuMemsetD32Async((CUdeviceptr)(uintptr_t)dst, value, count, stream),
         "cuMemsetD32Async");
@@ -521,7 +619,7 @@ void mgpuMemset32(void *dst, unsigned value, size_t count, void *setStream) {
 void mgpuMemset16(void *dst, unsigned short value, size_t count,
                   void *setStream) {
   (void)setStream;
-  if (failed || count == 0)
+  if (failed || count == 0 || graphMode == GRAPH_REPLAY)
     return;
   check(p_cuMemsetD16Async((CUdeviceptr)(uintptr_t)dst, value, count, stream),
         "cuMemsetD16Async");
@@ -552,7 +650,19 @@ int32_t quant_cuda_begin(void) {
   failed = 0;
   lastError[0] = 0;
   stagedCount = 0;
+  callGraphable = 0;
+  callPointerCount = 0;
+  graphMode = GRAPH_NONE;
   return ready() ? QUANT_OK : QUANT_ERR_CUDA;
+}
+
+/* The same, from the entry point of a model with static shapes: the call
+ * may run as a CUDA graph (keyed by the entry point that calls this). */
+int32_t quant_cuda_begin_static(void) {
+  int32_t rc = quant_cuda_begin();
+  callKey = __builtin_return_address(0);
+  callGraphable = rc == QUANT_OK;
+  return rc;
 }
 
 static void *stage(void *host, int64_t bytes, int isOutput) {
@@ -561,8 +671,14 @@ static void *stage(void *host, int64_t bytes, int isOutput) {
   /* A caller's device buffer is used in place when it is 16-byte aligned
      (the kernels may read it in 128-bit loads); otherwise it is copied like
      a host buffer (cuMemcpyAsync takes either kind of address). */
-  if (((uintptr_t)host % 16) == 0 && isDevicePointer(host))
+  if (((uintptr_t)host % 16) == 0 && isDevicePointer(host)) {
+    if (callPointerCount < kMaxGraphPointers)
+      callPointers[callPointerCount++] = host;
+    else
+      callGraphable = 0;
     return host;
+  }
+  callGraphable = 0; /* a staged host buffer: its copies are not replayed */
   if (stagedCount == stagedCapacity) {
     size_t capacity = stagedCapacity ? 2 * stagedCapacity : 16;
     Staged *grown = (Staged *)realloc(staged, capacity * sizeof(Staged));
@@ -599,7 +715,40 @@ void *quant_cuda_output(void *host, int64_t bytes) {
   return stage(host, bytes, 1);
 }
 
+/* Ends a capture (instantiating the graph) and launches the call's graph;
+ * returns 1 on failure. */
+static int finishGraph(void) {
+  if (graphMode == GRAPH_CAPTURE) {
+    CUgraph graph = NULL;
+    CUresult rc = p_cuStreamEndCapture(stream, &graph);
+    CUgraphExec exec = NULL;
+    if (!failed && rc == 0 && graph &&
+        p_cuGraphInstantiateWithFlags(&exec, graph, 0) == 0)
+      callGraph->exec = exec;
+    else
+      callGraph->disabled = 1;
+    if (graph)
+      p_cuGraphDestroy(graph);
+    if (!failed && !exec) {
+      /* The call's work was recorded, not run. */
+      setError(lastError,
+               "capturing the call as a CUDA graph failed (CUresult %d); "
+               "QUANT_CUDA_GRAPHS=0 turns graphs off, and the next call runs "
+               "without one",
+               (int)rc);
+      failed = 1;
+    }
+  }
+  if (!failed && callGraph && callGraph->exec &&
+      (graphMode == GRAPH_CAPTURE || graphMode == GRAPH_REPLAY))
+    check(p_cuGraphLaunch(callGraph->exec, stream), "cuGraphLaunch");
+  graphMode = GRAPH_NONE;
+  callGraph = NULL;
+  return failed;
+}
+
 int32_t quant_cuda_end(void) {
+  finishGraph();
   if (!failed)
     for (size_t i = 0; i < stagedCount; ++i)
       if (staged[i].isOutput && staged[i].bytes > 0 &&
