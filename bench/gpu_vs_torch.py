@@ -311,17 +311,7 @@ def torch_decoder_ms(runs=50):
         for _ in range(3):
             fn()
         torch.cuda.synchronize()
-        times = []
-        for _ in range(runs):
-            start = torch.cuda.Event(enable_timing=True)
-            stop = torch.cuda.Event(enable_timing=True)
-            start.record()
-            fn()
-            stop.record()
-            stop.synchronize()
-            times.append(start.elapsed_time(stop))
-        times.sort()
-        return times[len(times) // 2]
+        return event_median(lambda i: fn(), runs)
 
     with torch.no_grad():
         eager = timed(step)
@@ -447,13 +437,18 @@ def torch_ms(m, n, k, runs=50):
     for w in ws:
         torch.matmul(x, w.t())
     torch.cuda.synchronize()
+    return event_median(lambda i: torch.matmul(x, ws[i % copies].t()), runs)
+
+
+def event_median(fn, runs):
+    """The median over runs of fn(i)'s GPU time between CUDA events."""
+    import torch
     times = []
     for i in range(runs):
-        w = ws[i % copies]
         start = torch.cuda.Event(enable_timing=True)
         stop = torch.cuda.Event(enable_timing=True)
         start.record()
-        torch.matmul(x, w.t())
+        fn(i)
         stop.record()
         stop.synchronize()
         times.append(start.elapsed_time(stop))
@@ -470,17 +465,7 @@ def torch_int8_ms(size, runs=20):
                       device="cuda").t()
     torch._int_mm(a, b)
     torch.cuda.synchronize()
-    times = []
-    for _ in range(runs):
-        start = torch.cuda.Event(enable_timing=True)
-        stop = torch.cuda.Event(enable_timing=True)
-        start.record()
-        torch._int_mm(a, b)
-        stop.record()
-        stop.synchronize()
-        times.append(start.elapsed_time(stop))
-    times.sort()
-    return times[len(times) // 2]
+    return event_median(lambda i: torch._int_mm(a, b), runs)
 
 
 def run_w8a8(out, env):

@@ -131,9 +131,8 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
   Value tid = launch.getThreadIds().x;
   Value vec = launch.getBlockIds().x;
   // Element i of the vector at base + i·stride.
-  Value base = add(mul(arith::DivUIOp::create(b, loc, vec, index(stride)),
-                       size * stride),
-                   arith::RemUIOp::create(b, loc, vec, index(stride)));
+  Value base = add(mul(math.div(vec, stride), size * stride),
+                   math.rem(vec, stride));
   auto at = [&](Value i) -> Value { return add(base, mul(i, stride)); };
   auto barrier = [&] { gpu::BarrierOp::create(b, loc); };
   // for (i = tid; i < count; i += threads), unrolled (at most 16
@@ -150,9 +149,8 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
     for (int64_t u = 0; u < iterations; ++u) {
       Value i = add(tid, index(u * threads));
       if ((u + 1) * threads > count) {
-        ok.push_back(arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult,
-                                           i, index(count)));
-        i = arith::MinUIOp::create(b, loc, i, index(count - 1));
+        ok.push_back(math.lessThan(i, count));
+        i = math.clampTo(i, count - 1);
       } else {
         ok.push_back(Value());
       }
@@ -176,9 +174,7 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
     for (int64_t h = 0; h < m; ++h) {
       int64_t half = int64_t(1) << h;
       auto low = [&](Value p) -> Value {
-        return add(mul(arith::DivUIOp::create(b, loc, p, index(half)),
-                       2 * half),
-                   arith::RemUIOp::create(b, loc, p, index(half)));
+        return add(mul(math.div(p, half), 2 * half), math.rem(p, half));
       };
       // Pairs are disjoint within a stage: all loads, then all stores.
       unrolled(
@@ -212,11 +208,10 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
     unrolled(
         count,
         [&](Value e) -> SmallVector<Value> {
-          Value row = add(row0, arith::DivUIOp::create(b, loc, e,
-                                                       index(pow2)));
+          Value row = add(row0, math.div(e, pow2));
           if (k == 1)
             return {memref::LoadOp::create(b, loc, x1, at(e))};
-          Value j = arith::RemUIOp::create(b, loc, e, index(pow2));
+          Value j = math.rem(e, pow2);
           SmallVector<Value> v, h;
           for (int64_t r = 0; r < k; ++r) {
             v.push_back(memref::LoadOp::create(

@@ -204,21 +204,12 @@ LogicalResult qc::buildInt8MmaKernel(RewriterBase &rewriter,
   IndexMath math{b, loc};
   auto add = [&](Value x, Value y) { return math.add(x, y); };
   auto mul = [&](Value x, int64_t c) { return math.mul(x, c); };
-  auto div = [&](Value x, int64_t c) -> Value {
-    return arith::DivUIOp::create(b, loc, x, index(c));
-  };
-  auto rem = [&](Value x, int64_t c) -> Value {
-    return arith::RemUIOp::create(b, loc, x, index(c));
-  };
+  auto div = [&](Value x, int64_t c) { return math.div(x, c); };
+  auto rem = [&](Value x, int64_t c) { return math.rem(x, c); };
+  auto lessThan = [&](Value x, int64_t c) { return math.lessThan(x, c); };
+  auto clampTo = [&](Value x, int64_t c) { return math.clampTo(x, c); };
   auto xorI = [&](Value x, Value y) -> Value {
     return arith::XOrIOp::create(b, loc, x, y);
-  };
-  auto lessThan = [&](Value x, int64_t c) -> Value {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, x,
-                                 index(c));
-  };
-  auto clampTo = [&](Value x, int64_t last) -> Value {
-    return arith::MinUIOp::create(b, loc, x, index(last));
   };
   Value tid = launch.getThreadIds().x;
   Value warp = div(tid, 32), lane = rem(tid, 32);

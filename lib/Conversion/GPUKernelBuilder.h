@@ -28,6 +28,21 @@ struct IndexMath {
   Value mul(Value a, int64_t c) const {
     return arith::MulIOp::create(b, loc, a, index(c));
   }
+  Value div(Value a, int64_t c) const {
+    return arith::DivUIOp::create(b, loc, a, index(c));
+  }
+  Value rem(Value a, int64_t c) const {
+    return arith::RemUIOp::create(b, loc, a, index(c));
+  }
+  /// a < c, unsigned.
+  Value lessThan(Value a, int64_t c) const {
+    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, a,
+                                 index(c));
+  }
+  /// min(a, last): an index past the end reads the last element.
+  Value clampTo(Value a, int64_t last) const {
+    return arith::MinUIOp::create(b, loc, a, index(last));
+  }
 };
 
 /// Puts `rewriter`'s insertion point before the terminator it adds to

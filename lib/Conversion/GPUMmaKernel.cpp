@@ -150,18 +150,11 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
   IndexMath math{b, loc};
   auto add = [&](Value a, Value c) { return math.add(a, c); };
   auto mul = [&](Value a, int64_t c) { return math.mul(a, c); };
-  auto lessThan = [&](Value a, int64_t c) -> Value {
-    return arith::CmpIOp::create(b, loc, arith::CmpIPredicate::ult, a,
-                                 index(c));
-  };
-  auto clampTo = [&](Value a, int64_t last) -> Value {
-    return arith::MinUIOp::create(b, loc, a, index(last));
-  };
+  auto lessThan = [&](Value a, int64_t c) { return math.lessThan(a, c); };
+  auto clampTo = [&](Value a, int64_t c) { return math.clampTo(a, c); };
   Value tid = launch.getThreadIds().x;
-  Value warp = arith::DivUIOp::create(b, loc, tid, index(32));
-  Value lane = arith::RemUIOp::create(b, loc, tid, index(32));
-  Value g = arith::DivUIOp::create(b, loc, lane, index(4));
-  Value t = arith::RemUIOp::create(b, loc, lane, index(4));
+  Value warp = math.div(tid, 32), lane = math.rem(tid, 32);
+  Value g = math.div(lane, 4), t = math.rem(lane, 4);
   Value n0 = mul(add(mul(launch.getBlockIds().x, kWarpsPerBlock), warp), 8);
   Value m0 = mul(launch.getBlockIds().y, blockRows);
   // The thread's weight column (clamped: a column past N loads column N - 1
@@ -220,13 +213,13 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
       valid.push_back(lessThan(first, k));
       first = clampTo(first, k - MmaNibbles::kThreadCodes);
       starts.push_back(first);
-      Value word = arith::DivUIOp::create(b, loc, first, index(kCodes));
+      Value word = math.div(first, kCodes);
       wordRuns.push_back(vector::LoadOp::create(
           b, loc, VectorType::get({4}, i32), words, ValueRange{column, word},
           /*nontemporal=*/false, llvm::MaybeAlign(16)));
     }
     for (int64_t u = 0; u < kChunksPerStep; ++u) {
-      Value word = arith::DivUIOp::create(b, loc, starts[u], index(kCodes));
+      Value word = math.div(starts[u], kCodes);
       auto constant = [&](float v) -> Value {
         return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
       };
