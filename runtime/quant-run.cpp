@@ -15,6 +15,7 @@
 #include "TensorFile.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -43,7 +44,8 @@ const char *kUsage =
     "  --rtol R, --atol A       tolerances for float outputs: |a - e| <=\n"
     "                           atol + rtol*|e| (default 1e-4 and 1e-5);\n"
     "                           integer outputs must be equal\n"
-    "  -o DIR                   write each output as DIR/NAME.npy\n"
+    "  -o DIR                   write each output as DIR/NAME.npy (DIR is\n"
+    "                           created if missing)\n"
     "  --print                  print the outputs' values\n"
     "  --bench N                run N more times and print min/median/max\n"
     "                           latency (a --target=cuda model: also each\n"
@@ -231,6 +233,16 @@ int main(int argc, char **argv) {
         std::printf(" %.8g", elementAsDouble(outputs[i], e));
       std::printf("\n");
     }
+  if (!outDir.empty()) {
+    // Created if missing (one level, as mkdir does; an existing one is
+    // fine).
+    struct stat st;
+    if (stat(outDir.c_str(), &st) != 0 && mkdir(outDir.c_str(), 0777) != 0)
+      return fail("-o: cannot create the directory " + outDir + ": " +
+                  std::strerror(errno));
+    if (stat(outDir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode))
+      return fail("-o: " + outDir + " is not a directory");
+  }
   if (!outDir.empty())
     for (size_t i = 0; i < outputs.size(); ++i) {
       std::string safe = outSpecs[i].name;
