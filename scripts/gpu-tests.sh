@@ -71,8 +71,6 @@ prepare() {
     --ffn 480 --seq 37 "$dir/prefill" >/dev/null
   $python "$root/scripts/gen_llama.py" --layers 2 --hidden 256 --heads 4 \
     --ffn 480 --seq 37 --matmul-nbits 32 "$dir/prefill-nbits" >/dev/null
-  # (Outputs are named in their order: run() passes the expected files in
-  # name order.)
   cat >"$dir/hadamard.mlir" <<'MLIR'
 func.func @main(%x: tensor<3x14336xf32> {onnx.name = "x"}) -> (
     tensor<3x14336xf32> {onnx.name = "a_h14336"},
@@ -131,8 +129,11 @@ PY
     "$build/bin/quant-compile" "$dir/$model" $flags --parallel=false \
       --emit=shared --name cpu -o "$c/libcpu.so"
     mkdir -p "$c/expected"
+    # The expected outputs, and their names in the model's output order
+    # (--print writes one line per output, the name first): run() passes
+    # them in that order.
     "$build/bin/quant-run" "$c/libcpu.so" --name cpu -i "$dir/$input" \
-      -o "$c/expected" >/dev/null
+      -o "$c/expected" --print | awk '/^[^ ]+ [a-z0-9]+ \[/ {print $1}' >"$c/expected/order.txt"
     rm "$c/libcpu.so" "$c/libcpu.h" "$c/libmodel.h"
     printf '%s|%s|%s|%s\n' "$name" "$input" "$rtol" "$atol" >>"$dir/cases.txt"
   done < <(cases)
@@ -154,7 +155,9 @@ run() {
     sanitizer=/usr/local/cuda/bin/compute-sanitizer
   while IFS='|' read -r name input rtol atol; do
     local c="$dir/$name" expects=()
-    for f in "$c"/expected/*.npy; do expects+=(--expect "$f"); done
+    while read -r output; do
+      expects+=(--expect "$c/expected/$output.npy")
+    done <"$c/expected/order.txt"
     # --bench 3: three more calls on device buffers (the second and third
     # captured and replayed as a CUDA graph), whose outputs quant-run
     # checks against the first run's, bit for bit.
