@@ -112,28 +112,27 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
   Value x1 = memref::CollapseShapeOp::create(rewriter, loc, x, all);
   Value out1 = memref::CollapseShapeOp::create(rewriter, loc, out, all);
 
-  auto launch = gpu::LaunchOp::create(
-      rewriter, loc, index(vectors), index(groups), index(1),
-      index(threads), index(1), index(1));
+  auto launch =
+      gpu::LaunchOp::create(rewriter, loc, index(vectors), index(groups),
+                            index(1), index(threads), index(1), index(1));
   auto workgroup = gpu::AddressSpaceAttr::get(rewriter.getContext(),
                                               gpu::AddressSpace::Workgroup);
   Value shared = launch.addWorkgroupAttribution(
-      MemRefType::get({groupRows * pow2},
-                      rewriter.getF32Type(), MemRefLayoutAttrInterface(),
-                      workgroup),
+      MemRefType::get({groupRows * pow2}, rewriter.getF32Type(),
+                      MemRefLayoutAttrInterface(), workgroup),
       loc);
   OpBuilder::InsertionGuard guard(rewriter);
   enterLaunchBody(rewriter, launch);
   OpBuilder &b = rewriter;
   IndexMath math{b, loc};
-  auto add = [&](Value a, Value c) { return math.add(a, c); };
-  auto mul = [&](Value a, int64_t c) { return math.mul(a, c); };
   Value tid = launch.getThreadIds().x;
   Value vec = launch.getBlockIds().x;
   // Element i of the vector at base + i·stride.
-  Value base = add(mul(math.div(vec, stride), size * stride),
-                   math.rem(vec, stride));
-  auto at = [&](Value i) -> Value { return add(base, mul(i, stride)); };
+  Value base = math.add(math.mul(math.div(vec, stride), size * stride),
+                        math.rem(vec, stride));
+  auto at = [&](Value i) -> Value {
+    return math.add(base, math.mul(i, stride));
+  };
   auto barrier = [&] { gpu::BarrierOp::create(b, loc); };
   // for (i = tid; i < count; i += threads), unrolled (at most 16
   // iterations per thread, by the choice of `threads`) with every
@@ -147,7 +146,7 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
     SmallVector<Value> at, ok;
     SmallVector<SmallVector<Value>> loaded;
     for (int64_t u = 0; u < iterations; ++u) {
-      Value i = add(tid, index(u * threads));
+      Value i = math.add(tid, index(u * threads));
       if ((u + 1) * threads > count) {
         ok.push_back(math.lessThan(i, count));
         i = math.clampTo(i, count - 1);
@@ -174,7 +173,8 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
     for (int64_t h = 0; h < m; ++h) {
       int64_t half = int64_t(1) << h;
       auto low = [&](Value p) -> Value {
-        return add(mul(math.div(p, half), 2 * half), math.rem(p, half));
+        return math.add(math.mul(math.div(p, half), 2 * half),
+                        math.rem(p, half));
       };
       // Pairs are disjoint within a stage: all loads, then all stores.
       unrolled(
@@ -183,7 +183,7 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
             Value lo = low(p);
             Value a = memref::LoadOp::create(b, loc, shared, lo);
             Value c = memref::LoadOp::create(b, loc, shared,
-                                             add(lo, index(half)));
+                                             math.add(lo, index(half)));
             return {arith::AddFOp::create(b, loc, a, c),
                     arith::SubFOp::create(b, loc, a, c)};
           },
@@ -191,7 +191,7 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
             Value lo = low(p);
             memref::StoreOp::create(b, loc, v[0], shared, lo);
             memref::StoreOp::create(b, loc, v[1], shared,
-                                    add(lo, index(half)));
+                                    math.add(lo, index(half)));
           });
       barrier();
     }
@@ -204,18 +204,18 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
     // entries: each product exact, summed in the order of the one-block
     // form's adds and subtracts, so the results are the same).
     int64_t count = groupRows * pow2;
-    Value row0 = mul(launch.getBlockIds().y, groupRows);
+    Value row0 = math.mul(launch.getBlockIds().y, groupRows);
     unrolled(
         count,
         [&](Value e) -> SmallVector<Value> {
-          Value row = add(row0, math.div(e, pow2));
+          Value row = math.add(row0, math.div(e, pow2));
           if (k == 1)
             return {memref::LoadOp::create(b, loc, x1, at(e))};
           Value j = math.rem(e, pow2);
           SmallVector<Value> v, h;
           for (int64_t r = 0; r < k; ++r) {
             v.push_back(memref::LoadOp::create(
-                b, loc, x1, at(add(index(r * pow2), j))));
+                b, loc, x1, at(math.add(index(r * pow2), j))));
             h.push_back(memref::LoadOp::create(b, loc, table,
                                                ValueRange{index(r), row}));
           }
@@ -231,7 +231,7 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
         });
     barrier();
     butterflies(count);
-    Value first = mul(row0, pow2);
+    Value first = math.mul(row0, pow2);
     unrolled(
         count,
         [&](Value e) -> SmallVector<Value> {
@@ -240,7 +240,7 @@ LogicalResult qc::buildHadamardKernel(RewriterBase &rewriter,
         [&](Value e, ArrayRef<Value> v) {
           memref::StoreOp::create(b, loc,
                                   arith::MulFOp::create(b, loc, v[0], scale),
-                                  out1, at(add(first, e)));
+                                  out1, at(math.add(first, e)));
         });
   }
   return success();

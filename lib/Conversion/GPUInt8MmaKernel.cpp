@@ -99,8 +99,8 @@ std::optional<Epilogue> findEpilogue(linalg::GenericOp op, Value out) {
       continue;
     auto groups = expand.getReassociationIndices();
     int64_t rank = expand.getResultType().getRank();
-    if (!expand->hasOneUse() || groups.size() != 2 ||
-        groups[1].size() != 1 || groups[1][0] != rank - 1)
+    if (!expand->hasOneUse() || groups.size() != 2 || groups[1].size() != 1 ||
+        groups[1][0] != rank - 1)
       return std::nullopt;
     e.view = expand;
     read = expand.getResult();
@@ -191,7 +191,8 @@ LogicalResult qc::buildInt8MmaKernel(RewriterBase &rewriter,
       rewriter, loc, index((cols + kBlockCols - 1) / kBlockCols),
       index((rows + kBlockRows - 1) / kBlockRows), index(1), index(kThreads),
       index(1), index(1));
-  auto workgroup = gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
+  auto workgroup =
+      gpu::AddressSpaceAttr::get(ctx, gpu::AddressSpace::Workgroup);
   auto stageType = [&](int64_t tileRows) {
     return MemRefType::get({kStages, tileRows, kSlice}, i8,
                            MemRefLayoutAttrInterface(), workgroup);
@@ -202,47 +203,42 @@ LogicalResult qc::buildInt8MmaKernel(RewriterBase &rewriter,
   enterLaunchBody(rewriter, launch);
   OpBuilder &b = rewriter;
   IndexMath math{b, loc};
-  auto add = [&](Value x, Value y) { return math.add(x, y); };
-  auto mul = [&](Value x, int64_t c) { return math.mul(x, c); };
-  auto div = [&](Value x, int64_t c) { return math.div(x, c); };
-  auto rem = [&](Value x, int64_t c) { return math.rem(x, c); };
-  auto lessThan = [&](Value x, int64_t c) { return math.lessThan(x, c); };
-  auto clampTo = [&](Value x, int64_t c) { return math.clampTo(x, c); };
   auto xorI = [&](Value x, Value y) -> Value {
     return arith::XOrIOp::create(b, loc, x, y);
   };
   Value tid = launch.getThreadIds().x;
-  Value warp = div(tid, 32), lane = rem(tid, 32);
-  Value g = div(lane, 4), t = rem(lane, 4);
-  Value m0 = mul(launch.getBlockIds().y, kBlockRows);
-  Value n0 = mul(launch.getBlockIds().x, kBlockCols);
-  Value warpRow = mul(div(warp, kWarpsAlongN), kWarpRows);
-  Value warpCol = mul(rem(warp, kWarpsAlongN), kWarpCols);
+  Value warp = math.div(tid, 32), lane = math.rem(tid, 32);
+  Value g = math.div(lane, 4), t = math.rem(lane, 4);
+  Value m0 = math.mul(launch.getBlockIds().y, kBlockRows);
+  Value n0 = math.mul(launch.getBlockIds().x, kBlockCols);
+  Value warpRow = math.mul(math.div(warp, kWarpsAlongN), kWarpRows);
+  Value warpCol = math.mul(math.rem(warp, kWarpsAlongN), kWarpCols);
 
   // Stage `stage` of both operands gets K slice `slice`: each thread copies
   // chunks (row tid / 4 + 64 i, chunk tid % 4), 16 bytes each, to column
   // 16 · (chunk ^ (row / 2) % 4) of its row: the 8 rows an ldmatrix reads
   // then fall on distinct banks. Rows past M or N copy the last row (their
   // results are not stored); chunks past K are zero-filled.
-  Value copyChunk = rem(tid, kChunksPerRow);
-  Value copyRow = div(tid, kChunksPerRow);
+  Value copyChunk = math.rem(tid, kChunksPerRow);
+  Value copyRow = math.div(tid, kChunksPerRow);
   Value copyColumn =
-      mul(xorI(copyChunk, rem(div(tid, 2 * kChunksPerRow), kChunksPerRow)),
-          kChunk);
+      math.mul(xorI(copyChunk,
+                    math.rem(math.div(tid, 2 * kChunksPerRow), kChunksPerRow)),
+               kChunk);
   int64_t rowsPerPass = kThreads / kChunksPerRow;
   auto loadSlice = [&](Value slice, Value stage) -> Value {
-    Value k0 = add(mul(slice, kSlice), mul(copyChunk, kChunk));
-    Value inside = lessThan(k0, depth);
-    Value bytes = arith::SelectOp::create(b, loc, inside, index(kChunk),
-                                          index(0));
-    Value kAt = clampTo(k0, depth - kChunk);
+    Value k0 = math.add(math.mul(slice, kSlice), math.mul(copyChunk, kChunk));
+    Value inside = math.lessThan(k0, depth);
+    Value bytes =
+        arith::SelectOp::create(b, loc, inside, index(kChunk), index(0));
+    Value kAt = math.clampTo(k0, depth - kChunk);
     SmallVector<Value> tokens;
     for (auto [shared, global, base, extent, tileRows] :
          {std::tuple{sharedA, a, m0, rows, kBlockRows},
           std::tuple{sharedW, w, n0, cols, kBlockCols}})
       for (int64_t pass = 0; pass < tileRows / rowsPerPass; ++pass) {
-        Value row = add(copyRow, index(pass * rowsPerPass));
-        Value from = clampTo(add(base, row), extent - 1);
+        Value row = math.add(copyRow, index(pass * rowsPerPass));
+        Value from = math.clampTo(math.add(base, row), extent - 1);
         tokens.push_back(nvgpu::DeviceAsyncCopyOp::create(
             b, loc, shared, ValueRange{stage, row, copyColumn}, global,
             ValueRange{from, kAt}, b.getIndexAttr(kChunk), bytes,
@@ -257,30 +253,32 @@ LogicalResult qc::buildInt8MmaKernel(RewriterBase &rewriter,
   // 32 bytes): (cols 0-7, 0-15), (0-7, 16-31), (8-15, 0-15), (8-15, 16-31):
   // b0 b1 of the first tile, b0 b1 of the second. The swizzle of those rows
   // is (l % 8) / 2 (the tile offsets are multiples of 8 rows).
-  Value inMatrix = rem(lane, 8), matrix = div(lane, 8);
-  Value swizzle = div(inMatrix, 2);
-  Value aRow = add(add(warpRow, inMatrix), mul(rem(matrix, 2), 8));
-  Value wRow = add(add(warpCol, inMatrix), mul(div(matrix, 2), 8));
+  Value inMatrix = math.rem(lane, 8), matrix = math.div(lane, 8);
+  Value swizzle = math.div(inMatrix, 2);
+  Value aRow =
+      math.add(math.add(warpRow, inMatrix), math.mul(math.rem(matrix, 2), 8));
+  Value wRow =
+      math.add(math.add(warpCol, inMatrix), math.mul(math.div(matrix, 2), 8));
   SmallVector<Value> aColumn, wColumn; // per 32-byte step of the slice
   for (int64_t step = 0; step < kSlice / 32; ++step) {
-    aColumn.push_back(
-        mul(xorI(add(index(2 * step), div(matrix, 2)), swizzle), kChunk));
-    wColumn.push_back(
-        mul(xorI(add(index(2 * step), rem(matrix, 2)), swizzle), kChunk));
+    aColumn.push_back(math.mul(
+        xorI(math.add(index(2 * step), math.div(matrix, 2)), swizzle), kChunk));
+    wColumn.push_back(math.mul(
+        xorI(math.add(index(2 * step), math.rem(matrix, 2)), swizzle), kChunk));
   }
 
   auto aFragType = VectorType::get({4, 4}, i8);
   auto accType = VectorType::get({2, 2}, i32);
-  Value zeroAcc =
-      arith::ConstantOp::create(b, loc, cast<TypedAttr>(b.getZeroAttr(accType)));
+  Value zeroAcc = arith::ConstantOp::create(
+      b, loc, cast<TypedAttr>(b.getZeroAttr(accType)));
   Value zeroW = arith::ConstantOp::create(
       b, loc, cast<TypedAttr>(b.getZeroAttr(VectorType::get({2, 4}, i8))));
   int64_t slices = (depth + kSlice - 1) / kSlice;
   for (int64_t ahead = 0; ahead + 1 < kStages; ++ahead)
     loadSlice(index(ahead), index(ahead));
   SmallVector<Value> accInit(kMTiles * kNTiles, zeroAcc);
-  auto loop = scf::ForOp::create(b, loc, index(0), index(slices), index(1),
-                                 accInit);
+  auto loop =
+      scf::ForOp::create(b, loc, index(0), index(slices), index(1), accInit);
   {
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -290,23 +288,23 @@ LogicalResult qc::buildInt8MmaKernel(RewriterBase &rewriter,
     // last slice every chunk is zero-filled: nothing reads those stages);
     // then this one's copies (all but the last kStages - 1 groups) are
     // waited for.
-    Value next = add(slice, index(kStages - 1));
-    Value group = loadSlice(next, rem(next, kStages));
+    Value next = math.add(slice, index(kStages - 1));
+    Value group = loadSlice(next, math.rem(next, kStages));
     nvgpu::DeviceAsyncWaitOp::create(b, loc, group,
                                      b.getI32IntegerAttr(kStages - 1));
     gpu::BarrierOp::create(b, loc);
-    Value stage = rem(slice, kStages);
+    Value stage = math.rem(slice, kStages);
     for (int64_t step = 0; step < kSlice / 32; ++step) {
       SmallVector<Value> aFrag, wFrag;
       for (int64_t i = 0; i < kMTiles; ++i)
         aFrag.push_back(nvgpu::LdMatrixOp::create(
             b, loc, aFragType, sharedA,
-            ValueRange{stage, add(aRow, index(16 * i)), aColumn[step]},
+            ValueRange{stage, math.add(aRow, index(16 * i)), aColumn[step]},
             /*transpose=*/false, /*numTiles=*/4));
       for (int64_t j = 0; j < kNTiles / 2; ++j) {
         Value pair = nvgpu::LdMatrixOp::create(
             b, loc, aFragType, sharedW,
-            ValueRange{stage, add(wRow, index(16 * j)), wColumn[step]},
+            ValueRange{stage, math.add(wRow, index(16 * j)), wColumn[step]},
             /*transpose=*/false, /*numTiles=*/4);
         // (Rows one at a time: the NVVM lowering of vector ops takes 1-D
         // pieces of 2-D vectors, not strided slices.)
@@ -339,22 +337,23 @@ LogicalResult qc::buildInt8MmaKernel(RewriterBase &rewriter,
   for (int64_t i = 0; i < kMTiles; ++i)
     for (int64_t j = 0; j < kNTiles; ++j)
       for (int64_t h = 0; h < 2; ++h) {
-        Value r = add(add(m0, warpRow), add(g, index(16 * i + 8 * h)));
-        Value pair =
-            vector::ExtractOp::create(b, loc, loop.getResult(i * kNTiles + j), h);
+        Value r =
+            math.add(math.add(m0, warpRow), math.add(g, index(16 * i + 8 * h)));
+        Value pair = vector::ExtractOp::create(
+            b, loc, loop.getResult(i * kNTiles + j), h);
         for (int64_t q = 0; q < 2; ++q) {
-          Value c =
-              add(add(n0, warpCol), add(mul(t, 2), index(8 * j + q)));
-          Value ok = arith::AndIOp::create(b, loc, lessThan(r, rows),
-                                           lessThan(c, cols));
+          Value c = math.add(math.add(n0, warpCol),
+                             math.add(math.mul(t, 2), index(8 * j + q)));
+          Value ok = arith::AndIOp::create(b, loc, math.lessThan(r, rows),
+                                           math.lessThan(c, cols));
           auto store = scf::IfOp::create(b, loc, ok, /*else=*/false);
           OpBuilder::InsertionGuard inner(b);
           b.setInsertionPoint(store.thenBlock()->getTerminator());
           Value v = vector::ExtractOp::create(b, loc, pair, q);
-          Value old = init ? init
-                           : memref::LoadOp::create(b, loc, out,
-                                                    ValueRange{r, c})
-                                 .getResult();
+          Value old =
+              init ? init
+                   : memref::LoadOp::create(b, loc, out, ValueRange{r, c})
+                         .getResult();
           v = arith::AddIOp::create(b, loc, old, v);
           if (!epilogue) {
             memref::StoreOp::create(b, loc, v, out, ValueRange{r, c});
@@ -369,9 +368,9 @@ LogicalResult qc::buildInt8MmaKernel(RewriterBase &rewriter,
           point.back() = c;
           Value rest = r;
           for (int64_t d = int64_t(shape.size()) - 2; d >= 0; --d) {
-            point[d] = d == 0 ? rest : rem(rest, shape[d]);
+            point[d] = d == 0 ? rest : math.rem(rest, shape[d]);
             if (d > 0)
-              rest = div(rest, shape[d]);
+              rest = math.div(rest, shape[d]);
           }
           Block &body = consumer.getRegion().front();
           IRMapping mapping;
@@ -388,9 +387,9 @@ LogicalResult qc::buildInt8MmaKernel(RewriterBase &rewriter,
             for (unsigned e = 0; e < map.getNumResults(); ++e)
               indices.push_back(affine::AffineApplyOp::create(
                   b, loc, map.getSubMap({e}), point));
-            mapping.map(arg, memref::LoadOp::create(b, loc, operand.get(),
-                                                     indices)
-                                 .getResult());
+            mapping.map(arg,
+                        memref::LoadOp::create(b, loc, operand.get(), indices)
+                            .getResult());
           }
           for (Operation &inner : body.without_terminator()) {
             if (auto idx = dyn_cast<linalg::IndexOp>(inner)) {
@@ -399,8 +398,8 @@ LogicalResult qc::buildInt8MmaKernel(RewriterBase &rewriter,
             }
             b.clone(inner, mapping);
           }
-          Value result = mapping.lookupOrDefault(
-              body.getTerminator()->getOperand(0));
+          Value result =
+              mapping.lookupOrDefault(body.getTerminator()->getOperand(0));
           memref::StoreOp::create(b, loc, result, consumer.getDpsInits()[0],
                                   point);
         }

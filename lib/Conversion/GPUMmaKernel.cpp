@@ -148,26 +148,23 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
   enterLaunchBody(rewriter, launch);
   OpBuilder &b = rewriter;
   IndexMath math{b, loc};
-  auto add = [&](Value a, Value c) { return math.add(a, c); };
-  auto mul = [&](Value a, int64_t c) { return math.mul(a, c); };
-  auto lessThan = [&](Value a, int64_t c) { return math.lessThan(a, c); };
-  auto clampTo = [&](Value a, int64_t c) { return math.clampTo(a, c); };
   Value tid = launch.getThreadIds().x;
   Value warp = math.div(tid, 32), lane = math.rem(tid, 32);
   Value g = math.div(lane, 4), t = math.rem(lane, 4);
-  Value n0 = mul(add(mul(launch.getBlockIds().x, kWarpsPerBlock), warp), 8);
-  Value m0 = mul(launch.getBlockIds().y, blockRows);
+  Value n0 = math.mul(
+      math.add(math.mul(launch.getBlockIds().x, kWarpsPerBlock), warp), 8);
+  Value m0 = math.mul(launch.getBlockIds().y, blockRows);
   // The thread's weight column (clamped: a column past N loads column N - 1
   // and is not stored).
-  Value column = clampTo(add(n0, g), n - 1);
+  Value column = math.clampTo(math.add(n0, g), n - 1);
   // The thread's rows, g and g + 8 of each row tile, clamped, and whether
   // they exist.
   SmallVector<Value> rowAt, rowOk;
   for (int64_t i = 0; i < rowTiles; ++i)
     for (int64_t h = 0; h < 2; ++h) {
-      Value r = add(add(m0, index(16 * i + 8 * h)), g);
-      rowOk.push_back(lessThan(r, rows));
-      rowAt.push_back(clampTo(r, rows - 1));
+      Value r = math.add(math.add(m0, index(16 * i + 8 * h)), g);
+      rowOk.push_back(math.lessThan(r, rows));
+      rowAt.push_back(math.clampTo(r, rows - 1));
     }
 
   // A parameter of the column at word `w`, as f32.
@@ -205,13 +202,13 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
     // All the chunks' words first: their loads are in flight together.
     SmallVector<Value> wordRuns, starts, valid;
     for (int64_t u = 0; u < kChunksPerStep; ++u) {
-      Value chunk = add(mul(step, kChunksPerStep), index(u));
+      Value chunk = math.add(math.mul(step, kChunksPerStep), index(u));
       // The thread's first code: 32t of the chunk; a run past K reads the
       // last run and counts as zero (its activations are).
-      Value first = add(mul(chunk, MmaNibbles::kChunk),
-                        mul(t, MmaNibbles::kThreadCodes));
-      valid.push_back(lessThan(first, k));
-      first = clampTo(first, k - MmaNibbles::kThreadCodes);
+      Value first = math.add(math.mul(chunk, MmaNibbles::kChunk),
+                             math.mul(t, MmaNibbles::kThreadCodes));
+      valid.push_back(math.lessThan(first, k));
+      first = math.clampTo(first, k - MmaNibbles::kThreadCodes);
       starts.push_back(first);
       Value word = math.div(first, kCodes);
       wordRuns.push_back(vector::LoadOp::create(
@@ -246,7 +243,7 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
       for (int64_t j = 0; j < MmaNibbles::kSteps; ++j) {
         // A: rows g and g + 8 of each tile, elements e = 0..3 at
         // code(t, j, 0) (one 128-bit load per row), as f16.
-        Value at = add(starts[u], index(MmaNibbles::code(0, j, 0)));
+        Value at = math.add(starts[u], index(MmaNibbles::code(0, j, 0)));
         Value zeroRow = arith::ConstantOp::create(
             b, loc, DenseElementsAttr::get(VectorType::get({4}, f32), 0.0f));
         SmallVector<Value> aTiles;
@@ -335,12 +332,12 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
   // d0 d1 at row g, d2 d3 at row g + 8; columns 2t, 2t + 1.
   for (int64_t i = 0; i < rowTiles; ++i)
     for (int64_t h = 0; h < 2; ++h) {
-      Value r = add(add(m0, index(16 * i + 8 * h)), g);
+      Value r = math.add(math.add(m0, index(16 * i + 8 * h)), g);
       Value pair = vector::ExtractOp::create(b, loc, loop.getResult(i), h);
       for (int64_t q = 0; q < 2; ++q) {
-        Value c = add(add(n0, mul(t, 2)), index(q));
-        Value ok = arith::AndIOp::create(b, loc, lessThan(r, rows),
-                                         lessThan(c, n));
+        Value c = math.add(math.add(n0, math.mul(t, 2)), index(q));
+        Value ok = arith::AndIOp::create(b, loc, math.lessThan(r, rows),
+                                         math.lessThan(c, n));
         auto store = scf::IfOp::create(b, loc, ok, /*else=*/false);
         OpBuilder::InsertionGuard inner(b);
         b.setInsertionPoint(store.thenBlock()->getTerminator());
