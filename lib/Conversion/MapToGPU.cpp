@@ -202,8 +202,65 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     return success();
   }
 
+  /// A copy from a buffer that only a fill writes (bufferization's copy of
+  /// one zero-filled tensor for each matmul that starts from it) is a fill
+  /// of the target: the same values, and a fill that a reduction kernel
+  /// can fold, instead of a fill kernel and a copy per matmul. The source's
+  /// fill goes too when nothing else reads it. Legal when the fill comes
+  /// before the copy in the block and nothing writes the source in between:
+  /// its other users are such copies, its deallocation, and ops after the
+  /// copy (the last matmul, which bufferization lets start from the filled
+  /// buffer itself); no views of it.
+  void copiesOfFillsToFills(IRRewriter &rewriter) {
+    SmallVector<memref::CopyOp> copies;
+    getOperation().walk([&](memref::CopyOp op) { copies.push_back(op); });
+    llvm::SetVector<Operation *> sources;
+    for (memref::CopyOp op : copies) {
+      auto alloc = op.getSource().getDefiningOp<memref::AllocOp>();
+      if (!alloc || !isTopLevel(op))
+        continue;
+      linalg::FillOp fill;
+      bool onlyCopiesAndFill = true;
+      for (Operation *user : alloc->getUsers()) {
+        if (auto f = dyn_cast<linalg::FillOp>(user);
+            f && !fill && f.hasPureBufferSemantics() &&
+            f.getOutputs()[0] == alloc.getResult()) {
+          fill = f;
+          continue;
+        }
+        auto copy = dyn_cast<memref::CopyOp>(user);
+        if (isa<memref::DeallocOp>(user) ||
+            (copy && copy.getSource() == alloc.getResult()))
+          continue;
+        Operation *top = op->getBlock()->findAncestorOpInBlock(*user);
+        onlyCopiesAndFill &= top && op->isBeforeInBlock(top) &&
+                             !isa<ViewLikeOpInterface, memref::ExpandShapeOp,
+                                  memref::CollapseShapeOp>(user);
+      }
+      if (!fill || !onlyCopiesAndFill || fill->getBlock() != op->getBlock() ||
+          !fill->isBeforeInBlock(op))
+        continue;
+      rewriter.setInsertionPoint(op);
+      linalg::FillOp::create(rewriter, op.getLoc(), fill.getInputs()[0],
+                             op.getTarget());
+      rewriter.eraseOp(op);
+      sources.insert(alloc);
+    }
+    for (Operation *alloc : sources) {
+      bool read = llvm::any_of(alloc->getUsers(), [](Operation *user) {
+        return !isa<linalg::FillOp, memref::DeallocOp>(user);
+      });
+      if (read)
+        continue;
+      for (Operation *user : llvm::make_early_inc_range(alloc->getUsers()))
+        rewriter.eraseOp(user);
+      rewriter.eraseOp(alloc);
+    }
+  }
+
   /// Contiguous copies become gpu.memcpy, others a linalg copy.
   void lowerCopies(IRRewriter &rewriter) {
+    copiesOfFillsToFills(rewriter);
     SmallVector<memref::CopyOp> copies;
     getOperation().walk([&](memref::CopyOp op) { copies.push_back(op); });
     for (memref::CopyOp op : copies) {

@@ -356,12 +356,17 @@ func.func @fill_folded(%x: memref<1x256xf32>, %w: memref<100x256xf32>, %y: memre
 
 // -----
 
-// The filled buffer is read before the reduction: the fill stays a kernel.
+// The filled buffer is copied before the reduction writes it: the copy
+// becomes a fill of its target (the same zeros, and no memcpy), and the
+// buffer's own fill is still folded into the reduction's kernel.
 // CHECK-LABEL: func.func @fill_read_first
+// CHECK-NOT: gpu.memcpy %arg3
 // CHECK: scf.parallel
-// CHECK: memref.store %cst
-// CHECK: gpu.memcpy
+// CHECK: memref.store %cst, %arg3
+// CHECK-NOT: gpu.memcpy %arg3
 // CHECK: gpu.launch
+// CHECK: gpu.shuffle
+// CHECK: gpu.memcpy %arg2
 func.func @fill_read_first(%x: memref<1x256xf32>, %w: memref<100x256xf32>, %y: memref<1x100xf32>, %z: memref<1x100xf32>) {
   %zero = arith.constant 0.0 : f32
   %t = memref.alloc() : memref<1x100xf32>
@@ -378,5 +383,70 @@ func.func @fill_read_first(%x: memref<1x256xf32>, %w: memref<100x256xf32>, %y: m
     linalg.yield %s : f32
   }
   memref.copy %t, %y : memref<1x100xf32> to memref<1x100xf32>
+  return
+}
+
+// -----
+
+// Copies of a buffer that only a zero fill wrote (bufferization's copy per
+// matmul of one filled tensor): each copy becomes a fill of its target,
+// folded into the reduction that starts from it; the source and its fill
+// go. A copy taken after the source was written again stays a copy.
+// CHECK-LABEL: func.func @copies_of_fill
+// CHECK-NOT: scf.parallel
+// CHECK: gpu.launch
+// CHECK-NOT: scf.parallel
+// CHECK: gpu.launch
+// CHECK: scf.parallel
+// CHECK: memref.store %cst,
+// CHECK: scf.parallel
+// CHECK: gpu.memcpy %{{.*}}, %{{.*}} : memref<1x100xf32>
+// CHECK: gpu.memcpy %arg2
+// CHECK: gpu.memcpy %arg3
+// CHECK: gpu.memcpy %arg4
+func.func @copies_of_fill(%x: memref<1x256xf32>, %w: memref<100x256xf32>,
+    %y1: memref<1x100xf32>, %y2: memref<1x100xf32>, %y3: memref<1x100xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %s = memref.alloc() : memref<1x100xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<1x100xf32>)
+  %t1 = memref.alloc() : memref<1x100xf32>
+  memref.copy %s, %t1 : memref<1x100xf32> to memref<1x100xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x256xf32>, memref<100x256xf32>) outs(%t1 : memref<1x100xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  %t2 = memref.alloc() : memref<1x100xf32>
+  memref.copy %s, %t2 : memref<1x100xf32> to memref<1x100xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x256xf32>, memref<100x256xf32>) outs(%t2 : memref<1x100xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  // Written, then copied: not a copy of the fill.
+  %u = memref.alloc() : memref<1x100xf32>
+  linalg.fill ins(%zero : f32) outs(%u : memref<1x100xf32>)
+  linalg.generic {indexing_maps = [affine_map<(m, n) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel"]}
+      outs(%u : memref<1x100xf32>) {
+  ^bb0(%o: f32):
+    %one = arith.constant 1.0 : f32
+    linalg.yield %one : f32
+  }
+  %t3 = memref.alloc() : memref<1x100xf32>
+  memref.copy %u, %t3 : memref<1x100xf32> to memref<1x100xf32>
+  memref.copy %t1, %y1 : memref<1x100xf32> to memref<1x100xf32>
+  memref.copy %t2, %y2 : memref<1x100xf32> to memref<1x100xf32>
+  memref.copy %t3, %y3 : memref<1x100xf32> to memref<1x100xf32>
   return
 }
