@@ -56,10 +56,13 @@ import sys
 
 SHAPES = [  # (M, N, K)
     (1, 4096, 4096), (1, 14336, 4096), (1, 4096, 14336), (1, 28672, 8192),
-    (16, 4096, 4096), (64, 4096, 4096),
+    (8, 4096, 4096), (16, 4096, 4096), (64, 4096, 4096),
     # The down projection the online Hadamard below precedes.
     (16, 4096, 14336), (64, 4096, 14336),
 ]
+# Rows up to this many are also compiled for the tensor-core kernel
+# (--cuda-mma-min-rows=1), next to the default choice, to compare the two.
+GEMV_ROWS = 8
 HADAMARD_ROWS = (1, 16, 64)  # qc.hadamard of size 14336 on [M, 14336]
 W8A8_SIZES = (4096, 8192)  # M = N = K
 GROUP = 128
@@ -96,18 +99,24 @@ def prepare(build_bin, out):
         model.ir_version = 8
         onnx_path = os.path.join(out, name + ".onnx")
         save_model(model, onnx_path)
-        lib = os.path.join(out, "lib%s.so" % name)
-        subprocess.run([os.path.join(build_bin, "quant-compile"), onnx_path,
-                        "--target=cuda:sm_90a", "--emit=shared", "--name",
-                        "model", "-o", lib], check=True)
-        with open(lib, "rb") as f, gzip.open(lib + ".gz", "wb", 6) as g:
-            shutil.copyfileobj(f, g)
-        for leftover in (lib, onnx_path, lib[:-3] + ".h"):
-            if os.path.exists(leftover):
-                os.remove(leftover)
+        variants = [("", [])]
+        if m <= GEMV_ROWS:
+            variants.append(("-mma", ["--cuda-mma-min-rows=1"]))
+        for suffix, flags in variants:
+            lib = os.path.join(out, "lib%s%s.so" % (name, suffix))
+            subprocess.run([os.path.join(build_bin, "quant-compile"),
+                            onnx_path, "--target=cuda:sm_90a", "--emit=shared",
+                            "--name", "model", "-o", lib] + flags, check=True)
+            with open(lib, "rb") as f, gzip.open(lib + ".gz", "wb", 6) as g:
+                shutil.copyfileobj(f, g)
+            for leftover in (lib, lib[:-3] + ".h"):
+                if os.path.exists(leftover):
+                    os.remove(leftover)
+            print("prepared", name + suffix, os.path.getsize(lib + ".gz"),
+                  "bytes gzipped")
+        os.remove(onnx_path)
         np.save(os.path.join(out, name + ".x.npy"),
                 rng.standard_normal((m, k)).astype(np.float32))
-        print("prepared", name, os.path.getsize(lib + ".gz"), "bytes gzipped")
     # The down projection as a float MatMul quantized by quant (int4, g128),
     # plain and with --rotate (which puts an online Hadamard before it):
     # the difference is what the Hadamard adds inside a model, without the
@@ -425,6 +434,19 @@ def run_decoder(out, env):
         eager, 1000 / eager, eager / ours))
     print("| PyTorch fp16, CUDA graph | %.3f | %.1f | %.2fx |" % (
         graph, 1000 / graph, graph / ours))
+    # Where a token's time goes: quant's runtime times each kernel
+    # (QUANT_CUDA_PROFILE, no graphs) and prints the totals at exit.
+    r = subprocess.run([os.path.join(out, "quant-run"), lib, "--name",
+                        "model"] + feeds + ["--bench", "20"],
+                       capture_output=True, text=True,
+                       env=dict(env, QUANT_CUDA_PROFILE="1"))
+    lines = [l for l in r.stderr.splitlines() if l.strip()]
+    start = next((i for i, l in enumerate(lines)
+                  if l.startswith("quant-cuda profile")), None)
+    if start is not None:
+        print()
+        print("Its kernels (QUANT_CUDA_PROFILE=1, 21 calls), the 25 longest:")
+        print("\n".join(lines[start:start + 27]))
     os.remove(lib)
 
 
@@ -515,15 +537,22 @@ def run(out):
     if os.path.isdir(libdir):
         env["LD_LIBRARY_PATH"] = libdir + ":" + env.get("LD_LIBRARY_PATH", "")
     print("GPU:", torch.cuda.get_device_name(0), "| PyTorch", torch.__version__)
-    print("| M | N | K | quant W4A16 g128 | PyTorch fp16 | speedup | quant "
-          "effective | PyTorch effective |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("(kernel: the one quant-compile chooses by default; 'mma' marks "
+          "the tensor-core kernel forced with --cuda-mma-min-rows=1)")
+    print("| M | N | K | kernel | quant W4A16 g128 | PyTorch fp16 | speedup | "
+          "quant effective | PyTorch effective |")
+    print("|---|---|---|---|---|---|---|---|---|")
     gemv = {}
-    for gz in sorted(glob.glob(os.path.join(out, "libw4a16_*.so.gz"))):
+    torch_cache = {}
+    libs = glob.glob(os.path.join(out, "libw4a16_*.so.gz"))
+    key = lambda p: tuple(map(int, re.findall(r"\d+", os.path.basename(p))[-3:])) + (p,)
+    for gz in sorted(libs, key=key):
         lib = gz[:-3]
         with gzip.open(gz, "rb") as f, open(lib, "wb") as g:
             shutil.copyfileobj(f, g)
         name = os.path.basename(lib)[3:-3]
+        variant = "mma" if name.endswith("-mma") else "default"
+        name = name[:-4] if variant == "mma" else name
         m, n, k = map(int, re.findall(r"\d+", name)[-3:])
         r = subprocess.run([quant_run, lib, "--name", "model", "-i",
                             os.path.join(out, name + ".x.npy"), "--bench",
@@ -531,17 +560,22 @@ def run(out):
                            text=True, env=env)
         found = re.search(r"GPU time.*median ([0-9.]+) ms", r.stdout)
         if r.returncode != 0 or not found:
-            print("| %d | %d | %d | failed: %s |" % (
-                m, n, k, (r.stderr or r.stdout).strip().splitlines()[-1]))
+            print("| %d | %d | %d | %s | failed: %s |" % (
+                m, n, k, variant,
+                (r.stderr or r.stdout).strip().splitlines()[-1]))
             continue
         ours = float(found.group(1))
-        gemv[(m, n, k)] = ours
-        theirs = torch_ms(m, n, k)
+        if variant == "default":
+            gemv[(m, n, k)] = ours
+        if (m, n, k) not in torch_cache:
+            torch_cache[(m, n, k)] = torch_ms(m, n, k)
+        theirs = torch_cache[(m, n, k)]
         ours_bytes = n * k // 2 + n * (k // GROUP) * 4 + m * k * 4 + m * n * 4
         torch_bytes = n * k * 2 + m * k * 2 + m * n * 2
-        print("| %d | %d | %d | %.4f ms | %.4f ms | %.2fx | %.2f TB/s | %.2f "
-              "TB/s |" % (m, n, k, ours, theirs, theirs / ours,
-                          ours_bytes / ours / 1e9, torch_bytes / theirs / 1e9))
+        print("| %d | %d | %d | %s | %.4f ms | %.4f ms | %.2fx | %.2f TB/s | "
+              "%.2f TB/s |" % (m, n, k, variant, ours, theirs, theirs / ours,
+                               ours_bytes / ours / 1e9,
+                               torch_bytes / theirs / 1e9))
         os.remove(lib)
     run_w8a8(out, env)
     run_hadamard(out, env, gemv)

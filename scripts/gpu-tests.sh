@@ -48,6 +48,8 @@ hadamard|hadamard.mlir||1e-4|1e-5
 llama-rotate-w4a16|llama/model.onnx|--rotate --weights=int4 --group=128|1e-3|1e-4
 prefill-w8a8-per-token|prefill/model.onnx|--weights=int8 --group=0 --activations=int8 --per-token|1e-2|5e-2
 w8a8-matmul|w8a8-matmul.onnx|--weights=int8 --group=0 --activations=int8 --per-token|0|0
+nbits-m5|nbits-m5.onnx||1e-4|1e-5
+nbits-m5-mma|nbits-m5.onnx|--cuda-mma-min-rows=1|2e-2|1e-2
 CASES
 }
 
@@ -106,6 +108,30 @@ g = onnx.helper.make_graph(
 onnx.save(onnx.helper.make_model(
     g, opset_imports=[onnx.helper.make_opsetid("", 17)]), d + "/w8a8-matmul.onnx")
 np.save(d + "/w8a8.x.npy", rng_w.standard_normal((300, k)).astype(np.float32))
+# MatMulNBits with 5 rows, N = 200 (not a multiple of the tensor-core
+# kernel's 16 columns), K = 4128 (129 groups of 32: the last of its 256-code
+# steps a quarter full) and a zero point per group (packed uint8): the GEMV
+# mapping by default, the tensor-core kernel with --cuda-mma-min-rows=1.
+k, n, bs = 4128, 200, 32
+blocks = k // bs
+rng_n = np.random.default_rng(3)
+packed = rng_n.integers(0, 256, (n, blocks, bs // 2), dtype=np.uint8)
+scales = (rng_n.random(n * blocks) * 0.02 + 0.005).astype(np.float32)
+zp = rng_n.integers(0, 256, (n, (blocks + 1) // 2), dtype=np.uint8)
+g = onnx.helper.make_graph(
+    [onnx.helper.make_node("MatMulNBits", ["x", "B", "S", "Z"], ["y"],
+                           domain="com.microsoft", K=k, N=n, bits=4,
+                           block_size=bs)], "nbits",
+    [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [5, k])],
+    [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [5, n])],
+    [onnx.numpy_helper.from_array(packed, "B"),
+     onnx.numpy_helper.from_array(scales, "S"),
+     onnx.numpy_helper.from_array(zp, "Z")])
+m = onnx.helper.make_model(g, opset_imports=[
+    onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("com.microsoft", 1)])
+m.ir_version = 8
+onnx.save(m, d + "/nbits-m5.onnx")
+np.save(d + "/nbits-m5.x.npy", rng_n.standard_normal((5, k)).astype(np.float32))
 for name in ("llama", "prefill"):
     m = onnx.load(d + "/" + name + "/model.onnx", load_external_data=False)
     shape = [x.dim_value for x in m.graph.input[0].type.tensor_type.shape.dim]
@@ -113,20 +139,23 @@ for name in ("llama", "prefill"):
             rng.integers(0, 256, size=shape).astype(np.int64))
 PY
   while IFS='|' read -r name model flags rtol atol; do
-    local c="$dir/$name" input
+    local c="$dir/$name" input cpu_flags
     mkdir -p "$c"
     case $model in
     cnn*) input=cnn.x.npy ;;
     prefill*) input=prefill.x.npy ;;
     hadamard*) input=hadamard.x.npy ;;
     w8a8*) input=w8a8.x.npy ;;
+    nbits-m5*) input=nbits-m5.x.npy ;;
     *) input=llama.x.npy ;;
     esac
     # shellcheck disable=SC2086
     "$build/bin/quant-compile" "$dir/$model" $flags --target=cuda \
       --emit=shared --name model -o "$c/libmodel.so"
+    # The CPU build without the flags that only --target=cuda takes.
+    cpu_flags=$(sed 's/--cuda-[a-z-]*=[^ ]*//g' <<<"$flags")
     # shellcheck disable=SC2086
-    "$build/bin/quant-compile" "$dir/$model" $flags --parallel=false \
+    "$build/bin/quant-compile" "$dir/$model" $cpu_flags --parallel=false \
       --emit=shared --name cpu -o "$c/libcpu.so"
     mkdir -p "$c/expected"
     # The expected outputs, and their names in the model's output order
@@ -138,7 +167,7 @@ PY
     printf '%s|%s|%s|%s\n' "$name" "$input" "$rtol" "$atol" >>"$dir/cases.txt"
   done < <(cases)
   rm -rf "$dir/llama" "$dir/prefill" "$dir/prefill-nbits" "$dir/cnn.onnx" \
-    "$dir/hadamard.mlir" "$dir/w8a8-matmul.onnx"
+    "$dir/hadamard.mlir" "$dir/w8a8-matmul.onnx" "$dir/nbits-m5.onnx"
   echo "prepared $(wc -l <"$dir/cases.txt") GPU cases in $dir"
 }
 

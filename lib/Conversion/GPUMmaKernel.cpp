@@ -19,13 +19,17 @@
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 
+#include <cmath>
+
 using namespace mlir;
 using qc::numerics::MmaNibbles;
+using qc::numerics::NibblePairF16;
 
 namespace {
 
 constexpr int64_t kCodes = 8;         // codes per word
-constexpr int64_t kWarpsPerBlock = 8; // each 8 columns, sharing x in L1
+constexpr int64_t kWarpsPerBlock = 8; // splitting K, the same columns
+constexpr int64_t kColTiles = 2;      // 8-column tiles per block
 constexpr int64_t kMaxRowTiles = 4;   // 16-row tiles per block
 constexpr int64_t kChunksPerStep = 2; // chunks whose words load together
 
@@ -118,6 +122,17 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
           element.isInteger(8)))
       return failure();
   }
+  // The codes expand to f16 (NibblePairF16), where u - offset is exact
+  // only for an integer offset well inside f16's integers: a zero point
+  // stored as floats, or a constant one that is not such an integer,
+  // stays with the GEMV mapping (f32).
+  if (zeroPointOperand >= 0 &&
+      !getElementTypeOrSelf(op.getDpsInputs()[zeroPointOperand].getType())
+           .isInteger())
+    return failure();
+  if (knownZeroPoint && (*knownZeroPoint != std::floor(*knownZeroPoint) ||
+                         std::fabs(*knownZeroPoint) > 256.0f))
+    return failure();
 
   Location loc = op.getLoc();
   auto index = [&](int64_t v) -> Value {
@@ -136,39 +151,55 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
   Value x2 = flat(x), out2 = flat(out);
 
   int64_t rowTiles = std::min<int64_t>(kMaxRowTiles, (rows + 15) / 16);
-  int64_t blockRows = 16 * rowTiles, blockCols = 8 * kWarpsPerBlock;
-  int64_t chunks =
-      (k + MmaNibbles::kChunk - 1) / MmaNibbles::kChunk;
+  int64_t blockRows = 16 * rowTiles, blockCols = 8 * kColTiles;
+  int64_t chunks = (k + MmaNibbles::kChunk - 1) / MmaNibbles::kChunk;
   int64_t steps = (chunks + kChunksPerStep - 1) / kChunksPerStep;
+  // Per thread and tile, the 4 accumulators; per warp, 32 threads' worth.
+  int64_t partials = rowTiles * kColTiles * 32 * 4;
   auto launch = gpu::LaunchOp::create(
       rewriter, loc, index((n + blockCols - 1) / blockCols),
       index((rows + blockRows - 1) / blockRows), index(1),
       index(32 * kWarpsPerBlock), index(1), index(1));
+  auto workgroup = gpu::AddressSpaceAttr::get(rewriter.getContext(),
+                                              gpu::AddressSpace::Workgroup);
+  Value shared = launch.addWorkgroupAttribution(
+      MemRefType::get({kWarpsPerBlock, partials}, f32,
+                      MemRefLayoutAttrInterface(), workgroup),
+      loc);
   OpBuilder::InsertionGuard guard(rewriter);
   enterLaunchBody(rewriter, launch);
   OpBuilder &b = rewriter;
   IndexMath math{b, loc};
+  Type f16 = b.getF16Type();
   Value tid = launch.getThreadIds().x;
   Value warp = math.div(tid, 32), lane = math.rem(tid, 32);
   Value g = math.div(lane, 4), t = math.rem(lane, 4);
-  Value n0 = math.mul(
-      math.add(math.mul(launch.getBlockIds().x, kWarpsPerBlock), warp), 8);
+  Value n0 = math.mul(launch.getBlockIds().x, blockCols);
   Value m0 = math.mul(launch.getBlockIds().y, blockRows);
-  // The thread's weight column (clamped: a column past N loads column N - 1
-  // and is not stored).
-  Value column = math.clampTo(math.add(n0, g), n - 1);
+  // The thread's weight column in each column tile (clamped: a column past
+  // N loads column N - 1 and is not stored).
+  SmallVector<Value> columns;
+  for (int64_t c = 0; c < kColTiles; ++c)
+    columns.push_back(math.clampTo(math.add(n0, math.add(g, index(8 * c))),
+                                   n - 1));
   // The thread's rows, g and g + 8 of each row tile, clamped, and whether
-  // they exist.
+  // they exist; a half whose first row is past the last one is zero for
+  // every thread (rowAt null).
   SmallVector<Value> rowAt, rowOk;
   for (int64_t i = 0; i < rowTiles; ++i)
     for (int64_t h = 0; h < 2; ++h) {
+      if (16 * i + 8 * h >= rows) {
+        rowAt.push_back(Value());
+        rowOk.push_back(Value());
+        continue;
+      }
       Value r = math.add(math.add(m0, index(16 * i + 8 * h)), g);
       rowOk.push_back(math.lessThan(r, rows));
       rowAt.push_back(math.clampTo(r, rows - 1));
     }
 
-  // A parameter of the column at word `w`, as f32.
-  auto param = [&](int64_t operand, Value w) -> Value {
+  // A parameter of `column` at word `w`, as f32.
+  auto param = [&](int64_t operand, Value column, Value w) -> Value {
     AffineMap map = maps[operand];
     SmallVector<Value> point(loops, index(0));
     point[nDim] = column;
@@ -185,22 +216,36 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
       return arith::ExtFOp::create(b, loc, f32, v);
     return arith::SIToFPOp::create(b, loc, f32, v);
   };
+  auto f32Constant = [&](float v) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
+  };
+  auto i32Constant = [&](uint32_t v) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(int32_t(v)));
+  };
+  auto pairType = VectorType::get({2}, f16);
+  // An f32 scalar in both halves of an f16 pair.
+  auto splatPair = [&](Value v) -> Value {
+    return vector::BroadcastOp::create(b, loc, pairType,
+                                       arith::TruncFOp::create(b, loc, f16, v));
+  };
 
   auto accType = VectorType::get({2, 2}, f32);
-  auto aType = VectorType::get({4, 2}, b.getF16Type());
-  auto bType = VectorType::get({2, 2}, b.getF16Type());
+  auto aType = VectorType::get({4, 2}, f16);
+  auto bType = VectorType::get({2, 2}, f16);
   Value zeroAcc = arith::ConstantOp::create(
       b, loc, DenseElementsAttr::get(accType, 0.0f));
-  SmallVector<Value> accInit(rowTiles, zeroAcc);
-  auto loop = scf::ForOp::create(b, loc, index(0), index(steps), index(1),
-                                 accInit);
+  SmallVector<Value> accInit(rowTiles * kColTiles, zeroAcc);
+  // The warps of a block split K: warp w takes steps w, w + 8, ...
+  auto loop = scf::ForOp::create(b, loc, warp, index(steps),
+                                 index(kWarpsPerBlock), accInit);
   {
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(loop.getBody());
     Value step = loop.getInductionVar();
     SmallVector<Value> acc(loop.getRegionIterArgs());
-    // All the chunks' words first: their loads are in flight together.
-    SmallVector<Value> wordRuns, starts, valid;
+    // All the step's words first: their loads are in flight together.
+    SmallVector<Value> starts, valid;
+    SmallVector<SmallVector<Value>> wordRuns(kChunksPerStep);
     for (int64_t u = 0; u < kChunksPerStep; ++u) {
       Value chunk = math.add(math.mul(step, kChunksPerStep), index(u));
       // The thread's first code: 32t of the chunk; a run past K reads the
@@ -211,144 +256,161 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
       first = math.clampTo(first, k - MmaNibbles::kThreadCodes);
       starts.push_back(first);
       Value word = math.div(first, kCodes);
-      wordRuns.push_back(vector::LoadOp::create(
-          b, loc, VectorType::get({4}, i32), words, ValueRange{column, word},
-          /*nontemporal=*/false, llvm::MaybeAlign(16)));
+      for (int64_t c = 0; c < kColTiles; ++c)
+        wordRuns[u].push_back(vector::LoadOp::create(
+            b, loc, VectorType::get({4}, i32), words,
+            ValueRange{columns[c], word},
+            /*nontemporal=*/false, llvm::MaybeAlign(16)));
     }
     for (int64_t u = 0; u < kChunksPerStep; ++u) {
       Value word = math.div(starts[u], kCodes);
-      auto constant = [&](float v) -> Value {
-        return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
-      };
-      Value scale = scaleOperand >= 0 ? param(scaleOperand, word)
-                                      : constant(*knownScale);
-      // (u - offset)·scale with u the unsigned nibble (signed codes + 8).
-      Value offset = constant(isSigned ? 8.0f : 0.0f);
-      if (zeroPointOperand >= 0)
-        offset =
-            arith::AddFOp::create(b, loc, offset, param(zeroPointOperand, word));
-      else
-        offset = constant((isSigned ? 8.0f : 0.0f) + *knownZeroPoint);
-      Value negBase = arith::NegFOp::create(
-          b, loc,
-          arith::AddFOp::create(
-              b, loc,
-              arith::ConstantOp::create(
-                  b, loc, b.getF32FloatAttr(numerics::NibbleMagic::kBase)),
-              offset));
-      // A for all the chunk's k-steps first, so that its loads are in
-      // flight together (one k-step at a time waits for the cache once
-      // per k-step).
-      SmallVector<SmallVector<Value>> aSteps;
-      for (int64_t j = 0; j < MmaNibbles::kSteps; ++j) {
-        // A: rows g and g + 8 of each tile, elements e = 0..3 at
-        // code(t, j, 0) (one 128-bit load per row), as f16.
-        Value at = math.add(starts[u], index(MmaNibbles::code(0, j, 0)));
-        Value zeroRow = arith::ConstantOp::create(
-            b, loc, DenseElementsAttr::get(VectorType::get({4}, f32), 0.0f));
-        SmallVector<Value> aTiles;
-        for (int64_t i = 0; i < rowTiles; ++i) {
-          Value halves[2];
+      // Per column tile, the f16 pairs that expand its codes:
+      // (v - (1024 + offset))·scale with v = 1024 + u, u the unsigned
+      // nibble (signed codes + 8), offset the zero point (+ 8 if signed).
+      SmallVector<Value> scales, bases;
+      for (int64_t c = 0; c < kColTiles; ++c) {
+        Value scale = scaleOperand >= 0
+                          ? param(scaleOperand, columns[c], word)
+                          : f32Constant(*knownScale);
+        Value offset = f32Constant(NibblePairF16::kBase +
+                                   (isSigned ? 8.0f : 0.0f) +
+                                   (knownZeroPoint ? *knownZeroPoint : 0.0f));
+        if (zeroPointOperand >= 0)
+          offset = arith::AddFOp::create(
+              b, loc, offset, param(zeroPointOperand, columns[c], word));
+        scales.push_back(splatPair(scale));
+        bases.push_back(splatPair(offset));
+      }
+      // A, word by word of the thread's run: each row's 8 activations (two
+      // 128-bit loads) as f16, for the word's two k-steps. All the chunk's
+      // loads come first, so that they are in flight together.
+      Value zeroRow = arith::ConstantOp::create(
+          b, loc, DenseElementsAttr::get(VectorType::get({4}, f32), 0.0f));
+      // rowHalves[wi][i * 2 + h] = {codes 0..3, codes 4..7} as f16.
+      SmallVector<SmallVector<std::pair<Value, Value>>> rowHalves(4);
+      for (int64_t wi = 0; wi < 4; ++wi)
+        for (int64_t i = 0; i < rowTiles; ++i)
           for (int64_t h = 0; h < 2; ++h) {
-            Value v = vector::LoadOp::create(
-                b, loc, VectorType::get({4}, f32), x2,
-                ValueRange{rowAt[2 * i + h], at}, /*nontemporal=*/false,
-                llvm::MaybeAlign(16));
+            if (!rowAt[2 * i + h]) {
+              rowHalves[wi].push_back({Value(), Value()});
+              continue;
+            }
             Value ok = arith::AndIOp::create(b, loc, rowOk[2 * i + h],
                                              valid[u]);
-            v = arith::SelectOp::create(b, loc, ok, v, zeroRow);
-            halves[h] = arith::TruncFOp::create(
-                b, loc, VectorType::get({4}, b.getF16Type()), v);
+            Value quarter[2];
+            for (int64_t q = 0; q < 2; ++q) {
+              Value at = math.add(starts[u], index(8 * wi + 4 * q));
+              Value v = vector::LoadOp::create(
+                  b, loc, VectorType::get({4}, f32), x2,
+                  ValueRange{rowAt[2 * i + h], at}, /*nontemporal=*/false,
+                  llvm::MaybeAlign(16));
+              v = arith::SelectOp::create(b, loc, ok, v, zeroRow);
+              quarter[q] = arith::TruncFOp::create(
+                  b, loc, VectorType::get({4}, f16), v);
+            }
+            rowHalves[wi].push_back({quarter[0], quarter[1]});
           }
-          // a0 a1 | a2 a3 | a4 a5 | a6 a7: (row g, e 0 1), (g + 8, e 0 1),
-          // (g, e 2 3), (g + 8, e 2 3).
+      for (int64_t j = 0; j < MmaNibbles::kSteps; ++j) {
+        int64_t wi = MmaNibbles::word(j);
+        // A of row tile i: a0 a1 | a2 a3 | a4 a5 | a6 a7 = (row g, e 0 1),
+        // (g + 8, e 0 1), (g, e 2 3), (g + 8, e 2 3); element e is code
+        // nibble(j, e) of the word: (low[q], high[q]) for e = 0, 1 and
+        // (low[q + 1], high[q + 1]) for e = 2, 3, with q = nibble(j, 0).
+        int64_t q = MmaNibbles::nibble(j, 0);
+        SmallVector<Value> aTiles;
+        for (int64_t i = 0; i < rowTiles; ++i) {
           Value a = arith::ConstantOp::create(
               b, loc, cast<TypedAttr>(b.getZeroAttr(aType)));
           for (int64_t reg = 0; reg < 4; ++reg) {
-            Value half = halves[reg % 2];
-            int64_t e = reg < 2 ? 0 : 2;
-            Value pair = vector::ShuffleOp::create(b, loc, half, half,
-                                                   ArrayRef<int64_t>{e, e + 1});
+            auto [low, high] = rowHalves[wi][2 * i + reg % 2];
+            if (!low)
+              continue; // stays zero
+            int64_t e = q + reg / 2;
+            Value pair = vector::ShuffleOp::create(
+                b, loc, low, high, ArrayRef<int64_t>{e, 4 + e});
             a = vector::InsertOp::create(b, loc, pair, a, reg);
           }
           aTiles.push_back(a);
         }
-        aSteps.push_back(aTiles);
-      }
-      for (int64_t j = 0; j < MmaNibbles::kSteps; ++j) {
-        ArrayRef<Value> aTiles = aSteps[j];
-        // B: nibbles nibble(j, 0..3) of word word(j) of the column's run.
-        Value w = vector::ExtractOp::create(b, loc, wordRuns[u],
-                                            MmaNibbles::word(j));
-        if (isSigned)
-          w = arith::XOrIOp::create(
-              b, loc, w,
-              arith::ConstantOp::create(
-                  b, loc,
-                  b.getI32IntegerAttr(
-                      int32_t(numerics::NibbleMagic::kSignFlip))));
-        SmallVector<Value> values;
-        for (int64_t e = 0; e < 4; ++e) {
-          Value nibble = arith::AndIOp::create(
-              b, loc,
-              arith::ShRUIOp::create(
-                  b, loc, w,
-                  arith::ConstantOp::create(
-                      b, loc,
-                      b.getI32IntegerAttr(4 * MmaNibbles::nibble(j, e)))),
-              arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0xF)));
-          // 2^23 + u, exactly, then - (2^23 + offset): u - offset.
-          Value magic = arith::BitcastOp::create(
-              b, loc, f32,
-              arith::OrIOp::create(
-                  b, loc, nibble,
-                  arith::ConstantOp::create(
-                      b, loc,
-                      b.getI32IntegerAttr(
-                          int32_t(numerics::NibbleMagic::kExponent)))));
-          values.push_back(arith::MulFOp::create(
-              b, loc, arith::AddFOp::create(b, loc, magic, negBase), scale));
+        for (int64_t c = 0; c < kColTiles; ++c) {
+          // B: register r holds nibbles 0 and 4 of the word shifted right
+          // by pairShift(j, r), expanded by one lop3 (NibblePairF16).
+          Value w = vector::ExtractOp::create(b, loc, wordRuns[u][c], wi);
+          if (isSigned)
+            w = arith::XOrIOp::create(b, loc, w,
+                                      i32Constant(numerics::NibbleMagic::kSignFlip));
+          Value bVec = arith::ConstantOp::create(
+              b, loc, cast<TypedAttr>(b.getZeroAttr(bType)));
+          for (int64_t r = 0; r < 2; ++r) {
+            Value source = w;
+            if (int shift = MmaNibbles::pairShift(j, r))
+              source = arith::ShRUIOp::create(b, loc, w, i32Constant(shift));
+            Value bits = arith::OrIOp::create(
+                b, loc,
+                arith::AndIOp::create(b, loc, source,
+                                      i32Constant(NibblePairF16::kMask)),
+                i32Constant(NibblePairF16::kExponent));
+            Value pair = vector::BitCastOp::create(
+                b, loc, pairType,
+                vector::BroadcastOp::create(
+                    b, loc, VectorType::get({1}, i32), bits));
+            pair = arith::MulFOp::create(
+                b, loc, arith::SubFOp::create(b, loc, pair, bases[c]),
+                scales[c]);
+            bVec = vector::InsertOp::create(b, loc, pair, bVec, r);
+          }
+          for (int64_t i = 0; i < rowTiles; ++i)
+            acc[i * kColTiles + c] = nvgpu::MmaSyncOp::create(
+                b, loc, aTiles[i], bVec, acc[i * kColTiles + c],
+                ArrayRef<int64_t>{16, 8, 16});
         }
-        Value bVec = arith::ConstantOp::create(
-            b, loc, cast<TypedAttr>(b.getZeroAttr(bType)));
-        for (int64_t reg = 0; reg < 2; ++reg) {
-          Value pair = vector::FromElementsOp::create(
-              b, loc, VectorType::get({2}, f32),
-              ValueRange{values[2 * reg], values[2 * reg + 1]});
-          bVec = vector::InsertOp::create(
-              b, loc,
-              arith::TruncFOp::create(
-                  b, loc, VectorType::get({2}, b.getF16Type()), pair),
-              bVec, reg);
-        }
-        for (int64_t i = 0; i < rowTiles; ++i)
-          acc[i] = nvgpu::MmaSyncOp::create(b, loc, aTiles[i], bVec, acc[i],
-                                            ArrayRef<int64_t>{16, 8, 16});
       }
     }
     scf::YieldOp::create(b, loc, acc);
   }
 
-  // d0 d1 at row g, d2 d3 at row g + 8; columns 2t, 2t + 1.
-  for (int64_t i = 0; i < rowTiles; ++i)
-    for (int64_t h = 0; h < 2; ++h) {
-      Value r = math.add(math.add(m0, index(16 * i + 8 * h)), g);
-      Value pair = vector::ExtractOp::create(b, loc, loop.getResult(i), h);
-      for (int64_t q = 0; q < 2; ++q) {
-        Value c = math.add(math.add(n0, math.mul(t, 2)), index(q));
-        Value ok = arith::AndIOp::create(b, loc, math.lessThan(r, rows),
-                                         math.lessThan(c, n));
-        auto store = scf::IfOp::create(b, loc, ok, /*else=*/false);
-        OpBuilder::InsertionGuard inner(b);
-        b.setInsertionPoint(store.thenBlock()->getTerminator());
-        Value old = init ? init
-                         : memref::LoadOp::create(b, loc, out2,
-                                                  ValueRange{r, c})
-                               .getResult();
-        Value v = vector::ExtractOp::create(b, loc, pair, q);
-        memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, old, v),
-                                out2, ValueRange{r, c});
-      }
-    }
+  // The warps' partial sums through shared memory: thread (warp, lane)
+  // writes its 4 accumulators of tile (i, c) at ((i·C + c)·32 + lane)·4.
+  for (int64_t tile = 0; tile < rowTiles * kColTiles; ++tile) {
+    Value at = math.mul(math.add(index(tile * 32), lane), 4);
+    Value accTile = loop.getResult(tile);
+    for (int64_t h = 0; h < 2; ++h)
+      vector::StoreOp::create(b, loc,
+                              vector::ExtractOp::create(b, loc, accTile, h),
+                              shared, ValueRange{warp, math.add(at, index(2 * h))});
+  }
+  gpu::BarrierOp::create(b, loc);
+  // Then thread tid sums entry f = tid + 256·s over the warps and stores
+  // it: tile f / 128 (i, c), lane f / 4 % 32 (g, t), accumulator f % 4
+  // (d0 d1 at row g, d2 d3 at g + 8; columns 2t, 2t + 1).
+  for (int64_t s = 0; s * 32 * kWarpsPerBlock < partials; ++s) {
+    Value f = math.add(tid, index(s * 32 * kWarpsPerBlock));
+    auto inside = scf::IfOp::create(b, loc, math.lessThan(f, partials),
+                                    /*else=*/false);
+    OpBuilder::InsertionGuard inner(b);
+    b.setInsertionPoint(inside.thenBlock()->getTerminator());
+    Value sum = memref::LoadOp::create(b, loc, shared, ValueRange{index(0), f});
+    for (int64_t w = 1; w < kWarpsPerBlock; ++w)
+      sum = arith::AddFOp::create(
+          b, loc, sum,
+          memref::LoadOp::create(b, loc, shared, ValueRange{index(w), f}));
+    Value tile = math.div(f, 128), fLane = math.rem(math.div(f, 4), 32),
+          reg = math.rem(f, 4);
+    Value r = math.add(
+        math.add(m0, math.mul(math.div(tile, kColTiles), 16)),
+        math.add(math.mul(math.div(reg, 2), 8), math.div(fLane, 4)));
+    Value col = math.add(
+        math.add(n0, math.mul(math.rem(tile, kColTiles), 8)),
+        math.add(math.mul(math.rem(fLane, 4), 2), math.rem(reg, 2)));
+    Value ok = arith::AndIOp::create(b, loc, math.lessThan(r, rows),
+                                     math.lessThan(col, n));
+    auto store = scf::IfOp::create(b, loc, ok, /*else=*/false);
+    b.setInsertionPoint(store.thenBlock()->getTerminator());
+    Value old = init ? init
+                     : memref::LoadOp::create(b, loc, out2, ValueRange{r, col})
+                           .getResult();
+    memref::StoreOp::create(b, loc, arith::AddFOp::create(b, loc, old, sum),
+                            out2, ValueRange{r, col});
+  }
   return success();
 }

@@ -227,6 +227,7 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   // The GPU mapping and the kernels.
   QCMapToGPUOptions mapping;
   mapping.blockSize = options.blockSize;
+  mapping.mmaMinRows = options.mmaMinRows;
   pm.addNestedPass<func::FuncOp>(createQCMapToGPU(mapping));
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
   // Folds the loop-bound arithmetic of the mapping, so that outlining sinks

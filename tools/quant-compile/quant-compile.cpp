@@ -98,6 +98,13 @@ static cl::opt<std::string> ptxasPath(
              "'none': PTX only)"),
     cl::value_desc("path"), cl::cat(category));
 
+static cl::opt<int64_t> cudaMmaMinRows(
+    "cuda-mma-min-rows",
+    cl::desc("With --target=cuda: int4 (W4A16) and W8A8 matmuls with at "
+             "least this many rows (tokens) run on the tensor-core kernels, "
+             "fewer on the GEMV mapping (default 9)"),
+    cl::init(9), cl::value_desc("rows"), cl::cat(category));
+
 static cl::opt<bool> parallel(
     "parallel",
     cl::desc("Run matmuls and other large ops on OpenMP threads (default "
@@ -404,6 +411,11 @@ static LogicalResult parseTarget(CompileOptions &options) {
       llvm::errs() << "quant-compile: --ptxas applies to --target=cuda\n";
       return failure();
     }
+    if (cudaMmaMinRows.getNumOccurrences()) {
+      llvm::errs()
+          << "quant-compile: --cuda-mma-min-rows applies to --target=cuda\n";
+      return failure();
+    }
     return success();
   }
   if (!value.consume_front("cuda")) {
@@ -436,6 +448,13 @@ static LogicalResult parseTarget(CompileOptions &options) {
       options.gpuChips.push_back(chip.str());
     }
   }
+  if (cudaMmaMinRows < 1) {
+    llvm::errs() << "quant-compile: --cuda-mma-min-rows must be at least 1, "
+                    "got "
+                 << cudaMmaMinRows << "\n";
+    return failure();
+  }
+  options.gpuMmaMinRows = cudaMmaMinRows;
   if (options.emit == EmitKind::PTX && options.gpuChips.size() != 1) {
     llvm::errs() << "quant-compile: --emit=ptx writes one architecture's PTX; "
                     "name it (--target=cuda:sm_90a)\n";

@@ -207,6 +207,13 @@ TEST(Packing, NibbleMagicIsExact) {
   }
 }
 
+/// The value of IEEE binary16 bits (normal numbers).
+static double halfValue(uint32_t bits) {
+  int exponent = int((bits >> 10) & 0x1F);
+  double mantissa = 1.0 + double(bits & 0x3FF) / 1024.0;
+  return ((bits >> 15) ? -1.0 : 1.0) * std::ldexp(mantissa, exponent - 15);
+}
+
 // The tensor-core kernel's reading of nibbles words, through an emulation
 // of mma.sync m16n8k16 with the PTX ISA's fragment layouts (A: a0..a7 at row
 // g for a0, a1, a4, a5 and g + 8 for the others, column 2t + (i & 1) for
@@ -244,6 +251,14 @@ TEST(Packing, MmaNibblesChunk) {
       uint32_t word = words[g * (k / 8) + 4 * t + MmaNibbles::word(j)];
       for (int64_t e = 0; e < 4; ++e)
         b[lane][e] = (word >> (4 * MmaNibbles::nibble(j, e))) & 0xF;
+      // The kernel's way to the same values: one lop3 per register, two
+      // f16 of 1024 + u.
+      for (int64_t r = 0; r < 2; ++r) {
+        uint32_t pair = NibblePairF16::expand(
+            word >> MmaNibbles::pairShift(j, r));
+        EXPECT_EQ(halfValue(pair & 0xFFFF), 1024.0 + b[lane][2 * r]);
+        EXPECT_EQ(halfValue(pair >> 16), 1024.0 + b[lane][2 * r + 1]);
+      }
       // a0, a1 | a2, a3 | a4, a5 | a6, a7: (row g, e 0 1) (g + 8, e 0 1)
       // (g, e 2 3) (g + 8, e 2 3).
       int64_t order[8][2] = {{g, 0},     {g, 1},     {g + 8, 0}, {g + 8, 1},

@@ -42,6 +42,10 @@ struct CompileOptions {
   std::string ptxas;
   /// CUDA's libdevice.10.bc, linked into kernels that call math functions.
   std::string libdevice;
+  /// Packed int4 and W8A8 contractions with at least this many rows run on
+  /// the tensor-core kernels (--target=cuda); fewer rows take the GEMV
+  /// mapping.
+  int64_t gpuMmaMinRows = 9;
   bool isCuda() const { return !gpuChips.empty(); }
   /// Large constants go to this file instead of the object (see
   /// qc-externalize-weights); empty: all in the object.

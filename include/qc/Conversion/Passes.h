@@ -81,6 +81,8 @@ struct LowerToCUDAOptions {
   unsigned optLevel = 3;
   /// Threads per block of the generic element-wise mapping.
   int64_t blockSize = 256;
+  /// qc-map-to-gpu's mma-min-rows.
+  int64_t mmaMinRows = 9;
   /// Stop after the device code is PTX (before qc-gpu-fat-binary), for
   /// --emit=ptx.
   bool stopAtPTX = false;

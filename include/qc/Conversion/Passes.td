@@ -596,18 +596,22 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
     - A packed int4 contraction (float activations times `nibbles` words,
       marked `qc.packed_contraction` by convert-qc-to-linalg) with at least
       `mma-min-rows` rows (static) runs on the tensor cores: `mma.sync`
-      m16n8k16 with f16 operands and f32 accumulators. Blocks of 8 warps,
-      each warp 8 columns and up to 64 rows (4 tiles of 16; more rows take
-      more blocks); per chunk of 128 codes a thread loads its column's 4
-      words (one 128-bit load) and, per k-step, 4 activations per row (one
-      128-bit load), rounds the activations to f16 and expands its codes in
-      registers ((u - zero point)·scale in f32, then f16). The k order of
-      the fragments is permuted so that each thread's codes are adjacent
-      (numerics::MmaNibbles): the kernel reads the GEMV's layout. Needs K a
-      multiple of 32, contiguous buffers and parameters constant over each
-      run of 32 codes (groups of 32, 64, 128, ...); M and N are any size.
-      The activations' rounding to f16 is the one numeric difference from
-      the CPU backend (W4A16).
+      m16n8k16 with f16 operands and f32 accumulators. A block of 8 warps
+      computes 16 columns (2 tiles of 8) for up to 64 rows (4 tiles of 16;
+      more rows take more blocks), its warps splitting K: warp w takes the
+      steps (2 chunks of 128 codes) w, w + 8, ..., and the 8 partial sums
+      meet in shared memory after a barrier. Per chunk a thread loads its
+      columns' 4 words each (one 128-bit load) and, per word, the 8
+      activations of its rows (two 128-bit loads), rounded to f16; it
+      expands two codes per `lop3` into an f16 pair 1024 + u
+      (numerics::NibblePairF16), then (pair − (1024 + zero point))·scale in
+      two f16x2 instructions. The k order of the fragments is permuted so
+      that each thread's codes are adjacent (numerics::MmaNibbles): the
+      kernel reads the GEMV's layout. Needs K a multiple of 32, contiguous
+      buffers, parameters constant over each run of 32 codes (groups of 32,
+      64, 128, ...) and an integer zero point; M and N are any size. The
+      rounding of the activations and scales to f16 is the numeric
+      difference from the CPU backend (W4A16).
     - An int8 contraction (convert-qc-to-linalg's `int8-mma` form: signed
       i8 codes [M, K] times an i8 weight [N, K] into i32, marked
       `qc.int8_contraction`) with at least `mma-min-rows` rows runs on the
@@ -638,7 +642,11 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
       largest input runs along the reduction (lanes stride it, a shuffle
       tree combines), else one thread per output point; registers hold the
       partial results. A `linalg.fill` of the output that nothing reads
-      before the reduction is folded into that kernel.
+      before the reduction is folded into that kernel. A `memref.copy` from
+      a buffer that only a fill has written (bufferization's copy of one
+      zero-filled tensor per matmul) becomes a fill of its target first, so
+      it folds the same way; the source's fill goes when nothing else
+      reads the buffer.
     - Contiguous `memref.copy` becomes `gpu.memcpy`, other copies a `linalg`
       copy (and so a kernel).
     - Any other top-level op with memory effects (a rank-0 computation, a

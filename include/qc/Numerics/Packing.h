@@ -106,19 +106,47 @@ std::vector<uint32_t> nibblesToVnniWords(const uint32_t *words, int64_t n,
 /// elements e = 0..3) of A's rows g and g + 8 and of B's column g
 /// (g = lane / 4). So a warp step covers a chunk of kChunk codes of 8
 /// columns in kSteps k-steps: thread t reads its column's 4 words at word
-/// 4t of the chunk (one 128-bit load), and per k-step j the 4 activations
-/// of each row at code(t, j, 0) (one 128-bit load); element e of k-step j
-/// is code(t, j, e) of the chunk, nibble(j, e) of the thread's word
-/// word(j). Every code of the chunk is used exactly once.
+/// 4t of the chunk (one 128-bit load), and per word the 8 activations of
+/// each row (two 128-bit loads); element e of k-step j is code(t, j, e) of
+/// the chunk, nibble(j, e) of the thread's word word(j). Every code of the
+/// chunk is used exactly once.
+///
+/// The order within a word pairs nibble i with nibble i + 4 in one B
+/// register (elements 0, 1 and 2, 3 of a k-step), because that is the pair
+/// one lop3 expands to two f16 values at once (NibblePairF16): register r
+/// of k-step j comes from the word shifted right by pairShift(j, r).
 struct MmaNibbles {
   static constexpr int64_t kChunk = 128;     // codes per column and step
   static constexpr int64_t kThreadCodes = 32; // per thread: 4 words
   static constexpr int64_t kSteps = 8;       // m16n8k16 steps per chunk
-  static int64_t code(int64_t t, int64_t j, int64_t e) {
-    return kThreadCodes * t + 4 * j + e;
-  }
   static int64_t word(int64_t j) { return j / 2; }
-  static int64_t nibble(int64_t j, int64_t e) { return 4 * (j % 2) + e; }
+  static int64_t nibble(int64_t j, int64_t e) {
+    return 2 * (j % 2) + (e / 2) + 4 * (e % 2);
+  }
+  static int64_t code(int64_t t, int64_t j, int64_t e) {
+    return kThreadCodes * t + 8 * word(j) + nibble(j, e);
+  }
+  /// The right shift of the word whose nibbles 0 and 4 are register r
+  /// (elements 2r, 2r + 1) of k-step j.
+  static int pairShift(int64_t j, int64_t r) {
+    return int(4 * (2 * (j % 2) + r));
+  }
+};
+
+/// Two codes of a `nibbles` word to two f16 values in one instruction:
+/// (source & kMask) | kExponent (one PTX lop3) puts nibble 0 of `source`
+/// under the exponent of 1024.0 in the low half and nibble 4 in the high
+/// half, giving the f16 pair (1024 + u0, 1024 + u4), exactly; subtracting
+/// 1024 + offset (an integer) leaves u − offset, exactly (f16 holds every
+/// integer up to 2048).
+struct NibblePairF16 {
+  static constexpr uint32_t kMask = 0x000F000F;
+  static constexpr uint32_t kExponent = 0x64006400; // 1024.0 in both halves
+  static constexpr float kBase = 1024.0f;
+  /// The two halves' bits of the pair expanded from `source`.
+  static uint32_t expand(uint32_t source) {
+    return (source & kMask) | kExponent;
+  }
 };
 
 /// How a kernel expands a 32-bit word of `nibbles` (codes k..k+7, code
