@@ -180,8 +180,8 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
   // N loads column N - 1 and is not stored).
   SmallVector<Value> columns;
   for (int64_t c = 0; c < kColTiles; ++c)
-    columns.push_back(math.clampTo(math.add(n0, math.add(g, index(8 * c))),
-                                   n - 1));
+    columns.push_back(
+        math.clampTo(math.add(n0, math.add(g, index(8 * c))), n - 1));
   // The thread's rows, g and g + 8 of each row tile, clamped, and whether
   // they exist; a half whose first row is past the last one is zero for
   // every thread (rowAt null).
@@ -232,8 +232,8 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
   auto accType = VectorType::get({2, 2}, f32);
   auto aType = VectorType::get({4, 2}, f16);
   auto bType = VectorType::get({2, 2}, f16);
-  Value zeroAcc = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(accType, 0.0f));
+  Value zeroAcc =
+      arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType, 0.0f));
   SmallVector<Value> accInit(rowTiles * kColTiles, zeroAcc);
   // The warps of a block split K: warp w takes steps w, w + 8, ...
   auto loop = scf::ForOp::create(b, loc, warp, index(steps),
@@ -269,12 +269,11 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
       // nibble (signed codes + 8), offset the zero point (+ 8 if signed).
       SmallVector<Value> scales, bases;
       for (int64_t c = 0; c < kColTiles; ++c) {
-        Value scale = scaleOperand >= 0
-                          ? param(scaleOperand, columns[c], word)
-                          : f32Constant(*knownScale);
-        Value offset = f32Constant(NibblePairF16::kBase +
-                                   (isSigned ? 8.0f : 0.0f) +
-                                   (knownZeroPoint ? *knownZeroPoint : 0.0f));
+        Value scale = scaleOperand >= 0 ? param(scaleOperand, columns[c], word)
+                                        : f32Constant(*knownScale);
+        Value offset =
+            f32Constant(NibblePairF16::kBase + (isSigned ? 8.0f : 0.0f) +
+                        (knownZeroPoint ? *knownZeroPoint : 0.0f));
         if (zeroPointOperand >= 0)
           offset = arith::AddFOp::create(
               b, loc, offset, param(zeroPointOperand, columns[c], word));
@@ -295,8 +294,8 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
               rowHalves[wi].push_back({Value(), Value()});
               continue;
             }
-            Value ok = arith::AndIOp::create(b, loc, rowOk[2 * i + h],
-                                             valid[u]);
+            Value ok =
+                arith::AndIOp::create(b, loc, rowOk[2 * i + h], valid[u]);
             Value quarter[2];
             for (int64_t q = 0; q < 2; ++q) {
               Value at = math.add(starts[u], index(8 * wi + 4 * q));
@@ -305,8 +304,8 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
                   ValueRange{rowAt[2 * i + h], at}, /*nontemporal=*/false,
                   llvm::MaybeAlign(16));
               v = arith::SelectOp::create(b, loc, ok, v, zeroRow);
-              quarter[q] = arith::TruncFOp::create(
-                  b, loc, VectorType::get({4}, f16), v);
+              quarter[q] =
+                  arith::TruncFOp::create(b, loc, VectorType::get({4}, f16), v);
             }
             rowHalves[wi].push_back({quarter[0], quarter[1]});
           }
@@ -326,8 +325,8 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
             if (!low)
               continue; // stays zero
             int64_t e = q + reg / 2;
-            Value pair = vector::ShuffleOp::create(
-                b, loc, low, high, ArrayRef<int64_t>{e, 4 + e});
+            Value pair = vector::ShuffleOp::create(b, loc, low, high,
+                                                   ArrayRef<int64_t>{e, 4 + e});
             a = vector::InsertOp::create(b, loc, pair, a, reg);
           }
           aTiles.push_back(a);
@@ -337,8 +336,8 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
           // by pairShift(j, r), expanded by one lop3 (NibblePairF16).
           Value w = vector::ExtractOp::create(b, loc, wordRuns[u][c], wi);
           if (isSigned)
-            w = arith::XOrIOp::create(b, loc, w,
-                                      i32Constant(numerics::NibbleMagic::kSignFlip));
+            w = arith::XOrIOp::create(
+                b, loc, w, i32Constant(numerics::NibbleMagic::kSignFlip));
           Value bVec = arith::ConstantOp::create(
               b, loc, cast<TypedAttr>(b.getZeroAttr(bType)));
           for (int64_t r = 0; r < 2; ++r) {
@@ -352,8 +351,8 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
                 i32Constant(NibblePairF16::kExponent));
             Value pair = vector::BitCastOp::create(
                 b, loc, pairType,
-                vector::BroadcastOp::create(
-                    b, loc, VectorType::get({1}, i32), bits));
+                vector::BroadcastOp::create(b, loc, VectorType::get({1}, i32),
+                                            bits));
             pair = arith::MulFOp::create(
                 b, loc, arith::SubFOp::create(b, loc, pair, bases[c]),
                 scales[c]);
@@ -375,9 +374,9 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
     Value at = math.mul(math.add(index(tile * 32), lane), 4);
     Value accTile = loop.getResult(tile);
     for (int64_t h = 0; h < 2; ++h)
-      vector::StoreOp::create(b, loc,
-                              vector::ExtractOp::create(b, loc, accTile, h),
-                              shared, ValueRange{warp, math.add(at, index(2 * h))});
+      vector::StoreOp::create(
+          b, loc, vector::ExtractOp::create(b, loc, accTile, h), shared,
+          ValueRange{warp, math.add(at, index(2 * h))});
   }
   gpu::BarrierOp::create(b, loc);
   // Then thread tid sums entry f = tid + 256·s over the warps and stores
@@ -396,12 +395,12 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
           memref::LoadOp::create(b, loc, shared, ValueRange{index(w), f}));
     Value tile = math.div(f, 128), fLane = math.rem(math.div(f, 4), 32),
           reg = math.rem(f, 4);
-    Value r = math.add(
-        math.add(m0, math.mul(math.div(tile, kColTiles), 16)),
-        math.add(math.mul(math.div(reg, 2), 8), math.div(fLane, 4)));
-    Value col = math.add(
-        math.add(n0, math.mul(math.rem(tile, kColTiles), 8)),
-        math.add(math.mul(math.rem(fLane, 4), 2), math.rem(reg, 2)));
+    Value r =
+        math.add(math.add(m0, math.mul(math.div(tile, kColTiles), 16)),
+                 math.add(math.mul(math.div(reg, 2), 8), math.div(fLane, 4)));
+    Value col =
+        math.add(math.add(n0, math.mul(math.rem(tile, kColTiles), 8)),
+                 math.add(math.mul(math.rem(fLane, 4), 2), math.rem(reg, 2)));
     Value ok = arith::AndIOp::create(b, loc, math.lessThan(r, rows),
                                      math.lessThan(col, n));
     auto store = scf::IfOp::create(b, loc, ok, /*else=*/false);
