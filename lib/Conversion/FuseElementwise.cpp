@@ -88,6 +88,21 @@ struct QCFuseElementwisePass
     : public qc::impl::QCFuseElementwiseBase<QCFuseElementwisePass> {
   void runOnOperation() override {
     MLIRContext *ctx = &getContext();
+    // A transpose read only by a generic (an attention's K^T) becomes a
+    // generic itself, which the patterns below fold into its reader's
+    // indexing map: the reader reads the untransposed tensor, and the
+    // transposed copy (a kernel and a pass over the tensor) is never made.
+    SmallVector<linalg::TransposeOp> transposes;
+    getOperation()->walk([&](linalg::TransposeOp op) {
+      if (op.hasPureTensorSemantics() && op->hasOneUse() &&
+          isa<linalg::GenericOp>(*op->getUsers().begin()))
+        transposes.push_back(op);
+    });
+    IRRewriter rewriter(ctx);
+    for (linalg::TransposeOp op : transposes) {
+      rewriter.setInsertionPoint(op);
+      (void)linalg::generalizeNamedOp(rewriter, op);
+    }
     RewritePatternSet patterns(ctx);
     // The upstream pass's patterns and control (fuse a producer with one
     // use).

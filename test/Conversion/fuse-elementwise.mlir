@@ -146,3 +146,52 @@ func.func @int8_contraction_inputs(%x: tensor<4x32xf32>, %w: tensor<32x8xi8>) ->
   } -> tensor<4x8xi32>
   return %r : tensor<4x8xi32>
 }
+
+// -----
+
+// A transpose read only by a generic (attention's K^T before Q·K^T) folds
+// into the generic's indexing map: the reduction reads K as it is, and no
+// transposed copy is made. A transpose with another reader, or whose reader
+// is not a generic, stays.
+// CHECK-DAG: #[[KMAP:.*]] = affine_map<(d0, d1, d2) -> (d1, d2)>
+// CHECK-LABEL: func.func @transpose_folds
+// CHECK-NOT: linalg.transpose
+// CHECK: linalg.generic
+// CHECK-SAME: indexing_maps = [{{.*}}, #[[KMAP]], {{.*}}]
+// CHECK-SAME: ins(%{{.*}}, %arg1 : tensor<2x8xf32>, tensor<5x8xf32>)
+#q = affine_map<(m, j, d) -> (m, d)>
+#kt = affine_map<(m, j, d) -> (d, j)>
+#s = affine_map<(m, j, d) -> (m, j)>
+func.func @transpose_folds(%q: tensor<2x8xf32>, %k: tensor<5x8xf32>) -> tensor<2x5xf32> {
+  %e = tensor.empty() : tensor<8x5xf32>
+  %kt = linalg.transpose ins(%k : tensor<5x8xf32>) outs(%e : tensor<8x5xf32>) permutation = [1, 0]
+  %zero = arith.constant 0.0 : f32
+  %e2 = tensor.empty() : tensor<2x5xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e2 : tensor<2x5xf32>) -> tensor<2x5xf32>
+  %r = linalg.generic {indexing_maps = [#q, #kt, #s], iterator_types = ["parallel", "parallel", "reduction"]} ins(%q, %kt : tensor<2x8xf32>, tensor<8x5xf32>) outs(%init : tensor<2x5xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %t = arith.addf %o, %p : f32
+    linalg.yield %t : f32
+  } -> tensor<2x5xf32>
+  return %r : tensor<2x5xf32>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @transpose_also_returned
+// CHECK: linalg.transpose
+func.func @transpose_also_returned(%q: tensor<2x8xf32>, %k: tensor<5x8xf32>) -> (tensor<2x5xf32>, tensor<8x5xf32>) {
+  %e = tensor.empty() : tensor<8x5xf32>
+  %kt = linalg.transpose ins(%k : tensor<5x8xf32>) outs(%e : tensor<8x5xf32>) permutation = [1, 0]
+  %zero = arith.constant 0.0 : f32
+  %e2 = tensor.empty() : tensor<2x5xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e2 : tensor<2x5xf32>) -> tensor<2x5xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(m, j, d) -> (m, d)>, affine_map<(m, j, d) -> (d, j)>, affine_map<(m, j, d) -> (m, j)>], iterator_types = ["parallel", "parallel", "reduction"]} ins(%q, %kt : tensor<2x8xf32>, tensor<8x5xf32>) outs(%init : tensor<2x5xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %t = arith.addf %o, %p : f32
+    linalg.yield %t : f32
+  } -> tensor<2x5xf32>
+  return %r, %kt : tensor<2x5xf32>, tensor<8x5xf32>
+}
