@@ -575,7 +575,9 @@ def QCFuseElementwise : Pass<"qc-fuse-elementwise"> {
     that the int8 kernel reads, instead of being recomputed per output. A
     splat scale or zero point folded into a packed contraction's body stays
     known through the marker's `scale` / `zero_point` values, which
-    convert-qc-to-linalg records.
+    convert-qc-to-linalg records. A `linalg.transpose` whose only reader is
+    a generic (an attention's K^T) is generalized first, so that it folds
+    into the reader's indexing map: the transposed copy is never made.
   }];
 }
 
