@@ -9,8 +9,9 @@
 #   scripts/gpu-tests.sh run DIR       on a machine with an NVIDIA GPU and its
 #       driver (nothing else needed): runs every GPU build with quant-run
 #       against the CPU's outputs, then once more under compute-sanitizer
-#       when it is installed. Ends with "N passed, N failed"; exits 77
-#       (skipped) with a message when no GPU is present.
+#       when it is installed (not with GPU_TESTS_SANITIZER=0). Ends with
+#       "N passed, N failed"; exits 77 (skipped) with a message when no GPU
+#       is present.
 #   scripts/gpu-tests.sh check DIR     both, for ctest (gpu-e2e): on a machine
 #       without a GPU it compiles everything, then skips the run.
 #
@@ -182,6 +183,8 @@ run() {
   sanitizer=$(command -v compute-sanitizer || true)
   [ -z "$sanitizer" ] && [ -x /usr/local/cuda/bin/compute-sanitizer ] &&
     sanitizer=/usr/local/cuda/bin/compute-sanitizer
+  # GPU_TESTS_SANITIZER=0: without the compute-sanitizer pass (a quick run).
+  [ "${GPU_TESTS_SANITIZER:-1}" = 0 ] && sanitizer=
   while IFS='|' read -r name input rtol atol; do
     local c="$dir/$name" expects=()
     while read -r output; do
