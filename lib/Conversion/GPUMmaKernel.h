@@ -18,8 +18,8 @@ namespace mlir::qc {
 /// convert-qc-to-linalg) with a gpu.launch of the tensor-core kernel, at the
 /// rewriter's insertion point, when it has at least `minRows` rows (the
 /// activation's leading dimensions, static), a reduction that is a multiple
-/// of 32, contiguous buffers, and parameters that are constant over each
-/// run of 32 codes. `init`, if set, is the scalar of a folded fill of the
+/// of 32, contiguous buffers, parameters that are constant over each run of
+/// 32 codes, and an integer zero point (the codes expand to f16 exactly). `init`, if set, is the scalar of a folded fill of the
 /// output (else the output's values are added to). Fails, creating
 /// nothing, where it does not apply; the caller erases `op` on success.
 LogicalResult buildPackedMmaKernel(RewriterBase &rewriter, linalg::GenericOp op,
