@@ -181,7 +181,7 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
   SmallVector<Value> columns;
   for (int64_t c = 0; c < kColTiles; ++c)
     columns.push_back(
-        math.clampTo(math.add(n0, math.add(g, index(8 * c))), n - 1));
+        math.clampTo(math.add(n0, math.add(g, math.index(8 * c))), n - 1));
   // The thread's rows, g and g + 8 of each row tile, clamped, and whether
   // they exist; a half whose first row is past the last one is zero for
   // every thread (rowAt null).
@@ -193,7 +193,7 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
         rowOk.push_back(Value());
         continue;
       }
-      Value r = math.add(math.add(m0, index(16 * i + 8 * h)), g);
+      Value r = math.add(math.add(m0, math.index(16 * i + 8 * h)), g);
       rowOk.push_back(math.lessThan(r, rows));
       rowAt.push_back(math.clampTo(r, rows - 1));
     }
@@ -201,7 +201,7 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
   // A parameter of `column` at word `w`, as f32.
   auto param = [&](int64_t operand, Value column, Value w) -> Value {
     AffineMap map = maps[operand];
-    SmallVector<Value> point(loops, index(0));
+    SmallVector<Value> point(loops, math.index(0));
     point[nDim] = column;
     point[wDim] = w;
     SmallVector<Value> indices;
@@ -236,8 +236,8 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
       arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType, 0.0f));
   SmallVector<Value> accInit(rowTiles * kColTiles, zeroAcc);
   // The warps of a block split K: warp w takes steps w, w + 8, ...
-  auto loop = scf::ForOp::create(b, loc, warp, index(steps),
-                                 index(kWarpsPerBlock), accInit);
+  auto loop = scf::ForOp::create(b, loc, warp, math.index(steps),
+                                 math.index(kWarpsPerBlock), accInit);
   {
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -247,7 +247,7 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
     SmallVector<Value> starts, valid;
     SmallVector<SmallVector<Value>> wordRuns(kChunksPerStep);
     for (int64_t u = 0; u < kChunksPerStep; ++u) {
-      Value chunk = math.add(math.mul(step, kChunksPerStep), index(u));
+      Value chunk = math.add(math.mul(step, kChunksPerStep), math.index(u));
       // The thread's first code: 32t of the chunk; a run past K reads the
       // last run and counts as zero (its activations are).
       Value first = math.add(math.mul(chunk, MmaNibbles::kChunk),
@@ -298,7 +298,7 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
                 arith::AndIOp::create(b, loc, rowOk[2 * i + h], valid[u]);
             Value quarter[2];
             for (int64_t q = 0; q < 2; ++q) {
-              Value at = math.add(starts[u], index(8 * wi + 4 * q));
+              Value at = math.add(starts[u], math.index(8 * wi + 4 * q));
               Value v = vector::LoadOp::create(
                   b, loc, VectorType::get({4}, f32), x2,
                   ValueRange{rowAt[2 * i + h], at}, /*nontemporal=*/false,
@@ -371,28 +371,29 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
   // The warps' partial sums through shared memory: thread (warp, lane)
   // writes its 4 accumulators of tile (i, c) at ((i·C + c)·32 + lane)·4.
   for (int64_t tile = 0; tile < rowTiles * kColTiles; ++tile) {
-    Value at = math.mul(math.add(index(tile * 32), lane), 4);
+    Value at = math.mul(math.add(math.index(tile * 32), lane), 4);
     Value accTile = loop.getResult(tile);
     for (int64_t h = 0; h < 2; ++h)
       vector::StoreOp::create(
           b, loc, vector::ExtractOp::create(b, loc, accTile, h), shared,
-          ValueRange{warp, math.add(at, index(2 * h))});
+          ValueRange{warp, math.add(at, math.index(2 * h))});
   }
   gpu::BarrierOp::create(b, loc);
   // Then thread tid sums entry f = tid + 256·s over the warps and stores
   // it: tile f / 128 (i, c), lane f / 4 % 32 (g, t), accumulator f % 4
   // (d0 d1 at row g, d2 d3 at g + 8; columns 2t, 2t + 1).
   for (int64_t s = 0; s * 32 * kWarpsPerBlock < partials; ++s) {
-    Value f = math.add(tid, index(s * 32 * kWarpsPerBlock));
+    Value f = math.add(tid, math.index(s * 32 * kWarpsPerBlock));
     auto inside = scf::IfOp::create(b, loc, math.lessThan(f, partials),
                                     /*else=*/false);
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPoint(inside.thenBlock()->getTerminator());
-    Value sum = memref::LoadOp::create(b, loc, shared, ValueRange{index(0), f});
+    Value sum =
+        memref::LoadOp::create(b, loc, shared, ValueRange{math.index(0), f});
     for (int64_t w = 1; w < kWarpsPerBlock; ++w)
       sum = arith::AddFOp::create(
           b, loc, sum,
-          memref::LoadOp::create(b, loc, shared, ValueRange{index(w), f}));
+          memref::LoadOp::create(b, loc, shared, ValueRange{math.index(w), f}));
     Value tile = math.div(f, 128), fLane = math.rem(math.div(f, 4), 32),
           reg = math.rem(f, 4);
     Value r =

@@ -103,7 +103,7 @@ static cl::opt<int64_t> cudaMmaMinRows(
     cl::desc("With --target=cuda: int4 (W4A16) and W8A8 matmuls with at "
              "least this many rows (tokens) run on the tensor-core kernels, "
              "fewer on the GEMV mapping (default 9)"),
-    cl::init(9), cl::value_desc("rows"), cl::cat(category));
+    cl::value_desc("rows"), cl::cat(category));
 
 static cl::opt<bool> parallel(
     "parallel",
@@ -448,13 +448,15 @@ static LogicalResult parseTarget(CompileOptions &options) {
       options.gpuChips.push_back(chip.str());
     }
   }
-  if (cudaMmaMinRows < 1) {
-    llvm::errs() << "quant-compile: --cuda-mma-min-rows must be at least 1, "
-                    "got "
-                 << cudaMmaMinRows << "\n";
-    return failure();
+  if (cudaMmaMinRows.getNumOccurrences()) {
+    if (cudaMmaMinRows < 1) {
+      llvm::errs() << "quant-compile: --cuda-mma-min-rows must be at least 1, "
+                      "got "
+                   << cudaMmaMinRows << "\n";
+      return failure();
+    }
+    options.gpuMmaMinRows = cudaMmaMinRows;
   }
-  options.gpuMmaMinRows = cudaMmaMinRows;
   if (options.emit == EmitKind::PTX && options.gpuChips.size() != 1) {
     llvm::errs() << "quant-compile: --emit=ptx writes one architecture's PTX; "
                     "name it (--target=cuda:sm_90a)\n";

@@ -44,8 +44,8 @@ struct CompileOptions {
   std::string libdevice;
   /// Packed int4 and W8A8 contractions with at least this many rows run on
   /// the tensor-core kernels (--target=cuda); fewer rows take the GEMV
-  /// mapping.
-  int64_t gpuMmaMinRows = 9;
+  /// mapping. 0: qc-map-to-gpu's default (mma-min-rows).
+  int64_t gpuMmaMinRows = 0;
   bool isCuda() const { return !gpuChips.empty(); }
   /// Large constants go to this file instead of the object (see
   /// qc-externalize-weights); empty: all in the object.

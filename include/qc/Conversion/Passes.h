@@ -82,7 +82,7 @@ struct LowerToCUDAOptions {
   /// Threads per block of the generic element-wise mapping.
   int64_t blockSize = 256;
   /// qc-map-to-gpu's mma-min-rows.
-  int64_t mmaMinRows = 9;
+  int64_t mmaMinRows = QCMapToGPUOptions().mmaMinRows;
   /// Stop after the device code is PTX (before qc-gpu-fat-binary), for
   /// --emit=ptx.
   bool stopAtPTX = false;
