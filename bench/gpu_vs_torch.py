@@ -18,7 +18,11 @@ one has no GPU:
       than L2), and prints per case our time, PyTorch's, the ratio and each
       one's effective bandwidth: bytes of the weights in their format (int4
       codes and f32 group scales for us, fp16 for PyTorch) plus activations
-      and outputs, over the time.
+      and outputs, over the time. Shapes of at most GEMV_ROWS rows are also
+      compiled with --cuda-mma-min-rows=1 (the tensor-core kernel) and
+      timed as rows of kernel 'mma' beside the default choice.
+      GPU_BENCH_ONLY=w8a8,hadamard,decoder (the default: all) picks which
+      of the parts below run after the W4A16 table.
 
 Then the online Hadamard the issue measures: qc.hadamard of size 14336
 (= 28·512, Llama-3 8B's MLP width) on [M, 14336] for M = 1, 16, 64 (a .mlir
@@ -39,7 +43,8 @@ library compresses for the trip; the kernels read every byte all the
 same); run times it with quant-run --bench (CUDA events, device-resident
 inputs and outputs, the key/value cache included; the runtime replays the
 calls as a CUDA graph from the second on, and once more with
-QUANT_CUDA_GRAPHS=0) and the same
+QUANT_CUDA_GRAPHS=0, and once with QUANT_CUDA_PROFILE=1 for its 25
+longest kernels) and the same
 architecture in PyTorch fp16 (random weights of the same shapes; eager,
 and replayed as a CUDA graph), and prints ms per token and tokens/s.
 
