@@ -210,7 +210,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
   /// before the copy in the block and nothing writes the source in between:
   /// its other users are such copies, its deallocation, and ops after the
   /// copy (the last matmul, which bufferization lets start from the filled
-  /// buffer itself); no views of it.
+  /// buffer itself, often through a view made after the copy).
   void copiesOfFillsToFills(IRRewriter &rewriter) {
     SmallVector<memref::CopyOp> copies;
     getOperation().walk([&](memref::CopyOp op) { copies.push_back(op); });
@@ -232,10 +232,10 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
         if (isa<memref::DeallocOp>(user) ||
             (copy && copy.getSource() == alloc.getResult()))
           continue;
+        // Any other use (a view too: its own uses come after it) must come
+        // after the copy, so nothing writes the buffer between fill and copy.
         Operation *top = op->getBlock()->findAncestorOpInBlock(*user);
-        onlyCopiesAndFill &= top && op->isBeforeInBlock(top) &&
-                             !isa<ViewLikeOpInterface, memref::ExpandShapeOp,
-                                  memref::CollapseShapeOp>(user);
+        onlyCopiesAndFill &= top && op->isBeforeInBlock(top);
       }
       if (!fill || !onlyCopiesAndFill || fill->getBlock() != op->getBlock() ||
           !fill->isBeforeInBlock(op))

@@ -450,3 +450,68 @@ func.func @copies_of_fill(%x: memref<1x256xf32>, %w: memref<100x256xf32>,
   memref.copy %t3, %y3 : memref<1x100xf32> to memref<1x100xf32>
   return
 }
+
+// -----
+
+// The last matmul starts from the filled buffer itself, through a view made
+// after the copy (gate and up projections of one FFN): the copy is still a
+// fill of its target. A view made before the copy and written before it
+// keeps its copy.
+// CHECK-LABEL: func.func @fill_viewed_after_copy
+// CHECK-NOT: gpu.memcpy %{{.*}} : memref<1x8xf32>
+// CHECK: gpu.launch
+// CHECK: gpu.launch
+// CHECK: gpu.memcpy %arg2
+// CHECK: gpu.memcpy %arg3
+func.func @fill_viewed_after_copy(%x: memref<1x64xf32>, %w: memref<8x64xf32>,
+    %y1: memref<1x8xf32>, %y2: memref<1x2x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %s = memref.alloc() : memref<1x8xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<1x8xf32>)
+  %t1 = memref.alloc() : memref<1x8xf32>
+  memref.copy %s, %t1 : memref<1x8xf32> to memref<1x8xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x64xf32>, memref<8x64xf32>) outs(%t1 : memref<1x8xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  %v = memref.expand_shape %s [[0], [1, 2]] output_shape [1, 2, 4] : memref<1x8xf32> into memref<1x2x4xf32>
+  %w3 = memref.expand_shape %w [[0, 1], [2]] output_shape [2, 4, 64] : memref<8x64xf32> into memref<2x4x64xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, i, j, k) -> (m, k)>,
+                                   affine_map<(m, i, j, k) -> (i, j, k)>,
+                                   affine_map<(m, i, j, k) -> (m, i, j)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x, %w3 : memref<1x64xf32>, memref<2x4x64xf32>) outs(%v : memref<1x2x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %r = arith.addf %acc, %p : f32
+    linalg.yield %r : f32
+  }
+  memref.copy %t1, %y1 : memref<1x8xf32> to memref<1x8xf32>
+  memref.copy %v, %y2 : memref<1x2x4xf32> to memref<1x2x4xf32>
+  return
+}
+
+// -----
+
+// CHECK-LABEL: func.func @fill_viewed_before_copy
+// CHECK: scf.parallel
+// CHECK: scf.parallel
+// CHECK: gpu.memcpy %{{.*}}, %{{.*}} : memref<1x8xf32>
+func.func @fill_viewed_before_copy(%y1: memref<1x8xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %s = memref.alloc() : memref<1x8xf32>
+  linalg.fill ins(%zero : f32) outs(%s : memref<1x8xf32>)
+  %v = memref.expand_shape %s [[0], [1, 2]] output_shape [1, 2, 4] : memref<1x8xf32> into memref<1x2x4xf32>
+  linalg.fill ins(%one : f32) outs(%v : memref<1x2x4xf32>)
+  %t1 = memref.alloc() : memref<1x8xf32>
+  memref.copy %s, %t1 : memref<1x8xf32> to memref<1x8xf32>
+  memref.copy %t1, %y1 : memref<1x8xf32> to memref<1x8xf32>
+  return
+}
