@@ -147,7 +147,7 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   // 3. Buffers and the entry point.
   addBufferizationPasses(pm);
   // Outputs computed in the caller's buffers (for a decoder, no second pass
-  // over its key/value cache). Not yet for CUDA, whose outputs are staged.
+  // over its key/value cache).
   pm.addNestedPass<func::FuncOp>(createQCOutputsInPlace());
   if (!options.weightsFile.empty()) {
     QCExternalizeWeightsOptions weights;
@@ -219,6 +219,10 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   // Buffers and the entry point, as for the CPU (no deallocation pipeline:
   // qc-map-to-gpu frees each device buffer after its last use).
   addBufferizationPasses(pm);
+  // Outputs computed in the output buffers (device memory: the entry point
+  // stages host outputs before the call), not copied there at the end: a
+  // decoder's present key/value cache is one copy less per layer.
+  pm.addNestedPass<func::FuncOp>(createQCOutputsInPlace());
   pm.addPass(createCanonicalizerPass());
   QCEmitCInterfaceOptions entry;
   entry.entryName = options.entryName;
