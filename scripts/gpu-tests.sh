@@ -51,6 +51,7 @@ prefill-w8a8-per-token|prefill/model.onnx|--weights=int8 --group=0 --activations
 w8a8-matmul|w8a8-matmul.onnx|--weights=int8 --group=0 --activations=int8 --per-token|0|0
 nbits-m5|nbits-m5.onnx||1e-4|1e-5
 nbits-m5-mma|nbits-m5.onnx|--cuda-mma-min-rows=1|2e-2|1e-2
+rows|rows.mlir||1e-4|1e-5
 CASES
 }
 
@@ -85,10 +86,37 @@ func.func @main(%x: tensor<3x14336xf32> {onnx.name = "x"}) -> (
   return %a, %b, %c : tensor<3x14336xf32>, tensor<3x14336xf32>, tensor<3x14336xf32>
 }
 MLIR
+  # Row kernels (a block per row, GPURowKernel.cpp): a residual-style add
+  # and an RMS norm over rows of 4100 (17 elements per thread of 256, in
+  # passes of 8, the last partial), and a softmax over rows of 150 (164
+  # rows, 160 threads, the last 10 idle).
+  cat >"$dir/rows.mlir" <<'MLIR'
+func.func @main(%x: tensor<6x4100xf32> {onnx.name = "x"}) -> (
+    tensor<6x4100xf32> {onnx.name = "a_norm"},
+    tensor<164x150xf32> {onnx.name = "b_softmax"}) {
+  %two = arith.constant dense<2.0> : tensor<6x4100xf32>
+  %shift = "tosa.const"() <{values = dense<0> : tensor<1xi8>}> : () -> tensor<1xi8>
+  %x2 = tosa.mul %x, %two, %shift : (tensor<6x4100xf32>, tensor<6x4100xf32>, tensor<1xi8>) -> tensor<6x4100xf32>
+  %h = tosa.add %x2, %x : (tensor<6x4100xf32>, tensor<6x4100xf32>) -> tensor<6x4100xf32>
+  %g = arith.constant dense<0.75> : tensor<4100xf32>
+  %y = qc.rms_norm %h scale %g : (tensor<6x4100xf32>, tensor<4100xf32>) -> tensor<6x4100xf32>
+  %flat = tensor.collapse_shape %x [[0, 1]] : tensor<6x4100xf32> into tensor<24600xf32>
+  %s = tensor.expand_shape %flat [[0, 1]] output_shape [164, 150] : tensor<24600xf32> into tensor<164x150xf32>
+  %m = tosa.reduce_max %s {axis = 1 : i32} : (tensor<164x150xf32>) -> tensor<164x1xf32>
+  %d = tosa.sub %s, %m : (tensor<164x150xf32>, tensor<164x1xf32>) -> tensor<164x150xf32>
+  %e = tosa.exp %d : (tensor<164x150xf32>) -> tensor<164x150xf32>
+  %t = tosa.reduce_sum %e {axis = 1 : i32} : (tensor<164x150xf32>) -> tensor<164x1xf32>
+  %i = tosa.reciprocal %t : (tensor<164x1xf32>) -> tensor<164x1xf32>
+  %p = tosa.mul %e, %i, %shift : (tensor<164x150xf32>, tensor<164x1xf32>, tensor<1xi8>) -> tensor<164x150xf32>
+  return %y, %p : tensor<6x4100xf32>, tensor<164x150xf32>
+}
+MLIR
   $python - "$dir" <<'PY'
 import sys, onnx, onnx.helper, onnx.numpy_helper
 import numpy as np
 d = sys.argv[1]
+np.save(d + "/rows.x.npy",
+        np.random.default_rng(4).standard_normal((6, 4100)).astype(np.float32))
 np.save(d + "/hadamard.x.npy",
         np.random.default_rng(1).standard_normal((3, 14336)).astype(np.float32))
 np.save(d + "/cnn.x.npy", np.sin(0.1 * np.arange(2 * 3 * 16 * 16))
@@ -146,6 +174,7 @@ PY
     cnn*) input=cnn.x.npy ;;
     prefill*) input=prefill.x.npy ;;
     hadamard*) input=hadamard.x.npy ;;
+    rows*) input=rows.x.npy ;;
     w8a8*) input=w8a8.x.npy ;;
     nbits-m5*) input=nbits-m5.x.npy ;;
     *) input=llama.x.npy ;;
@@ -168,7 +197,8 @@ PY
     printf '%s|%s|%s|%s\n' "$name" "$input" "$rtol" "$atol" >>"$dir/cases.txt"
   done < <(cases)
   rm -rf "$dir/llama" "$dir/prefill" "$dir/prefill-nbits" "$dir/cnn.onnx" \
-    "$dir/hadamard.mlir" "$dir/w8a8-matmul.onnx" "$dir/nbits-m5.onnx"
+    "$dir/hadamard.mlir" "$dir/rows.mlir" "$dir/w8a8-matmul.onnx" \
+    "$dir/nbits-m5.onnx"
   echo "prepared $(wc -l <"$dir/cases.txt") GPU cases in $dir"
 }
 

@@ -1,8 +1,9 @@
 //===- GPUKernelBuilder.h - building a hand-laid-out gpu.launch -*- C++ -*-===//
 //
-// Shared by qc-map-to-gpu's kernels of their own (GPUMmaKernel.cpp,
-// GPUHadamardKernel.cpp): the insertion point inside a new launch, and the
-// index arithmetic they are written in.
+// Shared by qc-map-to-gpu and its kernels of their own (GPUMmaKernel.cpp,
+// GPUHadamardKernel.cpp, GPURowKernel.cpp): the insertion point inside a new
+// launch, the index arithmetic they are written in, and what a reduction
+// body combines with.
 //
 //===----------------------------------------------------------------------===//
 
@@ -11,6 +12,7 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::qc {
@@ -51,6 +53,39 @@ inline void enterLaunchBody(RewriterBase &rewriter, gpu::LaunchOp launch) {
   rewriter.setInsertionPointToEnd(&launch.getBody().front());
   auto terminator = gpu::TerminatorOp::create(rewriter, launch.getLoc());
   rewriter.setInsertionPoint(terminator);
+}
+
+/// The combiner of a reduction body: the op that the yield returns, which
+/// merges the output's block argument (used nowhere else) with one value.
+inline Operation *reductionCombiner(linalg::GenericOp op) {
+  Block &body = op.getRegion().front();
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  if (yield.getNumOperands() != 1)
+    return nullptr;
+  Operation *combiner = yield.getOperand(0).getDefiningOp();
+  if (!combiner || combiner->getBlock() != &body ||
+      !isa<arith::AddFOp, arith::AddIOp, arith::MaximumFOp, arith::MaxNumFOp,
+           arith::MinimumFOp, arith::MinNumFOp>(combiner))
+    return nullptr;
+  BlockArgument out = body.getArguments().back();
+  if (!out.hasOneUse() ||
+      (combiner->getOperand(0) != out && combiner->getOperand(1) != out))
+    return nullptr;
+  return combiner;
+}
+
+/// The combiner's identity: 0 for sums, -inf/+inf for maxima/minima.
+inline Value neutralElement(OpBuilder &b, Location loc, Operation *combiner,
+                            Type type) {
+  if (isa<arith::AddIOp>(combiner))
+    return arith::ConstantIntOp::create(b, loc, type, 0);
+  auto f = cast<FloatType>(type);
+  if (isa<arith::AddFOp>(combiner))
+    return arith::ConstantFloatOp::create(
+        b, loc, f, APFloat::getZero(f.getFloatSemantics()));
+  bool negative = isa<arith::MaximumFOp, arith::MaxNumFOp>(combiner);
+  return arith::ConstantFloatOp::create(
+      b, loc, f, APFloat::getInf(f.getFloatSemantics(), negative));
 }
 
 } // namespace mlir::qc

@@ -10,6 +10,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "GPUHadamardKernel.h"
+#include "GPUKernelBuilder.h"
+#include "GPURowKernel.h"
 #include "GPUInt8MmaKernel.h"
 #include "GPUMmaKernel.h"
 #include "qc/Conversion/Passes.h"
@@ -299,6 +301,9 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
           pendingFill[consumer] = fill;
           continue;
         }
+      if (auto generic = dyn_cast<linalg::GenericOp>(op.getOperation()))
+        if (succeeded(mapRowRun(rewriter, generic, pendingFill, fusedAway)))
+          continue;
       rewriter.setInsertionPoint(op);
       if (!op.hasPureBufferSemantics())
         return op.emitError("qc-map-to-gpu: expects bufferized linalg ops");
@@ -378,6 +383,81 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     return success();
   }
 
+  /// A run of row-wise ops from `op` on (qc::buildRowKernel): the longest
+  /// one the kernel takes, of the generics that follow `op` at the top level
+  /// with only allocations, views and fills folded into the run between
+  /// them. Its ops and their fills are erased (and added to `fusedAway`).
+  LogicalResult mapRowRun(IRRewriter &rewriter, linalg::GenericOp op,
+                          DenseMap<Operation *, linalg::FillOp> &pendingFill,
+                          DenseSet<Operation *> &fusedAway) {
+    std::optional<qc::RowShape> shape = qc::rowShape(op);
+    if (!isTopLevel(op) || !shape)
+      return failure();
+    SmallVector<linalg::GenericOp> run{op};
+    // Fills folded into ops of the run: met before `op` (pending) or after.
+    DenseMap<Operation *, linalg::FillOp> fills = pendingFill;
+    // The fills met after `op`, each with the number of ops of the run
+    // before it: a fill that the run does not fold runs before the run's
+    // kernel, so the ops before it must not touch its buffer.
+    SmallVector<std::pair<linalg::FillOp, size_t>> fillsBetween;
+    for (Operation *next = op->getNextNode(); next;
+         next = next->getNextNode()) {
+      if (isa<memref::AllocOp, ViewLikeOpInterface, memref::ExpandShapeOp,
+              memref::CollapseShapeOp, arith::ConstantOp>(next))
+        continue;
+      if (auto fill = dyn_cast<linalg::FillOp>(next)) {
+        Operation *consumer = foldableFillConsumer(fill);
+        if (!consumer)
+          break;
+        fills[consumer] = fill;
+        fillsBetween.push_back({fill, run.size()});
+        continue;
+      }
+      auto generic = dyn_cast<linalg::GenericOp>(next);
+      std::optional<qc::RowShape> nextShape =
+          generic ? qc::rowShape(generic) : std::nullopt;
+      if (!nextShape || nextShape->rows != shape->rows ||
+          nextShape->length != shape->length)
+        break;
+      run.push_back(generic);
+    }
+    for (size_t size = run.size(); size >= 2; --size) {
+      ArrayRef<linalg::GenericOp> ops = ArrayRef(run).take_front(size);
+      bool fillsStay = llvm::all_of(fillsBetween, [&](auto &between) {
+        auto [fill, before] = between;
+        Operation *consumer = foldableFillConsumer(fill);
+        if (before >= size ||
+            llvm::is_contained(ops, dyn_cast<linalg::GenericOp>(consumer)))
+          return true;
+        Value buffer = qc::bufferRoot(fill.getOutputs()[0]);
+        return llvm::none_of(ops.take_front(before), [&](auto member) {
+          return llvm::any_of(member->getOperands(), [&](Value operand) {
+            return isa<MemRefType>(operand.getType()) &&
+                   qc::bufferRoot(operand) == buffer;
+          });
+        });
+      });
+      if (!fillsStay)
+        continue;
+      SmallVector<Value> inits;
+      for (linalg::GenericOp member : ops) {
+        linalg::FillOp fill = fills.lookup(member);
+        inits.push_back(fill ? fill.getInputs()[0] : Value());
+      }
+      if (failed(qc::buildRowKernel(rewriter, ops, inits)))
+        continue;
+      for (linalg::GenericOp member : ops) {
+        fusedAway.insert(member);
+        if (linalg::FillOp fill = fills.lookup(member)) {
+          fusedAway.insert(fill);
+          rewriter.eraseOp(fill);
+        }
+      }
+      return success();
+    }
+    return failure();
+  }
+
   /// The reduction generic that `fill`'s buffer goes to next (its only
   /// output, and nothing touches the buffer in between), when the fill can
   /// be folded into it; else null.
@@ -403,7 +483,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     auto generic = dyn_cast_or_null<linalg::GenericOp>(next);
     if (!generic || generic.getNumDpsInits() != 1 ||
         generic.getDpsInitOperand(0)->get() != buffer ||
-        !reductionCombiner(generic))
+        !qc::reductionCombiner(generic))
       return nullptr;
     // The output must not also be an input.
     for (OpOperand *in : generic.getDpsInputOperands())
@@ -414,39 +494,6 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
 
   bool isTopLevel(Operation *op) {
     return isHostBlock.contains(op->getBlock());
-  }
-
-  /// The combiner of a reduction body: the op that the yield returns, which
-  /// merges the output's block argument (used nowhere else) with one value.
-  static Operation *reductionCombiner(linalg::GenericOp op) {
-    Block &body = op.getRegion().front();
-    auto yield = cast<linalg::YieldOp>(body.getTerminator());
-    if (yield.getNumOperands() != 1)
-      return nullptr;
-    Operation *combiner = yield.getOperand(0).getDefiningOp();
-    if (!combiner || combiner->getBlock() != &body ||
-        !isa<arith::AddFOp, arith::AddIOp, arith::MaximumFOp, arith::MaxNumFOp,
-             arith::MinimumFOp, arith::MinNumFOp>(combiner))
-      return nullptr;
-    BlockArgument out = body.getArguments().back();
-    if (!out.hasOneUse() || (combiner->getOperand(0) != out &&
-                             combiner->getOperand(1) != out))
-      return nullptr;
-    return combiner;
-  }
-
-  /// The combiner's identity: 0 for sums, -inf/+inf for maxima/minima.
-  static Value neutralElement(OpBuilder &b, Location loc, Operation *combiner,
-                              Type type) {
-    if (isa<arith::AddIOp>(combiner))
-      return arith::ConstantIntOp::create(b, loc, type, 0);
-    auto f = cast<FloatType>(type);
-    if (isa<arith::AddFOp>(combiner))
-      return arith::ConstantFloatOp::create(b, loc, f,
-                                            APFloat::getZero(f.getFloatSemantics()));
-    bool negative = isa<arith::MaximumFOp, arith::MaxNumFOp>(combiner);
-    return arith::ConstantFloatOp::create(
-        b, loc, f, APFloat::getInf(f.getFloatSemantics(), negative));
   }
 
   /// A reduction over its innermost loop with `lanes` threads per output
@@ -501,7 +548,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
         iterators.back() != utils::IteratorType::reduction ||
         llvm::count(iterators, utils::IteratorType::reduction) != 1)
       return failure();
-    Operation *combiner = reductionCombiner(op);
+    Operation *combiner = qc::reductionCombiner(op);
     if (!combiner)
       return failure();
     Type accType = op.getRegion().front().getArguments().back().getType();
@@ -620,7 +667,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
             rewriter, loc, first,
             arith::ConstantIndexOp::create(rewriter, loc, j));
     }
-    Value init = neutralElement(rewriter, loc, combiner, accType);
+    Value init = qc::neutralElement(rewriter, loc, combiner, accType);
     // Runs of 4 adjacent elements (at most 32-bit ones) per lane, so that
     // LLVM's load-store vectorizer makes each run of the largest input one
     // 128-bit load where the buffers are aligned (assumeAligned); a packed
