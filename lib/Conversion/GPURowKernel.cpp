@@ -23,6 +23,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/IRMapping.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Interfaces/ViewLikeInterface.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -166,7 +167,7 @@ checkAccesses(ArrayRef<linalg::GenericOp> ops) {
     if (!inserted && it->second != form)
       return failure();
   }
-  for (linalg::GenericOp op : ops)
+  for (linalg::GenericOp op : ops) {
     for (OpOperand &operand : op->getOpOperands()) {
       if (!isa<MemRefType>(operand.get().getType()))
         continue;
@@ -176,6 +177,19 @@ checkAccesses(ArrayRef<linalg::GenericOp> ops) {
           (!root.plain || formOf(op, operand) != it->second))
         return failure();
     }
+    // Buffers a body reads at indices of its own (a gather, a
+    // concatenation's branches): any element, so none the run writes.
+    WalkResult captured = op.getRegion().walk([&](Operation *inner) {
+      for (Value v : inner->getOperands())
+        if (isa<MemRefType>(v.getType()) &&
+            !op.getRegion().isAncestor(v.getParentRegion()) &&
+            written.count(rootOf(v).base))
+          return WalkResult::interrupt();
+      return WalkResult::advance();
+    });
+    if (captured.wasInterrupted())
+      return failure();
+  }
   return written;
 }
 
@@ -192,6 +206,17 @@ std::optional<qc::RowShape> qc::rowShape(linalg::GenericOp op) {
       return std::nullopt;
   SmallVector<int64_t> ranges = op.getStaticLoopRanges();
   if (ranges.empty() || llvm::any_of(ranges, ShapedType::isDynamic))
+    return std::nullopt;
+  // A body that writes memory itself is no element-wise op or reduction.
+  WalkResult writes = op.getRegion().walk([](Operation *inner) {
+    auto effects = dyn_cast<MemoryEffectOpInterface>(inner);
+    if ((effects && effects.hasEffect<MemoryEffects::Write>()) ||
+        (!effects && !inner->hasTrait<OpTrait::HasRecursiveMemoryEffects>() &&
+         !isa<linalg::YieldOp>(inner)))
+      return WalkResult::interrupt();
+    return WalkResult::advance();
+  });
+  if (writes.wasInterrupted())
     return std::nullopt;
   SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
   for (size_t i = 0; i + 1 < iterators.size(); ++i)

@@ -195,3 +195,87 @@ func.func @transpose_also_returned(%q: tensor<2x8xf32>, %k: tensor<5x8xf32>) -> 
   } -> tensor<2x5xf32>
   return %r, %kt : tensor<2x5xf32>, tensor<8x5xf32>
 }
+
+// -----
+
+// A rotary embedding's rotate_half (the second half negated, then the first
+// half) becomes a generic computing each element from its half (a branch
+// per operand, the slices and the negation read from the source in place)
+// and fuses into its reader: one generic, no concatenation, no slices.
+// CHECK-LABEL: func.func @rotate_half
+// CHECK-NOT: tensor.concat
+// CHECK-NOT: tensor.extract_slice
+// CHECK: linalg.generic
+// CHECK-SAME: ins(%arg1 : tensor<2x8xf32>)
+// CHECK: %[[I:.*]] = linalg.index 0
+// CHECK: %[[J:.*]] = linalg.index 1
+// CHECK: %[[LOW:.*]] = arith.cmpi ult, %[[J]], %c4
+// CHECK: scf.if %[[LOW]] -> (f32) {
+// CHECK: %[[HI:.*]] = arith.addi %[[J]], %c4
+// CHECK: %[[A:.*]] = tensor.extract %arg0[%[[I]], %[[HI]]]
+// CHECK: %[[N:.*]] = arith.negf %[[A]]
+// CHECK: scf.yield %[[N]]
+// CHECK: } else {
+// CHECK: %[[LO:.*]] = arith.subi %[[J]], %c4
+// CHECK: %[[B:.*]] = tensor.extract %arg0[%[[I]], %[[LO]]]
+// CHECK: scf.yield %[[B]]
+// CHECK: arith.mulf
+// CHECK-NOT: linalg.generic
+func.func @rotate_half(%x: tensor<2x8xf32>, %c: tensor<2x8xf32>) -> tensor<2x8xf32> {
+  %a = tensor.extract_slice %x[0, 0] [2, 4] [1, 1] : tensor<2x8xf32> to tensor<2x4xf32>
+  %b = tensor.extract_slice %x[0, 4] [2, 4] [1, 1] : tensor<2x8xf32> to tensor<2x4xf32>
+  %e = tensor.empty() : tensor<2x4xf32>
+  %n = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%b : tensor<2x4xf32>) outs(%e : tensor<2x4xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    %m = arith.negf %v : f32
+    linalg.yield %m : f32
+  } -> tensor<2x4xf32>
+  %r = tensor.concat dim(1) %n, %a : (tensor<2x4xf32>, tensor<2x4xf32>) -> tensor<2x8xf32>
+  %e2 = tensor.empty() : tensor<2x8xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                       iterator_types = ["parallel", "parallel"]}
+      ins(%r, %c : tensor<2x8xf32>, tensor<2x8xf32>) outs(%e2 : tensor<2x8xf32>) {
+  ^bb0(%v: f32, %w: f32, %o: f32):
+    %m = arith.mulf %v, %w : f32
+    linalg.yield %m : f32
+  } -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}
+
+// -----
+
+// A key cache's append (the past along dim 2, then the new token, which a
+// transpose produces from the projection): one generic with no inputs,
+// reading the past or, at position 4, the projection through the
+// transpose's map; three operands nest the branches. A concatenation of a
+// dynamic shape stays.
+// CHECK-LABEL: func.func @append
+// CHECK: linalg.generic
+// CHECK-SAME: outs(
+// CHECK: %[[S:.*]] = linalg.index 2
+// CHECK: arith.cmpi ult, %[[S]], %c4
+// CHECK: scf.if
+// CHECK: tensor.extract %arg0
+// CHECK: } else {
+// CHECK: arith.cmpi ult, %[[S]], %c5
+// CHECK: scf.if
+// CHECK: tensor.extract %arg1[%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}] : tensor<1x1x2x3xf32>
+// CHECK: } else {
+// CHECK: tensor.extract %arg2
+// CHECK: tensor.concat {{.*}} tensor<?x2x3xf32>
+func.func @append(%past: tensor<1x2x4x3xf32>, %k: tensor<1x1x2x3xf32>,
+    %more: tensor<1x2x2x3xf32>, %d1: tensor<?x2x3xf32>, %d2: tensor<?x2x3xf32>)
+    -> (tensor<1x2x7x3xf32>, tensor<?x2x3xf32>) {
+  %e = tensor.empty() : tensor<1x2x1x3xf32>
+  %t = linalg.generic {indexing_maps = [affine_map<(a, b, c, d) -> (a, c, b, d)>, affine_map<(a, b, c, d) -> (a, b, c, d)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%k : tensor<1x1x2x3xf32>) outs(%e : tensor<1x2x1x3xf32>) {
+  ^bb0(%v: f32, %o: f32):
+    linalg.yield %v : f32
+  } -> tensor<1x2x1x3xf32>
+  %r = tensor.concat dim(2) %past, %t, %more : (tensor<1x2x4x3xf32>, tensor<1x2x1x3xf32>, tensor<1x2x2x3xf32>) -> tensor<1x2x7x3xf32>
+  %dyn = tensor.concat dim(0) %d1, %d2 : (tensor<?x2x3xf32>, tensor<?x2x3xf32>) -> tensor<?x2x3xf32>
+  return %r, %dyn : tensor<1x2x7x3xf32>, tensor<?x2x3xf32>
+}

@@ -247,3 +247,53 @@ func.func @reversed_read(%z: memref<4x256xf32>, %s: memref<4xf32>,
   memref.dealloc %h : memref<4x256xf32>
   return
 }
+
+// -----
+
+// A body that loads from a buffer the run writes, at indices of its own (a
+// gather): the run stops before it. The gather from a buffer the run does
+// not write (the table) joins the run.
+// CHECK-LABEL: func.func @captured_read
+// CHECK: gpu.launch {{.*}} workgroup
+// CHECK: memref.load %arg0
+// CHECK: gpu.barrier
+// CHECK: gpu.terminator
+// CHECK-NOT: gpu.barrier
+// CHECK: scf.parallel
+// CHECK: memref.load %[[H:.*]][
+// CHECK: return
+func.func @captured_read(%table: memref<4x256xf32>, %s: memref<4xf32>,
+    %y: memref<4x256xf32>) {
+  %h = memref.alloc() : memref<4x256xf32>
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      outs(%h : memref<4x256xf32>) {
+  ^bb0(%o: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %v = memref.load %table[%i, %j] : memref<4x256xf32>
+    linalg.yield %v : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>,
+                                   affine_map<(i, j) -> (i)>],
+                  iterator_types = ["parallel", "reduction"]}
+      ins(%h : memref<4x256xf32>) outs(%s : memref<4xf32>) {
+  ^bb0(%a: f32, %acc: f32):
+    %r = arith.addf %a, %acc : f32
+    linalg.yield %r : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(i, j) -> (i)>,
+                                   affine_map<(i, j) -> (i, j)>],
+                  iterator_types = ["parallel", "parallel"]}
+      ins(%s : memref<4xf32>) outs(%y : memref<4x256xf32>) {
+  ^bb0(%b: f32, %o: f32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %k = arith.subi %j, %j : index
+    %v = memref.load %h[%i, %k] : memref<4x256xf32>
+    %d = arith.subf %v, %b : f32
+    linalg.yield %d : f32
+  }
+  memref.dealloc %h : memref<4x256xf32>
+  return
+}
