@@ -577,7 +577,15 @@ def QCFuseElementwise : Pass<"qc-fuse-elementwise"> {
     known through the marker's `scale` / `zero_point` values, which
     convert-qc-to-linalg records. A `linalg.transpose` whose only reader is
     a generic (an attention's K^T) is generalized first, so that it folds
-    into the reader's indexing map: the transposed copy is never made.
+    into the reader's indexing map: the transposed copy is never made. A
+    `tensor.concat` of static shape becomes a generic with no inputs that
+    computes each element from the operand it comes from (an `scf.if` per
+    operand boundary, so only that operand is read), through that operand's
+    static unit-stride slices and all-parallel producers (their bodies
+    inlined, up to 4 deep) down to `tensor.extract`s: a rotary embedding's
+    rotate_half (two slices of one tensor, one negated) then fuses into its
+    reader, and a key/value cache's append is one generic, instead of a
+    copy per operand after bufferization (a kernel each on the GPU).
   }];
 }
 
@@ -639,8 +647,24 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
       stores them times 1/√size. Its body (a size-long reduction per
       output) is not what runs; a marked generic the kernel cannot take (a
       strided view, K > 1 without its table) keeps the generic mapping.
-    - Reductions whose body merges into the output with a sum, maximum or
-      minimum get a kernel of their own: one warp per output point when the
+    - A run of generics over the same rows (static loops, all parallel but
+      possibly the innermost; each element-wise over [rows, n] or a
+      reduction of the rows with a sum, maximum or minimum in 32 bits), in
+      which every reduction reads a row an earlier op wrote or is read by a
+      later one (a residual add with the RMS norm after it, a softmax's
+      maximum, exponentials, sum and scaling), runs as one kernel
+      (GPURowKernel.cpp): a block per row of n rounded up to warps (at most
+      256 threads); each op in turn, thread t taking elements t, t + T,
+      ...; a reduction combined by warp shuffles, one shared slot per warp
+      and a barrier, its result kept in registers for the later ops and
+      stored by thread 0. Legal when each buffer the run writes is read back
+      only at the same element of the row (so by the thread that wrote it)
+      or, for a reduction's result, at its row, through views that keep
+      addresses; and when no body writes memory or reads such a buffer at
+      indices of its own. Fills folded into its reductions go with it. Rows
+      of 32 to 32768 elements.
+    - Other reductions whose body merges into the output with a sum, maximum
+      or minimum get a kernel of their own: one warp per output point when the
       largest input runs along the reduction (lanes stride it, a shuffle
       tree combines), else one thread per output point; registers hold the
       partial results. A `linalg.fill` of the output that nothing reads
