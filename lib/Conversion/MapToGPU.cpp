@@ -542,6 +542,8 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
   LogicalResult mapReduction(IRRewriter &rewriter, linalg::GenericOp op,
                              int64_t lanes, Value init0 = Value()) {
     const int64_t kWarp = lanes, kWarpsPerBlock = 256 / lanes;
+    // Blocks that fill an H100 (two per SM).
+    constexpr int64_t kFillBlocks = 264;
     SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
     unsigned numLoops = iterators.size();
     if (numLoops < 1 || op.getNumDpsInits() != 1 ||
@@ -622,12 +624,31 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     Value points = one;
     for (unsigned d = 0; d < r; ++d)
       points = arith::MulIOp::create(rewriter, loc, points, pointExtent(d));
+    // Fewer warps per block when the blocks would not fill the GPU: a
+    // GEMV's warps spread over all SMs (each SM's share of the memory
+    // system) rather than 8 to a block on a few (N = 2048 with 4 rows per
+    // warp: 64 blocks of 8 warps, or 256 blocks of 2).
+    int64_t warpsInBlock = kWarpsPerBlock;
+    if (lanes > 1) {
+      std::optional<int64_t> staticPoints = 1;
+      for (unsigned d = 0; d < r && staticPoints; ++d) {
+        std::optional<int64_t> extent = getConstantIntValue(ranges[d].size);
+        staticPoints = extent ? std::optional<int64_t>(
+                                    *staticPoints *
+                                    (d + 1 == r && rows > 1 ? *extent / rows
+                                                            : *extent))
+                              : std::nullopt;
+      }
+      while (staticPoints && warpsInBlock > 1 &&
+             llvm::divideCeil(*staticPoints, warpsInBlock) < kFillBlocks)
+        warpsInBlock /= 2;
+    }
     Value warpsPerBlock =
-        arith::ConstantIndexOp::create(rewriter, loc, kWarpsPerBlock);
+        arith::ConstantIndexOp::create(rewriter, loc, warpsInBlock);
     Value blocks =
         arith::CeilDivUIOp::create(rewriter, loc, points, warpsPerBlock);
     Value threads =
-        arith::ConstantIndexOp::create(rewriter, loc, kWarp * kWarpsPerBlock);
+        arith::ConstantIndexOp::create(rewriter, loc, kWarp * warpsInBlock);
     auto launch = gpu::LaunchOp::create(rewriter, loc, blocks, one, one,
                                         threads, one, one);
     OpBuilder::InsertionGuard guard(rewriter);

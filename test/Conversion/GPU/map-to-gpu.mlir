@@ -151,8 +151,8 @@ func.func @host_branch(%a: memref<?xf32>, %n: index, %out: memref<4xf32>) {
 // -----
 
 // A GEMV over an [N, K] weight (the reduction innermost and contiguous in
-// the weight): a warp per 4 adjacent outputs (N = 100: 25 warps, 4 blocks
-// of 8 warps), lanes striding K in runs of 4 adjacent elements (the buffers
+// the weight): a warp per 4 adjacent outputs (N = 100: 25 warps, a block
+// each: blocks of 8 warps, or of 2 or 4, would leave most SMs idle), lanes striding K in runs of 4 adjacent elements (the buffers
 // asserted 16-byte aligned, for 128-bit loads) by 32 · 4 · 2 = 256; a main
 // loop of 2 runs × 4 rows into 8 accumulators, whose loads all come before
 // the arithmetic (the activation's loads are the same for the 4 rows), then
@@ -160,8 +160,8 @@ func.func @host_branch(%a: memref<?xf32>, %n: index, %out: memref<4xf32>) {
 // output's initial value.
 // CHECK-LABEL: func.func @gemv_rows
 // CHECK: %[[POINTS:.*]] = arith.muli %{{.*}}, %c25
-// CHECK: %[[BLOCKS:.*]] = arith.ceildivui %[[POINTS]], %c8
-// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[BLOCKS]], {{.*}}) threads({{.*}}) in ({{.*}} = %c256
+// CHECK: %[[BLOCKS:.*]] = arith.ceildivui %[[POINTS]], %c1
+// CHECK: gpu.launch blocks({{.*}}) in ({{.*}} = %[[BLOCKS]], {{.*}}) threads({{.*}}) in ({{.*}} = %c32
 // CHECK: scf.if
 // CHECK-DAG: memref.assume_alignment %arg0, 16
 // CHECK-DAG: memref.assume_alignment %arg1, 16
@@ -181,6 +181,40 @@ func.func @gemv_rows(%x: memref<1x256xf32>, %w: memref<100x256xf32>, %y: memref<
                                    affine_map<(m, n, k) -> (m, n)>],
                   iterator_types = ["parallel", "parallel", "reduction"]}
       ins(%x, %w : memref<1x256xf32>, memref<100x256xf32>) outs(%y : memref<1x100xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// N = 8448: 2112 warps of 4 rows fill 264 blocks of 8 warps (two per SM of
+// an H100), so blocks keep 8 warps; N = 4096 (1024 warps) gets 2 a block.
+// CHECK-LABEL: func.func @gemv_blocks
+// CHECK: arith.ceildivui %{{.*}}, %c8
+// CHECK: threads({{.*}}) in ({{.*}} = %c256
+// CHECK: arith.ceildivui %{{.*}}, %c2
+// CHECK: threads({{.*}}) in ({{.*}} = %c64
+func.func @gemv_blocks(%x: memref<1x256xf32>, %w: memref<8448x256xf32>, %y: memref<1x8448xf32>,
+    %w2: memref<4096x256xf32>, %y2: memref<1x4096xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x256xf32>, memref<8448x256xf32>) outs(%y : memref<1x8448xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w2 : memref<1x256xf32>, memref<4096x256xf32>) outs(%y2 : memref<1x4096xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %p : f32
