@@ -477,8 +477,10 @@ LowerToCUDAOptions cudaLoweringOptions(const CompileOptions &options) {
   lowering.chips.assign(options.gpuChips.begin(), options.gpuChips.end());
   lowering.ptxas = options.ptxas;
   lowering.libdevice = options.libdevice;
-  if (options.gpuMmaMinRows > 0)
+  if (options.gpuMmaMinRows > 0) {
     lowering.mmaMinRows = options.gpuMmaMinRows;
+    lowering.packedMmaMinRows = options.gpuMmaMinRows;
+  }
   lowering.optLevel = std::max(options.optLevel, 1u);
   lowering.stopAtPTX = options.emit == EmitKind::PTX;
   return lowering;

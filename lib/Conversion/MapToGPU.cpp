@@ -345,7 +345,8 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
                                                       mmaMinRows,
                                                       epilogue))) ||
              (mma && succeeded(qc::buildPackedMmaKernel(rewriter, generic,
-                                                        init, mmaMinRows))) ||
+                                                        init,
+                                                        packedMmaMinRows))) ||
              succeeded(mapReduction(rewriter, generic, /*lanes=*/32, init)) ||
              succeeded(mapReduction(rewriter, generic, /*lanes=*/1, init)))) {
           Value out = generic.getDpsInits()[0];

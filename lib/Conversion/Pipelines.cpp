@@ -232,6 +232,7 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   QCMapToGPUOptions mapping;
   mapping.blockSize = options.blockSize;
   mapping.mmaMinRows = options.mmaMinRows;
+  mapping.packedMmaMinRows = options.packedMmaMinRows;
   pm.addNestedPass<func::FuncOp>(createQCMapToGPU(mapping));
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
   // Folds the loop-bound arithmetic of the mapping, so that outlining sinks

@@ -44,7 +44,8 @@ struct CompileOptions {
   std::string libdevice;
   /// Packed int4 and W8A8 contractions with at least this many rows run on
   /// the tensor-core kernels (--target=cuda); fewer rows take the GEMV
-  /// mapping. 0: qc-map-to-gpu's default (mma-min-rows).
+  /// mapping. 0: qc-map-to-gpu's defaults (packed-mma-min-rows for int4,
+  /// mma-min-rows for W8A8).
   int64_t gpuMmaMinRows = 0;
   bool isCuda() const { return !gpuChips.empty(); }
   /// Large constants go to this file instead of the object (see

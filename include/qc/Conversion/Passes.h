@@ -81,8 +81,9 @@ struct LowerToCUDAOptions {
   unsigned optLevel = 3;
   /// Threads per block of the generic element-wise mapping.
   int64_t blockSize = 256;
-  /// qc-map-to-gpu's mma-min-rows.
+  /// qc-map-to-gpu's mma-min-rows (int8) and packed-mma-min-rows (int4).
   int64_t mmaMinRows = QCMapToGPUOptions().mmaMinRows;
+  int64_t packedMmaMinRows = QCMapToGPUOptions().packedMmaMinRows;
   /// Stop after the device code is PTX (before qc-gpu-fat-binary), for
   /// --emit=ptx.
   bool stopAtPTX = false;

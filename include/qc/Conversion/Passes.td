@@ -605,8 +605,8 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
       attributes are for `convert-parallel-loops-to-gpu`.
     - A packed int4 contraction (float activations times `nibbles` words,
       marked `qc.packed_contraction` by convert-qc-to-linalg) with at least
-      `mma-min-rows` rows (static) runs on the tensor cores: `mma.sync`
-      m16n8k16 with f16 operands and f32 accumulators. A block of 8 warps
+      `packed-mma-min-rows` rows (static, default 9) runs on the tensor
+      cores: `mma.sync` m16n8k16 with f16 operands and f32 accumulators. A block of 8 warps
       computes 16 columns (2 tiles of 8) for up to 64 rows (4 tiles of 16;
       more rows take more blocks), its warps splitting K: warp w takes the
       steps (2 chunks of 128 codes) w, w + 8, ..., and the 8 partial sums
@@ -689,11 +689,17 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
     Option<"blockSize", "block-size", "int64_t", /*default=*/"256",
            "Threads per block of the element-wise mapping">,
     Option<"mma", "mma", "bool", /*default=*/"true",
-           "Packed int4 and int8 contractions with at least mma-min-rows "
-           "rows run on the tensor cores (mma.sync)">,
+           "Packed int4 contractions with at least packed-mma-min-rows rows "
+           "and int8 ones with at least mma-min-rows run on the tensor "
+           "cores (mma.sync)">,
     Option<"mmaMinRows", "mma-min-rows", "int64_t", /*default=*/"9",
-           "Fewest rows (the activation's leading dimensions) for the "
-           "tensor-core kernel; fewer take the GEMV mapping">
+           "Fewest rows (the activation's leading dimensions) for the int8 "
+           "tensor-core kernel; fewer take the generic mapping">,
+    Option<"packedMmaMinRows", "packed-mma-min-rows", "int64_t",
+           /*default=*/"9",
+           "Fewest rows for the int4 tensor-core kernel; fewer take the "
+           "GEMV mapping (on an H100, 8 rows on the kernel took a third of "
+           "the GEMV's time: 2 is the better default, see docs/gpu.md)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
