@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "GPUHadamardKernel.h"
+#include "GPUKernelBuilder.h"
 #include "qc/Conversion/Passes.h"
 #include "qc/Dialect/QC/IR/Int8Contraction.h"
 
@@ -136,13 +137,7 @@ Value elementAt(OpBuilder &b, Location loc, Value v, SmallVector<Value> at,
       mapping.map(body.getArgument(in->getOperandNumber()),
                   elementAt(b, loc, operand, inAt, depth + 1));
     }
-    for (Operation &op : body.without_terminator()) {
-      if (auto index = dyn_cast<linalg::IndexOp>(op)) {
-        mapping.map(index.getResult(), at[index.getDim()]);
-        continue;
-      }
-      b.clone(op, mapping);
-    }
+    qc::cloneBodyAt(b, body, at, mapping);
     return mapping.lookupOrDefault(body.getTerminator()->getOperand(0));
   }
   return tensor::ExtractOp::create(b, loc, v, at);

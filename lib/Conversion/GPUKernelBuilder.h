@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
 
 namespace mlir::qc {
@@ -53,6 +54,23 @@ inline void enterLaunchBody(RewriterBase &rewriter, gpu::LaunchOp launch) {
   rewriter.setInsertionPointToEnd(&launch.getBody().front());
   auto terminator = gpu::TerminatorOp::create(rewriter, launch.getLoc());
   rewriter.setInsertionPoint(terminator);
+}
+
+/// Clones the ops of a linalg body (but its terminator and `skip`, a
+/// reduction's combiner) at `b`'s insertion point, each `linalg.index d`
+/// replaced by `ivs[d]`; `mapping` holds the block arguments' values and
+/// receives the clones'.
+inline void cloneBodyAt(OpBuilder &b, Block &body, ArrayRef<Value> ivs,
+                        IRMapping &mapping, Operation *skip = nullptr) {
+  for (Operation &op : body.without_terminator()) {
+    if (&op == skip)
+      continue;
+    if (auto index = dyn_cast<linalg::IndexOp>(op)) {
+      mapping.map(index.getResult(), ivs[index.getDim()]);
+      continue;
+    }
+    b.clone(op, mapping);
+  }
 }
 
 /// The combiner of a reduction body: the op that the yield returns, which

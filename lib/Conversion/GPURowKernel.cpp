@@ -389,15 +389,7 @@ LogicalResult qc::buildRowKernel(RewriterBase &rewriter,
       for (auto [arg, value] : llvm::zip(body.getArguments(), loaded))
         if (value)
           mapping.map(arg, value);
-      for (Operation &bodyOp : body.without_terminator()) {
-        if (&bodyOp == combiner)
-          continue;
-        if (auto indexOp = dyn_cast<linalg::IndexOp>(bodyOp)) {
-          mapping.map(indexOp.getResult(), ivs[indexOp.getDim()]);
-          continue;
-        }
-        b.clone(bodyOp, mapping);
-      }
+      cloneBodyAt(b, body, ivs, mapping, combiner);
       if (!combiner)
         return mapping.lookupOrDefault(body.getTerminator()->getOperand(0));
       Value contribution = combiner->getOperand(0) == outArg

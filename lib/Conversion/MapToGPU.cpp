@@ -400,7 +400,12 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     // The fills met after `op`, each with the number of ops of the run
     // before it: a fill that the run does not fold runs before the run's
     // kernel, so the ops before it must not touch its buffer.
-    SmallVector<std::pair<linalg::FillOp, size_t>> fillsBetween;
+    struct FillBetween {
+      linalg::FillOp fill;
+      Operation *consumer;
+      size_t before;
+    };
+    SmallVector<FillBetween> fillsBetween;
     for (Operation *next = op->getNextNode(); next;
          next = next->getNextNode()) {
       if (isa<memref::AllocOp, ViewLikeOpInterface, memref::ExpandShapeOp,
@@ -411,7 +416,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
         if (!consumer)
           break;
         fills[consumer] = fill;
-        fillsBetween.push_back({fill, run.size()});
+        fillsBetween.push_back({fill, consumer, run.size()});
         continue;
       }
       auto generic = dyn_cast<linalg::GenericOp>(next);
@@ -424,14 +429,12 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     }
     for (size_t size = run.size(); size >= 2; --size) {
       ArrayRef<linalg::GenericOp> ops = ArrayRef(run).take_front(size);
-      bool fillsStay = llvm::all_of(fillsBetween, [&](auto &between) {
-        auto [fill, before] = between;
-        Operation *consumer = foldableFillConsumer(fill);
-        if (before >= size ||
-            llvm::is_contained(ops, dyn_cast<linalg::GenericOp>(consumer)))
+      bool fillsStay = llvm::all_of(fillsBetween, [&](FillBetween &f) {
+        if (f.before >= size ||
+            llvm::is_contained(ops, dyn_cast<linalg::GenericOp>(f.consumer)))
           return true;
-        Value buffer = qc::bufferRoot(fill.getOutputs()[0]);
-        return llvm::none_of(ops.take_front(before), [&](auto member) {
+        Value buffer = qc::bufferRoot(f.fill.getOutputs()[0]);
+        return llvm::none_of(ops.take_front(f.before), [&](auto member) {
           return llvm::any_of(member->getOperands(), [&](Value operand) {
             return isa<MemRefType>(operand.getType()) &&
                    qc::bufferRoot(operand) == buffer;
@@ -740,15 +743,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       IRMapping mapping;
       for (auto [in, value] : llvm::zip(op.getDpsInputOperands(), loaded))
         mapping.map(body.getArgument(in->getOperandNumber()), value);
-      for (Operation &bodyOp : body.without_terminator()) {
-        if (&bodyOp == combiner)
-          continue;
-        if (auto index = dyn_cast<linalg::IndexOp>(bodyOp)) {
-          mapping.map(index.getResult(), point[index.getDim()]);
-          continue;
-        }
-        rewriter.clone(bodyOp, mapping);
-      }
+      qc::cloneBodyAt(rewriter, body, point, mapping, combiner);
       Operation *step = rewriter.clone(*combiner);
       step->setOperands({acc, mapping.lookupOrDefault(contribution)});
       return step->getResult(0);
