@@ -61,12 +61,13 @@ import sys
 
 SHAPES = [  # (M, N, K)
     (1, 4096, 4096), (1, 14336, 4096), (1, 4096, 14336), (1, 28672, 8192),
-    (8, 4096, 4096), (16, 4096, 4096), (64, 4096, 4096),
+    (2, 4096, 4096), (4, 4096, 4096), (8, 4096, 4096), (2, 28672, 8192), (16, 4096, 4096), (64, 4096, 4096),
     # The down projection the online Hadamard below precedes.
     (16, 4096, 14336), (64, 4096, 14336),
 ]
-# Rows up to this many are also compiled for the tensor-core kernel
-# (--cuda-mma-min-rows=1), next to the default choice, to compare the two.
+# Rows up to this many are also compiled for the other kernel, next to the
+# default choice, to compare the two: M = 1 for the tensor-core kernel
+# (--cuda-mma-min-rows=1), 2..8 for the GEMV (--cuda-mma-min-rows=9).
 GEMV_ROWS = 8
 HADAMARD_ROWS = (1, 16, 64)  # qc.hadamard of size 14336 on [M, 14336]
 W8A8_SIZES = (4096, 8192)  # M = N = K
@@ -105,8 +106,10 @@ def prepare(build_bin, out):
         onnx_path = os.path.join(out, name + ".onnx")
         save_model(model, onnx_path)
         variants = [("", [])]
-        if m <= GEMV_ROWS:
+        if m == 1:
             variants.append(("-mma", ["--cuda-mma-min-rows=1"]))
+        elif m <= GEMV_ROWS:
+            variants.append(("-gemv", ["--cuda-mma-min-rows=9"]))
         for suffix, flags in variants:
             lib = os.path.join(out, "lib%s%s.so" % (name, suffix))
             subprocess.run([os.path.join(build_bin, "quant-compile"),
@@ -543,21 +546,23 @@ def run(out):
         env["LD_LIBRARY_PATH"] = libdir + ":" + env.get("LD_LIBRARY_PATH", "")
     print("GPU:", torch.cuda.get_device_name(0), "| PyTorch", torch.__version__)
     print("(kernel: the one quant-compile chooses by default; 'mma' marks "
-          "the tensor-core kernel forced with --cuda-mma-min-rows=1)")
+          "the tensor-core kernel forced with --cuda-mma-min-rows=1, 'gemv' "
+          "the GEMV forced with --cuda-mma-min-rows=9)")
     print("| M | N | K | kernel | quant W4A16 g128 | PyTorch fp16 | speedup | "
           "quant effective | PyTorch effective |")
     print("|---|---|---|---|---|---|---|---|---|")
     gemv = {}
     torch_cache = {}
     libs = glob.glob(os.path.join(out, "libw4a16_*.so.gz"))
-    key = lambda p: tuple(map(int, re.findall(r"\d+", os.path.basename(p))[-3:])) + (p,)
+    key = lambda p: tuple(map(int, re.findall(
+        r"\d+", os.path.basename(p).split("-")[0])[-3:])) + (p,)
     for gz in sorted(libs, key=key):
         lib = gz[:-3]
         with gzip.open(gz, "rb") as f, open(lib, "wb") as g:
             shutil.copyfileobj(f, g)
         name = os.path.basename(lib)[3:-3]
-        variant = "mma" if name.endswith("-mma") else "default"
-        name = name[:-4] if variant == "mma" else name
+        name, _, variant = name.partition("-")
+        variant = variant or "default"
         m, n, k = map(int, re.findall(r"\d+", name)[-3:])
         r = subprocess.run([quant_run, lib, "--name", "model", "-i",
                             os.path.join(out, name + ".x.npy"), "--bench",

@@ -127,9 +127,14 @@ def nbits(rng):
 
 
 def qdq(rng):
-    wq1 = rng.integers(-127, 128, (64, 32)).astype(np.int8)
-    ws1 = (rng.random(32) * 0.004 + 0.001).astype(np.float32)
-    wq2 = rng.integers(-127, 128, (32, 16)).astype(np.int8)
+    # 7-bit weights (what ONNX Runtime's own quantizer makes with
+    # reduce_range): ONNX Runtime's x86 u8 x s8 kernels without VNNI add
+    # pairs of products in 16 bits (vpmaddubsw), which saturates for 8-bit
+    # weights and made its outputs, the test's expected ones, wrong by up to
+    # 0.9 on an AVX2-only CPU.
+    wq1 = rng.integers(-63, 64, (64, 32)).astype(np.int8)
+    ws1 = (rng.random(32) * 0.008 + 0.002).astype(np.float32)
+    wq2 = rng.integers(-63, 64, (32, 16)).astype(np.int8)
     u8 = lambda v: np.array(v, dtype=np.uint8)  # noqa: E731
     inits = [
         numpy_helper.from_array(np.float32(0.02), "sx"),

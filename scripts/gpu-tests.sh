@@ -25,7 +25,10 @@
 # kernel (the 37-token decoder, and one MatMul whose outputs must match to
 # the last bit). Tolerances: the GPU sums in another order than the CPU
 # (float reductions), so outputs agree to rounding, not bit for bit; the
-# tensor-core kernel also rounds its activations to f16 (W4A16). In the
+# tensor-core kernel (int4 products of 2 rows or more) and the GEMV (in f16
+# pairs) round the activations to f16 (W4A16): the 8-token W4A16 decoder
+# forces the GEMV in f32 (--cuda-mma-min-rows=9 --cuda-f32-products), the
+# rotated one takes the defaults. In the
 # W8A8 decoder such a rounding difference before a per-token quantization
 # can move a code by one: the rows of the tokens where that happens differ
 # by up to ~3e-2 (2 of 37 rows on the H100), the others by ~1e-6.
@@ -41,16 +44,18 @@ cases() {
   cat <<'CASES'
 cnn-f32|cnn.onnx||1e-4|1e-5
 llama-f32|llama/model.onnx||1e-3|1e-4
-llama-w4a16-g128|llama/model.onnx|--weights=int4 --group=128|1e-3|1e-4
+llama-w4a16-g128|llama/model.onnx|--weights=int4 --group=128 --cuda-mma-min-rows=9 --cuda-f32-products|1e-3|1e-4
 llama-w8a8-per-token|llama/model.onnx|--weights=int8 --group=0 --activations=int8 --per-token|1e-3|1e-3
 prefill-w4a16-g32|prefill/model.onnx|--weights=int4 --group=32|2e-2|1e-2
 prefill-nbits-g32|prefill-nbits/model.onnx||2e-2|1e-2
 hadamard|hadamard.mlir||1e-4|1e-5
-llama-rotate-w4a16|llama/model.onnx|--rotate --weights=int4 --group=128|1e-3|1e-4
+llama-rotate-w4a16|llama/model.onnx|--rotate --weights=int4 --group=128|2e-2|1e-2
 prefill-w8a8-per-token|prefill/model.onnx|--weights=int8 --group=0 --activations=int8 --per-token|1e-2|5e-2
 w8a8-matmul|w8a8-matmul.onnx|--weights=int8 --group=0 --activations=int8 --per-token|0|0
-nbits-m5|nbits-m5.onnx||1e-4|1e-5
-nbits-m5-mma|nbits-m5.onnx|--cuda-mma-min-rows=1|2e-2|1e-2
+nbits-m5-gemv|nbits-m5.onnx|--cuda-mma-min-rows=9|2e-2|1e-2
+nbits-m5-mma|nbits-m5.onnx||2e-2|1e-2
+nbits-m1|nbits-m1.onnx||2e-2|1e-2
+nbits-m1-f32|nbits-m1.onnx|--cuda-f32-products|1e-4|1e-5
 rows|rows.mlir||1e-4|1e-5
 CASES
 }
@@ -139,28 +144,32 @@ onnx.save(onnx.helper.make_model(
 np.save(d + "/w8a8.x.npy", rng_w.standard_normal((300, k)).astype(np.float32))
 # MatMulNBits with 5 rows, N = 200 (not a multiple of the tensor-core
 # kernel's 16 columns), K = 4128 (129 groups of 32: the last of its 256-code
-# steps a quarter full) and a zero point per group (packed uint8): the GEMV
-# mapping by default, the tensor-core kernel with --cuda-mma-min-rows=1.
+# steps a quarter full) and a zero point per group (packed uint8): the
+# tensor-core kernel by default, the GEMV mapping with --cuda-mma-min-rows=9;
+# and with 1 row (a decoder's step), the GEMV, in f16 pairs by default and
+# in f32 with --cuda-f32-products.
 k, n, bs = 4128, 200, 32
 blocks = k // bs
 rng_n = np.random.default_rng(3)
 packed = rng_n.integers(0, 256, (n, blocks, bs // 2), dtype=np.uint8)
 scales = (rng_n.random(n * blocks) * 0.02 + 0.005).astype(np.float32)
 zp = rng_n.integers(0, 256, (n, (blocks + 1) // 2), dtype=np.uint8)
-g = onnx.helper.make_graph(
-    [onnx.helper.make_node("MatMulNBits", ["x", "B", "S", "Z"], ["y"],
-                           domain="com.microsoft", K=k, N=n, bits=4,
-                           block_size=bs)], "nbits",
-    [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [5, k])],
-    [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [5, n])],
-    [onnx.numpy_helper.from_array(packed, "B"),
-     onnx.numpy_helper.from_array(scales, "S"),
-     onnx.numpy_helper.from_array(zp, "Z")])
-m = onnx.helper.make_model(g, opset_imports=[
-    onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("com.microsoft", 1)])
-m.ir_version = 8
-onnx.save(m, d + "/nbits-m5.onnx")
-np.save(d + "/nbits-m5.x.npy", rng_n.standard_normal((5, k)).astype(np.float32))
+for rows in (5, 1):
+    g = onnx.helper.make_graph(
+        [onnx.helper.make_node("MatMulNBits", ["x", "B", "S", "Z"], ["y"],
+                               domain="com.microsoft", K=k, N=n, bits=4,
+                               block_size=bs)], "nbits",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [rows, k])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [rows, n])],
+        [onnx.numpy_helper.from_array(packed, "B"),
+         onnx.numpy_helper.from_array(scales, "S"),
+         onnx.numpy_helper.from_array(zp, "Z")])
+    m = onnx.helper.make_model(g, opset_imports=[
+        onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("com.microsoft", 1)])
+    m.ir_version = 8
+    onnx.save(m, d + "/nbits-m%d.onnx" % rows)
+    np.save(d + "/nbits-m%d.x.npy" % rows,
+            rng_n.standard_normal((rows, k)).astype(np.float32))
 for name in ("llama", "prefill"):
     m = onnx.load(d + "/" + name + "/model.onnx", load_external_data=False)
     shape = [x.dim_value for x in m.graph.input[0].type.tensor_type.shape.dim]
@@ -177,6 +186,7 @@ PY
     rows*) input=rows.x.npy ;;
     w8a8*) input=w8a8.x.npy ;;
     nbits-m5*) input=nbits-m5.x.npy ;;
+    nbits-m1*) input=nbits-m1.x.npy ;;
     *) input=llama.x.npy ;;
     esac
     # shellcheck disable=SC2086
@@ -198,7 +208,7 @@ PY
   done < <(cases)
   rm -rf "$dir/llama" "$dir/prefill" "$dir/prefill-nbits" "$dir/cnn.onnx" \
     "$dir/hadamard.mlir" "$dir/rows.mlir" "$dir/w8a8-matmul.onnx" \
-    "$dir/nbits-m5.onnx"
+    "$dir/nbits-m5.onnx" "$dir/nbits-m1.onnx"
   echo "prepared $(wc -l <"$dir/cases.txt") GPU cases in $dir"
 }
 

@@ -35,6 +35,10 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 # Python with Debian's python3-onnx, for tests that generate binary models.
 config.substitutions.append(("%onnx_python", config.onnx_python))
 config.substitutions.append(("%qc_bin", config.qc_tools_dir))
+# mlir-runner's support libraries (printMemrefF32), beside LLVM's tools.
+config.substitutions.append(("%mlir_runner_libs", ",".join(
+    os.path.join(config.llvm_tools_dir, "..", "lib", name)
+    for name in ("libmlir_c_runner_utils.so", "libmlir_runner_utils.so"))))
 config.substitutions.append(
     ("%quant_translate_path", os.path.join(config.qc_tools_dir, "quant-translate")))
 

@@ -27,6 +27,7 @@ namespace mlir::qc {
 #define GEN_PASS_DEF_QCMERGEKERNELMODULES
 #define GEN_PASS_DEF_QCDEVICEGLOBALS
 #define GEN_PASS_DEF_QCGPUFATBINARY
+#define GEN_PASS_DEF_QCGPUDEPENDENTLAUNCH
 #include "qc/Conversion/Passes.h.inc"
 } // namespace mlir::qc
 
@@ -237,6 +238,59 @@ FailureOr<std::string> compilePTX(StringRef ptxas, StringRef chip,
   return (*cubin)->getBuffer().str();
 }
 
+/// `ptx` with `griddepcontrol.launch_dependents` and `griddepcontrol.wait`
+/// as the first instructions of every kernel (.entry) that has no wait yet.
+std::string waitAtKernelEntries(StringRef ptx) {
+  std::string out;
+  size_t at = 0;
+  while (true) {
+    size_t entry = ptx.find(".entry ", at);
+    if (entry == StringRef::npos)
+      break;
+    size_t open = ptx.find("{\n", entry);
+    if (open == StringRef::npos)
+      break;
+    size_t close = ptx.find("\n}", open);
+    StringRef body = ptx.slice(open, close);
+    out += ptx.slice(at, open + 2).str();
+    if (!body.contains("griddepcontrol.wait"))
+      out += "\tgriddepcontrol.launch_dependents;\n\tgriddepcontrol.wait;\n";
+    at = open + 2;
+  }
+  out += ptx.drop_front(at).str();
+  return out;
+}
+
+struct QCGPUDependentLaunchPass
+    : public qc::impl::QCGPUDependentLaunchBase<QCGPUDependentLaunchPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    getOperation().walk([&](gpu::BinaryOp binary) {
+      SmallVector<Attribute> objects;
+      for (Attribute attr : binary.getObjects()) {
+        auto object = cast<gpu::ObjectAttr>(attr);
+        auto target = dyn_cast<NVVM::NVVMTargetAttr>(object.getTarget());
+        int64_t arch = target ? archCode(target.getChip()) : -1;
+        if (arch < 0 || arch % 1000 < 90 ||
+            object.getFormat() != gpu::CompilationTarget::Assembly) {
+          objects.push_back(attr);
+          continue;
+        }
+        NamedAttrList properties;
+        if (DictionaryAttr old = object.getProperties())
+          properties.append(old.getValue());
+        properties.set("qc.dependent_launch", UnitAttr::get(ctx));
+        objects.push_back(gpu::ObjectAttr::get(
+            ctx, object.getTarget(), object.getFormat(),
+            StringAttr::get(ctx, waitAtKernelEntries(
+                                     object.getObject().getValue())),
+            properties.getDictionary(ctx), object.getKernels()));
+      }
+      binary.setObjectsAttr(ArrayAttr::get(ctx, objects));
+    });
+  }
+};
+
 struct QCGPUFatBinaryPass
     : public qc::impl::QCGPUFatBinaryBase<QCGPUFatBinaryPass> {
   using QCGPUFatBinaryBase::QCGPUFatBinaryBase;
@@ -285,6 +339,11 @@ struct QCGPUFatBinaryPass
         }
         if (!firstTarget)
           firstTarget = target;
+        // Kind 2, no bytes: this architecture's kernels wait for the
+        // kernel before them (qc-gpu-dependent-launch).
+        if (DictionaryAttr properties = object.getProperties())
+          if (properties.contains("qc.dependent_launch"))
+            images.push_back({2, image.arch, std::string()});
         if (image.kind == 1 && !ptxas.empty()) {
           std::string error;
           FailureOr<std::string> cubin =

@@ -40,7 +40,8 @@ namespace {
 /// in that qc-pack-weights layout first.
 void addFrontPasses(OpPassManager &pm, StringRef packLayout = "",
                     bool packedInt8Activations = false,
-                    bool hadamardKernel = false, bool int8Mma = false) {
+                    bool hadamardKernel = false, bool int8Mma = false,
+                    bool f16Products = false) {
   using namespace mlir::qc;
   // 0. Canonical scales (exact): BatchNorm and other constant per-channel
   // factors into the layers' weights; dequantize/quantize around qc.matmul
@@ -56,6 +57,7 @@ void addFrontPasses(OpPassManager &pm, StringRef packLayout = "",
   toLinalg.packedInt8Activations = packedInt8Activations;
   toLinalg.hadamardKernel = hadamardKernel;
   toLinalg.int8Mma = int8Mma;
+  toLinalg.f16Products = f16Products;
   pm.addPass(createConvertQCToLinalg(toLinalg));
   // uiN carries no information the lowered code needs (the ops that care
   // say unsigned themselves); make it signless so bitcasts fold away.
@@ -210,8 +212,10 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   // (a GEMV then moves half the bytes of one code per byte).
   // qc.hadamard as one generic that qc-map-to-gpu gives a kernel of its own;
   // W8A8 as the int8 tensor-core kernel's contraction.
+  // W4A16's activations as f16 in the float-times-int4 products.
   addFrontPasses(pm, "nibbles", /*packedInt8Activations=*/false,
-                 /*hadamardKernel=*/true, /*int8Mma=*/true);
+                 /*hadamardKernel=*/true, /*int8Mma=*/true,
+                 options.f16Products);
   // (Keeping the packed contractions' markers for qc-map-to-gpu.)
   pm.addPass(createQCFuseElementwise());
   pm.addPass(createCanonicalizerPass());
@@ -288,6 +292,8 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   GpuModuleToBinaryPassOptions binary;
   binary.compilationTarget = "isa";
   pm.addPass(createGpuModuleToBinaryPass(binary));
+  // Hopper: each kernel's launch overlaps the end of the one before it.
+  pm.addPass(createQCGPUDependentLaunch());
   if (options.stopAtPTX)
     return;
   QCGPUFatBinaryOptions fat;

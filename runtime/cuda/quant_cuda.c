@@ -87,6 +87,28 @@ enum {
   X(cuDeviceGetDefaultMemPool, CUresult, (CUmemoryPool *, CUdevice))           \
   X(cuMemPoolSetAttribute, CUresult, (CUmemoryPool, int, void *))
 
+/* Programmatic dependent launch (optional; CUDA 12 drivers, sm_90+). */
+typedef struct {
+  int id; /* CUlaunchAttributeID */
+  char pad[8 - sizeof(int)];
+  union {
+    char raw[64];
+    void *align;
+    int programmaticStreamSerializationAllowed;
+  } value;
+} CUlaunchAttribute;
+typedef struct {
+  unsigned gridDimX, gridDimY, gridDimZ, blockDimX, blockDimY, blockDimZ,
+      sharedMemBytes;
+  CUstream hStream;
+  CUlaunchAttribute *attrs;
+  unsigned numAttrs;
+} CUlaunchConfig;
+enum { CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION = 6 };
+typedef CUresult (*LaunchKernelEx)(const CUlaunchConfig *, CUfunction,
+                                   void **, void **);
+static LaunchKernelEx p_cuLaunchKernelEx;
+
 /* CUDA graphs (optional: without them every call runs its launches). */
 typedef struct CUgraph_st *CUgraph;
 typedef struct CUgraphExec_st *CUgraphExec;
@@ -220,6 +242,7 @@ static void initialize(void) {
   graphsAvailable = graphsAvailable && p_##name;
   QUANT_CUDA_GRAPH_FUNCTIONS(RESOLVE_OPTIONAL)
 #undef RESOLVE_OPTIONAL
+  p_cuLaunchKernelEx = (LaunchKernelEx)dlsym(handle, "cuLaunchKernelEx");
   const char *what = "cuInit";
   CUresult rc = p_cuInit(0);
   int count = 0, ordinal = 0;
@@ -302,24 +325,30 @@ static uint64_t readU64(const unsigned char *p) {
   return (uint64_t)readU32(p) | (uint64_t)readU32(p + 4) << 32;
 }
 
-/* The image of `data` to load on this device, or NULL with lastError set. */
-static const void *selectImage(const unsigned char *data) {
+/* The image of `data` to load on this device, or NULL with lastError set;
+   *waits: whether its kernels begin by waiting for the kernel before them
+   (an entry of kind 2 for its architecture, qc-gpu-dependent-launch). */
+static const void *selectImage(const unsigned char *data, int *waits) {
+  *waits = 0;
   if (memcmp(data, "QCFATBIN", 8) != 0)
     return data;
   uint32_t count = readU32(data + 8);
   int deviceArch = deviceMajor * 10 + deviceMinor;
   const void *best = NULL;
   int bestScore = -1;
+  uint32_t bestArch = 0;
   char archs[256] = "";
   for (uint32_t i = 0; i < count; ++i) {
     const unsigned char *entry = data + 12 + 24 * (size_t)i;
     uint32_t kind = readU32(entry), arch = readU32(entry + 4);
     uint64_t offset = readU64(entry + 8);
+    if (kind > 1)
+      continue; /* not an image */
     int specific = arch >= 1000; /* sm_90a: this exact architecture only */
     int base = (int)(specific ? arch - 1000 : arch);
     size_t used = strlen(archs);
     snprintf(archs + used, sizeof(archs) - used, "%s%s sm_%d%s",
-             i ? "," : "", kind == 0 ? "cubin" : "PTX", base,
+             used ? "," : "", kind == 0 ? "cubin" : "PTX", base,
              specific ? "a" : "");
     int score = -1;
     if (kind == 0 && base == deviceArch)
@@ -332,7 +361,13 @@ static const void *selectImage(const unsigned char *data) {
     if (score > bestScore) {
       bestScore = score;
       best = data + offset;
+      bestArch = arch;
     }
+  }
+  for (uint32_t i = 0; best && i < count; ++i) {
+    const unsigned char *entry = data + 12 + 24 * (size_t)i;
+    if (readU32(entry) == 2 && readU32(entry + 4) == bestArch)
+      *waits = 1;
   }
   if (!best && !failed) {
     setError(lastError,
@@ -346,15 +381,49 @@ static const void *selectImage(const unsigned char *data) {
 
 /*===--- What MLIR's GPU lowering calls -----------------------------------===*/
 
+/* Modules whose kernels wait for the kernel before them: those launch with
+   programmatic stream serialization (QUANT_CUDA_PDL=0 turns it off). */
+enum { kMaxWaitingModules = 16 };
+static void *waitingModules[kMaxWaitingModules];
+static pthread_mutex_t waitingLock = PTHREAD_MUTEX_INITIALIZER;
+
+static int dependentLaunchWanted(void) {
+  static int wanted = -1;
+  if (wanted < 0) {
+    const char *env = getenv("QUANT_CUDA_PDL");
+    wanted = !(env && strcmp(env, "0") == 0);
+  }
+  return wanted && p_cuLaunchKernelEx && profiling <= 0;
+}
+
+static int moduleWaits(void *module) {
+  int found = 0;
+  pthread_mutex_lock(&waitingLock);
+  for (int i = 0; i < kMaxWaitingModules && !found; ++i)
+    found = module && waitingModules[i] == module;
+  pthread_mutex_unlock(&waitingLock);
+  return found;
+}
+
 void *mgpuModuleLoad(void *data, size_t size) {
   (void)size;
   if (!ready())
     return NULL;
-  const void *image = selectImage((const unsigned char *)data);
+  int waits = 0;
+  const void *image = selectImage((const unsigned char *)data, &waits);
   CUmodule module = NULL;
   if (!image || check(p_cuModuleLoadData(&module, image), "cuModuleLoadData")) {
     memcpy(loadError, lastError, sizeof(loadError));
     return NULL;
+  }
+  if (waits) {
+    pthread_mutex_lock(&waitingLock);
+    for (int i = 0; i < kMaxWaitingModules; ++i)
+      if (!waitingModules[i]) {
+        waitingModules[i] = module;
+        break;
+      }
+    pthread_mutex_unlock(&waitingLock);
   }
   return module;
 }
@@ -370,6 +439,11 @@ static volatile unsigned moduleGeneration;
 
 void mgpuModuleUnload(void *module) {
   __sync_fetch_and_add(&moduleGeneration, 1);
+  pthread_mutex_lock(&waitingLock);
+  for (int i = 0; i < kMaxWaitingModules; ++i)
+    if (waitingModules[i] == module)
+      waitingModules[i] = NULL;
+  pthread_mutex_unlock(&waitingLock);
   if (module && p_cuModuleUnload)
     p_cuModuleUnload((CUmodule)module);
 }
@@ -446,6 +520,12 @@ static void nameKernel(void *function, const char *name) {
   pthread_mutex_unlock(&profileLock);
 }
 
+/* The function mgpuModuleGetFunction returned last on this thread (the
+   lowering asks for it just before each launch), and whether its module's
+   kernels wait for their predecessor. */
+static __thread void *lastFunction;
+static __thread int lastFunctionWaits;
+
 void *mgpuModuleGetFunction(void *module, const char *name) {
   CUfunction function = NULL;
   if (!module) {
@@ -472,12 +552,16 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
     const char *name;
     unsigned generation;
     CUfunction function;
+    int waits;
   } cache[kCache];
   size_t slot = (((uintptr_t)module >> 4) ^ ((uintptr_t)name >> 3)) % kCache;
   unsigned generation = moduleGeneration;
   if (cache[slot].module == module && cache[slot].name == name &&
-      cache[slot].generation == generation)
+      cache[slot].generation == generation) {
+    lastFunction = cache[slot].function;
+    lastFunctionWaits = cache[slot].waits;
     return cache[slot].function;
+  }
   if (check(p_cuModuleGetFunction(&function, (CUmodule)module, name),
             "cuModuleGetFunction"))
     return NULL;
@@ -486,6 +570,9 @@ void *mgpuModuleGetFunction(void *module, const char *name) {
   cache[slot].name = name;
   cache[slot].generation = generation;
   cache[slot].function = function;
+  cache[slot].waits = moduleWaits(module);
+  lastFunction = function;
+  lastFunctionWaits = cache[slot].waits;
   return function;
 }
 
@@ -505,11 +592,28 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     p_cuEventCreate(&stop, 0);
     p_cuEventRecord(start, (CUstream)launchStream);
   }
-  check(p_cuLaunchKernel((CUfunction)function, (unsigned)gridX,
-                         (unsigned)gridY, (unsigned)gridZ, (unsigned)blockX,
-                         (unsigned)blockY, (unsigned)blockZ, (unsigned)smem,
-                         (CUstream)launchStream, params, extra),
-        "cuLaunchKernel");
+  if (function == lastFunction && lastFunctionWaits &&
+      dependentLaunchWanted()) {
+    /* The kernel waits for its predecessor itself (griddepcontrol.wait):
+       its launch may overlap the predecessor's end. */
+    CUlaunchAttribute attribute;
+    memset(&attribute, 0, sizeof(attribute));
+    attribute.id = CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION;
+    attribute.value.programmaticStreamSerializationAllowed = 1;
+    CUlaunchConfig config = {(unsigned)gridX,  (unsigned)gridY,
+                             (unsigned)gridZ,  (unsigned)blockX,
+                             (unsigned)blockY, (unsigned)blockZ,
+                             (unsigned)smem,   (CUstream)launchStream,
+                             &attribute,       1};
+    check(p_cuLaunchKernelEx(&config, (CUfunction)function, params, extra),
+          "cuLaunchKernelEx");
+  } else {
+    check(p_cuLaunchKernel((CUfunction)function, (unsigned)gridX,
+                           (unsigned)gridY, (unsigned)gridZ, (unsigned)blockX,
+                           (unsigned)blockY, (unsigned)blockZ, (unsigned)smem,
+                           (CUstream)launchStream, params, extra),
+          "cuLaunchKernel");
+  }
   if (profiling > 0) {
     float ms = 0;
     p_cuEventRecord(stop, (CUstream)launchStream);
@@ -843,6 +947,52 @@ int32_t quant_cuda_copy(void *dst, const void *src, int64_t bytes) {
   return QUANT_OK;
 }
 
+/* The L2 flush's reader: every thread loads 16 bytes of the scratch
+   (ld.global.cg: through L2, not L1) and stores only if their XOR has a
+   value the 0x5a5a5a5a fill never gives, so the loads are not dead code.
+   PTX, compiled by the driver when first needed; NULL if that fails. */
+static const char flushPtx[] =
+    ".version 6.0\n"
+    ".target sm_50\n"
+    ".address_size 64\n"
+    ".visible .entry quant_l2_flush(.param .u64 base, .param .u64 count) {\n"
+    "  .reg .pred %p<3>;\n"
+    "  .reg .b32 %r<12>;\n"
+    "  .reg .b64 %rd<8>;\n"
+    "  ld.param.u64 %rd1, [base];\n"
+    "  ld.param.u64 %rd2, [count];\n"
+    "  mov.u32 %r1, %ctaid.x;\n"
+    "  mov.u32 %r2, %ntid.x;\n"
+    "  mov.u32 %r3, %tid.x;\n"
+    "  mul.wide.u32 %rd3, %r1, %r2;\n"
+    "  cvt.u64.u32 %rd4, %r3;\n"
+    "  add.u64 %rd3, %rd3, %rd4;\n"
+    "  setp.ge.u64 %p1, %rd3, %rd2;\n"
+    "  @%p1 ret;\n"
+    "  shl.b64 %rd5, %rd3, 4;\n"
+    "  add.u64 %rd6, %rd1, %rd5;\n"
+    "  ld.global.cg.v4.u32 {%r4, %r5, %r6, %r7}, [%rd6];\n"
+    "  xor.b32 %r8, %r4, %r5;\n"
+    "  xor.b32 %r9, %r6, %r7;\n"
+    "  xor.b32 %r10, %r8, %r9;\n"
+    "  setp.eq.u32 %p2, %r10, 0x1d2c3b4a;\n"
+    "  @%p2 st.global.u32 [%rd1], %r10;\n"
+    "  ret;\n"
+    "}\n";
+
+static CUfunction flushReader(void) {
+  static CUmodule module;
+  static CUfunction function;
+  static int tried;
+  if (!tried) {
+    tried = 1;
+    if (p_cuModuleLoadData(&module, flushPtx) != 0 ||
+        p_cuModuleGetFunction(&function, module, "quant_l2_flush") != 0)
+      function = NULL;
+  }
+  return function;
+}
+
 int32_t quant_cuda_time(int32_t (*run)(void *), void *arg, int32_t count,
                         int64_t flushBytes, float *milliseconds) {
   int32_t rc = QUANT_OK;
@@ -867,20 +1017,37 @@ int32_t quant_cuda_time(int32_t (*run)(void *), void *arg, int32_t count,
     scratch = 0;
     scratchBytes = 0;
     if (!check(p_cuMemAlloc_v2(&scratch, (size_t)flushBytes),
-               "cuMemAlloc (L2 flush)"))
+               "cuMemAlloc (L2 flush)") &&
+        !check(p_cuMemsetD32Async(scratch, 0x5a5a5a5a, (size_t)flushBytes / 4,
+                                  stream),
+               "cuMemsetD32Async (L2 flush)"))
       scratchBytes = flushBytes;
   }
+  CUfunction reader = flushBytes > 0 ? flushReader() : NULL;
   /* The calls are queued back to back (quant_cuda_end does not wait while
      deferSync is set), so each pair of events brackets the GPU's work for
      one call, not the host's time to issue it; only the last event is
      waited for. */
   for (int32_t i = 0; i < count && rc == QUANT_OK && !failed; ++i) {
-    if (flushBytes > 0 && scratch)
-      /* Overwrite the L2 cache (outside the events): no data of the model
-         stays cached from the previous call. */
-      check(p_cuMemsetD32Async(scratch, 0x5a5a5a5a, (size_t)flushBytes / 4,
-                               stream),
-            "cuMemsetD32Async (L2 flush)");
+    if (flushBytes > 0 && scratch) {
+      /* Replace the L2 cache's contents (outside the events): no data of
+         the model stays cached from the previous call. Reading the scratch
+         leaves only clean lines, which the call evicts for free; writing
+         it (the fallback when the reader does not load) leaves dirty ones,
+         whose write-back the call would pay (about 10 us on an H100). */
+      if (reader) {
+        CUdeviceptr base = scratch;
+        unsigned long long vectors = (unsigned long long)flushBytes / 16;
+        void *params[] = {&base, &vectors};
+        check(p_cuLaunchKernel(reader, (unsigned)((vectors + 255) / 256), 1, 1,
+                               256, 1, 1, 0, stream, params, NULL),
+              "cuLaunchKernel (L2 flush)");
+      } else {
+        check(p_cuMemsetD32Async(scratch, 0x5a5a5a5a, (size_t)flushBytes / 4,
+                                 stream),
+              "cuMemsetD32Async (L2 flush)");
+      }
+    }
     check(p_cuEventRecord(events[2 * i], stream), "cuEventRecord");
     deferSync = 1;
     rc = run(arg);

@@ -102,8 +102,16 @@ static cl::opt<int64_t> cudaMmaMinRows(
     "cuda-mma-min-rows",
     cl::desc("With --target=cuda: int4 (W4A16) and W8A8 matmuls with at "
              "least this many rows (tokens) run on the tensor-core kernels, "
-             "fewer on the GEMV mapping (default 9)"),
+             "fewer on the GEMV mapping (default 2 for int4, 9 for W8A8)"),
     cl::value_desc("rows"), cl::cat(category));
+
+static cl::opt<bool> cudaF32Products(
+    "cuda-f32-products",
+    cl::desc("With --target=cuda: W4A16 products on the GEMV mapping in f32, "
+             "exact as on the CPU (default: the activations rounded to f16 "
+             "and each 8 codes' products summed in f16 pairs, about 1e-3 of "
+             "the output's range, for fewer instructions per code)"),
+    cl::cat(category));
 
 static cl::opt<bool> parallel(
     "parallel",
@@ -416,6 +424,11 @@ static LogicalResult parseTarget(CompileOptions &options) {
           << "quant-compile: --cuda-mma-min-rows applies to --target=cuda\n";
       return failure();
     }
+    if (cudaF32Products.getNumOccurrences()) {
+      llvm::errs()
+          << "quant-compile: --cuda-f32-products applies to --target=cuda\n";
+      return failure();
+    }
     return success();
   }
   if (!value.consume_front("cuda")) {
@@ -457,6 +470,7 @@ static LogicalResult parseTarget(CompileOptions &options) {
     }
     options.gpuMmaMinRows = cudaMmaMinRows;
   }
+  options.gpuF32Products = cudaF32Products;
   if (options.emit == EmitKind::PTX && options.gpuChips.size() != 1) {
     llvm::errs() << "quant-compile: --emit=ptx writes one architecture's PTX; "
                     "name it (--target=cuda:sm_90a)\n";

@@ -214,6 +214,46 @@ static double halfValue(uint32_t bits) {
   return ((bits >> 15) ? -1.0 : 1.0) * std::ldexp(mantissa, exponent - 15);
 }
 
+/// Whether `v` is a normal binary16 value (at most 11 significant bits).
+static bool isHalf(double v) {
+  if (v == 0)
+    return true;
+  int exponent;
+  double mantissa = std::frexp(std::fabs(v), &exponent); // [0.5, 1)
+  double scaled = std::ldexp(mantissa, 11);
+  return scaled == std::floor(scaled) && exponent - 1 >= -14 &&
+         exponent - 1 <= 15;
+}
+
+// The GEMV's f16 expansion: pair · 1/16 + scaledOffset(offset) is
+// (u − offset)/16 with no rounding, for every code and every integer
+// offset of unsigned (zero point 0..15) and signed (8 + zero point 0..15)
+// codes: the product is a power-of-two scaling of an exact f16, and the
+// addend and the exact sum are f16 values, so the fma rounds nothing.
+// Both for nibbles 0 and 4 and, with `high`, for nibbles 1 and 5 (the
+// pair 1024 + 16u, scaled by 1/256).
+TEST(NibblePairF16, ScaledExpansionIsExact) {
+  for (bool highPair : {false, true})
+    for (uint32_t u = 0; u < 16; ++u) {
+      uint32_t codes = u | (15 - u) << 16;
+      uint32_t pair =
+          NibblePairF16::expand(highPair ? codes << 4 : codes, highPair);
+      double low = halfValue(pair & 0xFFFF), high = halfValue(pair >> 16);
+      double step = highPair ? 16.0 : 1.0;
+      EXPECT_EQ(low, 1024.0 + step * u);
+      EXPECT_EQ(high, 1024.0 + step * (15 - u));
+      for (int offset = 0; offset <= 23; ++offset) {
+        double addend = NibblePairF16::scaledOffset(float(offset), highPair);
+        EXPECT_TRUE(isHalf(addend)) << offset;
+        double product = low * NibblePairF16::scale(highPair);
+        EXPECT_TRUE(isHalf(product)) << u;
+        double sum = product + addend; // exact in double
+        EXPECT_TRUE(isHalf(sum)) << u << " " << offset;
+        EXPECT_EQ(sum, (double(u) - offset) / 16.0) << highPair;
+      }
+    }
+}
+
 // The tensor-core kernel's reading of nibbles words, through an emulation
 // of mma.sync m16n8k16 with the PTX ISA's fragment layouts (A: a0..a7 at row
 // g for a0, a1, a4, a5 and g + 8 for the others, column 2t + (i & 1) for

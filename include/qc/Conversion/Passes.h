@@ -84,6 +84,9 @@ struct LowerToCUDAOptions {
   /// qc-map-to-gpu's mma-min-rows (int8) and packed-mma-min-rows (int4).
   int64_t mmaMinRows = QCMapToGPUOptions().mmaMinRows;
   int64_t packedMmaMinRows = QCMapToGPUOptions().packedMmaMinRows;
+  /// Float activations times int4 words in f16 pairs (convert-qc-to-linalg
+  /// f16-products); false: the exact f32 body of the CPU.
+  bool f16Products = true;
   /// Stop after the device code is PTX (before qc-gpu-fat-binary), for
   /// --emit=ptx.
   bool stopAtPTX = false;

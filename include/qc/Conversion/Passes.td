@@ -87,6 +87,16 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "ModuleOp"> {
     body) with the weight as [N, K] (a [K, N] constant is transposed at
     compile time), marked `qc.int8_contraction`, into i32, then the scales
     in an element-wise epilogue.
+
+    With `f16-products` (the CUDA pipeline), the float-activation
+    contraction of nibbles words computes in f16 pairs: per word, one lop3
+    per two codes (i, i + 4) gives the f16 pair 1024 + u, one f16x2 fma
+    scales it to (u − offset)/16 exactly (numerics::NibblePairF16), the
+    activations' pairs are rounded to f16 and the word's products summed in
+    f16x2, and the sum of the two halves times 16 · the scale goes into the
+    f32 accumulator. The rounding of the activations and of the word's sum
+    to f16 is the numeric difference from the f32 body (about 1e-3 of the
+    output's range).
   }];
   let options = [
     Option<"packedInt8Activations", "packed-int8-activations", "bool",
@@ -100,11 +110,16 @@ def ConvertQCToLinalg : Pass<"convert-qc-to-linalg", "ModuleOp"> {
            "from the indices) instead of its butterfly stages">,
     Option<"int8Mma", "int8-mma", "bool", /*default=*/"false",
            "Lower W8A8 matmuls to the form of qc-map-to-gpu's int8 "
-           "tensor-core kernel (i8 codes, the weight as [N, K])">
+           "tensor-core kernel (i8 codes, the weight as [N, K])">,
+    Option<"f16Products", "f16-products", "bool", /*default=*/"false",
+           "Float activations times nibbles-packed int4 words in f16 pairs "
+           "(the activations rounded to f16, each word's 8 products summed "
+           "in f16x2, words in f32): fewer instructions for the GPU's GEMV">
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
-    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect"
   ];
 }
 
@@ -605,7 +620,7 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
       attributes are for `convert-parallel-loops-to-gpu`.
     - A packed int4 contraction (float activations times `nibbles` words,
       marked `qc.packed_contraction` by convert-qc-to-linalg) with at least
-      `packed-mma-min-rows` rows (static, default 9) runs on the tensor
+      `packed-mma-min-rows` rows (static, default 2) runs on the tensor
       cores: `mma.sync` m16n8k16 with f16 operands and f32 accumulators. A block of 8 warps
       computes 16 columns (2 tiles of 8) for up to 64 rows (4 tiles of 16;
       more rows take more blocks), its warps splitting K: warp w takes the
@@ -696,10 +711,10 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
            "Fewest rows (the activation's leading dimensions) for the int8 "
            "tensor-core kernel; fewer take the generic mapping">,
     Option<"packedMmaMinRows", "packed-mma-min-rows", "int64_t",
-           /*default=*/"9",
+           /*default=*/"2",
            "Fewest rows for the int4 tensor-core kernel; fewer take the "
            "GEMV mapping (on an H100, 8 rows on the kernel took a third of "
-           "the GEMV's time: 2 is the better default, see docs/gpu.md)">
+           "the GEMV's time, see docs/gpu.md)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
@@ -749,6 +764,29 @@ def QCDeviceGlobals : Pass<"qc-device-globals", "ModuleOp"> {
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
 }
 
+def QCGPUDependentLaunch : Pass<"qc-gpu-dependent-launch", "ModuleOp"> {
+  let summary = "Let each kernel start while the one before it finishes "
+                "(Hopper's programmatic dependent launch)";
+  let description = [{
+    After `gpu-module-to-binary`, in each PTX object of a `gpu.binary` whose
+    target is sm_90 or later, every kernel begins with
+    `griddepcontrol.launch_dependents` (the next kernel on the stream may
+    be launched as soon as every block of this one has started) and
+    `griddepcontrol.wait` (this kernel's threads go on only when the kernel
+    before it has finished and its writes are visible). The object gets
+    the property `qc.dependent_launch`, which qc-gpu-fat-binary records
+    for the runtime: it launches kernels of such an image with
+    `CU_LAUNCH_ATTRIBUTE_PROGRAMMATIC_STREAM_SERIALIZATION`, so that a
+    kernel's launch and the scheduling of its blocks overlap the end of
+    the previous kernel. Since the wait comes before any other
+    instruction, no kernel reads or writes memory before its predecessor
+    is done: the order of the work is the stream's order, as without the
+    attribute. Objects for older chips (and cubin objects) are left as
+    they are, and so are kernels already waiting.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect"];
+}
+
 def QCGPUFatBinary : Pass<"qc-gpu-fat-binary", "ModuleOp"> {
   let summary = "Merge the objects of each gpu.binary into one loadable image";
   let description = [{
@@ -761,7 +799,11 @@ def QCGPUFatBinary : Pass<"qc-gpu-fat-binary", "ModuleOp"> {
     newest PTX the device can compile (sm_80 PTX serves Ampere, Ada and
     Hopper). With `ptxas`, each PTX is also compiled into a cubin for its
     chip (a ptxas failure is an error naming the chip). Binaries with one object are packed the same way, so the
-    runtime can name what a model was built for when nothing fits.
+    runtime can name what a model was built for when nothing fits. A PTX
+    object with the property `qc.dependent_launch`
+    (qc-gpu-dependent-launch) adds an entry of kind 2 and no bytes for its
+    architecture: that architecture's images wait for their predecessor
+    in their kernels (runtimes that predate it skip the entry).
   }];
   let options = [
     Option<"ptxas", "ptxas", "std::string", /*default=*/"\"\"",

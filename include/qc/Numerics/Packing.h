@@ -139,13 +139,35 @@ struct MmaNibbles {
 /// half, giving the f16 pair (1024 + u0, 1024 + u4), exactly; subtracting
 /// 1024 + offset (an integer) leaves u − offset, exactly (f16 holds every
 /// integer up to 2048).
+///
+/// The GEMV scales instead of subtracting: one f16x2 fma, pair · 1/16 −
+/// (1024 + offset)/16, gives (u − offset)/16, also exactly (every operand
+/// and the result need at most 11 significant bits), so that its products
+/// with f16 activations stay 16 times further from f16's overflow. The
+/// nibbles one place higher (mask kHighMask: nibbles 1 and 5) need no
+/// shift: they give 1024 + 16u, and · 1/256 − (1024 + 16 · offset)/256 is
+/// (u − offset)/16 as well; so a word's four pairs take one shift (by 8).
 struct NibblePairF16 {
   static constexpr uint32_t kMask = 0x000F000F;
   static constexpr uint32_t kExponent = 0x64006400; // 1024.0 in both halves
   static constexpr float kBase = 1024.0f;
-  /// The two halves' bits of the pair expanded from `source`.
-  static uint32_t expand(uint32_t source) {
-    return (source & kMask) | kExponent;
+  static constexpr float kSixteenth = 0.0625f;
+  static constexpr uint32_t kHighMask = 0x00F000F0;
+  /// The two halves' bits of the pair expanded from `source` (from its
+  /// nibbles 1 and 5 with `high`).
+  static uint32_t expand(uint32_t source, bool high = false) {
+    return (source & (high ? kHighMask : kMask)) | kExponent;
+  }
+  /// The factor of the scaling fma: 1/16, or 1/256 for a high pair.
+  static float scale(bool high = false) {
+    return high ? kSixteenth * kSixteenth : kSixteenth;
+  }
+  /// The addend of the scaling fma for an integer `offset` (the zero point,
+  /// + 8 for signed codes): −(1024 + offset)/16, or −(1024 + 16 · offset)
+  /// /256 for a high pair.
+  static float scaledOffset(float offset, bool high = false) {
+    return high ? -(kBase + 16 * offset) * scale(true)
+                : -(kBase + offset) * kSixteenth;
   }
 };
 

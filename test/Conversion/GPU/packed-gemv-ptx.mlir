@@ -9,6 +9,9 @@
 // RUN: quant-compile %s --target=cuda:sm_90a --emit=ptx -o %t/gemv.ptx
 // RUN: FileCheck %s < %t/gemv.ptx
 // CHECK: .visible .entry
+// Each kernel first waits for the one before it (qc-gpu-dependent-launch).
+// CHECK: griddepcontrol.launch_dependents;
+// CHECK-NEXT: griddepcontrol.wait;
 // CHECK: ld.global.v4.b32
 // CHECK: lop3.b32 {{.*}}, 0xEA;
 // CHECK-NOT: cvt.rn.f32.s32

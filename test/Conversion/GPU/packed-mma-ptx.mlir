@@ -1,5 +1,5 @@
 // The tensor-core W4A16 kernel of --target=cuda (qc-map-to-gpu, mma=true):
-// a packed int4 contraction with at least 9 rows runs mma.sync m16n8k16 on
+// a packed int4 contraction with at least 2 rows runs mma.sync m16n8k16 on
 // f16 operands with f32 accumulators. Each thread loads its columns' words
 // and its activations in 128-bit loads, rounds the activations to f16 (two
 // per cvt), and expands two codes per lop3 into an f16 pair from which one
@@ -7,8 +7,8 @@
 // The 8 warps of a block split K: their partial sums meet in shared memory
 // after a barrier. 40 columns are not a multiple of the block's 16, 16 rows
 // one tile: 2 column tiles x 8 k-steps x 2 chunks per step = 32 mma.sync.
-// With 8 rows the GEMV mapping stays (no mma.sync), unless
-// --cuda-mma-min-rows=1.
+// One row keeps the GEMV mapping (no mma.sync), and so do 8 with
+// --cuda-mma-min-rows=9; 8 rows take the kernel by default.
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: quant-compile %s --target=cuda:sm_90a --emit=ptx -o %t/mma.ptx
 // RUN: FileCheck %s < %t/mma.ptx
@@ -25,15 +25,18 @@
 // CHECK: bar.sync 0;
 // CHECK: ld.shared.b32
 // CHECK: ret;
-// RUN: sed 's/16x256xf32/8x256xf32/g; s/16x40xf32/8x40xf32/g' %s > %t/gemv.mlir
+// RUN: sed 's/16x256xf32/1x256xf32/g; s/16x40xf32/1x40xf32/g' %s > %t/gemv.mlir
 // RUN: quant-compile %t/gemv.mlir --target=cuda:sm_90a --emit=ptx -o %t/gemv.ptx
 // RUN: FileCheck %s --check-prefix=GEMV < %t/gemv.ptx
+// RUN: sed 's/16x256xf32/8x256xf32/g; s/16x40xf32/8x40xf32/g' %s > %t/rows8.mlir
+// RUN: quant-compile %t/rows8.mlir --target=cuda:sm_90a --cuda-mma-min-rows=9 --emit=ptx -o %t/gemv8.ptx
+// RUN: FileCheck %s --check-prefix=GEMV < %t/gemv8.ptx
 // GEMV: .visible .entry
 // GEMV-NOT: mma.sync
-// With --cuda-mma-min-rows=1, 8 rows take the kernel too: the second half
-// of the tile (rows 8..15) is zero, so only the first half's activations
-// are loaded (4 words x 2 quarters x 2 chunks, and 4 word runs).
-// RUN: quant-compile %t/gemv.mlir --target=cuda:sm_90a --cuda-mma-min-rows=1 --emit=ptx -o %t/mma8.ptx
+// 8 rows: the second half of the tile (rows 8..15) is zero, so only the
+// first half's activations are loaded (4 words x 2 quarters x 2 chunks,
+// and 4 word runs).
+// RUN: quant-compile %t/rows8.mlir --target=cuda:sm_90a --emit=ptx -o %t/mma8.ptx
 // RUN: FileCheck %s --check-prefix=MMA8 < %t/mma8.ptx
 // MMA8: .visible .entry
 // MMA8-COUNT-20: ld.global.v4.b32
@@ -42,6 +45,7 @@
 // RUN: quant-compile %s --target=cuda:sm_80 --emit=ptx -o %t/mma80.ptx
 // RUN: FileCheck %s --check-prefix=SM80 < %t/mma80.ptx
 // SM80: .target sm_80
+// SM80-NOT: griddepcontrol
 // SM80: mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/mma.ptx -o %t/mma.cubin %}
 // RUN: %if ptxas %{ %ptxas -arch=sm_80 %t/mma80.ptx -o %t/mma80.cubin %}
