@@ -182,12 +182,16 @@ static __thread int callGraphable;
 static __thread Graph *callGraph;
 static __thread int graphMode;
 
+/* A feature that the environment variable `name` turns off with "0". */
+static int enabledUnlessZero(const char *name) {
+  const char *env = getenv(name);
+  return !(env && strcmp(env, "0") == 0);
+}
+
 static int graphsWanted(void) {
   static int wanted = -1;
-  if (wanted < 0) {
-    const char *env = getenv("QUANT_CUDA_GRAPHS");
-    wanted = !(env && strcmp(env, "0") == 0);
-  }
+  if (wanted < 0)
+    wanted = enabledUnlessZero("QUANT_CUDA_GRAPHS");
   return wanted && graphsAvailable && profiling <= 0;
 }
 
@@ -387,13 +391,14 @@ enum { kMaxWaitingModules = 16 };
 static void *waitingModules[kMaxWaitingModules];
 static pthread_mutex_t waitingLock = PTHREAD_MUTEX_INITIALIZER;
 
+static volatile int dependentLaunchOff; /* the driver refused it once */
+
 static int dependentLaunchWanted(void) {
   static int wanted = -1;
-  if (wanted < 0) {
-    const char *env = getenv("QUANT_CUDA_PDL");
-    wanted = !(env && strcmp(env, "0") == 0);
-  }
-  return wanted && p_cuLaunchKernelEx && profiling <= 0;
+  if (wanted < 0)
+    wanted = enabledUnlessZero("QUANT_CUDA_PDL");
+  return wanted && !dependentLaunchOff && p_cuLaunchKernelEx &&
+         profiling <= 0;
 }
 
 static int moduleWaits(void *module) {
@@ -592,6 +597,7 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
     p_cuEventCreate(&stop, 0);
     p_cuEventRecord(start, (CUstream)launchStream);
   }
+  int launched = 0;
   if (function == lastFunction && lastFunctionWaits &&
       dependentLaunchWanted()) {
     /* The kernel waits for its predecessor itself (griddepcontrol.wait):
@@ -605,15 +611,19 @@ void mgpuLaunchKernel(void *function, intptr_t gridX, intptr_t gridY,
                              (unsigned)blockY, (unsigned)blockZ,
                              (unsigned)smem,   (CUstream)launchStream,
                              &attribute,       1};
-    check(p_cuLaunchKernelEx(&config, (CUfunction)function, params, extra),
-          "cuLaunchKernelEx");
-  } else {
+    launched =
+        p_cuLaunchKernelEx(&config, (CUfunction)function, params, extra) == 0;
+    /* Not accepted: launch the usual way from now on (the kernels' waits
+       then return at once). */
+    if (!launched)
+      dependentLaunchOff = 1;
+  }
+  if (!launched)
     check(p_cuLaunchKernel((CUfunction)function, (unsigned)gridX,
                            (unsigned)gridY, (unsigned)gridZ, (unsigned)blockX,
                            (unsigned)blockY, (unsigned)blockZ, (unsigned)smem,
                            (CUstream)launchStream, params, extra),
           "cuLaunchKernel");
-  }
   if (profiling > 0) {
     float ms = 0;
     p_cuEventRecord(stop, (CUstream)launchStream);
