@@ -193,7 +193,7 @@ PY
     "$build/bin/quant-compile" "$dir/$model" $flags --target=cuda \
       --emit=shared --name model -o "$c/libmodel.so"
     # The CPU build without the flags that only --target=cuda takes.
-    cpu_flags=$(sed 's/--cuda-[a-z-]*=[^ ]*//g' <<<"$flags")
+    cpu_flags=$(sed -E 's/--cuda-[a-z0-9-]+(=[^ ]*)?//g' <<<"$flags")
     # shellcheck disable=SC2086
     "$build/bin/quant-compile" "$dir/$model" $cpu_flags --parallel=false \
       --emit=shared --name cpu -o "$c/libcpu.so"
@@ -261,6 +261,11 @@ run() {
 case $mode in
 prepare) prepare ;;
 run) run ;;
-check) prepare && run ;;
+# (prepare as a command of its own, so that set -e stops at a failing
+# compile: on the left of && it would not, and run would then skip.)
+check)
+  prepare
+  run
+  ;;
 *) echo "usage: gpu-tests.sh prepare|run|check DIR" >&2; exit 2 ;;
 esac

@@ -602,6 +602,11 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     // element is loaded once for all of them (LLVM merges the identical
     // loads); one row per warp re-reads the activation from cache for every
     // output, which outweighs the weight stream at 4 bits.
+    // (Measured on the H100, W4A16 at M = 1, docs/gpu.md: 8 rows per warp
+    // where there are many (28672 x 8192: 0.068 ms against 0.086 with 4;
+    // 14336 x 4096: 0.023 against 0.028), 4 where there are fewer (4096 x
+    // 4096: 0.0157 with 8 against 0.0148).)
+    constexpr int64_t kManyRows = 12288;
     int64_t rows = 1;
     if (lanes > 1 && r >= 1) {
       bool shared = false;
@@ -613,8 +618,10 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       std::optional<int64_t> outer = getConstantIntValue(ranges[r - 1].size);
       if (shared && op.getMatchingIndexingMap(largest).isFunctionOfDim(r - 1) &&
           outer)
-        rows = *outer % 4 == 0 ? 4 : *outer % 2 == 0 ? 2 : 1;
-
+        rows = *outer % 8 == 0 && *outer >= kManyRows ? 8
+               : *outer % 4 == 0                      ? 4
+               : *outer % 2 == 0                      ? 2
+                                                      : 1;
     }
     // The extents of the points a warp iterates: the parallel loops, the
     // innermost one in blocks of `rows`.
@@ -760,11 +767,15 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     // lane and iteration, each run (and row) into its own accumulator, so
     // that several loads are in flight per lane (one load per lane at a
     // time cannot cover the memory latency).
-    // (Measured on the H100, W4A16 M = 1: 4 rows × 2 runs of 4 words per
-    // lane beat 8 rows × 1 run on N = 4096, which has few warps; the same on
-    // N = 28672.)
-    const int64_t kUnroll = vector > 1 ? std::max<int64_t>(2, 4 / rows)
-                                       : std::max<int64_t>(1, 8 / rows);
+    // Four runs where 4 rows per warp give few warps and the rows are long
+    // enough for them (4096 x 4096: 0.0123 ms against 0.0148 with two; with
+    // many warps two are better: 28672 x 8192, 4 rows, 0.100 against 0.086).
+    std::optional<int64_t> reach = getConstantIntValue(ranges[r].size);
+    const int64_t kUnroll =
+        vector > 1 ? (rows == 4 && reach && *reach >= kWarp * vector * 4
+                          ? 4
+                          : std::max<int64_t>(2, 4 / rows))
+                   : std::max<int64_t>(1, 8 / rows);
     Value extent = value(ranges[r].size);
     Value span = arith::ConstantIndexOp::create(rewriter, loc,
                                                 kWarp * vector * kUnroll);
