@@ -481,7 +481,7 @@ LowerToCUDAOptions cudaLoweringOptions(const CompileOptions &options) {
     lowering.mmaMinRows = options.gpuMmaMinRows;
     lowering.packedMmaMinRows = options.gpuMmaMinRows;
   }
-  lowering.f16Products = !options.gpuF32Products;
+  lowering.f16Products = options.gpuF16Products;
   lowering.optLevel = std::max(options.optLevel, 1u);
   lowering.stopAtPTX = options.emit == EmitKind::PTX;
   return lowering;

@@ -212,7 +212,7 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   // (a GEMV then moves half the bytes of one code per byte).
   // qc.hadamard as one generic that qc-map-to-gpu gives a kernel of its own;
   // W8A8 as the int8 tensor-core kernel's contraction.
-  // W4A16's activations as f16 in the float-times-int4 products.
+  // W4A16's activations as f16 in the float-times-int4 products, if asked.
   addFrontPasses(pm, "nibbles", /*packedInt8Activations=*/false,
                  /*hadamardKernel=*/true, /*int8Mma=*/true,
                  options.f16Products);

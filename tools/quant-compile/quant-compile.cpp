@@ -105,12 +105,13 @@ static cl::opt<int64_t> cudaMmaMinRows(
              "fewer on the GEMV mapping (default 2 for int4, 9 for W8A8)"),
     cl::value_desc("rows"), cl::cat(category));
 
-static cl::opt<bool> cudaF32Products(
-    "cuda-f32-products",
-    cl::desc("With --target=cuda: W4A16 products on the GEMV mapping in f32, "
-             "exact as on the CPU (default: the activations rounded to f16 "
-             "and each 8 codes' products summed in f16 pairs, about 1e-3 of "
-             "the output's range, for fewer instructions per code)"),
+static cl::opt<bool> cudaF16Products(
+    "cuda-f16-products",
+    cl::desc("With --target=cuda: W4A16 products on the GEMV mapping in f16 "
+             "pairs (the activations rounded to f16, each 8 codes' products "
+             "summed in f16x2; about 1e-3 of the output's range; fewer "
+             "instructions, not faster on an H100 so far). Default: f32, "
+             "exact as on the CPU"),
     cl::cat(category));
 
 static cl::opt<bool> parallel(
@@ -424,9 +425,9 @@ static LogicalResult parseTarget(CompileOptions &options) {
           << "quant-compile: --cuda-mma-min-rows applies to --target=cuda\n";
       return failure();
     }
-    if (cudaF32Products.getNumOccurrences()) {
+    if (cudaF16Products.getNumOccurrences()) {
       llvm::errs()
-          << "quant-compile: --cuda-f32-products applies to --target=cuda\n";
+          << "quant-compile: --cuda-f16-products applies to --target=cuda\n";
       return failure();
     }
     return success();
@@ -470,7 +471,7 @@ static LogicalResult parseTarget(CompileOptions &options) {
     }
     options.gpuMmaMinRows = cudaMmaMinRows;
   }
-  options.gpuF32Products = cudaF32Products;
+  options.gpuF16Products = cudaF16Products;
   if (options.emit == EmitKind::PTX && options.gpuChips.size() != 1) {
     llvm::errs() << "quant-compile: --emit=ptx writes one architecture's PTX; "
                     "name it (--target=cuda:sm_90a)\n";
