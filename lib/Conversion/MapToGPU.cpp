@@ -593,19 +593,20 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     auto value = [&](OpFoldResult ofr) {
       return getValueOrCreateConstantIndexOp(rewriter, loc, ofr);
     };
-    if (std::optional<int64_t> extent = getConstantIntValue(ranges[r].size))
-      if (lanes > 1 && *extent < 2 * kWarp)
-        return failure(); // short rows: one thread per output is as good
+    // The reduction's length, when static.
+    std::optional<int64_t> rowLength = getConstantIntValue(ranges[r].size);
+    if (rowLength && lanes > 1 && *rowLength < 2 * kWarp)
+      return failure(); // short rows: one thread per output is as good
     // Rows per warp: a GEMV's warp computes `rows` adjacent outputs along
     // the innermost parallel loop when the largest input varies along it
     // and another input (the activation) does not, so each activation
     // element is loaded once for all of them (LLVM merges the identical
     // loads); one row per warp re-reads the activation from cache for every
     // output, which outweighs the weight stream at 4 bits.
-    // (Measured on the H100, W4A16 at M = 1, docs/gpu.md: 8 rows per warp
-    // where there are many (28672 x 8192: 0.068 ms against 0.086 with 4;
-    // 14336 x 4096: 0.023 against 0.028), 4 where there are fewer (4096 x
-    // 4096: 0.0157 with 8 against 0.0148).)
+    // (Measured on the H100, W4A16 at M = 1 with the f16-pair body,
+    // docs/gpu.md: 8 rows per warp where there are many (28672 x 8192:
+    // 0.068 ms against 0.086 with 4; 14336 x 4096: 0.023 against 0.028), 4
+    // where there are fewer (4096 x 4096: 0.0157 with 8 against 0.0148).)
     constexpr int64_t kManyRows = 12288;
     int64_t rows = 1;
     if (lanes > 1 && r >= 1) {
@@ -710,11 +711,10 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     if (lanes > 1 && largest &&
         getElementTypeOrSelf(largest->get().getType())
                 .getIntOrFloatBitWidth() <= 32)
-      if (std::optional<int64_t> e = getConstantIntValue(ranges[r].size))
-        if (*e % 4 == 0 && *e >= 4 * kWarp) {
-          assumeAligned(rewriter, op, aligned);
-          vector = 4;
-        }
+      if (rowLength && *rowLength % 4 == 0 && *rowLength >= 4 * kWarp) {
+        assumeAligned(rewriter, op, aligned);
+        vector = 4;
+      }
     auto loadAt = [&](OpBuilder &b, OpOperand *operand,
                       ArrayRef<Value> at) -> Value {
       AffineMap map = op.getMatchingIndexingMap(operand);
@@ -770,12 +770,11 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     // Four runs where 4 rows per warp give few warps and the rows are long
     // enough for them (4096 x 4096: 0.0123 ms against 0.0148 with two; with
     // many warps two are better: 28672 x 8192, 4 rows, 0.100 against 0.086).
-    std::optional<int64_t> reach = getConstantIntValue(ranges[r].size);
-    const int64_t kUnroll =
-        vector > 1 ? (rows == 4 && reach && *reach >= kWarp * vector * 4
-                          ? 4
-                          : std::max<int64_t>(2, 4 / rows))
-                   : std::max<int64_t>(1, 8 / rows);
+    bool longRows = rowLength && *rowLength >= kWarp * vector * 4;
+    const int64_t kUnroll = vector > 1 ? (rows == 4 && longRows
+                                              ? 4
+                                              : std::max<int64_t>(2, 4 / rows))
+                                       : std::max<int64_t>(1, 8 / rows);
     Value extent = value(ranges[r].size);
     Value span = arith::ConstantIndexOp::create(rewriter, loc,
                                                 kWarp * vector * kUnroll);
