@@ -47,9 +47,9 @@ struct CompileOptions {
   /// mapping. 0: qc-map-to-gpu's defaults (packed-mma-min-rows for int4,
   /// mma-min-rows for W8A8).
   int64_t gpuMmaMinRows = 0;
-  /// W4A16 products on the GPU in f16 pairs instead of f32 (exact, as on
-  /// the CPU).
-  bool gpuF16Products = false;
+  /// W4A16 products of the GEMV in f16 pairs (the default: faster on an
+  /// H100); false: in f32, exact as on the CPU.
+  bool gpuF16Products = true;
   bool isCuda() const { return !gpuChips.empty(); }
   /// Large constants go to this file instead of the object (see
   /// qc-externalize-weights); empty: all in the object.
