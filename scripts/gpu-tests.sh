@@ -23,7 +23,9 @@
 # stride 7 (the one-kernel transform), and the decoder with --rotate (online
 # Hadamards before the down projections), W8A8 on the int8 tensor-core
 # kernel (the 37-token decoder, and one MatMul whose outputs must match to
-# the last bit). Tolerances: the GPU sums in another order than the CPU
+# the last bit), the row kernels, and attention's probabilities times V at
+# one token (a warp per 4 outputs, V read across the lanes' rows).
+# Tolerances: the GPU sums in another order than the CPU
 # (float reductions), so outputs agree to rounding, not bit for bit; the
 # tensor-core kernel (int4 products of 2 rows or more) and the GEMV (its
 # f16-pair body, the default) round the activations to f16
@@ -58,6 +60,7 @@ nbits-m5-mma|nbits-m5.onnx||2e-2|1e-2
 nbits-m1|nbits-m1.onnx|--cuda-f16-products=false|1e-4|1e-5
 nbits-m1-f16|nbits-m1.onnx||2e-2|1e-2
 rows|rows.mlir||1e-4|1e-5
+attention-values|attention.onnx||1e-4|1e-5
 CASES
 }
 
@@ -171,6 +174,24 @@ for rows in (5, 1):
     onnx.save(m, d + "/nbits-m%d.onnx" % rows)
     np.save(d + "/nbits-m%d.x.npy" % rows,
             rng_n.standard_normal((rows, k)).astype(np.float32))
+# Attention's probabilities times V at one token over 129 positions, 32
+# heads of 64 ([32, 1, 129] x [32, 129, 64], the probabilities a sum of V
+# here): few outputs over long rows, V along another loop than the
+# reduction: a warp per 4 outputs with strided lanes (MapToGPU's
+# kFewOutputs).
+h = onnx.helper
+g = h.make_graph(
+    [h.make_node("ReduceSum", ["v", "axes"], ["s"], keepdims=1),
+     h.make_node("Transpose", ["s"], ["p"], perm=[0, 2, 1]),
+     h.make_node("MatMul", ["p", "v"], ["y"])], "attention",
+    [h.make_tensor_value_info("v", onnx.TensorProto.FLOAT, [32, 129, 64])],
+    [h.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [32, 1, 64])],
+    [onnx.numpy_helper.from_array(np.array([2], dtype=np.int64), "axes")])
+m = h.make_model(g, opset_imports=[h.make_opsetid("", 17)])
+m.ir_version = 8
+onnx.save(m, d + "/attention.onnx")
+np.save(d + "/attention.x.npy",
+        np.random.default_rng(6).standard_normal((32, 129, 64)).astype(np.float32) / 8)
 for name in ("llama", "prefill"):
     m = onnx.load(d + "/" + name + "/model.onnx", load_external_data=False)
     shape = [x.dim_value for x in m.graph.input[0].type.tensor_type.shape.dim]
@@ -185,6 +206,7 @@ PY
     prefill*) input=prefill.x.npy ;;
     hadamard*) input=hadamard.x.npy ;;
     rows*) input=rows.x.npy ;;
+    attention*) input=attention.x.npy ;;
     w8a8*) input=w8a8.x.npy ;;
     nbits-m5*) input=nbits-m5.x.npy ;;
     nbits-m1*) input=nbits-m1.x.npy ;;

@@ -505,7 +505,9 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
   /// the reduction (a GEMV with an [N, K] weight, a softmax or norm over
   /// rows): one
   /// warp per output point, lanes striding the reduction, a shuffle tree to
-  /// combine; fails for other shapes and short rows. lanes = 1: one thread
+  /// combine; also for other shapes when they have few outputs and long
+  /// rows (see kFewOutputs); fails for the rest and short rows. lanes = 1:
+  /// one thread
   /// per output point (adjacent points on adjacent threads, so a [K, N]
   /// weight is read coalesced along n). Either way each thread accumulates
   /// in registers, with 8 independent accumulators.
@@ -548,6 +550,11 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     const int64_t kWarp = lanes, kWarpsPerBlock = 256 / lanes;
     // Blocks that fill an H100 (two per SM).
     constexpr int64_t kFillBlocks = 264;
+    // Outputs below which one thread each leaves most of an H100 idle
+    // (fewer than 64 blocks of 256 threads), and the reductions long enough
+    // to give a warp each instead where the lanes' loads are strided.
+    constexpr int64_t kFewOutputs = 16384, kLongRow = 64;
+    constexpr int64_t kSmallOperandBytes = 8 << 20;
     SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
     unsigned numLoops = iterators.size();
     if (numLoops < 1 || op.getNumDpsInits() != 1 ||
@@ -585,8 +592,6 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
         if (auto last = dyn_cast<AffineDimExpr>(map.getResults().back()))
           contiguous = last.getPosition() == r;
     }
-    if (lanes > 1 && !contiguous)
-      return failure();
     Location loc = op.getLoc();
     SmallVector<Range, 4> ranges =
         cast<linalg::LinalgOp>(op.getOperation()).createLoopRanges(rewriter, loc);
@@ -597,6 +602,33 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     std::optional<int64_t> rowLength = getConstantIntValue(ranges[r].size);
     if (rowLength && lanes > 1 && *rowLength < 2 * kWarp)
       return failure(); // short rows: one thread per output is as good
+    // A reduction whose largest input runs along another loop (attention's
+    // probabilities times V, [heads, t, d] summed over t) takes a warp per
+    // output too when one thread per output would leave the GPU nearly
+    // idle: few outputs (a decoder's 32 heads x 64: 8 blocks of 256
+    // threads, each thread a walk of the whole row) over long rows, and a
+    // largest input small enough to sit in L2 (a key/value cache just
+    // written; not a float model's [K, N] weight streamed from memory,
+    // which the lanes' strided loads, a sector each, would read at half
+    // its speed).
+    if (lanes > 1 && !contiguous) {
+      if (!largest)
+        return failure();
+      auto largestType = cast<MemRefType>(largest->get().getType());
+      if (!largestType.hasStaticShape() ||
+          largestSize * largestType.getElementTypeBitWidth() / 8 >
+              kSmallOperandBytes)
+        return failure();
+      std::optional<int64_t> outputs = 1;
+      for (unsigned d = 0; d < r && outputs; ++d) {
+        std::optional<int64_t> extent = getConstantIntValue(ranges[d].size);
+        outputs = extent ? std::optional<int64_t>(*outputs * *extent)
+                         : std::nullopt;
+      }
+      if (!outputs || !rowLength || *outputs >= kFewOutputs ||
+          *rowLength < kLongRow)
+        return failure();
+    }
     // Rows per warp: a GEMV's warp computes `rows` adjacent outputs along
     // the innermost parallel loop when the largest input varies along it
     // and another input (the activation) does not, so each activation
@@ -708,7 +740,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     // move in 16-byte loads.
     int64_t vector = 1;
     DenseMap<Value, Value> aligned;
-    if (lanes > 1 && largest &&
+    if (lanes > 1 && largest && contiguous &&
         getElementTypeOrSelf(largest->get().getType())
                 .getIntOrFloatBitWidth() <= 32)
       if (rowLength && *rowLength % 4 == 0 && *rowLength >= 4 * kWarp) {

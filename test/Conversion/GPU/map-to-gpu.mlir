@@ -276,15 +276,80 @@ func.func @gemv_offset(%x: memref<1x256xf32>, %w: memref<8x256xf32, strided<[256
 // CHECK: %[[MAIN:.*]]:8 = scf.for {{.*}} step %c8
 // CHECK-NOT: gpu.shuffle
 // CHECK: return
-func.func @gemv_columns(%x: memref<1x256xf32>, %w: memref<256x100xf32>, %y: memref<1x100xf32>) {
+func.func @gemv_columns(%x: memref<1x256xf32>, %w: memref<256x16384xf32>, %y: memref<1x16384xf32>) {
   linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
                                    affine_map<(m, n, k) -> (k, n)>,
                                    affine_map<(m, n, k) -> (m, n)>],
                   iterator_types = ["parallel", "parallel", "reduction"]}
-      ins(%x, %w : memref<1x256xf32>, memref<256x100xf32>) outs(%y : memref<1x100xf32>) {
+      ins(%x, %w : memref<1x256xf32>, memref<256x16384xf32>) outs(%y : memref<1x16384xf32>) {
   ^bb0(%a: f32, %b: f32, %acc: f32):
     %p = arith.mulf %a, %b : f32
     %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// Few outputs over long rows whose largest input runs along another loop
+// (a decoder's attention: probabilities [32, 1, 129] times V [32, 129, 64],
+// summed over the 129 positions): one thread per output would be 2048
+// threads, so a warp per 4 adjacent outputs instead (512 warps, one per
+// block), its lanes striding the positions, a shuffle tree to combine; no
+// 16-byte runs along the reduction (V's positions are 64 floats apart).
+// CHECK-LABEL: func.func @attention_values
+// CHECK: gpu.launch blocks({{.*}}) threads({{.*}}) in ({{.*}} = %c32{{(_[0-9]+)?}},
+// CHECK-NOT: memref.assume_alignment
+// CHECK: scf.for
+// CHECK-COUNT-5: gpu.shuffle xor
+func.func @attention_values(%p: memref<32x1x129xf32>, %v: memref<32x129x64xf32>, %y: memref<32x1x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(h, m, d, t) -> (h, m, t)>,
+                                   affine_map<(h, m, d, t) -> (h, t, d)>,
+                                   affine_map<(h, m, d, t) -> (h, m, d)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : memref<32x1x129xf32>, memref<32x129x64xf32>) outs(%y : memref<32x1x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %q = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %q : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
+// The same over 63 positions (rows shorter than 64: one thread per output),
+// and with many outputs (512 heads: one thread each).
+// CHECK-LABEL: func.func @attention_values_short
+// CHECK-NOT: gpu.shuffle
+// CHECK: return
+func.func @attention_values_short(%p: memref<32x1x63xf32>, %v: memref<32x63x64xf32>, %y: memref<32x1x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(h, m, d, t) -> (h, m, t)>,
+                                   affine_map<(h, m, d, t) -> (h, t, d)>,
+                                   affine_map<(h, m, d, t) -> (h, m, d)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : memref<32x1x63xf32>, memref<32x63x64xf32>) outs(%y : memref<32x1x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %q = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %q : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// CHECK-LABEL: func.func @attention_values_many
+// CHECK-NOT: gpu.shuffle
+// CHECK: return
+func.func @attention_values_many(%p: memref<512x1x129xf32>, %v: memref<512x129x64xf32>, %y: memref<512x1x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(h, m, d, t) -> (h, m, t)>,
+                                   affine_map<(h, m, d, t) -> (h, t, d)>,
+                                   affine_map<(h, m, d, t) -> (h, m, d)>],
+                  iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : memref<512x1x129xf32>, memref<512x129x64xf32>) outs(%y : memref<512x1x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %q = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %q : f32
     linalg.yield %s : f32
   }
   return
