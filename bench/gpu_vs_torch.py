@@ -13,16 +13,17 @@ one has no GPU:
       decoder below (WORK: a few GB of generated model, kept for next time)
   gpu_vs_torch.py run OUT                 (on the GPU machine, with PyTorch)
       times each library with quant-run --bench --flush-l2 (CUDA events, the
-      L2 cache overwritten before every call) and the same product in
+      L2 cache refilled by a read of 256 MiB before every call) and the same product in
       PyTorch fp16 (x @ Wᵀ, W [N, K], rotating through copies of W larger
       than L2), and prints per case our time, PyTorch's, the ratio and each
       one's effective bandwidth: bytes of the weights in their format (int4
       codes and f32 group scales for us, fp16 for PyTorch) plus activations
-      and outputs, over the time. Shapes of at most GEMV_ROWS rows are also
-      compiled with --cuda-mma-min-rows=1 (the tensor-core kernel) and
-      timed as rows of kernel 'mma' beside the default choice.
+      and outputs, over the time. Beside the default choice of kernel, one row
+      is also compiled with --cuda-mma-min-rows=1 (the tensor-core kernel,
+      rows of kernel 'mma'), and 2 to GEMV_ROWS rows with
+      --cuda-mma-min-rows=9 (the GEMV, kernel 'gemv').
       GPU_BENCH_ONLY=w8a8,hadamard,decoder (the default: all) picks which
-      of the parts below run after the W4A16 table.
+      of the parts below run after the W4A16 table (any other word: none).
 
 Then the online Hadamard the issue measures: qc.hadamard of size 14336
 (= 28·512, Llama-3 8B's MLP width) on [M, 14336] for M = 1, 16, 64 (a .mlir
@@ -61,7 +62,8 @@ import sys
 
 SHAPES = [  # (M, N, K)
     (1, 4096, 4096), (1, 14336, 4096), (1, 4096, 14336), (1, 28672, 8192),
-    (2, 4096, 4096), (4, 4096, 4096), (8, 4096, 4096), (2, 28672, 8192), (16, 4096, 4096), (64, 4096, 4096),
+    (2, 4096, 4096), (4, 4096, 4096), (8, 4096, 4096), (2, 28672, 8192),
+    (16, 4096, 4096), (64, 4096, 4096),
     # The down projection the online Hadamard below precedes.
     (16, 4096, 14336), (64, 4096, 14336),
 ]
