@@ -989,8 +989,9 @@ Value packedNibbleContraction(OpBuilder &b, Location loc, PackedWeightOp packed,
                   splat(NibblePairF16::scaledOffset(signedOffset, high));
               continue;
             }
-            // −(1024 + step · (zp + signedOffset)) · scale, step 1 or 16.
-            float step = high ? 16.0f : 1.0f;
+            // scaledOffset(zp + signedOffset, high) with a run-time zp:
+            // −(1024 + step · (zp + signedOffset)) · scale.
+            float step = NibblePairF16::step(high);
             float factor = -NibblePairF16::scale(high);
             Value offset = arith::AddFOp::create(
                 nb, l,

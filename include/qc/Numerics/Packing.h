@@ -162,12 +162,14 @@ struct NibblePairF16 {
   static float scale(bool high = false) {
     return high ? kSixteenth * kSixteenth : kSixteenth;
   }
+  /// What one step of a code adds to the expanded pair: 1, or 16 for a
+  /// high pair.
+  static float step(bool high = false) { return high ? 16.0f : 1.0f; }
   /// The addend of the scaling fma for an integer `offset` (the zero point,
   /// + 8 for signed codes): −(1024 + offset)/16, or −(1024 + 16 · offset)
   /// /256 for a high pair.
   static float scaledOffset(float offset, bool high = false) {
-    return high ? -(kBase + 16 * offset) * scale(true)
-                : -(kBase + offset) * kSixteenth;
+    return -(kBase + step(high) * offset) * scale(high);
   }
 };
 
