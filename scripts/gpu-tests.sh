@@ -23,8 +23,9 @@
 # stride 7 (the one-kernel transform), and the decoder with --rotate (online
 # Hadamards before the down projections), W8A8 on the int8 tensor-core
 # kernel (the 37-token decoder, and one MatMul whose outputs must match to
-# the last bit), the row kernels, and attention's probabilities times V at
-# one token (a warp per 4 outputs, V read across the lanes' rows).
+# the last bit), the row kernels, attention's probabilities times V at
+# one token (a warp per 4 outputs, V read across the lanes' rows), and a
+# one-row MatMulNBits over K = 16416 whose outputs take 4 warps each.
 # Tolerances: the GPU sums in another order than the CPU
 # (float reductions), so outputs agree to rounding, not bit for bit; the
 # tensor-core kernel (int4 products of 2 rows or more) and the GEMV (its
@@ -61,6 +62,8 @@ nbits-m1|nbits-m1.onnx|--cuda-f16-products=false|1e-4|1e-5
 nbits-m1-f16|nbits-m1.onnx||2e-2|1e-2
 rows|rows.mlir||1e-4|1e-5
 attention-values|attention.onnx||1e-4|1e-5
+nbits-split|nbits-split.onnx|--cuda-f16-products=false|1e-4|1e-5
+nbits-split-f16|nbits-split.onnx||2e-2|1e-2
 CASES
 }
 
@@ -158,6 +161,29 @@ rng_n = np.random.default_rng(3)
 packed = rng_n.integers(0, 256, (n, blocks, bs // 2), dtype=np.uint8)
 scales = (rng_n.random(n * blocks) * 0.02 + 0.005).astype(np.float32)
 zp = rng_n.integers(0, 256, (n, (blocks + 1) // 2), dtype=np.uint8)
+def nbits(name, rows, k, n, bs, rng_n):
+    blocks = k // bs
+    packed = rng_n.integers(0, 256, (n, blocks, bs // 2), dtype=np.uint8)
+    scales = (rng_n.random(n * blocks) * 0.02 + 0.005).astype(np.float32)
+    zp = rng_n.integers(0, 256, (n, (blocks + 1) // 2), dtype=np.uint8)
+    g = onnx.helper.make_graph(
+        [onnx.helper.make_node("MatMulNBits", ["x", "B", "S", "Z"], ["y"],
+                               domain="com.microsoft", K=k, N=n, bits=4,
+                               block_size=bs)], "nbits",
+        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [rows, k])],
+        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [rows, n])],
+        [onnx.numpy_helper.from_array(packed, "B"),
+         onnx.numpy_helper.from_array(scales, "S"),
+         onnx.numpy_helper.from_array(zp, "Z")])
+    m = onnx.helper.make_model(g, opset_imports=[
+        onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("com.microsoft", 1)])
+    m.ir_version = 8
+    onnx.save(m, d + "/" + name + ".onnx")
+    np.save(d + "/" + name + ".x.npy",
+            rng_n.standard_normal((rows, k)).astype(np.float32))
+# One row over K = 16416 (513 groups of 32): 50 warps of 4 rows, so 4 warps
+# share each output (the GEMV's split, sums through shared memory).
+nbits("nbits-split", 1, 16416, 200, 32, np.random.default_rng(7))
 for rows in (5, 1):
     g = onnx.helper.make_graph(
         [onnx.helper.make_node("MatMulNBits", ["x", "B", "S", "Z"], ["y"],
@@ -210,6 +236,7 @@ PY
     w8a8*) input=w8a8.x.npy ;;
     nbits-m5*) input=nbits-m5.x.npy ;;
     nbits-m1*) input=nbits-m1.x.npy ;;
+    nbits-split*) input=nbits-split.x.npy ;;
     *) input=llama.x.npy ;;
     esac
     # shellcheck disable=SC2086

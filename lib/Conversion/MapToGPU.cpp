@@ -668,6 +668,33 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     Value points = one;
     for (unsigned d = 0; d < r; ++d)
       points = arith::MulIOp::create(rewriter, loc, points, pointExtent(d));
+    // Runs of 4 adjacent elements (at most 32-bit ones) per lane, so that
+    // LLVM's load-store vectorizer makes each run of the largest input one
+    // 128-bit load where the buffers are aligned (assumeAligned); a packed
+    // contraction's words, and the activations it reads 8 per word, then
+    // move in 16-byte loads.
+    int64_t plannedVector =
+        lanes > 1 && largest && contiguous &&
+                getElementTypeOrSelf(largest->get().getType())
+                        .getIntOrFloatBitWidth() <= 32 &&
+                rowLength && *rowLength % 4 == 0 && *rowLength >= 4 * kWarp
+            ? 4
+            : 1;
+    // Main loop: kUnroll strided runs of `vector` adjacent elements per
+    // lane and iteration, each run (and row) into its own accumulator, so
+    // that several loads are in flight per lane (one load per lane at a
+    // time cannot cover the memory latency).
+    // Four runs where 4 rows per warp give few warps and the rows are long
+    // enough for them (4096 x 4096: 0.0123 ms against 0.0148 with two; with
+    // many warps two are better: 28672 x 8192, 4 rows, 0.100 against 0.086).
+    bool longRows = rowLength && *rowLength >= kWarp * plannedVector * 4;
+    const int64_t kUnroll =
+        plannedVector > 1
+            ? (rows == 4 && longRows ? 4 : std::max<int64_t>(2, 4 / rows))
+            : std::max<int64_t>(1, 8 / rows);
+    // Warps per output point (see below).
+    int64_t split = 1;
+    constexpr int64_t kSplitBelowWarps = 2048;
     // Fewer warps per block when the blocks would not fill the GPU: a
     // GEMV's warps spread over all SMs (each SM's share of the memory
     // system) rather than 8 to a block on a few (N = 2048 with 4 rows per
@@ -686,9 +713,21 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       while (staticPoints && warpsInBlock > 1 &&
              llvm::divideCeil(*staticPoints, warpsInBlock) < kFillBlocks)
         warpsInBlock /= 2;
+      // Few warps over long rows (4096 x 14336 with 4 rows per warp: 1024
+      // warps, under 8 per SM): `split` warps of a block share each point,
+      // each taking every split-th span of the row, their sums meeting in
+      // shared memory.
+      if (staticPoints && rowLength && contiguous)
+        while (split < kWarpsPerBlock &&
+               *staticPoints * split < kSplitBelowWarps &&
+               *rowLength / (2 * split) >= kWarp * plannedVector * kUnroll)
+          split *= 2;
+      if (split > 1)
+        warpsInBlock = kWarpsPerBlock;
     }
+    // Points per block.
     Value warpsPerBlock =
-        arith::ConstantIndexOp::create(rewriter, loc, warpsInBlock);
+        arith::ConstantIndexOp::create(rewriter, loc, warpsInBlock / split);
     Value blocks =
         arith::CeilDivUIOp::create(rewriter, loc, points, warpsPerBlock);
     Value threads =
@@ -704,9 +743,25 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     Value tid = launch.getThreadIds().x, bid = launch.getBlockIds().x;
     Value warp = arith::DivUIOp::create(rewriter, loc, tid, warpSize);
     Value lane = arith::RemUIOp::create(rewriter, loc, tid, warpSize);
+    Value splitV = arith::ConstantIndexOp::create(rewriter, loc, split);
     Value point = arith::AddIOp::create(
         rewriter, loc, arith::MulIOp::create(rewriter, loc, bid, warpsPerBlock),
-        warp);
+        arith::DivUIOp::create(rewriter, loc, warp, splitV));
+    Value slice = split > 1
+                      ? arith::RemUIOp::create(rewriter, loc, warp, splitV)
+                            .getResult()
+                      : arith::ConstantIndexOp::create(rewriter, loc, 0)
+                            .getResult();
+    // The split warps' sums, [warp][row], in shared memory.
+    Value sums;
+    if (split > 1)
+      sums = launch.addWorkgroupAttribution(
+          MemRefType::get({warpsInBlock * rows}, accType,
+                          MemRefLayoutAttrInterface(),
+                          gpu::AddressSpaceAttr::get(
+                              rewriter.getContext(),
+                              gpu::AddressSpace::Workgroup)),
+          loc);
     Value inRange = arith::CmpIOp::create(rewriter, loc,
                                           arith::CmpIPredicate::ult, point,
                                           points);
@@ -714,39 +769,38 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     // shuffles inside see every lane.
     auto ifOp = scf::IfOp::create(rewriter, loc, inRange, /*else=*/false);
     rewriter.setInsertionPoint(ifOp.thenBlock()->getTerminator());
-    SmallVector<Value> ivs(numLoops);
-    Value rest = point;
-    for (int d = int(r) - 1; d >= 0; --d) {
-      Value size = pointExtent(d);
-      ivs[d] = arith::RemUIOp::create(rewriter, loc, rest, size);
-      rest = arith::DivUIOp::create(rewriter, loc, rest, size);
-    }
     // The output points of the warp: row j at ivs[r - 1]·rows + j.
-    SmallVector<SmallVector<Value>> rowIvs(rows, ivs);
-    if (rows > 1) {
-      Value first = arith::MulIOp::create(
-          rewriter, loc, ivs[r - 1],
-          arith::ConstantIndexOp::create(rewriter, loc, rows));
-      for (int64_t j = 0; j < rows; ++j)
-        rowIvs[j][r - 1] = arith::AddIOp::create(
-            rewriter, loc, first,
-            arith::ConstantIndexOp::create(rewriter, loc, j));
-    }
+    auto pointIvs = [&]() {
+      SmallVector<Value> ivs(numLoops);
+      Value rest = point;
+      for (int d = int(r) - 1; d >= 0; --d) {
+        Value size = pointExtent(d);
+        ivs[d] = arith::RemUIOp::create(rewriter, loc, rest, size);
+        rest = arith::DivUIOp::create(rewriter, loc, rest, size);
+      }
+      SmallVector<SmallVector<Value>> rowIvs(rows, ivs);
+      if (rows > 1) {
+        Value first = arith::MulIOp::create(
+            rewriter, loc, ivs[r - 1],
+            arith::ConstantIndexOp::create(rewriter, loc, rows));
+        for (int64_t j = 0; j < rows; ++j)
+          rowIvs[j][r - 1] = arith::AddIOp::create(
+              rewriter, loc, first,
+              arith::ConstantIndexOp::create(rewriter, loc, j));
+      }
+      return rowIvs;
+    };
+    SmallVector<SmallVector<Value>> rowIvs = pointIvs();
     Value init = qc::neutralElement(rewriter, loc, combiner, accType);
     // Runs of 4 adjacent elements (at most 32-bit ones) per lane, so that
     // LLVM's load-store vectorizer makes each run of the largest input one
     // 128-bit load where the buffers are aligned (assumeAligned); a packed
     // contraction's words, and the activations it reads 8 per word, then
     // move in 16-byte loads.
-    int64_t vector = 1;
+    int64_t vector = plannedVector;
     DenseMap<Value, Value> aligned;
-    if (lanes > 1 && largest && contiguous &&
-        getElementTypeOrSelf(largest->get().getType())
-                .getIntOrFloatBitWidth() <= 32)
-      if (rowLength && *rowLength % 4 == 0 && *rowLength >= 4 * kWarp) {
-        assumeAligned(rewriter, op, aligned);
-        vector = 4;
-      }
+    if (vector > 1)
+      assumeAligned(rewriter, op, aligned);
     auto loadAt = [&](OpBuilder &b, OpOperand *operand,
                       ArrayRef<Value> at) -> Value {
       AffineMap map = op.getMatchingIndexingMap(operand);
@@ -795,30 +849,25 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       merge->setOperands({a, b});
       return merge->getResult(0);
     };
-    // Main loop: kUnroll strided runs of `vector` adjacent elements per
-    // lane and iteration, each run (and row) into its own accumulator, so
-    // that several loads are in flight per lane (one load per lane at a
-    // time cannot cover the memory latency).
-    // Four runs where 4 rows per warp give few warps and the rows are long
-    // enough for them (4096 x 4096: 0.0123 ms against 0.0148 with two; with
-    // many warps two are better: 28672 x 8192, 4 rows, 0.100 against 0.086).
-    bool longRows = rowLength && *rowLength >= kWarp * vector * 4;
-    const int64_t kUnroll = vector > 1 ? (rows == 4 && longRows
-                                              ? 4
-                                              : std::max<int64_t>(2, 4 / rows))
-                                       : std::max<int64_t>(1, 8 / rows);
+    // The main loop (kUnroll runs per lane and iteration); with `split`,
+    // warp slice s of a point takes spans s, s + split, ...
     Value extent = value(ranges[r].size);
     Value span = arith::ConstantIndexOp::create(rewriter, loc,
                                                 kWarp * vector * kUnroll);
+    Value stride = arith::ConstantIndexOp::create(
+        rewriter, loc, kWarp * vector * kUnroll * split);
     Value mainEnd = arith::MulIOp::create(
-        rewriter, loc, arith::DivUIOp::create(rewriter, loc, extent, span),
-        span);
+        rewriter, loc, arith::DivUIOp::create(rewriter, loc, extent, stride),
+        stride);
     SmallVector<Value> inits(kUnroll * rows, init);
-    Value start = arith::MulIOp::create(
-        rewriter, loc, lane,
-        arith::ConstantIndexOp::create(rewriter, loc, vector));
+    Value start = arith::AddIOp::create(
+        rewriter, loc,
+        arith::MulIOp::create(
+            rewriter, loc, lane,
+            arith::ConstantIndexOp::create(rewriter, loc, vector)),
+        arith::MulIOp::create(rewriter, loc, slice, span));
     auto mainLoop =
-        scf::ForOp::create(rewriter, loc, start, mainEnd, span, inits);
+        scf::ForOp::create(rewriter, loc, start, mainEnd, stride, inits);
     {
       OpBuilder::InsertionGuard inner(rewriter);
       rewriter.setInsertionPointToStart(mainLoop.getBody());
@@ -853,8 +902,14 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     }
     // The rest, one element per lane and iteration.
     auto loop = scf::ForOp::create(
-        rewriter, loc, arith::AddIOp::create(rewriter, loc, mainEnd, lane),
-        extent, warpSize, merged);
+        rewriter, loc,
+        arith::AddIOp::create(
+            rewriter, loc, mainEnd,
+            arith::AddIOp::create(
+                rewriter, loc, lane,
+                arith::MulIOp::create(rewriter, loc, slice, warpSize))),
+        extent, arith::ConstantIndexOp::create(rewriter, loc, kWarp * split),
+        merged);
     {
       OpBuilder::InsertionGuard inner(rewriter);
       rewriter.setInsertionPointToStart(loop.getBody());
@@ -878,8 +933,56 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     Value zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
     Value first = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
                                         lane, zero);
-    auto store = scf::IfOp::create(rewriter, loc, first, /*else=*/false);
-    rewriter.setInsertionPoint(store.thenBlock()->getTerminator());
+    if (split > 1) {
+      // Lane 0 of each warp leaves its sums; after the block's barrier
+      // (outside the warp-uniform branch) lane 0 of slice 0 adds its
+      // point's `split` sums in slice order and stores.
+      auto leave = scf::IfOp::create(rewriter, loc, first, /*else=*/false);
+      rewriter.setInsertionPoint(leave.thenBlock()->getTerminator());
+      for (int64_t j = 0; j < rows; ++j)
+        memref::StoreOp::create(
+            rewriter, loc, partials[j], sums,
+            ValueRange{arith::AddIOp::create(
+                rewriter, loc,
+                arith::MulIOp::create(
+                    rewriter, loc, warp,
+                    arith::ConstantIndexOp::create(rewriter, loc, rows)),
+                arith::ConstantIndexOp::create(rewriter, loc, j))});
+      rewriter.setInsertionPointAfter(ifOp);
+      gpu::BarrierOp::create(rewriter, loc);
+      zero = arith::ConstantIndexOp::create(rewriter, loc, 0);
+      first = arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
+                                    lane, zero);
+      Value owner = arith::AndIOp::create(
+          rewriter, loc, inRange,
+          arith::AndIOp::create(
+              rewriter, loc, first,
+              arith::CmpIOp::create(rewriter, loc, arith::CmpIPredicate::eq,
+                                    slice, zero)));
+      auto finish = scf::IfOp::create(rewriter, loc, owner, /*else=*/false);
+      rewriter.setInsertionPoint(finish.thenBlock()->getTerminator());
+      rowIvs = pointIvs();
+      for (int64_t j = 0; j < rows; ++j) {
+        Value sum;
+        for (int64_t t = 0; t < split; ++t) {
+          Value at = arith::AddIOp::create(
+              rewriter, loc,
+              arith::MulIOp::create(
+                  rewriter, loc,
+                  arith::AddIOp::create(
+                      rewriter, loc, warp,
+                      arith::ConstantIndexOp::create(rewriter, loc, t)),
+                  arith::ConstantIndexOp::create(rewriter, loc, rows)),
+              arith::ConstantIndexOp::create(rewriter, loc, j));
+          Value part = memref::LoadOp::create(rewriter, loc, sums, at);
+          sum = sum ? combine(sum, part) : part;
+        }
+        partials[j] = sum;
+      }
+    } else {
+      auto store = scf::IfOp::create(rewriter, loc, first, /*else=*/false);
+      rewriter.setInsertionPoint(store.thenBlock()->getTerminator());
+    }
     OpOperand *outOperand = op.getDpsInitOperand(0);
     BlockArgument outArg = op.getRegion().front().getArguments().back();
     AffineMap outMap = op.getMatchingIndexingMap(outOperand);

@@ -292,6 +292,42 @@ func.func @gemv_columns(%x: memref<1x256xf32>, %w: memref<256x16384xf32>, %y: me
 
 // -----
 
+// Few warps over long rows (N = 64: 16 warps of 4 rows; K = 16384): 8 warps
+// of a block share each point, warp slice s taking the spans s, s + 8, ...
+// of 512 elements (4 runs of 4 per lane), the rest from 32·s + lane by 256;
+// lane 0 of each warp leaves its 4 sums in shared memory, and after the
+// block's barrier (outside the warp's branch) lane 0 of slice 0 adds its
+// point's 8 sums in order and stores.
+// CHECK-LABEL: func.func @gemv_split
+// CHECK: gpu.launch {{.*}} threads({{.*}}) in ({{.*}} = %c256{{(_[0-9]+)?}}, {{.*}}) workgroup(%[[SUMS:.*]] : memref<32xf32, #gpu.address_space<workgroup>>)
+// CHECK: arith.divui %{{.*}}, %c8
+// CHECK: arith.remui %{{.*}}, %c8
+// CHECK: scf.if
+// CHECK: scf.for {{.*}} step %c4096{{.*}} iter_args
+// CHECK: scf.for {{.*}} step %c256{{.*}} iter_args
+// CHECK-COUNT-20: gpu.shuffle xor
+// CHECK: scf.if
+// CHECK-COUNT-4: memref.store {{.*}}, %[[SUMS]]
+// CHECK: gpu.barrier
+// CHECK: scf.if
+// CHECK-COUNT-32: memref.load %[[SUMS]]
+// CHECK-COUNT-4: memref.store {{.*}} : memref<1x64xf32>
+func.func @gemv_split(%x: memref<1x16384xf32>, %w: memref<64x16384xf32>, %y: memref<1x64xf32>) {
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x16384xf32>, memref<64x16384xf32>) outs(%y : memref<1x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
+
+// -----
+
 // Few outputs over long rows whose largest input runs along another loop
 // (a decoder's attention: probabilities [32, 1, 129] times V [32, 129, 64],
 // summed over the 129 positions): one thread per output would be 2048
