@@ -45,46 +45,15 @@ bool plain(Value v, Type element) {
 LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
                                        linalg::GenericOp op, Value init,
                                        int64_t minRows) {
-  auto marker = op->getAttrOfType<DictionaryAttr>("qc.packed_contraction");
-  if (!marker || !op.hasPureBufferSemantics() || op.getNumDpsInits() != 1)
+  FailureOr<PackedOperands> operands = packedContractionOperands(op);
+  if (failed(operands) || !op.hasPureBufferSemantics())
     return failure();
-  auto flag = [&](StringRef name) {
-    auto v = marker.getAs<BoolAttr>(name);
-    return v && v.getValue();
-  };
-  int64_t inputs = op.getNumDpsInputs();
-  if (flag("int8") || inputs < kCodes + 1)
-    return failure();
-  // The scale and zero point: operands after the words, unless one value
-  // for all, which element-wise fusion folds into the body (the marker
-  // then has the value). Fusion folds every splat operand at once.
-  auto known = [&](StringRef name) -> std::optional<float> {
-    if (auto v = marker.getAs<FloatAttr>(name))
-      return float(v.getValueAsDouble());
-    return std::nullopt;
-  };
-  std::optional<float> knownScale = known("scale"),
-                       knownZeroPoint = known("zero_point");
-  int64_t scaleOperand = -1, zeroPointOperand = -1;
-  int64_t params = inputs - kCodes - 1;
-  if (params == 2) {
-    // Nothing folded: the scale, then the zero point.
-    scaleOperand = kCodes + 1;
-    zeroPointOperand = kCodes + 2;
-  } else if (params == 1 && knownZeroPoint) {
-    // The scale, with a symmetric (or folded) zero point; a splat zero
-    // point not folded would be an operand too.
-    scaleOperand = kCodes + 1;
-  } else if (params == 1 && knownScale) {
-    zeroPointOperand = kCodes + 1; // a folded scale
-  } else if (params != 0 || !knownScale || !knownZeroPoint) {
-    return failure();
-  }
-  bool isSigned = flag("signed");
+  int64_t scaleOperand = operands->scaleOperand,
+          zeroPointOperand = operands->zeroPointOperand;
+  std::optional<float> knownScale = operands->knownScale,
+                       knownZeroPoint = operands->knownZeroPoint;
+  bool isSigned = operands->isSigned;
   Value view = op.getDpsInputs()[0];
-  for (int64_t c = 1; c < kCodes; ++c)
-    if (op.getDpsInputs()[c] != view)
-      return failure();
   auto expand = view.getDefiningOp<memref::ExpandShapeOp>();
   Type f32 = rewriter.getF32Type(), i32 = rewriter.getI32Type();
   if (!expand || !plain(expand.getSrc(), f32))

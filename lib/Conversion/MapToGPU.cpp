@@ -14,6 +14,8 @@
 #include "GPURowKernel.h"
 #include "GPUInt8MmaKernel.h"
 #include "GPUMmaKernel.h"
+#include "NibbleF16Body.h"
+#include "PackedParams.h"
 #include "qc/Conversion/Passes.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -36,6 +38,8 @@ namespace mlir::qc {
 } // namespace mlir::qc
 
 using namespace mlir;
+using qc::kNibblesPerWord;
+using qc::PackedOperands;
 
 namespace {
 
@@ -801,6 +805,33 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     DenseMap<Value, Value> aligned;
     if (vector > 1)
       assumeAligned(rewriter, op, aligned);
+    // A packed int4 contraction with the f16-pair body (W4A16 on the GPU):
+    // each lane's run of `vector` words, under one scale and zero point,
+    // sums in one f16x2 chain (buildNibbleF16Sum) and converts to f32 and
+    // scales once, where the body cloned per word would do both per word.
+    std::optional<PackedOperands> f16Run;
+    if (vector > 1 && contiguous && r >= 1 &&
+        largest->getOperandNumber() == kNibblesPerWord) {
+      FailureOr<PackedOperands> packed = qc::packedContractionOperands(op);
+      bool fits = succeeded(packed) && packed->f16;
+      for (int64_t i : {fits ? packed->scaleOperand : -1,
+                        fits ? packed->zeroPointOperand : -1}) {
+        if (i < 0)
+          continue;
+        FailureOr<int64_t> per = qc::packedWordsPerValue(
+            op.getIndexingMapsArray()[i], r - 1, r);
+        fits &= succeeded(per) && *per % vector == 0;
+      }
+      if (fits && packed->zeroPointOperand >= 0)
+        fits = getElementTypeOrSelf(
+                   op.getDpsInputs()[packed->zeroPointOperand].getType())
+                   .isInteger();
+      if (fits && packed->knownZeroPoint)
+        fits = *packed->knownZeroPoint == std::floor(*packed->knownZeroPoint) &&
+               std::fabs(*packed->knownZeroPoint) <= 256.0f;
+      if (fits)
+        f16Run = *packed;
+    }
     auto loadAt = [&](OpBuilder &b, OpOperand *operand,
                       ArrayRef<Value> at) -> Value {
       AffineMap map = op.getMatchingIndexingMap(operand);
@@ -887,8 +918,36 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       for (int64_t u = 0; u < kUnroll; ++u)
         for (int64_t j = 0; j < rows; ++j) {
           Value acc = mainLoop.getRegionIterArg(u * rows + j);
-          for (int64_t v = 0; v < vector; ++v, ++slot)
-            acc = accumulateLoaded(acc, j, ats[slot], loaded[slot]);
+          if (f16Run) {
+            SmallVector<Value> words, xs;
+            for (int64_t v = 0; v < vector; ++v) {
+              ArrayRef<Value> at = loaded[slot + v];
+              words.push_back(at[kNibblesPerWord]);
+              xs.append(at.begin(), at.begin() + kNibblesPerWord);
+            }
+            ArrayRef<Value> first = loaded[slot];
+            Value scale =
+                f16Run->scaleOperand >= 0
+                    ? first[f16Run->scaleOperand]
+                    : arith::ConstantOp::create(
+                          rewriter, loc,
+                          rewriter.getF32FloatAttr(*f16Run->knownScale))
+                          .getResult();
+            Value zeroPoint;
+            if (f16Run->zeroPointOperand >= 0)
+              zeroPoint = first[f16Run->zeroPointOperand];
+            else if (*f16Run->knownZeroPoint != 0.0f)
+              zeroPoint = arith::ConstantOp::create(
+                  rewriter, loc,
+                  rewriter.getI32IntegerAttr(int32_t(*f16Run->knownZeroPoint)));
+            acc = combine(acc, qc::buildNibbleF16Sum(rewriter, loc, words, xs,
+                                                 scale, zeroPoint,
+                                                 f16Run->isSigned));
+            slot += vector;
+          } else {
+            for (int64_t v = 0; v < vector; ++v, ++slot)
+              acc = accumulateLoaded(acc, j, ats[slot], loaded[slot]);
+          }
           next.push_back(acc);
         }
       scf::YieldOp::create(rewriter, loc, next);

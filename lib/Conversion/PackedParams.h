@@ -1,16 +1,20 @@
 //===- PackedParams.h - parameters of a packed int4 contraction -*- C++ -*-===//
 //
 // Shared by the CPU kernels (VectorizePackedContractions.cpp) and the GPU
-// tensor-core kernel (GPUMmaKernel.cpp): how a scale or zero point of a
-// `qc.packed_contraction` generic is indexed along the packed words.
+// kernels (GPUMmaKernel.cpp, MapToGPU.cpp's GEMV): how a scale or zero point
+// of a `qc.packed_contraction` generic is indexed along the packed words,
+// and which of its operands they are.
 //
 //===----------------------------------------------------------------------===//
 
 #ifndef QC_LIB_CONVERSION_PACKEDPARAMS_H
 #define QC_LIB_CONVERSION_PACKEDPARAMS_H
 
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/IR/AffineMap.h"
 #include "mlir/Support/LLVM.h"
+
+#include <optional>
 
 namespace mlir::qc {
 
@@ -43,6 +47,71 @@ inline FailureOr<int64_t> packedWordsPerValue(AffineMap map, unsigned nDim,
     per = rhs.getValue();
   }
   return per;
+}
+
+/// Codes per 32-bit word of the nibbles layout.
+constexpr int64_t kNibblesPerWord = 8;
+
+/// The operands of a float `qc.packed_contraction` generic (inputs: the
+/// lhs view `kNibblesPerWord` times, the words, then the scale and the zero
+/// point), read off its marker: a scale or zero point that was one value
+/// for all (a splat) may have been folded into the body by element-wise
+/// fusion, which folds every splat operand at once; the marker then holds
+/// its value. Operand numbers are -1 where folded (or, for the zero point,
+/// symmetric).
+struct PackedOperands {
+  int64_t words = kNibblesPerWord;
+  int64_t scaleOperand = -1, zeroPointOperand = -1;
+  std::optional<float> knownScale, knownZeroPoint;
+  bool isSigned = false;
+  /// The body computes in f16 pairs (convert-qc-to-linalg's f16Products).
+  bool f16 = false;
+};
+
+/// The operands of `op`; fails where it is not a float packed contraction
+/// (no marker, int8 activations, an operand count the marker does not
+/// explain, lhs views that are not all the same value).
+inline FailureOr<PackedOperands> packedContractionOperands(
+    linalg::GenericOp op) {
+  auto marker = op->getAttrOfType<DictionaryAttr>("qc.packed_contraction");
+  if (!marker || op.getNumDpsInits() != 1)
+    return failure();
+  auto flag = [&](StringRef name) {
+    auto v = marker.getAs<BoolAttr>(name);
+    return v && v.getValue();
+  };
+  auto known = [&](StringRef name) -> std::optional<float> {
+    if (auto v = marker.getAs<FloatAttr>(name))
+      return float(v.getValueAsDouble());
+    return std::nullopt;
+  };
+  int64_t inputs = op.getNumDpsInputs();
+  if (flag("int8") || inputs < kNibblesPerWord + 1)
+    return failure();
+  PackedOperands p;
+  p.isSigned = flag("signed");
+  p.f16 = flag("f16");
+  p.knownScale = known("scale");
+  p.knownZeroPoint = known("zero_point");
+  int64_t params = inputs - kNibblesPerWord - 1;
+  if (params == 2) {
+    // Nothing folded: the scale, then the zero point.
+    p.scaleOperand = kNibblesPerWord + 1;
+    p.zeroPointOperand = kNibblesPerWord + 2;
+  } else if (params == 1 && p.knownZeroPoint) {
+    // The scale, with a symmetric (or folded) zero point; a splat zero
+    // point not folded would be an operand too.
+    p.scaleOperand = kNibblesPerWord + 1;
+  } else if (params == 1 && p.knownScale) {
+    p.zeroPointOperand = kNibblesPerWord + 1; // a folded scale
+  } else if (params != 0 || !p.knownScale || !p.knownZeroPoint) {
+    return failure();
+  }
+  Value view = op.getDpsInputs()[0];
+  for (int64_t c = 1; c < kNibblesPerWord; ++c)
+    if (op.getDpsInputs()[c] != view)
+      return failure();
+  return p;
 }
 
 } // namespace mlir::qc

@@ -16,6 +16,7 @@
 #include "qc/Numerics/Packing.h"
 
 #include "GPUHadamardKernel.h"
+#include "NibbleF16Body.h"
 
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
@@ -828,9 +829,11 @@ TypedAttr packedWords(Attribute value, RankedTensorType wordsType) {
 /// i + 4) by one lop3 each (numerics::NibblePairF16), scaled to (u −
 /// offset)/16 by one f16x2 fma, times the activations' pairs rounded to
 /// f16, summed in f16x2 (a multiply and three fmas; at most 4 · |x| per
-/// half), then the
-/// two halves in f32 times 16 · the scale: about 2.5 instructions per code
-/// and row where the f32 body takes 3.9, for the GEMV that issues them.
+/// half), then the two halves in f32 times 16 · the scale
+/// (buildNibbleF16Sum): about 2.5 instructions per code and row where the
+/// f32 body takes 3.9. The marker then says `f16`, and qc-map-to-gpu's GEMV
+/// sums a lane's run of 4 words (one scale) in one chain instead, the
+/// conversion and scaling once per run: about 2 per code.
 Value packedNibbleContraction(OpBuilder &b, Location loc, PackedWeightOp packed,
                               Value lhs, RankedTensorType lhsTy, int64_t batch,
                               Value init, Operation *op,
@@ -963,105 +966,9 @@ Value packedNibbleContraction(OpBuilder &b, Location loc, PackedWeightOp packed,
           return;
         }
         if (f16Products && codes == 8) {
-          using numerics::NibbleMagic;
-          using numerics::NibblePairF16;
-          auto contract = arith::FastMathFlags::contract;
-          Type f16 = nb.getF16Type();
-          auto pairType = VectorType::get({2}, f16);
-          auto f32Pair = VectorType::get({2}, f32);
-          if (isSigned)
-            word = arith::XOrIOp::create(
-                nb, l, word, constant(int32_t(NibbleMagic::kSignFlip)));
-          // The scaling fma's addends, −(1024 + offset)/16 and (high pairs)
-          // −(1024 + 16 · offset)/256, offset = zero point (+ 8), in both
-          // halves.
-          float signedOffset = isSigned ? 8.0f : 0.0f;
-          auto splat = [&](float v) -> Value {
-            return arith::ConstantOp::create(
-                nb, l,
-                DenseElementsAttr::get(pairType,
-                                       nb.getF16FloatAttr(v).getValue()));
-          };
-          Value addends[2];
-          for (int high = 0; high < 2; ++high) {
-            if (!zeroPoint) {
-              addends[high] =
-                  splat(NibblePairF16::scaledOffset(signedOffset, high));
-              continue;
-            }
-            // scaledOffset(zp + signedOffset, high) with a run-time zp:
-            // −(1024 + step · (zp + signedOffset)) · scale.
-            float step = NibblePairF16::step(high);
-            float factor = -NibblePairF16::scale(high);
-            Value offset = arith::AddFOp::create(
-                nb, l,
-                arith::MulFOp::create(
-                    nb, l, arith::SIToFPOp::create(nb, l, f32, zeroPoint),
-                    arith::ConstantOp::create(nb, l,
-                                              nb.getF32FloatAttr(step))),
-                arith::ConstantOp::create(
-                    nb, l,
-                    nb.getF32FloatAttr(NibblePairF16::kBase +
-                                       step * signedOffset)));
-            Value scaled = arith::MulFOp::create(
-                nb, l, offset,
-                arith::ConstantOp::create(nb, l, nb.getF32FloatAttr(factor)));
-            addends[high] = vector::BroadcastOp::create(
-                nb, l, pairType, arith::TruncFOp::create(nb, l, f16, scaled));
-          }
-          auto i32Vector = VectorType::get({1}, i32);
-          // Pair j holds codes j and j + 4: nibbles 0 and 4 (j even) or 1
-          // and 5 (j odd, the high mask) of the word, shifted by 8 for j ≥ 2.
-          Value shifted = arith::ShRUIOp::create(nb, l, word, constant(8));
-          Value sum;
-          for (int64_t j = 0; j < 4; ++j) {
-            bool high = j % 2;
-            Value source = j < 2 ? word : shifted;
-            Value bits = arith::OrIOp::create(
-                nb, l,
-                arith::AndIOp::create(
-                    nb, l, source,
-                    constant(int32_t(high ? NibblePairF16::kHighMask
-                                          : NibblePairF16::kMask))),
-                constant(int32_t(NibblePairF16::kExponent)));
-            Value pair = vector::BitCastOp::create(
-                nb, l, pairType,
-                vector::BroadcastOp::create(nb, l, i32Vector, bits));
-            // (mulf + addf with contract, which NVPTX fuses into one f16x2
-            // fma: math.fma would become libdevice's f32 fmaf per half.
-            // Exact either way: the product is a power-of-two scaling.)
-            Value w = arith::AddFOp::create(
-                nb, l,
-                arith::MulFOp::create(nb, l, pair,
-                                      splat(NibblePairF16::scale(high)),
-                                      contract),
-                addends[high], contract);
-            Value x0 = args[j], x1 = args[j + 4];
-            if (x0.getType() != f32)
-              x0 = arith::ExtFOp::create(nb, l, f32, x0);
-            if (x1.getType() != f32)
-              x1 = arith::ExtFOp::create(nb, l, f32, x1);
-            Value x = arith::TruncFOp::create(
-                nb, l, pairType,
-                vector::FromElementsOp::create(nb, l, f32Pair,
-                                               ValueRange{x0, x1}));
-            Value product = arith::MulFOp::create(nb, l, w, x, contract);
-            sum = sum ? arith::AddFOp::create(nb, l, sum, product, contract)
-                            .getResult()
-                      : product;
-          }
-          Value halves = arith::ExtFOp::create(nb, l, f32Pair, sum);
-          Value total = arith::AddFOp::create(
-              nb, l, vector::ExtractOp::create(nb, l, halves, 0),
-              vector::ExtractOp::create(nb, l, halves, 1), flags);
-          Value scaled = arith::MulFOp::create(
-              nb, l, total,
-              arith::MulFOp::create(
-                  nb, l, scale,
-                  arith::ConstantOp::create(
-                      nb, l,
-                      nb.getF32FloatAttr(1.0f / NibblePairF16::kSixteenth))),
-              flags);
+          SmallVector<Value> x(args.take_front(codes));
+          Value scaled =
+              buildNibbleF16Sum(nb, l, {word}, x, scale, zeroPoint, isSigned);
           linalg::YieldOp::create(
               nb, l, arith::AddFOp::create(nb, l, args.back(), scaled, flags)
                          .getResult());
@@ -1136,6 +1043,8 @@ Value packedNibbleContraction(OpBuilder &b, Location loc, PackedWeightOp packed,
   SmallVector<NamedAttribute> marker = {
       b.getNamedAttr("signed", b.getBoolAttr(isSigned)),
       b.getNamedAttr("int8", b.getBoolAttr(int8))};
+  if (f16Products && codes == 8 && !int8)
+    marker.push_back(b.getNamedAttr("f16", b.getBoolAttr(true)));
   auto splat = [&](Value v) -> std::optional<float> {
     DenseElementsAttr attr;
     if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat())
