@@ -460,6 +460,7 @@ FailureOr<LowerToLLVMOptions> loweringOptions(const CompileOptions &options,
   lowering.weightsFile = options.weightsFile;
   lowering.weightsThreshold = options.weightsThreshold;
   lowering.cacheBuffers = options.cacheBuffers;
+  lowering.mergeSiblings = options.mergeSiblings;
   lowering.releasePackedSources = options.releasePackedSources;
   std::unique_ptr<llvm::TargetMachine> machine =
       createTargetMachine(options, error);
@@ -482,6 +483,7 @@ LowerToCUDAOptions cudaLoweringOptions(const CompileOptions &options) {
     lowering.packedMmaMinRows = options.gpuMmaMinRows;
   }
   lowering.f16Products = options.gpuF16Products;
+  lowering.mergeSiblings = options.mergeSiblings;
   lowering.optLevel = std::max(options.optLevel, 1u);
   lowering.stopAtPTX = options.emit == EmitKind::PTX;
   return lowering;

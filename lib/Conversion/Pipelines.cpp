@@ -41,12 +41,16 @@ namespace {
 void addFrontPasses(OpPassManager &pm, StringRef packLayout = "",
                     bool packedInt8Activations = false,
                     bool hadamardKernel = false, bool int8Mma = false,
-                    bool f16Products = false) {
+                    bool f16Products = false, bool mergeSiblings = true) {
   using namespace mlir::qc;
   // 0. Canonical scales (exact): BatchNorm and other constant per-channel
   // factors into the layers' weights; dequantize/quantize around qc.matmul
   // into its operand and result types, so that QDQ graphs contract codes.
   pm.addPass(createFoldScales());
+  // Sibling matmuls (q/k/v, gate/up) as one wider matmul: one kernel, one
+  // pass over the input (exact).
+  if (mergeSiblings)
+    pm.addPass(createMergeSiblings());
   if (!packLayout.empty()) {
     PackWeightsOptions pack;
     pack.layout = packLayout.str();
@@ -109,7 +113,9 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   // With vpdpbusd, the int4 weights of W4A8 (per-token int8 activations)
   // too.
   addFrontPasses(pm, options.vectorize ? "nibbles" : "",
-                 options.vectorize && options.dotBits > 0);
+                 options.vectorize && options.dotBits > 0,
+                 /*hadamardKernel=*/false, /*int8Mma=*/false,
+                 /*f16Products=*/false, options.mergeSiblings);
   // 2. The packed kernels, cache blocking of the matmuls, fusion.
   if (options.vectorize) {
     QCVectorizePackedContractionsOptions packed;
@@ -215,7 +221,7 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   // W4A16's activations as f16 in the float-times-int4 products, if asked.
   addFrontPasses(pm, "nibbles", /*packedInt8Activations=*/false,
                  /*hadamardKernel=*/true, /*int8Mma=*/true,
-                 options.f16Products);
+                 options.f16Products, options.mergeSiblings);
   // (Keeping the packed contractions' markers for qc-map-to-gpu.)
   pm.addPass(createQCFuseElementwise());
   pm.addPass(createCanonicalizerPass());

@@ -105,6 +105,14 @@ static cl::opt<int64_t> cudaMmaMinRows(
              "fewer on the GEMV mapping (default 2 for int4, 9 for W8A8)"),
     cl::value_desc("rows"), cl::cat(category));
 
+static cl::opt<bool> mergeSiblings(
+    "merge-siblings",
+    cl::desc("Run the matmuls that read the same input with constant "
+             "weights (a decoder's q/k/v and gate/up projections) as one "
+             "matmul over their stacked weights (qc-merge-siblings; exact). "
+             "Default true; =false keeps one matmul (one GPU kernel) each"),
+    cl::init(true), cl::cat(category));
+
 static cl::opt<bool> cudaF16Products(
     "cuda-f16-products",
     cl::desc("With --target=cuda: W4A16 products on the GEMV mapping in f16 "
@@ -555,6 +563,7 @@ static int compile(MLIRContext &context) {
   options.triple = mtriple;
   options.parallel = parallel;
   options.cacheBuffers = bufferCache;
+  options.mergeSiblings = mergeSiblings;
   if (failed(parseTarget(options)))
     return 1;
   static const std::map<std::string, std::pair<int64_t, bool>> formats = {

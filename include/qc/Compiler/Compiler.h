@@ -50,6 +50,9 @@ struct CompileOptions {
   /// W4A16 products of the GEMV in f16 pairs (the default: faster on an
   /// H100); false: in f32, exact as on the CPU.
   bool gpuF16Products = true;
+  /// Matmuls that read one input with constant weights run as one
+  /// (qc-merge-siblings).
+  bool mergeSiblings = true;
   bool isCuda() const { return !gpuChips.empty(); }
   /// Large constants go to this file instead of the object (see
   /// qc-externalize-weights); empty: all in the object.

@@ -58,6 +58,9 @@ struct LowerToLLVMOptions {
   /// Keep intermediate buffers between calls (qc-cache-buffers); false
   /// allocates and frees them on every call.
   bool cacheBuffers = true;
+  /// Matmuls that read one input with constant weights run as one
+  /// (qc-merge-siblings).
+  bool mergeSiblings = true;
 };
 
 /// Adds the passes from imported IR (qc, tosa, linalg, tensor on tensors) down
@@ -88,6 +91,9 @@ struct LowerToCUDAOptions {
   /// f16-products, the default: with 8 rows per warp up to 1.5x faster on
   /// an H100, docs/gpu.md); false: the exact f32 body of the CPU.
   bool f16Products = true;
+  /// Matmuls that read one input with constant weights run as one kernel
+  /// (qc-merge-siblings).
+  bool mergeSiblings = true;
   /// Stop after the device code is PTX (before qc-gpu-fat-binary), for
   /// --emit=ptx.
   bool stopAtPTX = false;

@@ -156,6 +156,24 @@ Value mlir::qc::createI8Constant(OpBuilder &b, Location loc,
       b, loc, RankedTensorType::get(shape, b.getIntegerType(8)), data, key);
 }
 
+Value mlir::qc::createIntegerCodesConstant(OpBuilder &b, Location loc,
+                                           ArrayRef<int64_t> shape,
+                                           IntegerType storage,
+                                           ArrayRef<int8_t> data,
+                                           llvm::StringRef key) {
+  auto type = RankedTensorType::get(shape, storage);
+  if (data.size() > 256)
+    return arith::ConstantOp::create(
+        b, loc,
+        DenseResourceElementsAttr::get(
+            type, key, HeapAsmResourceBlob::allocateAndCopyInferAlign(data)));
+  SmallVector<APInt> values;
+  for (int8_t v : data)
+    values.push_back(APInt(storage.getWidth(), uint64_t(int64_t(v)),
+                           /*isSigned=*/true, /*implicitTrunc=*/true));
+  return arith::ConstantOp::create(b, loc, DenseElementsAttr::get(type, values));
+}
+
 std::optional<std::vector<float>>
 mlir::qc::readWeightRows(Operation *layer, int64_t &n, int64_t &k) {
   Value rhs = layer->getOperand(1);

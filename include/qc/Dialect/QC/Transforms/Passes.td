@@ -401,6 +401,41 @@ def FoldScales : Pass<"qc-fold-scales"> {
                            "::mlir::quant::QuantDialect", "::mlir::tosa::TosaDialect"];
 }
 
+def MergeSiblings : Pass<"qc-merge-siblings"> {
+  let summary = "Merge the matmuls that read one input with constant weights into one wider matmul (q/k/v, gate/up)";
+  let description = [{
+    A decoder layer's query, key and value projections read the same
+    normalised input, as do the MLP's gate and up projections; each is a
+    `qc.matmul %x, %w {transpose_rhs}` of its own, so a GPU runs a kernel
+    per projection and a CPU a parallel loop per projection. This pass
+    stacks the weights of such siblings into one [Σn, k] constant, runs one
+    matmul, and gives each former user its columns through
+    `tensor.extract_slice`.
+
+    Siblings: `qc.matmul`s in one block with the same `lhs` value and
+    `transpose_rhs`, a float result, a constant 2-D weight [n, k] with the
+    same k that is either f32 or integer codes (at most 8 bits) behind a
+    `quant.scast`, and a constant f32 bias or none. Quantized weights must
+    have the same storage, expressed type, flags and range, and parameters
+    that stack along n: per tensor (the same scale and zero point), per
+    axis 0 (rows), or sub-channel with blocks [1, g] (the same g). Their
+    scales and zero points stack with the rows. Siblings must also carry
+    the same discardable attributes.
+
+    Left alone: a matmul with no compatible sibling, non-transposed
+    weights ([k, n], whose stacking would interleave rows), weights that are
+    not constant, quantized results, batched weights.
+
+    Invariant: each output column is computed from the same weight row,
+    parameters and input as before, so the model's outputs do not change
+    (test/Dialect/QC/merge-siblings-numerics.test compares them bit for bit
+    on the CPU).
+  }];
+  let dependentDialects = ["::mlir::qc::QCDialect", "::mlir::arith::ArithDialect",
+                           "::mlir::quant::QuantDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def PackWeights : Pass<"qc-pack-weights"> {
   let summary = "Store the codes of low-bit matmul weights in the byte layout a kernel reads (qc.packed_weight)";
   let description = [{

@@ -107,6 +107,14 @@ Value createF32Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
 Value createI8Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
                        ArrayRef<int8_t> data, llvm::StringRef key);
 
+/// A constant of `storage` integers (at most 8 bits) of `shape` holding
+/// `data`, one code per element as sign-extended bytes: dense up to 256
+/// elements, else a heap resource blob named `key` holding one byte per
+/// element (the importer's form of sub-byte weights).
+Value createIntegerCodesConstant(OpBuilder &b, Location loc,
+                                 ArrayRef<int64_t> shape, IntegerType storage,
+                                 ArrayRef<int8_t> data, llvm::StringRef key);
+
 /// qc-quantize-weights with calibration data (needed for method=gptq);
 /// `calibration` must outlive the pass.
 std::unique_ptr<Pass>
