@@ -155,17 +155,14 @@ np.save(d + "/w8a8.x.npy", rng_w.standard_normal((300, k)).astype(np.float32))
 # tensor-core kernel by default, the GEMV mapping with --cuda-mma-min-rows=9
 # (in f32: --cuda-f16-products=false); and with 1 row (a decoder's step), the
 # GEMV, in f16 pairs by default and in f32 with --cuda-f16-products=false.
-k, n, bs = 4128, 200, 32
-blocks = k // bs
-rng_n = np.random.default_rng(3)
-packed = rng_n.integers(0, 256, (n, blocks, bs // 2), dtype=np.uint8)
-scales = (rng_n.random(n * blocks) * 0.02 + 0.005).astype(np.float32)
-zp = rng_n.integers(0, 256, (n, (blocks + 1) // 2), dtype=np.uint8)
-def nbits(name, rows, k, n, bs, rng_n):
+def nbits(name, rows, k, n, bs, seed, x_rng):
+    # Weights (codes, scales, packed zero points) from `seed`: the same for
+    # the same seed and shape.
+    w_rng = np.random.default_rng(seed)
     blocks = k // bs
-    packed = rng_n.integers(0, 256, (n, blocks, bs // 2), dtype=np.uint8)
-    scales = (rng_n.random(n * blocks) * 0.02 + 0.005).astype(np.float32)
-    zp = rng_n.integers(0, 256, (n, (blocks + 1) // 2), dtype=np.uint8)
+    packed = w_rng.integers(0, 256, (n, blocks, bs // 2), dtype=np.uint8)
+    scales = (w_rng.random(n * blocks) * 0.02 + 0.005).astype(np.float32)
+    zp = w_rng.integers(0, 256, (n, (blocks + 1) // 2), dtype=np.uint8)
     g = onnx.helper.make_graph(
         [onnx.helper.make_node("MatMulNBits", ["x", "B", "S", "Z"], ["y"],
                                domain="com.microsoft", K=k, N=n, bits=4,
@@ -180,26 +177,13 @@ def nbits(name, rows, k, n, bs, rng_n):
     m.ir_version = 8
     onnx.save(m, d + "/" + name + ".onnx")
     np.save(d + "/" + name + ".x.npy",
-            rng_n.standard_normal((rows, k)).astype(np.float32))
+            x_rng.standard_normal((rows, k)).astype(np.float32))
+x_rng = np.random.default_rng(3)
+for rows in (5, 1):
+    nbits("nbits-m%d" % rows, rows, 4128, 200, 32, 3, x_rng)
 # One row over K = 16416 (513 groups of 32): 50 warps of 4 rows, so 4 warps
 # share each output (the GEMV's split, sums through shared memory).
-nbits("nbits-split", 1, 16416, 200, 32, np.random.default_rng(7))
-for rows in (5, 1):
-    g = onnx.helper.make_graph(
-        [onnx.helper.make_node("MatMulNBits", ["x", "B", "S", "Z"], ["y"],
-                               domain="com.microsoft", K=k, N=n, bits=4,
-                               block_size=bs)], "nbits",
-        [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [rows, k])],
-        [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [rows, n])],
-        [onnx.numpy_helper.from_array(packed, "B"),
-         onnx.numpy_helper.from_array(scales, "S"),
-         onnx.numpy_helper.from_array(zp, "Z")])
-    m = onnx.helper.make_model(g, opset_imports=[
-        onnx.helper.make_opsetid("", 17), onnx.helper.make_opsetid("com.microsoft", 1)])
-    m.ir_version = 8
-    onnx.save(m, d + "/nbits-m%d.onnx" % rows)
-    np.save(d + "/nbits-m%d.x.npy" % rows,
-            rng_n.standard_normal((rows, k)).astype(np.float32))
+nbits("nbits-split", 1, 16416, 200, 32, 7, x_rng)
 # Attention's probabilities times V at one token over 129 positions, 32
 # heads of 64 ([32, 1, 129] x [32, 129, 64], the probabilities a sum of V
 # here): few outputs over long rows, V along another loop than the
