@@ -684,6 +684,33 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
                 rowLength && *rowLength % 4 == 0 && *rowLength >= 4 * kWarp
             ? 4
             : 1;
+    // A packed int4 contraction with the f16-pair body (W4A16 on the GPU):
+    // each lane's run of `plannedVector` words, under one scale and zero
+    // point, sums in f16x2 chains (buildNibbleF16Sum) and scales once, where
+    // the body cloned per word would convert and scale every word.
+    std::optional<PackedOperands> f16Run;
+    if (plannedVector > 1 && contiguous && r >= 1 &&
+        largest->getOperandNumber() == kNibblesPerWord) {
+      FailureOr<PackedOperands> packed = qc::packedContractionOperands(op);
+      bool fits = succeeded(packed) && packed->f16;
+      for (int64_t i : {fits ? packed->scaleOperand : -1,
+                        fits ? packed->zeroPointOperand : -1}) {
+        if (i < 0)
+          continue;
+        FailureOr<int64_t> per = qc::packedWordsPerValue(
+            op.getIndexingMapsArray()[i], r - 1, r);
+        fits &= succeeded(per) && *per % plannedVector == 0;
+      }
+      if (fits && packed->zeroPointOperand >= 0)
+        fits = getElementTypeOrSelf(
+                   op.getDpsInputs()[packed->zeroPointOperand].getType())
+                   .isInteger();
+      if (fits && packed->knownZeroPoint)
+        fits = *packed->knownZeroPoint == std::floor(*packed->knownZeroPoint) &&
+               std::fabs(*packed->knownZeroPoint) <= 256.0f;
+      if (fits)
+        f16Run = *packed;
+    }
     // Main loop: kUnroll strided runs of `vector` adjacent elements per
     // lane and iteration, each run (and row) into its own accumulator, so
     // that several loads are in flight per lane (one load per lane at a
@@ -692,9 +719,15 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     // enough for them (4096 x 4096: 0.0123 ms against 0.0148 with two; with
     // many warps two are better: 28672 x 8192, 4 rows, 0.100 against 0.086).
     bool longRows = rowLength && *rowLength >= kWarp * plannedVector * 4;
+    // With the f16 runs, one run per lane where a warp has 8 rows (on an
+    // H200, 28672 x 8192: 0.0515 ms against 0.0704 with two, 14336 x 4096:
+    // 0.0185 against 0.0225; with 4 rows the runs below stay better:
+    // 4096 x 14336, 0.0226 against 0.0264 with one).
     const int64_t kUnroll =
         plannedVector > 1
-            ? (rows == 4 && longRows ? 4 : std::max<int64_t>(2, 4 / rows))
+            ? (f16Run && rows == 8                  ? 1
+               : rows == 4 && longRows              ? 4
+                                                    : std::max<int64_t>(2, 4 / rows))
             : std::max<int64_t>(1, 8 / rows);
     // Warps per output point (see below).
     int64_t split = 1;
@@ -796,42 +829,10 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     };
     SmallVector<SmallVector<Value>> rowIvs = pointIvs();
     Value init = qc::neutralElement(rewriter, loc, combiner, accType);
-    // Runs of 4 adjacent elements (at most 32-bit ones) per lane, so that
-    // LLVM's load-store vectorizer makes each run of the largest input one
-    // 128-bit load where the buffers are aligned (assumeAligned); a packed
-    // contraction's words, and the activations it reads 8 per word, then
-    // move in 16-byte loads.
     int64_t vector = plannedVector;
     DenseMap<Value, Value> aligned;
     if (vector > 1)
       assumeAligned(rewriter, op, aligned);
-    // A packed int4 contraction with the f16-pair body (W4A16 on the GPU):
-    // each lane's run of `vector` words, under one scale and zero point,
-    // sums in one f16x2 chain (buildNibbleF16Sum) and converts to f32 and
-    // scales once, where the body cloned per word would do both per word.
-    std::optional<PackedOperands> f16Run;
-    if (vector > 1 && contiguous && r >= 1 &&
-        largest->getOperandNumber() == kNibblesPerWord) {
-      FailureOr<PackedOperands> packed = qc::packedContractionOperands(op);
-      bool fits = succeeded(packed) && packed->f16;
-      for (int64_t i : {fits ? packed->scaleOperand : -1,
-                        fits ? packed->zeroPointOperand : -1}) {
-        if (i < 0)
-          continue;
-        FailureOr<int64_t> per = qc::packedWordsPerValue(
-            op.getIndexingMapsArray()[i], r - 1, r);
-        fits &= succeeded(per) && *per % vector == 0;
-      }
-      if (fits && packed->zeroPointOperand >= 0)
-        fits = getElementTypeOrSelf(
-                   op.getDpsInputs()[packed->zeroPointOperand].getType())
-                   .isInteger();
-      if (fits && packed->knownZeroPoint)
-        fits = *packed->knownZeroPoint == std::floor(*packed->knownZeroPoint) &&
-               std::fabs(*packed->knownZeroPoint) <= 256.0f;
-      if (fits)
-        f16Run = *packed;
-    }
     auto loadAt = [&](OpBuilder &b, OpOperand *operand,
                       ArrayRef<Value> at) -> Value {
       AffineMap map = op.getMatchingIndexingMap(operand);

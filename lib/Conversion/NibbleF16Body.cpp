@@ -60,8 +60,23 @@ Value qc::buildNibbleF16Sum(OpBuilder &b, Location l, ArrayRef<Value> words,
         b, l, pairType, arith::TruncFOp::create(b, l, f16, scaled));
   }
   auto i32Vector = VectorType::get({1}, i32);
-  Value sum;
+  // Each chain of kChainWords words sums in f16x2, then converts to f32:
+  // longer chains round more (each half of a chain sums 4 · kChainWords
+  // products in f16), shorter ones convert more often.
+  constexpr size_t kChainWords = 2;
+  Value sum, total;
+  auto finishChain = [&]() {
+    Value halves = arith::ExtFOp::create(b, l, f32Pair, sum);
+    Value both = arith::AddFOp::create(
+        b, l, vector::ExtractOp::create(b, l, halves, 0),
+        vector::ExtractOp::create(b, l, halves, 1), flags);
+    total = total ? arith::AddFOp::create(b, l, total, both, flags).getResult()
+                  : both;
+    sum = Value();
+  };
   for (auto [w, source] : llvm::enumerate(words)) {
+    if (w && w % kChainWords == 0)
+      finishChain();
     Value word = source;
     if (isSigned)
       word = arith::XOrIOp::create(b, l, word,
@@ -101,10 +116,7 @@ Value qc::buildNibbleF16Sum(OpBuilder &b, Location l, ArrayRef<Value> words,
                 : product;
     }
   }
-  Value halves = arith::ExtFOp::create(b, l, f32Pair, sum);
-  Value total = arith::AddFOp::create(
-      b, l, vector::ExtractOp::create(b, l, halves, 0),
-      vector::ExtractOp::create(b, l, halves, 1), flags);
+  finishChain();
   return arith::MulFOp::create(
       b, l, total,
       arith::MulFOp::create(

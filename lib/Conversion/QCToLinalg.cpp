@@ -832,8 +832,8 @@ TypedAttr packedWords(Attribute value, RankedTensorType wordsType) {
 /// half), then the two halves in f32 times 16 · the scale
 /// (buildNibbleF16Sum): about 2.5 instructions per code and row where the
 /// f32 body takes 3.9. The marker then says `f16`, and qc-map-to-gpu's GEMV
-/// sums a lane's run of 4 words (one scale) in one chain instead, the
-/// conversion and scaling once per run: about 2 per code.
+/// sums a lane's run of 4 words (one scale) in two chains of 2 words
+/// instead, converting once per chain and scaling once per run.
 Value packedNibbleContraction(OpBuilder &b, Location loc, PackedWeightOp packed,
                               Value lhs, RankedTensorType lhsTy, int64_t batch,
                               Value init, Operation *op,

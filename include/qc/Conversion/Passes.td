@@ -682,7 +682,11 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
       or minimum get a kernel of their own: one warp per output point when the
       largest input runs along the reduction (lanes stride it, a shuffle
       tree combines), else one thread per output point; registers hold the
-      partial results. A `linalg.fill` of the output that nothing reads
+      partial results. With few warps over long rows, up to 8 warps of a
+      block share an output point (their sums meet in workgroup memory). A
+      packed int4 contraction with the f16-pair body (marker `f16`) sums
+      each lane's run of 4 words in f16x2 chains of two words and scales
+      the run once. A `linalg.fill` of the output that nothing reads
       before the reduction is folded into that kernel. A `memref.copy` from
       a buffer that only a fill has written (bufferization's copy of one
       zero-filled tensor per matmul) becomes a fill of its target first, so

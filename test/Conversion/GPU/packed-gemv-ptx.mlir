@@ -4,10 +4,10 @@
 // runs of 4 words: the weight and the activation move in 128-bit loads
 // (ld.global.v4), the codes expand with one lop3 each (and + or of the
 // bits of 1024.0 in f16 pairs) and no int -> float conversion. Each lane's
-// run of 4 words (32 codes under one scale) sums in one f16x2 chain and
-// converts to f32 once (two cvt.f32.f16, one per half): 16 runs of 4 rows x
-// 4 runs, 256 lop3 (one per pair of codes) against 32 conversions, where a
-// conversion per word would be 128.
+// run of 4 words (32 codes under one scale) sums in two f16x2 chains of 2
+// words, each converted to f32 once (two cvt.f32.f16, one per half): 16
+// runs of 4 rows x 4 runs, 256 lop3 (one per pair of codes) against 64
+// conversions, where a conversion per word would be 128.
 // RUN: rm -rf %t && mkdir -p %t
 // RUN: quant-compile %s --target=cuda:sm_90a --emit=ptx -o %t/gemv.ptx
 // RUN: FileCheck %s < %t/gemv.ptx
@@ -21,7 +21,7 @@
 // CHECK: shfl.sync.bfly
 // CHECK: ret;
 // RUN: echo "lop3 $(grep -c 'lop3.b32' %t/gemv.ptx) cvt $(grep -c 'cvt.f32.f16' %t/gemv.ptx)" | FileCheck %s --check-prefix=COUNT
-// COUNT: lop3 256 cvt 32
+// COUNT: lop3 256 cvt 64
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/gemv.ptx -o %t/gemv.cubin %}
 func.func @main(%x: tensor<1x4096xf32>) -> tensor<1x64xf32> {
   %cst = arith.constant dense<3> : tensor<64x4096xi4>

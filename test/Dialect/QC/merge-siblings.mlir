@@ -67,6 +67,30 @@ func.func @float(%x: tensor<2xf32>) -> (tensor<1xf32>, tensor<1xf32>) {
 
 // -----
 
+// A projection split into heads by a reshape of its last dimension reads
+// its slice through tensor.expand_shape (a view of the merged result; a
+// tensor.reshape of the strided slice would be a copy); a reshape that
+// merges dimensions stays.
+// CHECK-LABEL: func.func @heads
+// CHECK: %[[Y:.*]] = qc.matmul %arg0, %{{.*}} {transpose_rhs} : {{.*}} -> tensor<2x8xf32>
+// CHECK: %[[Q:.*]] = tensor.extract_slice %[[Y]][0, 0] [2, 4] [1, 1]
+// CHECK: %[[K:.*]] = tensor.extract_slice %[[Y]][0, 4] [2, 4] [1, 1]
+// CHECK: tensor.expand_shape %[[Q]] {{\[}}[0], [1, 2]] output_shape [2, 2, 2] : tensor<2x4xf32> into tensor<2x2x2xf32>
+// CHECK: tensor.reshape %[[K]]
+func.func @heads(%x: tensor<2x2xf32>) -> (tensor<2x2x2xf32>, tensor<8xf32>) {
+  %a = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]> : tensor<4x2xf32>
+  %b = arith.constant dense<[[8.0, 7.0], [6.0, 5.0], [4.0, 3.0], [2.0, 1.0]]> : tensor<4x2xf32>
+  %ya = qc.matmul %x, %a {transpose_rhs} : (tensor<2x2xf32>, tensor<4x2xf32>) -> tensor<2x4xf32>
+  %yb = qc.matmul %x, %b {transpose_rhs} : (tensor<2x2xf32>, tensor<4x2xf32>) -> tensor<2x4xf32>
+  %s3 = arith.constant dense<[2, 2, 2]> : tensor<3xi64>
+  %s1 = arith.constant dense<[8]> : tensor<1xi64>
+  %h = tensor.reshape %ya(%s3) : (tensor<2x4xf32>, tensor<3xi64>) -> tensor<2x2x2xf32>
+  %f = tensor.reshape %yb(%s1) : (tensor<2x4xf32>, tensor<1xi64>) -> tensor<8xf32>
+  return %h, %f : tensor<2x2x2xf32>, tensor<8xf32>
+}
+
+// -----
+
 // Not touched: matmuls of different inputs; a group size that differs; a
 // bias on one sibling only; a weight that is not constant; a quantized
 // result; a per-tensor scale that differs; one transposed and one not.

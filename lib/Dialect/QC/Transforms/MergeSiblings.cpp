@@ -213,6 +213,42 @@ quant::QuantizedType stackTypes(ArrayRef<Sibling> group) {
       sub.getBlockSizes(), sub.getStorageTypeMin(), sub.getStorageTypeMax());
 }
 
+/// A slice of the merged result is strided (its rows lie `Σn` apart), and
+/// `tensor.reshape` needs a contiguous source, so bufferization would copy
+/// it. The usual reader of a q/k/v projection, the split into heads
+/// (ONNX Reshape [..., n] -> [..., h, d]), only splits the last dimension:
+/// as `tensor.expand_shape` it stays a view of the merged result.
+void splitHeadsInPlace(Value slice) {
+  auto sliceType = cast<RankedTensorType>(slice.getType());
+  int64_t rank = sliceType.getRank();
+  for (Operation *user : llvm::make_early_inc_range(slice.getUsers())) {
+    auto reshape = dyn_cast<tensor::ReshapeOp>(user);
+    if (!reshape || reshape.getSource() != slice || !sliceType.hasStaticShape())
+      continue;
+    auto resultType = cast<RankedTensorType>(reshape.getType());
+    ArrayRef<int64_t> shape = resultType.getShape();
+    if (!resultType.hasStaticShape() || resultType.getRank() < rank ||
+        shape.take_front(rank - 1) != sliceType.getShape().drop_back())
+      continue;
+    int64_t inner = 1;
+    for (int64_t d : shape.drop_front(rank - 1))
+      inner *= d;
+    if (inner != sliceType.getShape().back())
+      continue;
+    SmallVector<ReassociationIndices> groups;
+    for (int64_t d = 0; d + 1 < rank; ++d)
+      groups.push_back({d});
+    groups.emplace_back();
+    for (int64_t d = rank - 1; d < resultType.getRank(); ++d)
+      groups.back().push_back(d);
+    OpBuilder b(reshape);
+    Value expanded = tensor::ExpandShapeOp::create(b, reshape.getLoc(),
+                                                   resultType, slice, groups);
+    reshape.getResult().replaceAllUsesWith(expanded);
+    reshape->erase();
+  }
+}
+
 struct MergeSiblingsPass : public qc::impl::MergeSiblingsBase<MergeSiblingsPass> {
   using MergeSiblingsBase::MergeSiblingsBase;
 
@@ -331,6 +367,7 @@ struct MergeSiblingsPass : public qc::impl::MergeSiblingsBase<MergeSiblingsPass>
           b, s.op.getLoc(), cast<RankedTensorType>(s.op.getType()), merged,
           offsets, sizes, strides);
       s.op.getResult().replaceAllUsesWith(slice);
+      splitHeadsInPlace(slice);
       offset += s.n;
     }
     for (const Sibling &s : group)

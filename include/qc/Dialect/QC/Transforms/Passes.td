@@ -410,7 +410,10 @@ def MergeSiblings : Pass<"qc-merge-siblings"> {
     per projection and a CPU a parallel loop per projection. This pass
     stacks the weights of such siblings into one [Σn, k] constant, runs one
     matmul, and gives each former user its columns through
-    `tensor.extract_slice`.
+    `tensor.extract_slice`. A user that splits the last dimension of its
+    slice into heads (`tensor.reshape [..., n] -> [..., h, d]`, static)
+    becomes `tensor.expand_shape`, which stays a view of the merged result
+    where a reshape of the strided slice would be a copy.
 
     Siblings: `qc.matmul`s in one block with the same `lhs` value and
     `transpose_rhs`, a float result, a constant 2-D weight [n, k] with the
