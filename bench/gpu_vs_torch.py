@@ -41,13 +41,16 @@ a MatMulNBits, W4A16 g128, a float32 embedding; one call is one token over
 a 128-entry key/value cache). prepare compiles it for the GPU with its
 weights made periodic (each tensor's first 16 KiB repeated, so that the
 library compresses for the trip; the kernels read every byte all the
-same); run times it with quant-run --bench (CUDA events, device-resident
+same), and once more with --merge-siblings=false (q/k/v and gate/up as
+separate matmuls, one kernel each); run times it with quant-run --bench
+(CUDA events, device-resident
 inputs and outputs, the key/value cache included; the runtime replays the
 calls as a CUDA graph from the second on, and once more with
 QUANT_CUDA_GRAPHS=0, and once with QUANT_CUDA_PROFILE=1 for its 25
 longest kernels) and the same
 architecture in PyTorch fp16 (random weights of the same shapes; eager,
-and replayed as a CUDA graph), and prints ms per token and tokens/s.
+and replayed as a CUDA graph), and prints ms per token and tokens/s; the
+merged and unmerged libraries are timed alternately, three times each.
 
 Correctness of these kernels is checked elsewhere (scripts/gpu-tests.sh,
 the node tests); here only speed is measured.
@@ -255,20 +258,24 @@ def prepare_decoder(build_bin, out, work):
         open(stamp, "w").write(want)
     periodic = os.path.join(work, "periodic")
     periodic_weights(src, periodic)
-    lib = os.path.join(out, "libdecoder.so")
-    subprocess.run([os.path.join(build_bin, "quant-compile"),
-                    os.path.join(periodic, "model.onnx"), "--target=cuda:sm_90a",
-                    "--emit=shared", "--name", "model", "-o", lib], check=True)
-    with open(lib, "rb") as f, gzip.open(lib + ".gz", "wb", 6) as g:
-        shutil.copyfileobj(f, g)
-    for leftover in (lib, lib[:-3] + ".h"):
-        if os.path.exists(leftover):
-            os.remove(leftover)
+    for name, flags in (("libdecoder.so", []),
+                        ("libdecoder-unmerged.so", ["--merge-siblings=false"])):
+        lib = os.path.join(out, name)
+        subprocess.run([os.path.join(build_bin, "quant-compile"),
+                        os.path.join(periodic, "model.onnx"),
+                        "--target=cuda:sm_90a", "--emit=shared", "--name",
+                        "model", "-o", lib] + flags, check=True)
+        with open(lib, "rb") as f, gzip.open(lib + ".gz", "wb", 6) as g:
+            shutil.copyfileobj(f, g)
+        for leftover in (lib, lib[:-3] + ".h"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
     model = onnx.load(os.path.join(periodic, "model.onnx"), load_external_data=False)
     inputs = [(v.name, [d.dim_value for d in v.type.tensor_type.shape.dim])
               for v in model.graph.input]
     json.dump(inputs, open(os.path.join(out, "decoder.inputs.json"), "w"))
-    print("prepared the decoder", os.path.getsize(lib + ".gz"), "bytes gzipped")
+    print("prepared the decoder", os.path.getsize(
+        os.path.join(out, "libdecoder.so.gz")), "bytes gzipped")
 
 
 def torch_decoder_ms(runs=50):
@@ -413,6 +420,11 @@ def run_decoder(out, env):
     lib = gz[:-3]
     with gzip.open(gz, "rb") as f, open(lib, "wb") as g:
         shutil.copyfileobj(f, g)
+    unmerged = None
+    if os.path.exists(os.path.join(out, "libdecoder-unmerged.so.gz")):
+        unmerged = os.path.join(out, "libdecoder-unmerged.so")
+        with gzip.open(unmerged + ".gz", "rb") as f, open(unmerged, "wb") as g:
+            shutil.copyfileobj(f, g)
     rng = np.random.default_rng(0)
     feeds = []
     for name, shape in json.load(open(os.path.join(out, "decoder.inputs.json"))):
@@ -444,6 +456,20 @@ def run_decoder(out, env):
         eager, 1000 / eager, eager / ours))
     print("| PyTorch fp16, CUDA graph | %.3f | %.1f | %.2fx |" % (
         graph, 1000 / graph, graph / ours))
+    if unmerged:
+        # The decoder's time moves between moments (docs/gpu.md): the two
+        # libraries alternate.
+        print()
+        print("Merged (q/k/v and gate/up as one matmul each) against "
+              "--merge-siblings=false, alternating, CUDA graphs:")
+        print("| repeat | merged ms/token | unmerged ms/token |")
+        print("|---|---:|---:|")
+        for repeat in range(3):
+            times = [gpu_ms(out, l, feeds, env, flush=False)[0]
+                     for l in (lib, unmerged)]
+            print("| %d | %s | %s |" % ((repeat + 1,) + tuple(
+                "failed" if t is None else "%.3f" % t for t in times)))
+        os.remove(unmerged)
     # Where a token's time goes: quant's runtime times each kernel
     # (QUANT_CUDA_PROFILE, no graphs) and prints the totals at exit.
     r = subprocess.run([os.path.join(out, "quant-run"), lib, "--name",
