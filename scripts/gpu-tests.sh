@@ -24,8 +24,10 @@
 # Hadamards before the down projections), W8A8 on the int8 tensor-core
 # kernel (the 37-token decoder, and one MatMul whose outputs must match to
 # the last bit), the row kernels, attention's probabilities times V at
-# one token (a warp per 4 outputs, V read across the lanes' rows), and a
-# one-row MatMulNBits over K = 16416 whose outputs take 4 warps each.
+# one token (a warp per 4 outputs, V read across the lanes' rows), a
+# one-row MatMulNBits over K = 16416 whose outputs take 4 warps each, and
+# one over N = 12288 outputs (8 rows per warp, one run per iteration with
+# the f16 runs; K = 1056: one main iteration and a remainder of 4 words).
 # Tolerances: the GPU sums in another order than the CPU
 # (float reductions), so outputs agree to rounding, not bit for bit; the
 # tensor-core kernel (int4 products of 2 rows or more) and the GEMV (its
@@ -64,6 +66,7 @@ rows|rows.mlir||1e-4|1e-5
 attention-values|attention.onnx||1e-4|1e-5
 nbits-split|nbits-split.onnx|--cuda-f16-products=false|1e-4|1e-5
 nbits-split-f16|nbits-split.onnx||2e-2|1e-2
+nbits-wide-f16|nbits-wide.onnx||2e-2|1e-2
 CASES
 }
 
@@ -184,6 +187,7 @@ for rows in (5, 1):
 # One row over K = 16416 (513 groups of 32): 50 warps of 4 rows, so 4 warps
 # share each output (the GEMV's split, sums through shared memory).
 nbits("nbits-split", 1, 16416, 200, 32, 7, x_rng)
+nbits("nbits-wide", 1, 1056, 12288, 32, 11, x_rng)
 # Attention's probabilities times V at one token over 129 positions, 32
 # heads of 64 ([32, 1, 129] x [32, 129, 64], the probabilities a sum of V
 # here): few outputs over long rows, V along another loop than the
@@ -221,6 +225,7 @@ PY
     nbits-m5*) input=nbits-m5.x.npy ;;
     nbits-m1*) input=nbits-m1.x.npy ;;
     nbits-split*) input=nbits-split.x.npy ;;
+    nbits-wide*) input=nbits-wide.x.npy ;;
     *) input=llama.x.npy ;;
     esac
     # shellcheck disable=SC2086
