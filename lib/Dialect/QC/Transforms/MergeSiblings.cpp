@@ -274,12 +274,12 @@ struct MergeSiblingsPass : public qc::impl::MergeSiblingsBase<MergeSiblingsPass>
           it->push_back(s);
       }
       for (SmallVector<Sibling> &group : groups)
-        if (group.size() >= 2 && failed(merge(group)))
-          return signalPassFailure();
+        if (group.size() >= 2)
+          merge(group);
     }
   }
 
-  LogicalResult merge(SmallVector<Sibling> &group) {
+  void merge(SmallVector<Sibling> &group) {
     llvm::sort(group, [](const Sibling &a, const Sibling &b) {
       return a.op->isBeforeInBlock(b.op);
     });
@@ -300,50 +300,52 @@ struct MergeSiblingsPass : public qc::impl::MergeSiblingsBase<MergeSiblingsPass>
         axis == 0 ? SmallVector<int64_t>{n, k} : SmallVector<int64_t>{k, n};
     std::string key = "merged_" + getNodeName(first.getLoc());
 
-    // The stacked weight: the siblings' columns of the product in order.
-    Value weight;
-    if (!group.front().type) {
-      SmallVector<std::vector<float>> parts;
-      for (const Sibling &s : group) {
+    // Everything is read before anything is built: a constant the pass
+    // cannot read (an attribute kind readF32/readIntegerCodes do not know)
+    // leaves the group as it is.
+    SmallVector<std::vector<float>> floats;
+    SmallVector<std::vector<int8_t>> codes;
+    std::vector<float> biases;
+    for (const Sibling &s : group) {
+      if (!s.type) {
         std::optional<std::vector<float>> data = readF32(s.values);
         if (!data)
-          return s.op.emitOpError() << "cannot read the weight of node '"
-                                    << getNodeName(s.op.getLoc()) << "'";
-        parts.push_back(std::move(*data));
-      }
-      weight = createF32Constant(b, loc, shape2d,
-                                 concatAlong<float>(parts, extents, axis), key);
-    } else {
-      SmallVector<std::vector<int8_t>> parts;
-      for (const Sibling &s : group) {
+          return;
+        floats.push_back(std::move(*data));
+      } else {
         // Sign-extended bit patterns, as dense storage keeps sub-byte
         // integers whatever the quantized type's signedness.
         std::optional<std::vector<int32_t>> data =
             readIntegerCodes(s.values, /*isSigned=*/true);
         if (!data)
-          return s.op.emitOpError() << "cannot read the weight codes of node '"
-                                    << getNodeName(s.op.getLoc()) << "'";
-        parts.emplace_back(data->begin(), data->end());
+          return;
+        codes.emplace_back(data->begin(), data->end());
       }
+      if (s.bias) {
+        std::optional<std::vector<float>> data = readF32(s.bias);
+        if (!data)
+          return;
+        llvm::append_range(biases, *data);
+      }
+    }
+
+    // The stacked weight: the siblings' columns of the product in order.
+    Value weight;
+    if (!group.front().type) {
+      weight = createF32Constant(b, loc, shape2d,
+                                 concatAlong<float>(floats, extents, axis), key);
+    } else {
       quant::QuantizedType type = stackTypes(group);
       auto storage = cast<IntegerType>(type.getStorageType());
       Value stored = createIntegerCodesConstant(
-          b, loc, shape2d, storage, concatAlong<int8_t>(parts, extents, axis), key);
+          b, loc, shape2d, storage, concatAlong<int8_t>(codes, extents, axis),
+          key);
       weight = quant::StorageCastOp::create(
           b, loc, RankedTensorType::get(shape2d, type), stored);
     }
     Value bias;
-    if (group.front().bias) {
-      std::vector<float> values;
-      for (const Sibling &s : group) {
-        std::optional<std::vector<float>> data = readF32(s.bias);
-        if (!data)
-          return s.op.emitOpError() << "cannot read the bias of node '"
-                                    << getNodeName(s.op.getLoc()) << "'";
-        llvm::append_range(values, *data);
-      }
-      bias = createF32Constant(b, loc, {n}, values, key + "_bias");
-    }
+    if (group.front().bias)
+      bias = createF32Constant(b, loc, {n}, biases, key + "_bias");
     auto firstType = cast<RankedTensorType>(first.getType());
     SmallVector<int64_t> shape(firstType.getShape());
     shape.back() = n;
@@ -372,7 +374,6 @@ struct MergeSiblingsPass : public qc::impl::MergeSiblingsBase<MergeSiblingsPass>
     }
     for (const Sibling &s : group)
       s.op->erase();
-    return success();
   }
 };
 

@@ -415,19 +415,22 @@ def MergeSiblings : Pass<"qc-merge-siblings"> {
     becomes `tensor.expand_shape`, which stays a view of the merged result
     where a reshape of the strided slice would be a copy.
 
-    Siblings: `qc.matmul`s in one block with the same `lhs` value and
-    `transpose_rhs`, a float result, a constant 2-D weight [n, k] with the
-    same k that is either f32 or integer codes (at most 8 bits) behind a
+    Siblings: `qc.matmul`s in one block with the same `lhs` value, a float
+    result, a constant 2-D weight of the same k and layout ([n, k] with
+    `transpose_rhs`, else [k, n], whose columns then interleave row by row)
+    that is either f32 or integer codes (at most 8 bits) behind a
     `quant.scast`, and a constant f32 bias or none. Quantized weights must
     have the same storage, expressed type, flags and range, and parameters
     that stack along n: per tensor (the same scale and zero point), per
-    axis 0 (rows), or sub-channel with blocks [1, g] (the same g). Their
-    scales and zero points stack with the rows. Siblings must also carry
-    the same discardable attributes.
+    axis along n, or sub-channel with blocks of 1 along n (the same group
+    size). Their scales and zero points stack with the weights. Siblings
+    must also carry the same discardable attributes apart from the layer
+    records `qc.calib_id` and `qc.weight_error`.
 
-    Left alone: a matmul with no compatible sibling, non-transposed
-    weights ([k, n], whose stacking would interleave rows), weights that are
-    not constant, quantized results, batched weights.
+    Left alone: a matmul with no compatible sibling, weights that are not
+    constant (or whose constant the pass cannot read), transposed and
+    untransposed siblings together, quantized results, batched weights. The
+    pass reports no errors: what it cannot merge stays as it is.
 
     Invariant: each output column is computed from the same weight row,
     parameters and input as before, so the model's outputs do not change
