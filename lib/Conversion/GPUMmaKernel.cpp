@@ -91,16 +91,9 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
           element.isInteger(8)))
       return failure();
   }
-  // The codes expand to f16 (NibblePairF16), where u - offset is exact
-  // only for an integer offset well inside f16's integers: a zero point
-  // stored as floats, or a constant one that is not such an integer,
-  // stays with the GEMV mapping (f32).
-  if (zeroPointOperand >= 0 &&
-      !getElementTypeOrSelf(op.getDpsInputs()[zeroPointOperand].getType())
-           .isInteger())
-    return failure();
-  if (knownZeroPoint && (*knownZeroPoint != std::floor(*knownZeroPoint) ||
-                         std::fabs(*knownZeroPoint) > 256.0f))
+  // The codes expand to f16 (NibblePairF16); other zero points stay with
+  // the GEMV mapping (f32).
+  if (!expandsToF16Exactly(op, *operands))
     return failure();
 
   Location loc = op.getLoc();

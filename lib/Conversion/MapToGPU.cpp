@@ -701,14 +701,7 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
             op.getIndexingMapsArray()[i], r - 1, r);
         fits &= succeeded(per) && *per % plannedVector == 0;
       }
-      if (fits && packed->zeroPointOperand >= 0)
-        fits = getElementTypeOrSelf(
-                   op.getDpsInputs()[packed->zeroPointOperand].getType())
-                   .isInteger();
-      if (fits && packed->knownZeroPoint)
-        fits = *packed->knownZeroPoint == std::floor(*packed->knownZeroPoint) &&
-               std::fabs(*packed->knownZeroPoint) <= 256.0f;
-      if (fits)
+      if (fits && qc::expandsToF16Exactly(op, *packed))
         f16Run = *packed;
     }
     // Main loop: kUnroll strided runs of `vector` adjacent elements per

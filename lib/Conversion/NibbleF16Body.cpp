@@ -5,6 +5,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "NibbleF16Body.h"
+#include "PackedParams.h"
 #include "qc/Numerics/Packing.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -17,7 +18,7 @@ Value qc::buildNibbleF16Sum(OpBuilder &b, Location l, ArrayRef<Value> words,
                             bool isSigned) {
   using numerics::NibbleMagic;
   using numerics::NibblePairF16;
-  constexpr int64_t kCodes = 8;
+  constexpr int64_t kCodes = kNibblesPerWord;
   assert(x.size() == words.size() * kCodes && "8 activations per word");
   Type i32 = b.getI32Type(), f32 = b.getF32Type(), f16 = b.getF16Type();
   auto contract = arith::FastMathFlags::contract;

@@ -14,6 +14,7 @@
 #include "mlir/IR/AffineMap.h"
 #include "mlir/Support/LLVM.h"
 
+#include <cmath>
 #include <optional>
 
 namespace mlir::qc {
@@ -60,7 +61,6 @@ constexpr int64_t kNibblesPerWord = 8;
 /// its value. Operand numbers are -1 where folded (or, for the zero point,
 /// symmetric).
 struct PackedOperands {
-  int64_t words = kNibblesPerWord;
   int64_t scaleOperand = -1, zeroPointOperand = -1;
   std::optional<float> knownScale, knownZeroPoint;
   bool isSigned = false;
@@ -112,6 +112,21 @@ inline FailureOr<PackedOperands> packedContractionOperands(
     if (op.getDpsInputs()[c] != view)
       return failure();
   return p;
+}
+
+/// Whether the codes of `op` (with operands `p`) expand to f16 pairs
+/// exactly (numerics::NibblePairF16): u − offset is exact only for an
+/// integer offset well inside f16's integers, so a zero point stored as
+/// floats, or a constant one that is not such an integer, is not.
+inline bool expandsToF16Exactly(linalg::GenericOp op,
+                                const PackedOperands &p) {
+  if (p.zeroPointOperand >= 0 &&
+      !getElementTypeOrSelf(op.getDpsInputs()[p.zeroPointOperand].getType())
+           .isInteger())
+    return false;
+  return !p.knownZeroPoint ||
+         (*p.knownZeroPoint == std::floor(*p.knownZeroPoint) &&
+          std::fabs(*p.knownZeroPoint) <= 256.0f);
 }
 
 } // namespace mlir::qc

@@ -152,8 +152,8 @@ Value mlir::qc::createF32Constant(OpBuilder &b, Location loc,
 Value mlir::qc::createI8Constant(OpBuilder &b, Location loc,
                                  ArrayRef<int64_t> shape,
                                  ArrayRef<int8_t> data, llvm::StringRef key) {
-  return createConstant(
-      b, loc, RankedTensorType::get(shape, b.getIntegerType(8)), data, key);
+  return createIntegerCodesConstant(b, loc, shape, b.getIntegerType(8), data,
+                                    key);
 }
 
 Value mlir::qc::createIntegerCodesConstant(OpBuilder &b, Location loc,
