@@ -27,7 +27,9 @@
 # one token (a warp per 4 outputs, V read across the lanes' rows), a
 # one-row MatMulNBits over K = 16416 whose outputs take 4 warps each, and
 # one over N = 12288 outputs (8 rows per warp, one run per iteration with
-# the f16 runs; K = 1056: one main iteration and a remainder of 4 words).
+# the f16 runs; K = 1056: one main iteration and a remainder of 4 words),
+# and the W4A16 decoder with its weights in a file (--weights-file: the
+# kernels read device copies uploaded from the file's mapping).
 # Tolerances: the GPU sums in another order than the CPU
 # (float reductions), so outputs agree to rounding, not bit for bit; the
 # tensor-core kernel (int4 products of 2 rows or more) and the GEMV (its
@@ -67,6 +69,7 @@ attention-values|attention.onnx||1e-4|1e-5
 nbits-split|nbits-split.onnx|--cuda-f16-products=false|1e-4|1e-5
 nbits-split-f16|nbits-split.onnx||2e-2|1e-2
 nbits-wide-f16|nbits-wide.onnx||2e-2|1e-2
+llama-w4a16-weights-file|llama/model.onnx|--weights=int4 --group=128 --weights-file=@ --weights-threshold=4096|2e-2|1e-2
 CASES
 }
 
@@ -228,11 +231,14 @@ PY
     nbits-wide*) input=nbits-wide.x.npy ;;
     *) input=llama.x.npy ;;
     esac
+    # --weights-file=@: the library's weights file, where quant-run looks
+    # for it (libmodel.weights).
     # shellcheck disable=SC2086
-    "$build/bin/quant-compile" "$dir/$model" $flags --target=cuda \
-      --emit=shared --name model -o "$c/libmodel.so"
-    # The CPU build without the flags that only --target=cuda takes.
-    cpu_flags=$(sed -E 's/--cuda-[a-z0-9-]+(=[^ ]*)?//g' <<<"$flags")
+    "$build/bin/quant-compile" "$dir/$model" ${flags//@/$c/libmodel.weights} \
+      --target=cuda --emit=shared --name model -o "$c/libmodel.so"
+    # The CPU build without the flags that only --target=cuda takes, and
+    # with its weights in the object.
+    cpu_flags=$(sed -E 's/--(cuda-[a-z0-9-]+|weights-file|weights-threshold)(=[^ ]*)?//g' <<<"$flags")
     # shellcheck disable=SC2086
     "$build/bin/quant-compile" "$dir/$model" $cpu_flags --parallel=false \
       --emit=shared --name cpu -o "$c/libcpu.so"
@@ -245,9 +251,9 @@ PY
     rm "$c/libcpu.so" "$c/libcpu.h" "$c/libmodel.h"
     printf '%s|%s|%s|%s\n' "$name" "$input" "$rtol" "$atol" >>"$dir/cases.txt"
   done < <(cases)
-  rm -rf "$dir/llama" "$dir/prefill" "$dir/prefill-nbits" "$dir/cnn.onnx" \
-    "$dir/hadamard.mlir" "$dir/rows.mlir" "$dir/w8a8-matmul.onnx" \
-    "$dir/nbits-m5.onnx" "$dir/nbits-m1.onnx"
+  # The models (compiled into each case; the random ones do not compress).
+  rm -rf "$dir/llama" "$dir/prefill" "$dir/prefill-nbits" "$dir"/*.onnx \
+    "$dir"/*.mlir
   echo "prepared $(wc -l <"$dir/cases.txt") GPU cases in $dir"
 }
 

@@ -484,6 +484,8 @@ LowerToCUDAOptions cudaLoweringOptions(const CompileOptions &options) {
   }
   lowering.f16Products = options.gpuF16Products;
   lowering.mergeSiblings = options.mergeSiblings;
+  lowering.weightsFile = options.weightsFile;
+  lowering.weightsThreshold = options.weightsThreshold;
   lowering.optLevel = std::max(options.optLevel, 1u);
   lowering.stopAtPTX = options.emit == EmitKind::PTX;
   return lowering;

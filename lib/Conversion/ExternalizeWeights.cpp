@@ -40,6 +40,9 @@ constexpr uint64_t kHeaderBytes = 64;
 constexpr uint64_t kAlign = 64;
 constexpr char kMagic[9] = "QCWGHTS1";
 constexpr int32_t kErrWeights = 3;
+/// runtime/cuda: void *quant_cuda_weight(void *const *base, int64_t offset,
+/// int64_t bytes).
+constexpr char kDeviceWeight[] = "quant_cuda_weight";
 #ifdef MADV_HUGEPAGE
 constexpr int32_t kMadvHugePage = MADV_HUGEPAGE;
 #else
@@ -122,18 +125,42 @@ struct QCExternalizeWeightsPass
         uses.push_back(op);
     });
     Type i64 = b.getI64Type();
+    // GPU kernels read the weights: the runtime's device copy of base +
+    // offset (a call, which qc-map-to-gpu leaves on the host, where a load
+    // of the base would be a memory access to map onto the device).
+    func::FuncOp deviceWeight;
+    if (cuda) {
+      deviceWeight = module.lookupSymbol<func::FuncOp>(kDeviceWeight);
+      if (!deviceWeight) {
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToEnd(module.getBody());
+        deviceWeight = func::FuncOp::create(
+            b, loc, kDeviceWeight, b.getFunctionType({ptr, i64, i64}, {ptr}));
+        deviceWeight.setPrivate();
+      }
+    }
     for (memref::GetGlobalOp op : uses) {
       b.setInsertionPoint(op);
       Location l = op.getLoc();
       MemRefType type = op.getType();
       Value addr = LLVM::AddressOfOp::create(b, l, ptr, baseName);
-      Value basePtr = LLVM::LoadOp::create(b, l, ptr, addr);
       // An i64 index: GEPArg constants are 32-bit, and offsets into a
       // multi-gigabyte file are not.
       Value offset = LLVM::ConstantOp::create(
           b, l, i64, int64_t(offsets[op.getName()]));
-      Value data = LLVM::GEPOp::create(b, l, ptr, b.getI8Type(), basePtr,
-                                       ValueRange{offset});
+      Value data;
+      if (cuda) {
+        Value bytes = LLVM::ConstantOp::create(
+            b, l, i64,
+            type.getNumElements() * (type.getElementTypeBitWidth() / 8));
+        data = func::CallOp::create(b, l, deviceWeight,
+                                    ValueRange{addr, offset, bytes})
+                   .getResult(0);
+      } else {
+        Value basePtr = LLVM::LoadOp::create(b, l, ptr, addr);
+        data = LLVM::GEPOp::create(b, l, ptr, b.getI8Type(), basePtr,
+                                   ValueRange{offset});
+      }
       Value memref = qc::memrefOverPointer(b, l, data, type,
                                            qc::staticSizes(b, l, type));
       op.getResult().replaceAllUsesWith(memref);
@@ -198,6 +225,8 @@ struct QCExternalizeWeightsPass
 
     auto fn = func::FuncOp::create(b, loc, entryName + "_load_weights",
                                    b.getFunctionType({ptr}, {i32}));
+    // Host code (qc-map-to-gpu leaves it alone).
+    fn->setAttr("qc.host", b.getUnitAttr());
     Region &body = fn.getBody();
     Block *entry = b.createBlock(&body, body.end(), {ptr}, {loc});
     qc::CheckChain chain(b, loc, body, entry);
@@ -258,6 +287,18 @@ struct QCExternalizeWeightsPass
                                  c64(int64_t(expected))),
             unmapAndFail);
     }
+    Block *ok = chain.exitReturning(0);
+    auto keepMapping = [&] {
+      LLVM::StoreOp::create(b, loc, mapped,
+                            LLVM::AddressOfOp::create(b, loc, ptr, baseName));
+    };
+    // GPU kernels read device copies, uploaded from the mapping on first
+    // use: a host copy would only take memory.
+    if (cuda) {
+      keepMapping();
+      LLVM::BrOp::create(b, loc, ok);
+      return;
+    }
     // The weights are read from memory on every call: copy them into
     // anonymous memory on transparent huge pages (2 MiB), which streams
     // faster than the file's 4 KiB page-cache pages (the hardware
@@ -265,13 +306,7 @@ struct QCExternalizeWeightsPass
     // entry). QUANT_WEIGHTS_MAP set in the environment, or no memory for
     // the copy, keeps the file mapping (shared between processes, paged on
     // demand).
-    Block *ok = chain.exitReturning(0);
-    Block *keepMapping = chain.exitThrough(
-        [&] {
-          LLVM::StoreOp::create(
-              b, loc, mapped, LLVM::AddressOfOp::create(b, loc, ptr, baseName));
-        },
-        ok);
+    Block *mappingExit = chain.exitThrough(keepMapping, ok);
     LLVM::LLVMFuncOp getenvFn = declare("getenv", ptr, {ptr});
     LLVM::LLVMFuncOp madviseFn = declare("madvise", i32, {ptr, i64, i32});
     Value envName = LLVM::createGlobalString(
@@ -280,7 +315,7 @@ struct QCExternalizeWeightsPass
     Value env = LLVM::CallOp::create(b, loc, getenvFn, ValueRange{envName})
                     .getResult();
     check(LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::ne, env, nullPtr),
-          keepMapping);
+          mappingExit);
     constexpr int64_t kHugePage = int64_t(2) << 20;
     int64_t copyBytes = int64_t(llvm::alignTo(size, kHugePage));
     Value anon =
@@ -292,7 +327,7 @@ struct QCExternalizeWeightsPass
             .getResult();
     check(LLVM::ICmpOp::create(b, loc, LLVM::ICmpPredicate::eq, anon,
                                failedMap),
-          keepMapping);
+          mappingExit);
     // Rounded up to a huge-page boundary (the slack is never touched).
     Value anonInt = LLVM::PtrToIntOp::create(b, loc, i64, anon);
     Value roundUp = c64(kHugePage - 1);

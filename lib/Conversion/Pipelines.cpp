@@ -234,6 +234,16 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   // decoder's present key/value cache is one copy less per layer.
   pm.addNestedPass<func::FuncOp>(createQCOutputsInPlace());
   pm.addPass(createCanonicalizerPass());
+  // Large constants into a file mapped at load time; the kernels read
+  // device copies uploaded from it.
+  if (!options.weightsFile.empty()) {
+    QCExternalizeWeightsOptions weights;
+    weights.entryName = options.entryName;
+    weights.file = options.weightsFile;
+    weights.threshold = options.weightsThreshold;
+    weights.cuda = true;
+    pm.addPass(createQCExternalizeWeights(weights));
+  }
   QCEmitCInterfaceOptions entry;
   entry.entryName = options.entryName;
   entry.cuda = true;

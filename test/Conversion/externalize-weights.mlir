@@ -5,6 +5,24 @@
 // SIZE: 128
 // RUN: not quant-opt %s --qc-externalize-weights="name=m" 2>&1 | FileCheck %s --check-prefix=NOFILE
 // NOFILE: qc-externalize-weights: option 'file' is required
+// For GPU kernels (cuda): a device copy of base + offset from the runtime,
+// and a loader that keeps the file mapping (no host copy).
+// RUN: quant-opt %s --qc-externalize-weights="name=m file=%t.weights threshold=32 cuda=true" | FileCheck %s --check-prefix=CUDA
+// CUDA-LABEL: func.func @main
+// CUDA: %[[ADDR:.*]] = llvm.mlir.addressof @__m_weights_base : !llvm.ptr
+// CUDA-NOT: llvm.load
+// CUDA: %[[OFF:.*]] = llvm.mlir.constant(64 : i64) : i64
+// CUDA: %[[BYTES:.*]] = llvm.mlir.constant(64 : i64) : i64
+// CUDA: %[[DEV:.*]] = call @quant_cuda_weight(%[[ADDR]], %[[OFF]], %[[BYTES]]) : (!llvm.ptr, i64, i64) -> !llvm.ptr
+// CUDA: llvm.insertvalue %[[DEV]]
+// CUDA: memref.get_global @small
+// CUDA: func.func private @quant_cuda_weight(!llvm.ptr, i64, i64) -> !llvm.ptr
+// CUDA-LABEL: func.func @m_load_weights(%{{.*}}: !llvm.ptr) -> i32 attributes {qc.host}
+// CUDA: %[[MAPPED:.*]] = llvm.call @mmap
+// CUDA-NOT: llvm.call @madvise
+// CUDA-NOT: llvm.call @munmap(%[[MAPPED]]
+// CUDA: llvm.store %[[MAPPED]], %{{.*}} : !llvm.ptr, !llvm.ptr
+// CUDA-NOT: llvm.call @mmap
 
 // CHECK: module attributes {qc.weights_base = @__m_weights_base}
 // CHECK: llvm.mlir.global internal @__m_weights_base() {{.*}} : !llvm.ptr
@@ -13,9 +31,9 @@
 // CHECK-NOT: memref.global "private" constant @large
 // CHECK-LABEL: func.func @main
 // CHECK: %[[ADDR:.*]] = llvm.mlir.addressof @__m_weights_base : !llvm.ptr
-// CHECK: %[[BASE:.*]] = llvm.load %[[ADDR]] : !llvm.ptr -> !llvm.ptr
 // An i64 offset (offsets into large files do not fit GEP's 32-bit constants).
 // CHECK: %[[OFF:.*]] = llvm.mlir.constant(64 : i64) : i64
+// CHECK: %[[BASE:.*]] = llvm.load %[[ADDR]] : !llvm.ptr -> !llvm.ptr
 // CHECK: llvm.getelementptr %[[BASE]][%[[OFF]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
 // CHECK: builtin.unrealized_conversion_cast %{{.*}} : !llvm.struct<(ptr, ptr, i64, array<2 x i64>, array<2 x i64>)> to memref<4x4xf32>
 // CHECK: memref.get_global @small

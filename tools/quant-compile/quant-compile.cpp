@@ -135,7 +135,9 @@ static cl::opt<std::string> weightsFile(
     "weights-file",
     cl::desc("Write constants of at least --weights-threshold bytes to this "
              "file instead of the object; the program loads it with "
-             "<name>_load_weights(path), into huge pages (for large models)"),
+             "<name>_load_weights(path), into huge pages (for large models; "
+             "with --target=cuda the file stays mapped and the weights are "
+             "uploaded from it on first use)"),
     cl::value_desc("file"), cl::cat(category));
 static cl::opt<int64_t> weightsThreshold(
     "weights-threshold",
@@ -484,12 +486,6 @@ static LogicalResult parseTarget(CompileOptions &options) {
   if (options.emit == EmitKind::PTX && options.gpuChips.size() != 1) {
     llvm::errs() << "quant-compile: --emit=ptx writes one architecture's PTX; "
                     "name it (--target=cuda:sm_90a)\n";
-    return failure();
-  }
-  if (!weightsFile.empty()) {
-    llvm::errs() << "quant-compile: --weights-file is not supported with "
-                    "--target=cuda yet (the weights are uploaded from the "
-                    "object)\n";
     return failure();
   }
   // ptxas: explicit, on PATH, or the CUDA toolkit's; PTX only without.

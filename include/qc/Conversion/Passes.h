@@ -94,6 +94,10 @@ struct LowerToCUDAOptions {
   /// Matmuls that read one input with constant weights run as one kernel
   /// (qc-merge-siblings).
   bool mergeSiblings = true;
+  /// When not empty, constants of at least `weightsThreshold` bytes go to
+  /// this file (qc-externalize-weights{cuda}), uploaded from it on first use.
+  std::string weightsFile;
+  int64_t weightsThreshold = 65536;
   /// Stop after the device code is PTX (before qc-gpu-fat-binary), for
   /// --emit=ptx.
   bool stopAtPTX = false;

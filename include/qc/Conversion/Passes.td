@@ -370,6 +370,15 @@ def QCExternalizeWeights : Pass<"qc-externalize-weights", "ModuleOp"> {
     `qc-emit-c-interface` makes `<name>_run` return 3 until the weights are
     loaded. Nothing to externalize: no file is written and no function added.
 
+    With `cuda` (the `--target=cuda` pipeline, before `qc-emit-c-interface`
+    and `qc-map-to-gpu`), each `memref.get_global` becomes instead a memref
+    over the device address that the runtime's
+    `quant_cuda_weight(&base, offset, bytes)` returns (the bytes at `base +
+    offset` uploaded to device memory on first use, as `qc-device-globals`
+    does for the weights left in the object), and `<name>_load_weights`
+    keeps the file mapping (no host copy: the kernels read the device
+    copy; the mapping stays as the uploads' key and source).
+
     Invariant: the program reads the same bytes, from the mapped file instead
     of the object's read-only data (or a copy of that file).
   }];
@@ -379,7 +388,10 @@ def QCExternalizeWeights : Pass<"qc-externalize-weights", "ModuleOp"> {
     Option<"file", "file", "std::string", /*default=*/"\"\"",
            "Path of the weights file to write">,
     Option<"threshold", "threshold", "int64_t", /*default=*/"65536",
-           "Smallest constant (in bytes) moved to the file">
+           "Smallest constant (in bytes) moved to the file">,
+    Option<"cuda", "cuda", "bool", /*default=*/"false",
+           "The weights are read by GPU kernels: device copies through "
+           "quant_cuda_weight, the file kept mapped">
   ];
   let dependentDialects = [
     "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
