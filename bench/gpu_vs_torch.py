@@ -22,7 +22,9 @@ one has no GPU:
       and outputs, over the time. Beside the default choice of kernel, one row
       is also compiled with --cuda-mma-min-rows=1 (the tensor-core kernel,
       rows of kernel 'mma'), and 2 to GEMV_ROWS rows with
-      --cuda-mma-min-rows=9 (the GEMV, kernel 'gemv').
+      --cuda-mma-min-rows=9 (the GEMV, kernel 'gemv'), and 16 rows or
+      more with the tensor-core kernel's other block shapes of MMA_SHAPES
+      (kernel 'c4', 'r1c8', ...: --cuda-mma-col-tiles, -row-tiles, -warps).
       GPU_BENCH_ONLY=w8a8,hadamard,decoder (the default: all) picks which
       of the parts below run after the W4A16 table (any other word: none).
 
@@ -76,6 +78,19 @@ SHAPES = [  # (M, N, K)
 # default choice, to compare the two: M = 1 for the tensor-core kernel
 # (--cuda-mma-min-rows=1), 2..8 for the GEMV (--cuda-mma-min-rows=9).
 GEMV_ROWS = 8
+# The tensor-core kernel's block shapes tried beside the default (2 column
+# tiles, up to 4 row tiles, 8 warps): (suffix, quant-compile flags), for M
+# of 16 rows and more. A block reads the activations of all its rows for
+# its columns, so more columns (and fewer rows) per block read them fewer
+# times over the grid.
+MMA_SHAPES = [
+    ("c4", ["--cuda-mma-col-tiles=4"]),
+    ("c8", ["--cuda-mma-col-tiles=8"]),
+    ("r1c8", ["--cuda-mma-row-tiles=1", "--cuda-mma-col-tiles=8"]),
+    ("r2c4", ["--cuda-mma-row-tiles=2", "--cuda-mma-col-tiles=4"]),
+    ("r1c4w4", ["--cuda-mma-row-tiles=1", "--cuda-mma-col-tiles=4",
+                "--cuda-mma-warps=4"]),
+]
 HADAMARD_ROWS = (1, 16, 64)  # qc.hadamard of size 14336 on [M, 14336]
 W8A8_SIZES = (4096, 8192)  # M = N = K
 GROUP = 128
@@ -117,6 +132,8 @@ def prepare(build_bin, out):
             variants.append(("-mma", ["--cuda-mma-min-rows=1"]))
         elif m <= GEMV_ROWS:
             variants.append(("-gemv", ["--cuda-mma-min-rows=9"]))
+        else:
+            variants += [("-" + s, f) for s, f in MMA_SHAPES]
         for suffix, flags in variants:
             lib = os.path.join(out, "lib%s%s.so" % (name, suffix))
             subprocess.run([os.path.join(build_bin, "quant-compile"),

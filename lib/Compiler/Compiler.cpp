@@ -482,6 +482,12 @@ LowerToCUDAOptions cudaLoweringOptions(const CompileOptions &options) {
     lowering.mmaMinRows = options.gpuMmaMinRows;
     lowering.packedMmaMinRows = options.gpuMmaMinRows;
   }
+  if (options.gpuMmaColTiles > 0)
+    lowering.packedMmaColTiles = options.gpuMmaColTiles;
+  if (options.gpuMmaRowTiles > 0)
+    lowering.packedMmaRowTiles = options.gpuMmaRowTiles;
+  if (options.gpuMmaWarps > 0)
+    lowering.packedMmaWarps = options.gpuMmaWarps;
   lowering.f16Products = options.gpuF16Products;
   lowering.mergeSiblings = options.mergeSiblings;
   lowering.weightsFile = options.weightsFile;

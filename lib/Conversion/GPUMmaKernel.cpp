@@ -27,11 +27,12 @@ using qc::numerics::NibblePairF16;
 
 namespace {
 
-constexpr int64_t kCodes = 8;         // codes per word
-constexpr int64_t kWarpsPerBlock = 8; // splitting K, the same columns
-constexpr int64_t kColTiles = 2;      // 8-column tiles per block
-constexpr int64_t kMaxRowTiles = 4;   // 16-row tiles per block
-constexpr int64_t kChunksPerStep = 2; // chunks whose words load together
+constexpr int64_t kCodes = 8;                 // codes per word
+constexpr int64_t kDefaultWarps = 8;          // splitting K, the same columns
+constexpr int64_t kDefaultColTiles = 2;       // 8-column tiles per block
+constexpr int64_t kDefaultRowTiles = 4;       // 16-row tiles per block, at most
+constexpr int64_t kChunksPerStep = 2;         // chunks whose words load together
+constexpr int64_t kSharedBytes = 48 * 1024;   // static shared memory
 
 /// A static memref with the identity layout (contiguous, offset 0).
 bool plain(Value v, Type element) {
@@ -44,7 +45,8 @@ bool plain(Value v, Type element) {
 
 LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
                                        linalg::GenericOp op, Value init,
-                                       int64_t minRows) {
+                                       int64_t minRows, PackedMmaShape shape) {
+  int64_t colTileCount = shape.colTiles > 0 ? shape.colTiles : kDefaultColTiles;
   FailureOr<PackedOperands> operands = packedContractionOperands(op);
   if (failed(operands) || !op.hasPureBufferSemantics())
     return failure();
@@ -112,20 +114,27 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
   };
   Value x2 = flat(x), out2 = flat(out);
 
-  int64_t rowTiles = std::min<int64_t>(kMaxRowTiles, (rows + 15) / 16);
-  int64_t blockRows = 16 * rowTiles, blockCols = 8 * kColTiles;
+  int64_t rowTiles = std::min<int64_t>(
+      shape.rowTiles > 0 ? shape.rowTiles : kDefaultRowTiles, (rows + 15) / 16);
+  int64_t blockRows = 16 * rowTiles, blockCols = 8 * colTileCount;
   int64_t chunks = (k + MmaNibbles::kChunk - 1) / MmaNibbles::kChunk;
   int64_t steps = (chunks + kChunksPerStep - 1) / kChunksPerStep;
   // Per thread and tile, the 4 accumulators; per warp, 32 threads' worth.
-  int64_t partials = rowTiles * kColTiles * 32 * 4;
+  int64_t partials = rowTiles * colTileCount * 32 * 4;
+  // As many warps as asked whose partial sums fit the shared memory.
+  int64_t warpCount = shape.warps > 0 ? shape.warps : kDefaultWarps;
+  while (warpCount > 1 && warpCount * partials * 4 > kSharedBytes)
+    warpCount /= 2;
+  if (warpCount * partials * 4 > kSharedBytes)
+    return failure();
   auto launch = gpu::LaunchOp::create(
       rewriter, loc, index((n + blockCols - 1) / blockCols),
       index((rows + blockRows - 1) / blockRows), index(1),
-      index(32 * kWarpsPerBlock), index(1), index(1));
+      index(32 * warpCount), index(1), index(1));
   auto workgroup = gpu::AddressSpaceAttr::get(rewriter.getContext(),
                                               gpu::AddressSpace::Workgroup);
   Value shared = launch.addWorkgroupAttribution(
-      MemRefType::get({kWarpsPerBlock, partials}, f32,
+      MemRefType::get({warpCount, partials}, f32,
                       MemRefLayoutAttrInterface(), workgroup),
       loc);
   OpBuilder::InsertionGuard guard(rewriter);
@@ -141,7 +150,7 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
   // The thread's weight column in each column tile (clamped: a column past
   // N loads column N - 1 and is not stored).
   SmallVector<Value> columns;
-  for (int64_t c = 0; c < kColTiles; ++c)
+  for (int64_t c = 0; c < colTileCount; ++c)
     columns.push_back(
         math.clampTo(math.add(n0, math.add(g, math.index(8 * c))), n - 1));
   // The thread's rows, g and g + 8 of each row tile, clamped, and whether
@@ -196,10 +205,10 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
   auto bType = VectorType::get({2, 2}, f16);
   Value zeroAcc =
       arith::ConstantOp::create(b, loc, DenseElementsAttr::get(accType, 0.0f));
-  SmallVector<Value> accInit(rowTiles * kColTiles, zeroAcc);
+  SmallVector<Value> accInit(rowTiles * colTileCount, zeroAcc);
   // The warps of a block split K: warp w takes steps w, w + 8, ...
   auto loop = scf::ForOp::create(b, loc, warp, math.index(steps),
-                                 math.index(kWarpsPerBlock), accInit);
+                                 math.index(warpCount), accInit);
   {
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPointToStart(loop.getBody());
@@ -218,7 +227,7 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
       first = math.clampTo(first, k - MmaNibbles::kThreadCodes);
       starts.push_back(first);
       Value word = math.div(first, kCodes);
-      for (int64_t c = 0; c < kColTiles; ++c)
+      for (int64_t c = 0; c < colTileCount; ++c)
         wordRuns[u].push_back(vector::LoadOp::create(
             b, loc, VectorType::get({4}, i32), words,
             ValueRange{columns[c], word},
@@ -230,7 +239,7 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
       // (v - (1024 + offset))·scale with v = 1024 + u, u the unsigned
       // nibble (signed codes + 8), offset the zero point (+ 8 if signed).
       SmallVector<Value> scales, bases;
-      for (int64_t c = 0; c < kColTiles; ++c) {
+      for (int64_t c = 0; c < colTileCount; ++c) {
         Value scale = scaleOperand >= 0 ? param(scaleOperand, columns[c], word)
                                         : f32Constant(*knownScale);
         Value offset =
@@ -293,7 +302,7 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
           }
           aTiles.push_back(a);
         }
-        for (int64_t c = 0; c < kColTiles; ++c) {
+        for (int64_t c = 0; c < colTileCount; ++c) {
           // B: register r holds nibbles 0 and 4 of the word shifted right
           // by pairShift(j, r), expanded by one lop3 (NibblePairF16).
           Value w = vector::ExtractOp::create(b, loc, wordRuns[u][c], wi);
@@ -321,8 +330,8 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
             bVec = vector::InsertOp::create(b, loc, pair, bVec, r);
           }
           for (int64_t i = 0; i < rowTiles; ++i)
-            acc[i * kColTiles + c] = nvgpu::MmaSyncOp::create(
-                b, loc, aTiles[i], bVec, acc[i * kColTiles + c],
+            acc[i * colTileCount + c] = nvgpu::MmaSyncOp::create(
+                b, loc, aTiles[i], bVec, acc[i * colTileCount + c],
                 ArrayRef<int64_t>{16, 8, 16});
         }
       }
@@ -332,7 +341,7 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
 
   // The warps' partial sums through shared memory: thread (warp, lane)
   // writes its 4 accumulators of tile (i, c) at ((i·C + c)·32 + lane)·4.
-  for (int64_t tile = 0; tile < rowTiles * kColTiles; ++tile) {
+  for (int64_t tile = 0; tile < rowTiles * colTileCount; ++tile) {
     Value at = math.mul(math.add(math.index(tile * 32), lane), 4);
     Value accTile = loop.getResult(tile);
     for (int64_t h = 0; h < 2; ++h)
@@ -344,25 +353,25 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
   // Then thread tid sums entry f = tid + 256·s over the warps and stores
   // it: tile f / 128 (i, c), lane f / 4 % 32 (g, t), accumulator f % 4
   // (d0 d1 at row g, d2 d3 at g + 8; columns 2t, 2t + 1).
-  for (int64_t s = 0; s * 32 * kWarpsPerBlock < partials; ++s) {
-    Value f = math.add(tid, math.index(s * 32 * kWarpsPerBlock));
+  for (int64_t s = 0; s * 32 * warpCount < partials; ++s) {
+    Value f = math.add(tid, math.index(s * 32 * warpCount));
     auto inside = scf::IfOp::create(b, loc, math.lessThan(f, partials),
                                     /*else=*/false);
     OpBuilder::InsertionGuard inner(b);
     b.setInsertionPoint(inside.thenBlock()->getTerminator());
     Value sum =
         memref::LoadOp::create(b, loc, shared, ValueRange{math.index(0), f});
-    for (int64_t w = 1; w < kWarpsPerBlock; ++w)
+    for (int64_t w = 1; w < warpCount; ++w)
       sum = arith::AddFOp::create(
           b, loc, sum,
           memref::LoadOp::create(b, loc, shared, ValueRange{math.index(w), f}));
     Value tile = math.div(f, 128), fLane = math.rem(math.div(f, 4), 32),
           reg = math.rem(f, 4);
     Value r =
-        math.add(math.add(m0, math.mul(math.div(tile, kColTiles), 16)),
+        math.add(math.add(m0, math.mul(math.div(tile, colTileCount), 16)),
                  math.add(math.mul(math.div(reg, 2), 8), math.div(fLane, 4)));
     Value col =
-        math.add(math.add(n0, math.mul(math.rem(tile, kColTiles), 8)),
+        math.add(math.add(n0, math.mul(math.rem(tile, colTileCount), 8)),
                  math.add(math.mul(math.rem(fLane, 4), 2), math.rem(reg, 2)));
     Value ok = arith::AndIOp::create(b, loc, math.lessThan(r, rows),
                                      math.lessThan(col, n));

@@ -22,8 +22,17 @@ namespace mlir::qc {
 /// 32 codes, and an integer zero point (the codes expand to f16 exactly). `init`, if set, is the scalar of a folded fill of the
 /// output (else the output's values are added to). Fails, creating
 /// nothing, where it does not apply; the caller erases `op` on success.
+/// The block's shape: `colTiles` 8-column tiles and up to `rowTiles` 16-row
+/// tiles (each warp's accumulators; a block reads all its rows'
+/// activations and all its columns' weights), K split over `warps` warps
+/// (fewer where their partial sums would not fit 48 KiB of shared memory);
+/// 0 for the defaults, 2, 4 and 8.
+struct PackedMmaShape {
+  int64_t colTiles = 0, rowTiles = 0, warps = 0;
+};
 LogicalResult buildPackedMmaKernel(RewriterBase &rewriter, linalg::GenericOp op,
-                                   Value init, int64_t minRows);
+                                   Value init, int64_t minRows,
+                                   PackedMmaShape shape = {});
 
 } // namespace mlir::qc
 

@@ -350,7 +350,10 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
                                                       epilogue))) ||
              (mma && succeeded(qc::buildPackedMmaKernel(rewriter, generic,
                                                         init,
-                                                        packedMmaMinRows))) ||
+                                                        packedMmaMinRows,
+                                                        {packedMmaColTiles,
+                                                         packedMmaRowTiles,
+                                                         packedMmaWarps}))) ||
              succeeded(mapReduction(rewriter, generic, /*lanes=*/32, init)) ||
              succeeded(mapReduction(rewriter, generic, /*lanes=*/1, init)))) {
           Value out = generic.getDpsInits()[0];

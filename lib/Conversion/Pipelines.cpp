@@ -253,6 +253,9 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   mapping.blockSize = options.blockSize;
   mapping.mmaMinRows = options.mmaMinRows;
   mapping.packedMmaMinRows = options.packedMmaMinRows;
+  mapping.packedMmaColTiles = options.packedMmaColTiles;
+  mapping.packedMmaRowTiles = options.packedMmaRowTiles;
+  mapping.packedMmaWarps = options.packedMmaWarps;
   pm.addNestedPass<func::FuncOp>(createQCMapToGPU(mapping));
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
   // Folds the loop-bound arithmetic of the mapping, so that outlining sinks

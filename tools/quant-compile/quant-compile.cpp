@@ -105,6 +105,25 @@ static cl::opt<int64_t> cudaMmaMinRows(
              "fewer on the GEMV mapping (default 2 for int4, 9 for W8A8)"),
     cl::value_desc("rows"), cl::cat(category));
 
+static cl::opt<int64_t> cudaMmaColTiles(
+    "cuda-mma-col-tiles",
+    cl::desc("With --target=cuda: 8-column tiles per block of the int4 "
+             "tensor-core kernel, 1 to 16 (default 2; more read the "
+             "activations fewer times over fewer blocks)"),
+    cl::value_desc("tiles"), cl::cat(category));
+static cl::opt<int64_t> cudaMmaRowTiles(
+    "cuda-mma-row-tiles",
+    cl::desc("With --target=cuda: 16-row tiles per block of the int4 "
+             "tensor-core kernel, at most, 1 to 8 (default 4; fewer give "
+             "more blocks, each reading its columns' weights)"),
+    cl::value_desc("tiles"), cl::cat(category));
+static cl::opt<int64_t> cudaMmaWarps(
+    "cuda-mma-warps",
+    cl::desc("With --target=cuda: warps per block of the int4 tensor-core "
+             "kernel, splitting K, 1 to 32 (default 8; halved while their "
+             "partial sums exceed 48 KiB of shared memory)"),
+    cl::value_desc("warps"), cl::cat(category));
+
 static cl::opt<bool> mergeSiblings(
     "merge-siblings",
     cl::desc("Run the matmuls that read the same input with constant "
@@ -436,6 +455,15 @@ static LogicalResult parseTarget(CompileOptions &options) {
           << "quant-compile: --cuda-mma-min-rows applies to --target=cuda\n";
       return failure();
     }
+    for (auto [flag, value] :
+         {std::pair{"--cuda-mma-col-tiles", &cudaMmaColTiles},
+          std::pair{"--cuda-mma-row-tiles", &cudaMmaRowTiles},
+          std::pair{"--cuda-mma-warps", &cudaMmaWarps}})
+      if (value->getNumOccurrences()) {
+        llvm::errs() << "quant-compile: " << flag
+                     << " applies to --target=cuda\n";
+        return failure();
+      }
     if (cudaF16Products.getNumOccurrences()) {
       llvm::errs()
           << "quant-compile: --cuda-f16-products applies to --target=cuda\n";
@@ -481,6 +509,22 @@ static LogicalResult parseTarget(CompileOptions &options) {
       return failure();
     }
     options.gpuMmaMinRows = cudaMmaMinRows;
+  }
+  for (auto [flag, value, limit, field] :
+       {std::tuple{"--cuda-mma-col-tiles", &cudaMmaColTiles, 16,
+                   &options.gpuMmaColTiles},
+        std::tuple{"--cuda-mma-row-tiles", &cudaMmaRowTiles, 8,
+                   &options.gpuMmaRowTiles},
+        std::tuple{"--cuda-mma-warps", &cudaMmaWarps, 32,
+                   &options.gpuMmaWarps}}) {
+    if (!value->getNumOccurrences())
+      continue;
+    if (*value < 1 || *value > limit) {
+      llvm::errs() << "quant-compile: " << flag << " must be 1 to " << limit
+                   << ", got " << *value << "\n";
+      return failure();
+    }
+    *field = *value;
   }
   options.gpuF16Products = cudaF16Products;
   if (options.emit == EmitKind::PTX && options.gpuChips.size() != 1) {

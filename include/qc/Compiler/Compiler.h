@@ -47,6 +47,9 @@ struct CompileOptions {
   /// mapping. 0: qc-map-to-gpu's defaults (packed-mma-min-rows for int4,
   /// mma-min-rows for W8A8).
   int64_t gpuMmaMinRows = 0;
+  /// The int4 tensor-core kernel's 8-column tiles, 16-row tiles (at most)
+  /// and warps per block (0: qc-map-to-gpu's defaults).
+  int64_t gpuMmaColTiles = 0, gpuMmaRowTiles = 0, gpuMmaWarps = 0;
   /// W4A16 products of the GEMV in f16 pairs (the default: faster on an
   /// H100); false: in f32, exact as on the CPU.
   bool gpuF16Products = true;

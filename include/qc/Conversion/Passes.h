@@ -87,6 +87,10 @@ struct LowerToCUDAOptions {
   /// qc-map-to-gpu's mma-min-rows (int8) and packed-mma-min-rows (int4).
   int64_t mmaMinRows = QCMapToGPUOptions().mmaMinRows;
   int64_t packedMmaMinRows = QCMapToGPUOptions().packedMmaMinRows;
+  /// Its block shape (qc-map-to-gpu packed-mma-col-tiles, packed-mma-warps).
+  int64_t packedMmaColTiles = QCMapToGPUOptions().packedMmaColTiles;
+  int64_t packedMmaRowTiles = QCMapToGPUOptions().packedMmaRowTiles;
+  int64_t packedMmaWarps = QCMapToGPUOptions().packedMmaWarps;
   /// Float activations times int4 words in f16 pairs (convert-qc-to-linalg
   /// f16-products, the default: with 8 rows per warp up to 1.5x faster on
   /// an H100, docs/gpu.md); false: the exact f32 body of the CPU.

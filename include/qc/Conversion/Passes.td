@@ -730,7 +730,19 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
            /*default=*/"2",
            "Fewest rows for the int4 tensor-core kernel; fewer take the "
            "GEMV mapping (on an H100, 8 rows on the kernel took a third of "
-           "the GEMV's time, see docs/gpu.md)">
+           "the GEMV's time, see docs/gpu.md)">,
+    Option<"packedMmaColTiles", "packed-mma-col-tiles", "int64_t",
+           /*default=*/"2",
+           "8-column tiles per block of the int4 tensor-core kernel (more: "
+           "the activations read fewer times, fewer blocks)">,
+    Option<"packedMmaRowTiles", "packed-mma-row-tiles", "int64_t",
+           /*default=*/"4",
+           "16-row tiles per block of the int4 tensor-core kernel, at most "
+           "(more rows: more blocks, each reading its columns' weights)">,
+    Option<"packedMmaWarps", "packed-mma-warps", "int64_t", /*default=*/"8",
+           "Warps per block of the int4 tensor-core kernel, splitting K "
+           "(fewer where their partial sums would not fit 48 KiB of shared "
+           "memory)">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",

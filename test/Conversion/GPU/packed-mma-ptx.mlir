@@ -13,7 +13,8 @@
 // RUN: quant-compile %s --target=cuda:sm_90a --emit=ptx -o %t/mma.ptx
 // RUN: FileCheck %s < %t/mma.ptx
 // CHECK: .visible .entry
-// CHECK: .shared .align 16 .b8
+// The 8 warps' partial sums: 8 x (2 tiles x 32 lanes x 4) floats.
+// CHECK: .shared .align 16 .b8 {{.*}}[8192];
 // CHECK: ld.global.v4.b32
 // CHECK: lop3.b32 {{.*}}, 0xEA;
 // CHECK: add.rn.f16x2
@@ -42,6 +43,21 @@
 // MMA8-COUNT-20: ld.global.v4.b32
 // MMA8-NOT: ld.global.v4.b32
 // MMA8: mma.sync.aligned.m16n8k16
+// The block's shape: 4 column tiles (64 mma.sync, 32 columns per block:
+// 2 blocks for 40) and 8 warps, whose partial sums take 16 KiB; with 16
+// tiles 8 warps would take 64 KiB, more than the 48 KiB of static shared
+// memory, so 4 do (32 KiB).
+// RUN: quant-compile %s --target=cuda:sm_90a --cuda-mma-col-tiles=4 --emit=ptx -o %t/tiles4.ptx
+// RUN: FileCheck %s --check-prefix=TILES4 < %t/tiles4.ptx
+// TILES4: .shared .align 16 .b8 {{.*}}[16384];
+// TILES4-COUNT-64: mma.sync.aligned.m16n8k16
+// TILES4-NOT: mma.sync
+// RUN: quant-compile %s --target=cuda:sm_90a --cuda-mma-col-tiles=16 --emit=ptx -o %t/tiles16.ptx
+// RUN: FileCheck %s --check-prefix=TILES16 < %t/tiles16.ptx
+// TILES16: .shared .align 16 .b8 {{.*}}[32768];
+// RUN: quant-compile %s --target=cuda:sm_90a --cuda-mma-col-tiles=2 --cuda-mma-warps=2 --emit=ptx -o %t/warps2.ptx
+// RUN: FileCheck %s --check-prefix=WARPS2 < %t/warps2.ptx
+// WARPS2: .shared .align 16 .b8 {{.*}}[2048];
 // RUN: quant-compile %s --target=cuda:sm_80 --emit=ptx -o %t/mma80.ptx
 // RUN: FileCheck %s --check-prefix=SM80 < %t/mma80.ptx
 // SM80: .target sm_80
