@@ -78,18 +78,14 @@ SHAPES = [  # (M, N, K)
 # default choice, to compare the two: M = 1 for the tensor-core kernel
 # (--cuda-mma-min-rows=1), 2..8 for the GEMV (--cuda-mma-min-rows=9).
 GEMV_ROWS = 8
-# The tensor-core kernel's block shapes tried beside the default (2 column
-# tiles, up to 4 row tiles, 8 warps): (suffix, quant-compile flags), for M
-# of 16 rows and more. A block reads the activations of all its rows for
-# its columns, so more columns (and fewer rows) per block read them fewer
-# times over the grid.
+# The tensor-core kernel's block shapes timed beside the default (one row
+# tile; 4 column tiles up to 16 rows, 8 beyond; 8 warps): (suffix,
+# quant-compile flags), for M of 16 rows and more. 'r4c2' is the default
+# before 2026-12-07 (up to 4 row tiles, 2 column tiles).
 MMA_SHAPES = [
+    ("r4c2", ["--cuda-mma-row-tiles=4", "--cuda-mma-col-tiles=2"]),
     ("c4", ["--cuda-mma-col-tiles=4"]),
     ("c8", ["--cuda-mma-col-tiles=8"]),
-    ("r1c8", ["--cuda-mma-row-tiles=1", "--cuda-mma-col-tiles=8"]),
-    ("r2c4", ["--cuda-mma-row-tiles=2", "--cuda-mma-col-tiles=4"]),
-    ("r1c4w4", ["--cuda-mma-row-tiles=1", "--cuda-mma-col-tiles=4",
-                "--cuda-mma-warps=4"]),
 ]
 HADAMARD_ROWS = (1, 16, 64)  # qc.hadamard of size 14336 on [M, 14336]
 W8A8_SIZES = (4096, 8192)  # M = N = K

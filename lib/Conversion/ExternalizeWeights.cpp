@@ -40,9 +40,6 @@ constexpr uint64_t kHeaderBytes = 64;
 constexpr uint64_t kAlign = 64;
 constexpr char kMagic[9] = "QCWGHTS1";
 constexpr int32_t kErrWeights = 3;
-/// runtime/cuda: void *quant_cuda_weight(void *const *base, int64_t offset,
-/// int64_t bytes).
-constexpr char kDeviceWeight[] = "quant_cuda_weight";
 #ifdef MADV_HUGEPAGE
 constexpr int32_t kMadvHugePage = MADV_HUGEPAGE;
 #else
@@ -125,38 +122,40 @@ struct QCExternalizeWeightsPass
         uses.push_back(op);
     });
     Type i64 = b.getI64Type();
-    // GPU kernels read the weights: the runtime's device copy of base +
-    // offset (a call, which qc-map-to-gpu leaves on the host, where a load
-    // of the base would be a memory access to map onto the device).
-    func::FuncOp deviceWeight;
+    // GPU kernels read the weights: each buffer's address is a placeholder
+    // global, an external declaration marked with its offset, which
+    // qc-device-globals replaces by the runtime's device copy of base +
+    // offset once the host code is LLVM (a load of the base here would be
+    // a memory access for qc-map-to-gpu to put on the device, and a call a
+    // host synchronization for gpu-async-region).
+    llvm::StringMap<StringRef> placeholders;
     if (cuda) {
-      deviceWeight = module.lookupSymbol<func::FuncOp>(kDeviceWeight);
-      if (!deviceWeight) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToEnd(module.getBody());
-        deviceWeight = func::FuncOp::create(
-            b, loc, kDeviceWeight, b.getFunctionType({ptr, i64, i64}, {ptr}));
-        deviceWeight.setPrivate();
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointAfter(base);
+      for (auto [index, buf] : llvm::enumerate(buffers)) {
+        auto global = LLVM::GlobalOp::create(
+            b, loc, LLVM::LLVMArrayType::get(b.getI8Type(), buf.data.size()),
+            /*isConstant=*/false, LLVM::Linkage::External,
+            "__" + entryName + "_weight_" + std::to_string(index),
+            Attribute());
+        global->setAttr(qc::kWeightsOffsetAttr, b.getI64IntegerAttr(buf.offset));
+        placeholders[buf.global.getSymName()] = global.getSymName();
       }
     }
     for (memref::GetGlobalOp op : uses) {
       b.setInsertionPoint(op);
       Location l = op.getLoc();
       MemRefType type = op.getType();
-      Value addr = LLVM::AddressOfOp::create(b, l, ptr, baseName);
-      // An i64 index: GEPArg constants are 32-bit, and offsets into a
-      // multi-gigabyte file are not.
-      Value offset = LLVM::ConstantOp::create(
-          b, l, i64, int64_t(offsets[op.getName()]));
       Value data;
       if (cuda) {
-        Value bytes = LLVM::ConstantOp::create(
-            b, l, i64,
-            type.getNumElements() * (type.getElementTypeBitWidth() / 8));
-        data = func::CallOp::create(b, l, deviceWeight,
-                                    ValueRange{addr, offset, bytes})
-                   .getResult(0);
+        data = LLVM::AddressOfOp::create(b, l, ptr,
+                                         placeholders[op.getName()]);
       } else {
+        Value addr = LLVM::AddressOfOp::create(b, l, ptr, baseName);
+        // An i64 index: GEPArg constants are 32-bit, and offsets into a
+        // multi-gigabyte file are not.
+        Value offset = LLVM::ConstantOp::create(
+            b, l, i64, int64_t(offsets[op.getName()]));
         Value basePtr = LLVM::LoadOp::create(b, l, ptr, addr);
         data = LLVM::GEPOp::create(b, l, ptr, b.getI8Type(), basePtr,
                                    ValueRange{offset});

@@ -26,7 +26,8 @@ namespace mlir::qc {
 /// tiles (each warp's accumulators; a block reads all its rows'
 /// activations and all its columns' weights), K split over `warps` warps
 /// (fewer where their partial sums would not fit 48 KiB of shared memory);
-/// 0 for the defaults, 2, 4 and 8.
+/// 0 for the defaults: by the rows (2 column tiles up to 8 rows, 4 up to
+/// 16, 8 beyond), 1 row tile, 8 warps.
 struct PackedMmaShape {
   int64_t colTiles = 0, rowTiles = 0, warps = 0;
 };

@@ -121,13 +121,17 @@ struct QCDeviceGlobalsPass
     MLIRContext *ctx = &getContext();
     auto ptr = LLVM::LLVMPointerType::get(ctx);
     Type i64 = IntegerType::get(ctx, 64);
-    SmallVector<LLVM::AddressOfOp> addresses;
+    SmallVector<LLVM::AddressOfOp> addresses, fileWeights;
     host.walk([&](LLVM::AddressOfOp op) {
       auto global = dyn_cast_or_null<LLVM::GlobalOp>(
           SymbolTable::lookupNearestSymbolFrom(op, op.getGlobalNameAttr()));
-      if (global && global.getConstant())
+      if (global && global->hasAttr(qc::kWeightsOffsetAttr))
+        fileWeights.push_back(op);
+      else if (global && global.getConstant())
         addresses.push_back(op);
     });
+    if (!fileWeights.empty() && failed(replaceFileWeights(fileWeights)))
+      return signalPassFailure();
     if (addresses.empty())
       return;
     auto upload = module.lookupSymbol<LLVM::LLVMFuncOp>("quant_cuda_global");
@@ -150,6 +154,49 @@ struct QCDeviceGlobalsPass
                                        ValueRange{op.getResult(), bytes});
       op.getResult().replaceAllUsesExcept(call.getResult(), call);
     }
+  }
+
+  /// The placeholders of qc-externalize-weights{cuda}: each address becomes
+  /// quant_cuda_weight(&base, offset, bytes), and the placeholder goes.
+  LogicalResult replaceFileWeights(ArrayRef<LLVM::AddressOfOp> addresses) {
+    ModuleOp module = getOperation();
+    auto base = module->getAttrOfType<FlatSymbolRefAttr>("qc.weights_base");
+    if (!base)
+      return module.emitError("qc-device-globals: weights marked ")
+             << qc::kWeightsOffsetAttr << " but no qc.weights_base";
+    MLIRContext *ctx = &getContext();
+    auto ptr = LLVM::LLVMPointerType::get(ctx);
+    Type i64 = IntegerType::get(ctx, 64);
+    auto fetch = module.lookupSymbol<LLVM::LLVMFuncOp>("quant_cuda_weight");
+    if (!fetch) {
+      OpBuilder b(module.getBodyRegion());
+      fetch = LLVM::LLVMFuncOp::create(
+          b, module.getLoc(), "quant_cuda_weight",
+          LLVM::LLVMFunctionType::get(ptr, {ptr, i64, i64}));
+    }
+    DataLayout layout(module);
+    llvm::SetVector<LLVM::GlobalOp> placeholders;
+    for (LLVM::AddressOfOp op : addresses) {
+      auto global = cast<LLVM::GlobalOp>(
+          SymbolTable::lookupNearestSymbolFrom(op, op.getGlobalNameAttr()));
+      placeholders.insert(global);
+      OpBuilder b(op);
+      Location loc = op.getLoc();
+      Value baseAddress = LLVM::AddressOfOp::create(b, loc, ptr, base);
+      Value offset = LLVM::ConstantOp::create(
+          b, loc, i64, global->getAttrOfType<IntegerAttr>(qc::kWeightsOffsetAttr));
+      Value bytes = LLVM::ConstantOp::create(
+          b, loc, i64,
+          int64_t(layout.getTypeSize(global.getGlobalType()).getFixedValue()));
+      auto call = LLVM::CallOp::create(b, loc, fetch,
+                                       ValueRange{baseAddress, offset, bytes});
+      op.getResult().replaceAllUsesWith(call.getResult());
+      op.erase();
+    }
+    for (LLVM::GlobalOp global : placeholders)
+      if (SymbolTable::symbolKnownUseEmpty(global, module))
+        global.erase();
+    return success();
   }
 };
 

@@ -5,18 +5,17 @@
 // SIZE: 128
 // RUN: not quant-opt %s --qc-externalize-weights="name=m" 2>&1 | FileCheck %s --check-prefix=NOFILE
 // NOFILE: qc-externalize-weights: option 'file' is required
-// For GPU kernels (cuda): a device copy of base + offset from the runtime,
-// and a loader that keeps the file mapping (no host copy).
+// For GPU kernels (cuda): the buffer's address is a placeholder, an external
+// declaration marked with its offset (qc-device-globals makes it the
+// runtime's device copy), and the loader keeps the file mapping (no host
+// copy).
 // RUN: quant-opt %s --qc-externalize-weights="name=m file=%t.weights threshold=32 cuda=true" | FileCheck %s --check-prefix=CUDA
+// CUDA: llvm.mlir.global external @__m_weight_0() {{{.*}}qc.weights_offset = 64 : i64} : !llvm.array<64 x i8>
 // CUDA-LABEL: func.func @main
-// CUDA: %[[ADDR:.*]] = llvm.mlir.addressof @__m_weights_base : !llvm.ptr
 // CUDA-NOT: llvm.load
-// CUDA: %[[OFF:.*]] = llvm.mlir.constant(64 : i64) : i64
-// CUDA: %[[BYTES:.*]] = llvm.mlir.constant(64 : i64) : i64
-// CUDA: %[[DEV:.*]] = call @quant_cuda_weight(%[[ADDR]], %[[OFF]], %[[BYTES]]) : (!llvm.ptr, i64, i64) -> !llvm.ptr
-// CUDA: llvm.insertvalue %[[DEV]]
+// CUDA: %[[W:.*]] = llvm.mlir.addressof @__m_weight_0 : !llvm.ptr
+// CUDA: llvm.insertvalue %[[W]]
 // CUDA: memref.get_global @small
-// CUDA: func.func private @quant_cuda_weight(!llvm.ptr, i64, i64) -> !llvm.ptr
 // CUDA-LABEL: func.func @m_load_weights(%{{.*}}: !llvm.ptr) -> i32 attributes {qc.host}
 // CUDA: %[[MAPPED:.*]] = llvm.call @mmap
 // CUDA-NOT: llvm.call @madvise

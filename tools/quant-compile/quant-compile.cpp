@@ -108,14 +108,15 @@ static cl::opt<int64_t> cudaMmaMinRows(
 static cl::opt<int64_t> cudaMmaColTiles(
     "cuda-mma-col-tiles",
     cl::desc("With --target=cuda: 8-column tiles per block of the int4 "
-             "tensor-core kernel, 1 to 16 (default 2; more read the "
-             "activations fewer times over fewer blocks)"),
+             "tensor-core kernel, 1 to 16 (default: 2 up to 8 rows, 4 up "
+             "to 16, 8 beyond; more read the activations fewer times over "
+             "fewer blocks)"),
     cl::value_desc("tiles"), cl::cat(category));
 static cl::opt<int64_t> cudaMmaRowTiles(
     "cuda-mma-row-tiles",
     cl::desc("With --target=cuda: 16-row tiles per block of the int4 "
-             "tensor-core kernel, at most, 1 to 8 (default 4; fewer give "
-             "more blocks, each reading its columns' weights)"),
+             "tensor-core kernel, at most, 1 to 8 (default 1; more give "
+             "fewer blocks, each reading its rows' activations)"),
     cl::value_desc("tiles"), cl::cat(category));
 static cl::opt<int64_t> cudaMmaWarps(
     "cuda-mma-warps",

@@ -372,12 +372,13 @@ def QCExternalizeWeights : Pass<"qc-externalize-weights", "ModuleOp"> {
 
     With `cuda` (the `--target=cuda` pipeline, before `qc-emit-c-interface`
     and `qc-map-to-gpu`), each `memref.get_global` becomes instead a memref
-    over the device address that the runtime's
-    `quant_cuda_weight(&base, offset, bytes)` returns (the bytes at `base +
-    offset` uploaded to device memory on first use, as `qc-device-globals`
-    does for the weights left in the object), and `<name>_load_weights`
-    keeps the file mapping (no host copy: the kernels read the device
-    copy; the mapping stays as the uploads' key and source).
+    over the address of a placeholder global, an external declaration
+    `__<name>_weight_<i>` marked `qc.weights_offset = offset`, which
+    `qc-device-globals` replaces by the device copy of `base + offset`
+    (uploaded on first use) once the host code is LLVM; and
+    `<name>_load_weights` keeps the file mapping (no host copy: the
+    kernels read the device copy; the mapping stays as the uploads' key
+    and source).
 
     Invariant: the program reads the same bytes, from the mapped file instead
     of the object's read-only data (or a copy of that file).
@@ -732,11 +733,12 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
            "GEMV mapping (on an H100, 8 rows on the kernel took a third of "
            "the GEMV's time, see docs/gpu.md)">,
     Option<"packedMmaColTiles", "packed-mma-col-tiles", "int64_t",
-           /*default=*/"2",
+           /*default=*/"0",
            "8-column tiles per block of the int4 tensor-core kernel (more: "
-           "the activations read fewer times, fewer blocks)">,
+           "the activations read fewer times, fewer blocks); 0: by the "
+           "rows, 2 up to 8 rows, 4 up to 16, 8 beyond">,
     Option<"packedMmaRowTiles", "packed-mma-row-tiles", "int64_t",
-           /*default=*/"4",
+           /*default=*/"1",
            "16-row tiles per block of the int4 tensor-core kernel, at most "
            "(more rows: more blocks, each reading its columns' weights)">,
     Option<"packedMmaWarps", "packed-mma-warps", "int64_t", /*default=*/"8",
@@ -784,6 +786,12 @@ def QCDeviceGlobals : Pass<"qc-device-globals", "ModuleOp"> {
     addresses itself (qc-map-to-gpu put every access in a kernel), so the
     kernels receive device pointers. Globals that are not constant, and
     addresses taken in other functions, are left alone.
+
+    The placeholders of `qc-externalize-weights{cuda}` (globals marked
+    `qc.weights_offset`) become `quant_cuda_weight(&base, offset, bytes)`,
+    `base` the module's `qc.weights_base`: the device copy of those bytes
+    of the loaded weights file, uploaded on first use; the placeholders are
+    erased. Such a placeholder without `qc.weights_base` is an error.
   }];
   let options = [
     Option<"function", "function", "std::string", /*default=*/"\"\"",

@@ -36,3 +36,45 @@ module {
 module {
   llvm.func @elsewhere() { llvm.return }
 }
+
+// -----
+
+// The placeholders of qc-externalize-weights{cuda}: each address becomes
+// quant_cuda_weight(&base, offset, bytes) and the placeholder goes; the
+// constant next to it still takes quant_cuda_global.
+// CHECK: // {{-----}}
+// CHECK: llvm.func @quant_cuda_weight(!llvm.ptr, i64, i64) -> !llvm.ptr
+// CHECK-NOT: @__m_weight_0()
+// CHECK-LABEL: llvm.func @host
+// CHECK: %[[BASE:.*]] = llvm.mlir.addressof @__m_weights_base : !llvm.ptr
+// CHECK: %[[OFF:.*]] = llvm.mlir.constant(128 : i64) : i64
+// CHECK: %[[BYTES:.*]] = llvm.mlir.constant(256 : i64) : i64
+// CHECK: %[[DEV:.*]] = llvm.call @quant_cuda_weight(%[[BASE]], %[[OFF]], %[[BYTES]])
+// CHECK: llvm.getelementptr %[[DEV]]
+// CHECK: llvm.call @quant_cuda_global
+module attributes {qc.weights_base = @__m_weights_base} {
+  llvm.mlir.global internal @__m_weights_base() : !llvm.ptr {
+    %0 = llvm.mlir.zero : !llvm.ptr
+    llvm.return %0 : !llvm.ptr
+  }
+  llvm.mlir.global external @__m_weight_0() {qc.weights_offset = 128 : i64} : !llvm.array<256 x i8>
+  llvm.mlir.global internal constant @small(dense<1.0> : tensor<4xf32>) : !llvm.array<4 x f32>
+  llvm.func @host() -> !llvm.ptr {
+    %w = llvm.mlir.addressof @__m_weight_0 : !llvm.ptr
+    %p = llvm.getelementptr %w[0, 8] : (!llvm.ptr) -> !llvm.ptr, !llvm.array<256 x i8>
+    %s = llvm.mlir.addressof @small : !llvm.ptr
+    llvm.return %p : !llvm.ptr
+  }
+}
+
+// -----
+
+// A placeholder without the module's base is an error.
+// expected-error @+1 {{qc-device-globals: weights marked qc.weights_offset but no qc.weights_base}}
+module {
+  llvm.mlir.global external @__m_weight_0() {qc.weights_offset = 128 : i64} : !llvm.array<256 x i8>
+  llvm.func @host() -> !llvm.ptr {
+    %w = llvm.mlir.addressof @__m_weight_0 : !llvm.ptr
+    llvm.return %w : !llvm.ptr
+  }
+}
