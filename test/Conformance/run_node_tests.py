@@ -187,11 +187,13 @@ def run_manifest(work_dir, quant_run):
             passed += 1
         elif name in KNOWN_DIFFERENCES:
             known += 1
-            print("known difference %s: %s" % (name, KNOWN_DIFFERENCES[name]))
+            print("known difference %s: %s" % (name, KNOWN_DIFFERENCES[name]),
+                  flush=True)
         else:
             failed += 1
             why = [l for l in out.splitlines() if l.startswith("quant-run:")]
-            print("FAIL %s: %s" % (name, why[0] if why else first_error(out)))
+            print("FAIL %s: %s" % (name, why[0] if why else first_error(out)),
+                  flush=True)
     print("%d known differences" % known)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
