@@ -121,19 +121,18 @@ struct QCDeviceGlobalsPass
     MLIRContext *ctx = &getContext();
     auto ptr = LLVM::LLVMPointerType::get(ctx);
     Type i64 = IntegerType::get(ctx, 64);
-    SmallVector<LLVM::AddressOfOp> addresses, fileWeights;
+    // Constants, and the placeholders of weights in a file.
+    SmallVector<std::pair<LLVM::AddressOfOp, LLVM::GlobalOp>> addresses;
     host.walk([&](LLVM::AddressOfOp op) {
       auto global = dyn_cast_or_null<LLVM::GlobalOp>(
           SymbolTable::lookupNearestSymbolFrom(op, op.getGlobalNameAttr()));
-      if (global && global->hasAttr(qc::kWeightsOffsetAttr))
-        fileWeights.push_back(op);
-      else if (global && global.getConstant())
-        addresses.push_back(op);
+      if (global && (global.getConstant() ||
+                     global->hasAttr(qc::kWeightsOffsetAttr)))
+        addresses.push_back({op, global});
     });
-    if (!fileWeights.empty() && failed(replaceFileWeights(fileWeights)))
-      return signalPassFailure();
     if (addresses.empty())
       return;
+    auto base = module->getAttrOfType<FlatSymbolRefAttr>("qc.weights_base");
     auto upload = module.lookupSymbol<LLVM::LLVMFuncOp>("quant_cuda_global");
     if (!upload) {
       OpBuilder b(module.getBodyRegion());
@@ -142,61 +141,42 @@ struct QCDeviceGlobalsPass
           LLVM::LLVMFunctionType::get(ptr, {ptr, i64}));
     }
     DataLayout layout(module);
-    for (LLVM::AddressOfOp op : addresses) {
-      auto global = cast<LLVM::GlobalOp>(
-          SymbolTable::lookupNearestSymbolFrom(op, op.getGlobalNameAttr()));
+    llvm::SetVector<LLVM::GlobalOp> placeholders;
+    for (auto [op, global] : addresses) {
       OpBuilder b(op);
       b.setInsertionPointAfter(op);
-      Value bytes = LLVM::ConstantOp::create(
-          b, op.getLoc(), i64,
-          int64_t(layout.getTypeSize(global.getGlobalType()).getFixedValue()));
-      auto call = LLVM::CallOp::create(b, op.getLoc(), upload,
-                                       ValueRange{op.getResult(), bytes});
-      op.getResult().replaceAllUsesExcept(call.getResult(), call);
-    }
-  }
-
-  /// The placeholders of qc-externalize-weights{cuda}: each address becomes
-  /// quant_cuda_weight(&base, offset, bytes), and the placeholder goes.
-  LogicalResult replaceFileWeights(ArrayRef<LLVM::AddressOfOp> addresses) {
-    ModuleOp module = getOperation();
-    auto base = module->getAttrOfType<FlatSymbolRefAttr>("qc.weights_base");
-    if (!base)
-      return module.emitError("qc-device-globals: weights marked ")
-             << qc::kWeightsOffsetAttr << " but no qc.weights_base";
-    MLIRContext *ctx = &getContext();
-    auto ptr = LLVM::LLVMPointerType::get(ctx);
-    Type i64 = IntegerType::get(ctx, 64);
-    auto fetch = module.lookupSymbol<LLVM::LLVMFuncOp>("quant_cuda_weight");
-    if (!fetch) {
-      OpBuilder b(module.getBodyRegion());
-      fetch = LLVM::LLVMFuncOp::create(
-          b, module.getLoc(), "quant_cuda_weight",
-          LLVM::LLVMFunctionType::get(ptr, {ptr, i64, i64}));
-    }
-    DataLayout layout(module);
-    llvm::SetVector<LLVM::GlobalOp> placeholders;
-    for (LLVM::AddressOfOp op : addresses) {
-      auto global = cast<LLVM::GlobalOp>(
-          SymbolTable::lookupNearestSymbolFrom(op, op.getGlobalNameAttr()));
-      placeholders.insert(global);
-      OpBuilder b(op);
       Location loc = op.getLoc();
-      Value baseAddress = LLVM::AddressOfOp::create(b, loc, ptr, base);
-      Value offset = LLVM::ConstantOp::create(
-          b, loc, i64, global->getAttrOfType<IntegerAttr>(qc::kWeightsOffsetAttr));
+      // The host bytes: the global itself, or for a placeholder its offset
+      // in the loaded weights file (*base + offset; the entry point runs
+      // nothing before the file is loaded).
+      Value host = op.getResult();
+      if (auto offset =
+              global->getAttrOfType<IntegerAttr>(qc::kWeightsOffsetAttr)) {
+        if (!base) {
+          module.emitError("qc-device-globals: weights marked ")
+              << qc::kWeightsOffsetAttr << " but no qc.weights_base";
+          return signalPassFailure();
+        }
+        placeholders.insert(global);
+        Value loaded = LLVM::LoadOp::create(
+            b, loc, ptr, LLVM::AddressOfOp::create(b, loc, ptr, base));
+        host = LLVM::GEPOp::create(
+            b, loc, ptr, b.getI8Type(), loaded,
+            ValueRange{LLVM::ConstantOp::create(b, loc, i64, offset)});
+      }
       Value bytes = LLVM::ConstantOp::create(
           b, loc, i64,
           int64_t(layout.getTypeSize(global.getGlobalType()).getFixedValue()));
-      auto call = LLVM::CallOp::create(b, loc, fetch,
-                                       ValueRange{baseAddress, offset, bytes});
-      op.getResult().replaceAllUsesWith(call.getResult());
-      op.erase();
+      auto call =
+          LLVM::CallOp::create(b, loc, upload, ValueRange{host, bytes});
+      op.getResult().replaceAllUsesExcept(call.getResult(), call);
+      // A placeholder's address only named the bytes.
+      if (op.use_empty())
+        op.erase();
     }
     for (LLVM::GlobalOp global : placeholders)
       if (SymbolTable::symbolKnownUseEmpty(global, module))
         global.erase();
-    return success();
   }
 };
 

@@ -103,6 +103,21 @@ void addBufferizationPasses(OpPassManager &pm) {
   outParams.modifyPublicFunctions = true;
   pm.addPass(bufferization::createBufferResultsToOutParamsPass(outParams));
 }
+
+/// With a weights file: qc-externalize-weights (for GPU kernels with
+/// `cuda`); nothing otherwise.
+void addExternalizeWeights(OpPassManager &pm, StringRef entryName,
+                           StringRef file, int64_t threshold, bool cuda) {
+  if (file.empty())
+    return;
+  qc::QCExternalizeWeightsOptions weights;
+  weights.entryName = entryName.str();
+  weights.file = file.str();
+  weights.threshold = threshold;
+  weights.cuda = cuda;
+  pm.addPass(qc::createQCExternalizeWeights(weights));
+}
+
 } // namespace
 
 void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
@@ -157,13 +172,8 @@ void mlir::qc::buildLowerToLLVMPipeline(OpPassManager &pm,
   // Outputs computed in the caller's buffers (for a decoder, no second pass
   // over its key/value cache).
   pm.addNestedPass<func::FuncOp>(createQCOutputsInPlace());
-  if (!options.weightsFile.empty()) {
-    QCExternalizeWeightsOptions weights;
-    weights.entryName = options.entryName;
-    weights.file = options.weightsFile;
-    weights.threshold = options.weightsThreshold;
-    pm.addPass(createQCExternalizeWeights(weights));
-  }
+  addExternalizeWeights(pm, options.entryName, options.weightsFile,
+                        options.weightsThreshold, /*cuda=*/false);
   QCEmitCInterfaceOptions entry;
   entry.entryName = options.entryName;
   pm.addPass(createQCEmitCInterface(entry));
@@ -236,14 +246,8 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   // Large constants into a file mapped at load time; the kernels read
   // device copies uploaded from it.
-  if (!options.weightsFile.empty()) {
-    QCExternalizeWeightsOptions weights;
-    weights.entryName = options.entryName;
-    weights.file = options.weightsFile;
-    weights.threshold = options.weightsThreshold;
-    weights.cuda = true;
-    pm.addPass(createQCExternalizeWeights(weights));
-  }
+  addExternalizeWeights(pm, options.entryName, options.weightsFile,
+                        options.weightsThreshold, /*cuda=*/true);
   QCEmitCInterfaceOptions entry;
   entry.entryName = options.entryName;
   entry.cuda = true;

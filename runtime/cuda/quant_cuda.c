@@ -879,7 +879,8 @@ int32_t quant_cuda_end(void) {
 }
 
 /* Constants (weights) are uploaded once per process, on first use, and keyed
- * by their address in the model's read-only data. */
+ * by their address in the model's read-only data (or, with --weights-file,
+ * in the mapping of the loaded file). */
 typedef struct {
   const void *host;
   CUdeviceptr device;
@@ -925,19 +926,6 @@ void *quant_cuda_global(const void *host, int64_t bytes) {
   }
   pthread_mutex_unlock(&uploadLock);
   return (void *)(uintptr_t)device;
-}
-
-/* A weight of a --weights-file model: `bytes` at *base + offset in the
- * loaded file's mapping (*base set by <name>_load_weights, which the entry
- * point checks before anything runs). */
-void *quant_cuda_weight(void *const *base, int64_t offset, int64_t bytes) {
-  if (!*base) {
-    if (!failed)
-      setError(lastError, "the model's weights file is not loaded");
-    failed = 1;
-    return NULL;
-  }
-  return quant_cuda_global((const char *)*base + offset, bytes);
 }
 
 const char *quant_cuda_last_error(void) {

@@ -45,7 +45,6 @@ void *quant_cuda_input(void *host, int64_t bytes);
 void *quant_cuda_output(void *host, int64_t bytes);
 int32_t quant_cuda_end(void);
 void *quant_cuda_global(const void *host, int64_t bytes);
-void *quant_cuda_weight(void *const *base, int64_t offset, int64_t bytes);
 
 #ifdef __cplusplus
 }

@@ -125,6 +125,22 @@ static cl::opt<int64_t> cudaMmaWarps(
              "partial sums exceed 48 KiB of shared memory)"),
     cl::value_desc("warps"), cl::cat(category));
 
+/// The tensor-core kernel's block flags: the flag, its largest value, the
+/// field of CompileOptions it sets.
+struct MmaBlockFlag {
+  const char *name;
+  cl::opt<int64_t> *value;
+  int64_t limit;
+  int64_t CompileOptions::*field;
+};
+static const MmaBlockFlag mmaBlockFlags[] = {
+    {"--cuda-mma-col-tiles", &cudaMmaColTiles, 16,
+     &CompileOptions::gpuMmaColTiles},
+    {"--cuda-mma-row-tiles", &cudaMmaRowTiles, 8,
+     &CompileOptions::gpuMmaRowTiles},
+    {"--cuda-mma-warps", &cudaMmaWarps, 32, &CompileOptions::gpuMmaWarps},
+};
+
 static cl::opt<bool> mergeSiblings(
     "merge-siblings",
     cl::desc("Run the matmuls that read the same input with constant "
@@ -456,12 +472,9 @@ static LogicalResult parseTarget(CompileOptions &options) {
           << "quant-compile: --cuda-mma-min-rows applies to --target=cuda\n";
       return failure();
     }
-    for (auto [flag, value] :
-         {std::pair{"--cuda-mma-col-tiles", &cudaMmaColTiles},
-          std::pair{"--cuda-mma-row-tiles", &cudaMmaRowTiles},
-          std::pair{"--cuda-mma-warps", &cudaMmaWarps}})
-      if (value->getNumOccurrences()) {
-        llvm::errs() << "quant-compile: " << flag
+    for (const MmaBlockFlag &flag : mmaBlockFlags)
+      if (flag.value->getNumOccurrences()) {
+        llvm::errs() << "quant-compile: " << flag.name
                      << " applies to --target=cuda\n";
         return failure();
       }
@@ -511,21 +524,16 @@ static LogicalResult parseTarget(CompileOptions &options) {
     }
     options.gpuMmaMinRows = cudaMmaMinRows;
   }
-  for (auto [flag, value, limit, field] :
-       {std::tuple{"--cuda-mma-col-tiles", &cudaMmaColTiles, 16,
-                   &options.gpuMmaColTiles},
-        std::tuple{"--cuda-mma-row-tiles", &cudaMmaRowTiles, 8,
-                   &options.gpuMmaRowTiles},
-        std::tuple{"--cuda-mma-warps", &cudaMmaWarps, 32,
-                   &options.gpuMmaWarps}}) {
-    if (!value->getNumOccurrences())
+  for (const MmaBlockFlag &flag : mmaBlockFlags) {
+    if (!flag.value->getNumOccurrences())
       continue;
-    if (*value < 1 || *value > limit) {
-      llvm::errs() << "quant-compile: " << flag << " must be 1 to " << limit
-                   << ", got " << *value << "\n";
+    int64_t value = *flag.value;
+    if (value < 1 || value > flag.limit) {
+      llvm::errs() << "quant-compile: " << flag.name << " must be 1 to "
+                   << flag.limit << ", got " << value << "\n";
       return failure();
     }
-    *field = *value;
+    options.*flag.field = value;
   }
   options.gpuF16Products = cudaF16Products;
   if (options.emit == EmitKind::PTX && options.gpuChips.size() != 1) {

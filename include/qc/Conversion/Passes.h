@@ -68,12 +68,12 @@ struct LowerToLLVMOptions {
 void buildLowerToLLVMPipeline(OpPassManager &pm,
                               const LowerToLLVMOptions &options);
 
-/// Options of the CUDA lowering (--target=cuda).
 /// qc-externalize-weights{cuda}: the attribute of a weight's placeholder
 /// global (its offset in the weights file), which qc-device-globals turns
 /// into the runtime's device copy.
 inline constexpr char kWeightsOffsetAttr[] = "qc.weights_offset";
 
+/// Options of the CUDA lowering (--target=cuda).
 struct LowerToCUDAOptions {
   std::string entryName = "model";
   /// GPU architectures to build for, e.g. {"sm_90a", "sm_80"}: one PTX

@@ -391,8 +391,8 @@ def QCExternalizeWeights : Pass<"qc-externalize-weights", "ModuleOp"> {
     Option<"threshold", "threshold", "int64_t", /*default=*/"65536",
            "Smallest constant (in bytes) moved to the file">,
     Option<"cuda", "cuda", "bool", /*default=*/"false",
-           "The weights are read by GPU kernels: device copies through "
-           "quant_cuda_weight, the file kept mapped">
+           "The weights are read by GPU kernels: placeholders for "
+           "qc-device-globals, the file kept mapped">
   ];
   let dependentDialects = [
     "::mlir::LLVM::LLVMDialect", "::mlir::memref::MemRefDialect",
@@ -738,13 +738,15 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
            "the activations read fewer times, fewer blocks); 0: by the "
            "rows, 2 up to 8 rows, 4 up to 16, 8 beyond">,
     Option<"packedMmaRowTiles", "packed-mma-row-tiles", "int64_t",
-           /*default=*/"1",
+           /*default=*/"0",
            "16-row tiles per block of the int4 tensor-core kernel, at most "
-           "(more rows: more blocks, each reading its columns' weights)">,
-    Option<"packedMmaWarps", "packed-mma-warps", "int64_t", /*default=*/"8",
+           "(more rows: more blocks, each reading its columns' weights); "
+           "0: 1">,
+    Option<"packedMmaWarps", "packed-mma-warps", "int64_t", /*default=*/"0",
            "Warps per block of the int4 tensor-core kernel, splitting K "
            "(fewer where their partial sums would not fit 48 KiB of shared "
-           "memory)">
+           "memory; a block whose one warp's would not takes the GEMV "
+           "mapping); 0: 8">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
@@ -788,10 +790,10 @@ def QCDeviceGlobals : Pass<"qc-device-globals", "ModuleOp"> {
     addresses taken in other functions, are left alone.
 
     The placeholders of `qc-externalize-weights{cuda}` (globals marked
-    `qc.weights_offset`) become `quant_cuda_weight(&base, offset, bytes)`,
-    `base` the module's `qc.weights_base`: the device copy of those bytes
-    of the loaded weights file, uploaded on first use; the placeholders are
-    erased. Such a placeholder without `qc.weights_base` is an error.
+    `qc.weights_offset`) go the same way, their host bytes at `*base +
+    offset` in the loaded weights file (`base` the module's
+    `qc.weights_base`); the placeholders are erased. Such a placeholder
+    without `qc.weights_base` is an error.
   }];
   let options = [
     Option<"function", "function", "std::string", /*default=*/"\"\"",

@@ -40,16 +40,19 @@ module {
 // -----
 
 // The placeholders of qc-externalize-weights{cuda}: each address becomes
-// quant_cuda_weight(&base, offset, bytes) and the placeholder goes; the
-// constant next to it still takes quant_cuda_global.
+// the device copy of its bytes in the loaded file,
+// quant_cuda_global(*base + offset, bytes), and the placeholder goes; the
+// constant next to it takes quant_cuda_global as before.
 // CHECK: // {{-----}}
-// CHECK: llvm.func @quant_cuda_weight(!llvm.ptr, i64, i64) -> !llvm.ptr
 // CHECK-NOT: @__m_weight_0()
 // CHECK-LABEL: llvm.func @host
+// CHECK-NOT: @__m_weight_0
 // CHECK: %[[BASE:.*]] = llvm.mlir.addressof @__m_weights_base : !llvm.ptr
+// CHECK: %[[LOADED:.*]] = llvm.load %[[BASE]] : !llvm.ptr -> !llvm.ptr
 // CHECK: %[[OFF:.*]] = llvm.mlir.constant(128 : i64) : i64
+// CHECK: %[[HOST:.*]] = llvm.getelementptr %[[LOADED]][%[[OFF]]] : (!llvm.ptr, i64) -> !llvm.ptr, i8
 // CHECK: %[[BYTES:.*]] = llvm.mlir.constant(256 : i64) : i64
-// CHECK: %[[DEV:.*]] = llvm.call @quant_cuda_weight(%[[BASE]], %[[OFF]], %[[BYTES]])
+// CHECK: %[[DEV:.*]] = llvm.call @quant_cuda_global(%[[HOST]], %[[BYTES]])
 // CHECK: llvm.getelementptr %[[DEV]]
 // CHECK: llvm.call @quant_cuda_global
 module attributes {qc.weights_base = @__m_weights_base} {
