@@ -10,7 +10,7 @@ one has no GPU:
       and gzips the libraries (the weights repeat a pattern of a few rows so that
       the compressed files travel; the kernels read every byte all the same).
   gpu_vs_torch.py prepare BUILD_BIN OUT --decoder=WORK   (here) also the
-      decoder below, merged and not, as xz (WORK: a few GB of generated
+      decoder below and its variants, as xz (WORK: a few GB of generated
       model, kept for next time)
   gpu_vs_torch.py run OUT                 (on the GPU machine, with PyTorch)
       times each library with quant-run --bench --flush-l2 (CUDA events, the
@@ -35,7 +35,9 @@ projection (N = 4096, K = 14336) of the same M that it precedes, each a
 model of its own (so each time includes a call's fixed costs); and inside a
 model: a float MatMul 14336 -> 4096 quantized by quant to int4 g128, with
 and without --rotate (which puts the online Hadamard before it), and the
-time the Hadamard adds.
+time the Hadamard adds; each pair also with --cuda-weight-prefetch=0 (the
+GEMV's weights are then not prefetched into L2 while the Hadamard's kernel
+ends).
 
 Last, a whole decoder, one token at a time: the 1.1 B-parameter model of
 scripts/gen_llama.py --preset 1b --seq 1 --past 128 --matmul-nbits 128 (the
@@ -44,8 +46,10 @@ a MatMulNBits, W4A16 g128, a float32 embedding; one call is one token over
 a 128-entry key/value cache). prepare compiles it for the GPU with its
 weights made periodic (each tensor's first 16 KiB repeated, so that the
 library compresses for the trip; the kernels read every byte all the
-same), and once more with --merge-siblings=false (q/k/v and gate/up as
-separate matmuls, one kernel each); run times it with quant-run --bench
+same), and once more for each of DECODER_VARIANTS (--merge-siblings=false:
+q/k/v and gate/up as separate matmuls, one kernel each;
+--cuda-weight-prefetch=0: no GEMV prefetches its weights while the kernel
+before it ends); run times it with quant-run --bench
 (CUDA events, device-resident
 inputs and outputs, the key/value cache included; the runtime replays the
 calls as a CUDA graph from the second on, and once more with
@@ -53,7 +57,7 @@ QUANT_CUDA_GRAPHS=0, and once with QUANT_CUDA_PROFILE=1 for its 25
 longest kernels) and the same
 architecture in PyTorch fp16 (random weights of the same shapes; eager,
 and replayed as a CUDA graph), and prints ms per token and tokens/s; the
-merged and unmerged libraries are timed alternately, three times each.
+default library and each variant are timed alternately, three times each.
 
 Correctness of these kernels is checked elsewhere (scripts/gpu-tests.sh,
 the node tests); here only speed is measured.
@@ -89,6 +93,13 @@ MMA_SHAPES = [
 ]
 HADAMARD_ROWS = (1, 16, 64)  # qc.hadamard of size 14336 on [M, 14336]
 W8A8_SIZES = (4096, 8192)  # M = N = K
+# The down projection after the Hadamard: plain, rotated, and both without
+# the GEMV's weight prefetch (which overlaps the Hadamard's kernel).
+HADAMARD_VARIANTS = [
+    ("plain", []), ("rotated", ["--rotate"]),
+    ("plain-noprefetch", ["--cuda-weight-prefetch=0"]),
+    ("rotated-noprefetch", ["--rotate", "--cuda-weight-prefetch=0"]),
+]
 GROUP = 128
 
 
@@ -163,7 +174,7 @@ def prepare(build_bin, out):
     onnx_path = os.path.join(out, "down_proj.onnx")
     save_model(model, onnx_path)
     for m in HADAMARD_ROWS:
-        for variant, flags in (("plain", []), ("rotated", ["--rotate"])):
+        for variant, flags in HADAMARD_VARIANTS:
             lib = os.path.join(out, "libdown_%s_m%d.so" % (variant, m))
             subprocess.run([os.path.join(build_bin, "quant-compile"), onnx_path,
                             "--weights=int4", "--group=128",
@@ -228,6 +239,12 @@ def prepare(build_bin, out):
                     os.path.join(out, "lib", os.path.basename(path)))
 
 
+# The decoder's variants, each timed against the default library,
+# alternating (suffix of the library, quant-compile flags).
+DECODER_VARIANTS = [
+    ("unmerged", ["--merge-siblings=false"]),
+    ("noprefetch", ["--cuda-weight-prefetch=0"]),
+]
 DECODER = dict(preset="1b", past=128, block=128)
 DECODER_SHAPE = dict(layers=22, hidden=2048, heads=32, ffn=4608, vocab=32000)
 
@@ -273,8 +290,8 @@ def prepare_decoder(build_bin, out, work):
         open(stamp, "w").write(want)
     periodic = os.path.join(work, "periodic")
     periodic_weights(src, periodic)
-    for name, flags in (("libdecoder.so", []),
-                        ("libdecoder-unmerged.so", ["--merge-siblings=false"])):
+    for name, flags in [("libdecoder.so", [])] + [
+            ("libdecoder-%s.so" % v, f) for v, f in DECODER_VARIANTS]:
         lib = os.path.join(out, name)
         subprocess.run([os.path.join(build_bin, "quant-compile"),
                         os.path.join(periodic, "model.onnx"),
@@ -408,11 +425,12 @@ def run_hadamard(out, env, gemv):
     print("Inside a model: a float MatMul 14336 -> 4096 quantized by quant "
           "(int4 g128), plain and with --rotate (an online Hadamard of 14336 "
           "before it):")
-    print("| M | plain | with the Hadamard | added | added / plain |")
-    print("|---|---:|---:|---:|---:|")
+    print("| M | weight prefetch | plain | with the Hadamard | added | "
+          "added / plain |")
+    print("|---|---|---:|---:|---:|---:|")
     for m in HADAMARD_ROWS:
         times = {}
-        for variant in ("plain", "rotated"):
+        for variant, _ in HADAMARD_VARIANTS:
             gz = os.path.join(out, "libdown_%s_m%d.so.gz" % (variant, m))
             if not os.path.exists(gz):
                 continue
@@ -422,11 +440,13 @@ def run_hadamard(out, env, gemv):
             times[variant], _ = gpu_ms(out, lib, ["-i", os.path.join(
                 out, "hadamard_m%d.x.npy" % m)], env)
             os.remove(lib)
-        if times.get("plain") and times.get("rotated"):
-            added = times["rotated"] - times["plain"]
-            print("| %d | %.4f ms | %.4f ms | %.4f ms | %.1f %% |" % (
-                m, times["plain"], times["rotated"], added,
-                100 * added / times["plain"]))
+        for suffix, label in (("", "on (default)"), ("-noprefetch", "off")):
+            plain, rotated = (times.get("plain" + suffix),
+                              times.get("rotated" + suffix))
+            if plain and rotated:
+                print("| %d | %s | %.4f ms | %.4f ms | %.4f ms | %.1f %% |" % (
+                    m, label, plain, rotated, rotated - plain,
+                    100 * (rotated - plain) / plain))
 
 
 def run_decoder(out, env):
@@ -438,11 +458,13 @@ def run_decoder(out, env):
     lib = xz[:-3]
     with lzma.open(xz, "rb") as f, open(lib, "wb") as g:
         shutil.copyfileobj(f, g)
-    unmerged = None
-    if os.path.exists(os.path.join(out, "libdecoder-unmerged.so.xz")):
-        unmerged = os.path.join(out, "libdecoder-unmerged.so")
-        with lzma.open(unmerged + ".xz", "rb") as f, open(unmerged, "wb") as g:
-            shutil.copyfileobj(f, g)
+    variants = []
+    for variant, flags in DECODER_VARIANTS:
+        path = os.path.join(out, "libdecoder-%s.so" % variant)
+        if os.path.exists(path + ".xz"):
+            with lzma.open(path + ".xz", "rb") as f, open(path, "wb") as g:
+                shutil.copyfileobj(f, g)
+            variants.append((" ".join(flags), path))
     rng = np.random.default_rng(0)
     feeds = []
     for name, shape in json.load(open(os.path.join(out, "decoder.inputs.json"))):
@@ -474,20 +496,19 @@ def run_decoder(out, env):
         eager, 1000 / eager, eager / ours))
     print("| PyTorch fp16, CUDA graph | %.3f | %.1f | %.2fx |" % (
         graph, 1000 / graph, graph / ours))
-    if unmerged:
+    for flags, other in variants:
         # The decoder's time moves between moments (docs/gpu.md): the two
         # libraries alternate.
         print()
-        print("Merged (q/k/v and gate/up as one matmul each) against "
-              "--merge-siblings=false, alternating, CUDA graphs:")
-        print("| repeat | merged ms/token | unmerged ms/token |")
+        print("The default against %s, alternating, CUDA graphs:" % flags)
+        print("| repeat | default ms/token | %s ms/token |" % flags)
         print("|---|---:|---:|")
         for repeat in range(3):
             times = [gpu_ms(out, l, feeds, env, flush=False)[0]
-                     for l in (lib, unmerged)]
+                     for l in (lib, other)]
             print("| %d | %s | %s |" % ((repeat + 1,) + tuple(
                 "failed" if t is None else "%.3f" % t for t in times)))
-        os.remove(unmerged)
+        os.remove(other)
     # Where a token's time goes: quant's runtime times each kernel
     # (QUANT_CUDA_PROFILE, no graphs) and prints the totals at exit.
     r = subprocess.run([os.path.join(out, "quant-run"), lib, "--name",

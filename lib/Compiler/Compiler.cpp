@@ -488,6 +488,8 @@ LowerToCUDAOptions cudaLoweringOptions(const CompileOptions &options) {
     lowering.packedMmaRowTiles = options.gpuMmaRowTiles;
   if (options.gpuMmaWarps > 0)
     lowering.packedMmaWarps = options.gpuMmaWarps;
+  if (options.gpuWeightPrefetchMiB >= 0)
+    lowering.weightPrefetchMiB = options.gpuWeightPrefetchMiB;
   lowering.f16Products = options.gpuF16Products;
   lowering.mergeSiblings = options.mergeSiblings;
   lowering.weightsFile = options.weightsFile;

@@ -265,8 +265,10 @@ FailureOr<std::string> compilePTX(StringRef ptxas, StringRef chip,
   return (*cubin)->getBuffer().str();
 }
 
-/// `ptx` with `griddepcontrol.launch_dependents` and `griddepcontrol.wait`
-/// as the first instructions of every kernel (.entry) that has no wait yet.
+/// `ptx` with `griddepcontrol.launch_dependents` as the first instruction
+/// of every kernel (.entry) that has no wait yet, and `griddepcontrol.wait`
+/// after it or, in a kernel that marks its wait (kDependentWaitMarker, after
+/// its weight prefetches), at each mark.
 std::string waitAtKernelEntries(StringRef ptx) {
   std::string out;
   size_t at = 0;
@@ -278,11 +280,21 @@ std::string waitAtKernelEntries(StringRef ptx) {
     if (open == StringRef::npos)
       break;
     size_t close = ptx.find("\n}", open);
-    StringRef body = ptx.slice(open, close);
+    StringRef body = ptx.slice(open + 2, close);
     out += ptx.slice(at, open + 2).str();
-    if (!body.contains("griddepcontrol.wait"))
-      out += "\tgriddepcontrol.launch_dependents;\n\tgriddepcontrol.wait;\n";
     at = open + 2;
+    if (body.contains("griddepcontrol.wait"))
+      continue;
+    out += "\tgriddepcontrol.launch_dependents;\n";
+    if (!body.contains(qc::kDependentWaitMarker)) {
+      out += "\tgriddepcontrol.wait;\n";
+      continue;
+    }
+    // The body up to its end, each mark replaced by the wait.
+    SmallVector<StringRef> pieces;
+    body.split(pieces, qc::kDependentWaitMarker);
+    out += llvm::join(pieces, "griddepcontrol.wait;");
+    at = close;
   }
   out += ptx.drop_front(at).str();
   return out;

@@ -88,6 +88,73 @@ void collectAliases(Value value, SmallVectorImpl<Value> &aliases) {
   }
 }
 
+/// Whether `value` is a view of a constant weight: a memref.get_global, or
+/// (after qc-externalize-weights{cuda}) a memref over the address of a
+/// weight's placeholder global.
+bool isConstantWeight(Value value) {
+  while (Operation *def = value.getDefiningOp()) {
+    if (auto view = dyn_cast<ViewLikeOpInterface>(def)) {
+      value = view.getViewSource();
+      continue;
+    }
+    if (isa<memref::ExpandShapeOp, memref::CollapseShapeOp,
+            memref::ReinterpretCastOp, memref::CastOp,
+            memref::AssumeAlignmentOp>(def)) {
+      value = def->getOperand(0);
+      continue;
+    }
+    if (isa<memref::GetGlobalOp>(def))
+      return true;
+    if (auto cast = dyn_cast<UnrealizedConversionCastOp>(def)) {
+      if (cast->getNumOperands() != 1)
+        return false;
+      // memrefOverPointer's descriptor: its aligned pointer (field 1).
+      Value desc = cast->getOperand(0);
+      while (auto insert = desc.getDefiningOp<LLVM::InsertValueOp>()) {
+        if (insert.getPosition() == ArrayRef<int64_t>{1}) {
+          auto address = insert.getValue().getDefiningOp<LLVM::AddressOfOp>();
+          if (!address)
+            return false;
+          auto global = SymbolTable::lookupNearestSymbolFrom<LLVM::GlobalOp>(
+              address, address.getGlobalNameAttr());
+          return global && global->hasAttr(qc::kWeightsOffsetAttr);
+        }
+        desc = insert.getContainer();
+      }
+      return false;
+    }
+    return false;
+  }
+  return false;
+}
+
+/// An L2 prefetch of the element of `memref` at `indices`: PTX's
+/// `prefetch.L2` of its generic address, as inline PTX (the NVPTX backend
+/// selects nvvm.prefetch only for sm_90, and the kernels serve sm_80 too).
+void prefetchL2(OpBuilder &b, Location loc, Value memref,
+                ArrayRef<Value> indices) {
+  auto type = cast<MemRefType>(memref.getType());
+  auto meta = memref::ExtractStridedMetadataOp::create(b, loc, memref);
+  Value linear = meta.getOffset();
+  for (auto [index, stride] : llvm::zip(indices, meta.getStrides()))
+    linear = arith::AddIOp::create(
+        b, loc, linear, arith::MulIOp::create(b, loc, index, stride));
+  Value bytes = arith::MulIOp::create(
+      b, loc, linear,
+      arith::ConstantIndexOp::create(b, loc,
+                                     type.getElementTypeBitWidth() / 8));
+  Value base =
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, memref);
+  Value address = arith::IndexCastOp::create(
+      b, loc, b.getI64Type(), arith::AddIOp::create(b, loc, base, bytes));
+  LLVM::InlineAsmOp::create(
+      b, loc, TypeRange{}, ValueRange{address}, "prefetch.L2 [$0];", "l",
+      /*has_side_effects=*/true, /*is_align_stack=*/false,
+      LLVM::tailcallkind::TailCallKind::None,
+      LLVM::AsmDialectAttr::get(b.getContext(), LLVM::AsmDialect::AD_ATT),
+      /*operand_attrs=*/ArrayAttr());
+}
+
 struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
   using QCMapToGPUBase::QCMapToGPUBase;
 
@@ -727,6 +794,11 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
             : std::max<int64_t>(1, 8 / rows);
     // Warps per output point (see below).
     int64_t split = 1;
+    // The prefetched weights, and how much of each row (in elements of the
+    // largest input, whole 128-byte lines of it).
+    constexpr int64_t kLineBytes = 128;
+    SmallVector<OpOperand *> prefetched;
+    int64_t prefetchElems = 0, lineElems = 1;
     constexpr int64_t kSplitBelowWarps = 2048;
     // Fewer warps per block when the blocks would not fill the GPU: a
     // GEMV's warps spread over all SMs (each SM's share of the memory
@@ -757,6 +829,37 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
           split *= 2;
       if (split > 1)
         warpsInBlock = kWarpsPerBlock;
+      // The constant weights that vary with the rows (the packed words,
+      // their scales and zero points): each warp prefetches the start of
+      // its rows into L2, as much of every row as `weight-prefetch-mib`
+      // allows over the whole matrix, and only then waits for the kernel
+      // before it (kDependentWaitMarker), so that with a dependent launch
+      // the weights stream in while that kernel ends.
+      if (weightPrefetchMiB > 0 && staticPoints && rowLength && contiguous &&
+          r >= 1) {
+        int64_t bytes = 0;
+        for (OpOperand *in : op.getDpsInputOperands()) {
+          auto type = dyn_cast<MemRefType>(in->get().getType());
+          if (!type || !type.hasStaticShape() ||
+              type.getElementTypeBitWidth() % 8 != 0 ||
+              !op.getMatchingIndexingMap(in).isFunctionOfDim(r - 1) ||
+              !isConstantWeight(in->get()))
+            continue;
+          prefetched.push_back(in);
+          bytes += type.getNumElements() * type.getElementTypeBitWidth() / 8;
+        }
+        if (llvm::is_contained(prefetched, largest)) {
+          lineElems = kLineBytes / (cast<MemRefType>(largest->get().getType())
+                                        .getElementTypeBitWidth() /
+                                    8);
+          double fraction =
+              std::min(1.0, double(weightPrefetchMiB << 20) / double(bytes));
+          prefetchElems = std::min<int64_t>(
+              *rowLength,
+              llvm::alignTo(int64_t(std::ceil(fraction * *rowLength)),
+                            lineElems));
+        }
+      }
     }
     // Points per block.
     Value warpsPerBlock =
@@ -824,6 +927,44 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       return rowIvs;
     };
     SmallVector<SmallVector<Value>> rowIvs = pointIvs();
+    if (prefetchElems > 0) {
+      // Lane l of slice s prefetches lines l + 32·s, l + 32·(s + split),
+      // ... of the first prefetchElems of each of its rows.
+      auto prefetch = scf::ForOp::create(
+          rewriter, loc,
+          arith::MulIOp::create(
+              rewriter, loc,
+              arith::AddIOp::create(
+                  rewriter, loc, lane,
+                  arith::MulIOp::create(rewriter, loc, slice, warpSize)),
+              arith::ConstantIndexOp::create(rewriter, loc, lineElems)),
+          arith::ConstantIndexOp::create(rewriter, loc, prefetchElems),
+          arith::ConstantIndexOp::create(rewriter, loc,
+                                         kWarp * split * lineElems));
+      {
+        OpBuilder::InsertionGuard inner(rewriter);
+        rewriter.setInsertionPointToStart(prefetch.getBody());
+        for (OpOperand *in : prefetched) {
+          AffineMap map = op.getMatchingIndexingMap(in);
+          for (int64_t j = 0; j < rows; ++j) {
+            SmallVector<Value> point(rowIvs[j].begin(), rowIvs[j].end());
+            point[r] = prefetch.getInductionVar();
+            SmallVector<Value> indices;
+            for (unsigned i = 0; i < map.getNumResults(); ++i)
+              indices.push_back(affine::AffineApplyOp::create(
+                  rewriter, loc, map.getSubMap({i}), point));
+            prefetchL2(rewriter, loc, in->get(), indices);
+          }
+        }
+      }
+      LLVM::InlineAsmOp::create(
+          rewriter, loc, TypeRange{}, ValueRange{}, qc::kDependentWaitMarker,
+          "~{memory}", /*has_side_effects=*/true, /*is_align_stack=*/false,
+          LLVM::tailcallkind::TailCallKind::None,
+          LLVM::AsmDialectAttr::get(rewriter.getContext(),
+                                    LLVM::AsmDialect::AD_ATT),
+          /*operand_attrs=*/ArrayAttr());
+    }
     Value init = qc::neutralElement(rewriter, loc, combiner, accType);
     int64_t vector = plannedVector;
     DenseMap<Value, Value> aligned;

@@ -260,6 +260,7 @@ void mlir::qc::buildLowerToCUDAPipeline(OpPassManager &pm,
   mapping.packedMmaColTiles = options.packedMmaColTiles;
   mapping.packedMmaRowTiles = options.packedMmaRowTiles;
   mapping.packedMmaWarps = options.packedMmaWarps;
+  mapping.weightPrefetchMiB = options.weightPrefetchMiB;
   pm.addNestedPass<func::FuncOp>(createQCMapToGPU(mapping));
   pm.addNestedPass<func::FuncOp>(createConvertParallelLoopToGpuPass());
   // Folds the loop-bound arithmetic of the mapping, so that outlining sinks

@@ -125,20 +125,31 @@ static cl::opt<int64_t> cudaMmaWarps(
              "partial sums exceed 48 KiB of shared memory)"),
     cl::value_desc("warps"), cl::cat(category));
 
-/// The tensor-core kernel's block flags: the flag, its largest value, the
-/// field of CompileOptions it sets.
-struct MmaBlockFlag {
+static cl::opt<int64_t> cudaWeightPrefetch(
+    "cuda-weight-prefetch",
+    cl::desc("With --target=cuda: MiB of a GEMV's weights (the start of "
+             "each row) that it prefetches into L2 before it waits for the "
+             "kernel before it, 0 to 1024 (default 16; on sm_90 the "
+             "dependent launch lets these reads overlap that kernel; 0: no "
+             "prefetch)"),
+    cl::value_desc("MiB"), cl::cat(category));
+
+/// The GPU kernels' integer flags: the flag, its range, the field of
+/// CompileOptions it sets.
+struct CudaIntFlag {
   const char *name;
   cl::opt<int64_t> *value;
-  int64_t limit;
+  int64_t least, limit;
   int64_t CompileOptions::*field;
 };
-static const MmaBlockFlag mmaBlockFlags[] = {
-    {"--cuda-mma-col-tiles", &cudaMmaColTiles, 16,
+static const CudaIntFlag cudaIntFlags[] = {
+    {"--cuda-mma-col-tiles", &cudaMmaColTiles, 1, 16,
      &CompileOptions::gpuMmaColTiles},
-    {"--cuda-mma-row-tiles", &cudaMmaRowTiles, 8,
+    {"--cuda-mma-row-tiles", &cudaMmaRowTiles, 1, 8,
      &CompileOptions::gpuMmaRowTiles},
-    {"--cuda-mma-warps", &cudaMmaWarps, 32, &CompileOptions::gpuMmaWarps},
+    {"--cuda-mma-warps", &cudaMmaWarps, 1, 32, &CompileOptions::gpuMmaWarps},
+    {"--cuda-weight-prefetch", &cudaWeightPrefetch, 0, 1024,
+     &CompileOptions::gpuWeightPrefetchMiB},
 };
 
 static cl::opt<bool> mergeSiblings(
@@ -472,7 +483,7 @@ static LogicalResult parseTarget(CompileOptions &options) {
           << "quant-compile: --cuda-mma-min-rows applies to --target=cuda\n";
       return failure();
     }
-    for (const MmaBlockFlag &flag : mmaBlockFlags)
+    for (const CudaIntFlag &flag : cudaIntFlags)
       if (flag.value->getNumOccurrences()) {
         llvm::errs() << "quant-compile: " << flag.name
                      << " applies to --target=cuda\n";
@@ -524,13 +535,14 @@ static LogicalResult parseTarget(CompileOptions &options) {
     }
     options.gpuMmaMinRows = cudaMmaMinRows;
   }
-  for (const MmaBlockFlag &flag : mmaBlockFlags) {
+  for (const CudaIntFlag &flag : cudaIntFlags) {
     if (!flag.value->getNumOccurrences())
       continue;
     int64_t value = *flag.value;
-    if (value < 1 || value > flag.limit) {
-      llvm::errs() << "quant-compile: " << flag.name << " must be 1 to "
-                   << flag.limit << ", got " << value << "\n";
+    if (value < flag.least || value > flag.limit) {
+      llvm::errs() << "quant-compile: " << flag.name << " must be "
+                   << flag.least << " to " << flag.limit << ", got " << value
+                   << "\n";
       return failure();
     }
     options.*flag.field = value;

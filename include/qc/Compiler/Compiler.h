@@ -50,6 +50,9 @@ struct CompileOptions {
   /// The int4 tensor-core kernel's 8-column tiles, 16-row tiles (at most)
   /// and warps per block (0: qc-map-to-gpu's defaults).
   int64_t gpuMmaColTiles = 0, gpuMmaRowTiles = 0, gpuMmaWarps = 0;
+  /// MiB of a GEMV's weights prefetched into L2 before it waits for the
+  /// kernel before it (-1: qc-map-to-gpu's default; 0: none).
+  int64_t gpuWeightPrefetchMiB = -1;
   /// W4A16 products of the GEMV in f16 pairs (the default: faster on an
   /// H100); false: in f32, exact as on the CPU.
   bool gpuF16Products = true;

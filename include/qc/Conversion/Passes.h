@@ -73,6 +73,12 @@ void buildLowerToLLVMPipeline(OpPassManager &pm,
 /// into the runtime's device copy.
 inline constexpr char kWeightsOffsetAttr[] = "qc.weights_offset";
 
+/// qc-map-to-gpu: the comment (inline PTX) that marks where a kernel that
+/// prefetches its weights waits for the kernel before it; on sm_90,
+/// qc-gpu-dependent-launch puts `griddepcontrol.wait` there instead of at
+/// the kernel's entry.
+inline constexpr char kDependentWaitMarker[] = "// qc.dependent_wait";
+
 /// Options of the CUDA lowering (--target=cuda).
 struct LowerToCUDAOptions {
   std::string entryName = "model";
@@ -96,6 +102,9 @@ struct LowerToCUDAOptions {
   int64_t packedMmaColTiles = QCMapToGPUOptions().packedMmaColTiles;
   int64_t packedMmaRowTiles = QCMapToGPUOptions().packedMmaRowTiles;
   int64_t packedMmaWarps = QCMapToGPUOptions().packedMmaWarps;
+  /// qc-map-to-gpu weight-prefetch-mib: the GEMVs' weights prefetched into
+  /// L2 before the wait for the kernel before them (0: none).
+  int64_t weightPrefetchMiB = QCMapToGPUOptions().weightPrefetchMiB;
   /// Float activations times int4 words in f16 pairs (convert-qc-to-linalg
   /// f16-products, the default: with 8 rows per warp up to 1.5x faster on
   /// an H100, docs/gpu.md); false: the exact f32 body of the CPU.

@@ -699,7 +699,15 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
       block share an output point (their sums meet in workgroup memory). A
       packed int4 contraction with the f16-pair body (marker `f16`) sums
       each lane's run of 4 words in f16x2 chains of two words and scales
-      the run once. A `linalg.fill` of the output that nothing reads
+      the run once. When the largest input is a constant weight (a
+      `memref.get_global`, or a placeholder of
+      qc-externalize-weights{cuda}), each warp first prefetches the start
+      of its rows of the constant inputs that vary with the rows (PTX
+      `prefetch.L2`, lane l lines l, l + 32, ...; as much of every row as
+      `weight-prefetch-mib` allows over all of them), then marks where the
+      kernel waits for the one before it (an inline-PTX comment,
+      `qc::kDependentWaitMarker`, that qc-gpu-dependent-launch turns into
+      the wait on sm_90). A `linalg.fill` of the output that nothing reads
       before the reduction is folded into that kernel. A `memref.copy` from
       a buffer that only a fill has written (bufferization's copy of one
       zero-filled tensor per matmul) becomes a fill of its target first, so
@@ -746,7 +754,12 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
            "Warps per block of the int4 tensor-core kernel, splitting K "
            "(fewer where their partial sums would not fit 48 KiB of shared "
            "memory; a block whose one warp's would not takes the GEMV "
-           "mapping); 0: 8">
+           "mapping); 0: 8">,
+    Option<"weightPrefetchMiB", "weight-prefetch-mib", "int64_t",
+           /*default=*/"16",
+           "MiB of a GEMV's constant weights (from the start of each row) "
+           "that its warps prefetch into L2 before they wait for the "
+           "kernel before them; 0: no prefetch, the wait at the entry">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",
@@ -819,8 +832,13 @@ def QCGPUDependentLaunch : Pass<"qc-gpu-dependent-launch", "ModuleOp"> {
     the previous kernel. Since the wait comes before any other
     instruction, no kernel reads or writes memory before its predecessor
     is done: the order of the work is the stream's order, as without the
-    attribute. Objects for older chips (and cubin objects) are left as
-    they are, and so are kernels already waiting.
+    attribute. The one exception: a kernel of qc-map-to-gpu that
+    marks its wait (`qc::kDependentWaitMarker`, a GEMV over constant
+    weights) waits at the mark, after prefetching its weights into L2:
+    those reads overlap the end of the kernel before it, and they read
+    nothing that any kernel writes. Objects for older chips (and cubin
+    objects) are left as they are (the mark stays a comment), and so are
+    kernels already waiting.
   }];
   let dependentDialects = ["::mlir::gpu::GPUDialect"];
 }

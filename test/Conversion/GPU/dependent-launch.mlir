@@ -28,3 +28,17 @@ module attributes {gpu.container_module} {
   gpu.binary @waiting [
     #gpu.object<#nvvm.target<chip = "sm_100">, assembly = ".visible .entry a()\0A{\0A\09griddepcontrol.wait;\0A\09ret;\0A}\0A">]
 }
+
+// -----
+
+// A kernel that marks its wait (qc-map-to-gpu's GEMV after its weight
+// prefetches): the trigger at the entry, the wait at the mark, the
+// prefetch before it; the sm_80 object keeps the mark as a comment.
+// CHECK-LABEL: gpu.binary @marked
+// CHECK-SAME: assembly = ".visible .entry a()\0A{\0A\09griddepcontrol.launch_dependents;\0A\09prefetch.L2 [%rd1];\0A\09griddepcontrol.wait;\0A\09ret;\0A}\0A.visible .entry b()\0A{\0A\09griddepcontrol.launch_dependents;\0A\09griddepcontrol.wait;\0A\09ret;\0A}\0A"
+// CHECK-SAME: assembly = ".visible .entry a()\0A{\0A\09prefetch.L2 [%rd1];\0A\09// qc.dependent_wait\0A\09ret;\0A}\0A"
+module attributes {gpu.container_module} {
+  gpu.binary @marked [
+    #gpu.object<#nvvm.target<chip = "sm_90a">, assembly = ".visible .entry a()\0A{\0A\09prefetch.L2 [%rd1];\0A\09// qc.dependent_wait\0A\09ret;\0A}\0A.visible .entry b()\0A{\0A\09ret;\0A}\0A">,
+    #gpu.object<#nvvm.target<chip = "sm_80">, assembly = ".visible .entry a()\0A{\0A\09prefetch.L2 [%rd1];\0A\09// qc.dependent_wait\0A\09ret;\0A}\0A">]
+}

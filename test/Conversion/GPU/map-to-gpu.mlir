@@ -1,4 +1,6 @@
 // RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qc-map-to-gpu{block-size=128}))' | FileCheck %s
+// RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qc-map-to-gpu{block-size=128 weight-prefetch-mib=2}))' | FileCheck %s --check-prefix=SMALL
+// RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qc-map-to-gpu{weight-prefetch-mib=0}))' | FileCheck %s --check-prefix=NOPF
 
 // An element-wise 2-D op: one scf.parallel over the 4x6 = 24 points, tiled by
 // 128, the tiles mapped to blocks and the points to threads with a bounds
@@ -165,6 +167,7 @@ func.func @host_branch(%a: memref<?xf32>, %n: index, %out: memref<4xf32>) {
 // CHECK: scf.if
 // CHECK-DAG: memref.assume_alignment %arg0, 16
 // CHECK-DAG: memref.assume_alignment %arg1, 16
+// CHECK-NOT: llvm.inline_asm
 // CHECK: %[[MAIN:.*]]:8 = scf.for {{.*}} step %c256{{.*}} iter_args(%[[ACC:[^ ]*]] = %cst
 // CHECK-COUNT-64: memref.load
 // CHECK-NOT: memref.load
@@ -648,5 +651,64 @@ func.func @fill_viewed_before_copy(%y1: memref<1x8xf32>) {
   %t1 = memref.alloc() : memref<1x8xf32>
   memref.copy %s, %t1 : memref<1x8xf32> to memref<1x8xf32>
   memref.copy %t1, %y1 : memref<1x8xf32> to memref<1x8xf32>
+  return
+}
+
+// -----
+
+// A GEMV over constant weights (a memref.global): before its main loop each
+// warp prefetches the start of its rows into L2, lane l the 128-byte lines
+// l, l + 32, ... (here a whole row of 1 KiB, lines 0-7: the matrix is
+// under weight-prefetch-mib), then marks the wait for the kernel before it
+// (qc-gpu-dependent-launch puts griddepcontrol.wait there). With a budget
+// below the weights' size (2 MiB of 8 MiB) each row's first quarter only
+// (128 of 512 elements). With weight-prefetch-mib=0, and for the weights of
+// the GEMVs above (function arguments, perhaps written by the kernel
+// before), neither.
+// CHECK-LABEL: func.func @gemv_prefetch
+// CHECK: gpu.launch
+// CHECK: scf.if
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c256 step %c1024
+// CHECK-COUNT-4: llvm.inline_asm has_side_effects asm_dialect = att "prefetch.L2 [$0];", "l"
+// CHECK-NEXT: }
+// CHECK-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "// qc.dependent_wait", "~{memory}"
+// CHECK: scf.for {{.*}} iter_args
+// CHECK: gpu.launch
+// CHECK: scf.for %{{.*}} = %{{.*}} to %c512 step %c1024
+// CHECK-COUNT-4: "prefetch.L2 [$0];"
+// CHECK: "// qc.dependent_wait"
+// SMALL-LABEL: func.func @gemv_prefetch
+// SMALL: scf.for %{{.*}} = %{{.*}} to %c256 step %c1024
+// SMALL: scf.for %{{.*}} = %{{.*}} to %c128 step %c1024
+// SMALL-COUNT-4: "prefetch.L2 [$0];"
+// SMALL: "// qc.dependent_wait"
+// NOPF-LABEL: func.func @gemv_prefetch
+// NOPF-NOT: llvm.inline_asm
+memref.global "private" constant @w : memref<100x256xf32> = dense<1.0>
+memref.global "private" constant @big : memref<4096x512xf32> = dense<1.0>
+func.func @gemv_prefetch(%x: memref<1x256xf32>, %y: memref<1x100xf32>,
+    %x2: memref<1x512xf32>, %y2: memref<1x4096xf32>) {
+  %w = memref.get_global @w : memref<100x256xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x256xf32>, memref<100x256xf32>) outs(%y : memref<1x100xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  %big = memref.get_global @big : memref<4096x512xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x2, %big : memref<1x512xf32>, memref<4096x512xf32>) outs(%y2 : memref<1x4096xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
   return
 }

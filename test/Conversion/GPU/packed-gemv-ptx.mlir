@@ -12,9 +12,17 @@
 // RUN: quant-compile %s --target=cuda:sm_90a --emit=ptx -o %t/gemv.ptx
 // RUN: FileCheck %s < %t/gemv.ptx
 // CHECK: .visible .entry
-// Each kernel first waits for the one before it (qc-gpu-dependent-launch).
+// The kernel lets the next one launch (qc-gpu-dependent-launch), then each
+// warp prefetches its 4 rows of constant weights into L2 (the whole matrix
+// is under --cuda-weight-prefetch: a 2 KiB row is 16 lines, lanes 0-15
+// one each) before it waits for the kernel before it; nothing is loaded
+// before the wait. With --cuda-weight-prefetch=0 the wait is at the entry
+// (NOPF).
 // CHECK: griddepcontrol.launch_dependents;
-// CHECK-NEXT: griddepcontrol.wait;
+// CHECK-NOT: ld.global
+// CHECK-COUNT-4: prefetch.L2 [
+// CHECK-NOT: ld.global
+// CHECK: griddepcontrol.wait;
 // CHECK: ld.global.v4.b32
 // CHECK: lop3.b32 {{.*}}, 0xEA;
 // CHECK-NOT: cvt.rn.f32.s32
@@ -23,6 +31,21 @@
 // RUN: echo "lop3 $(grep -c 'lop3.b32' %t/gemv.ptx) cvt $(grep -c 'cvt.f32.f16' %t/gemv.ptx)" | FileCheck %s --check-prefix=COUNT
 // COUNT: lop3 256 cvt 64
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/gemv.ptx -o %t/gemv.cubin %}
+// RUN: quant-compile %s --target=cuda:sm_90a --cuda-weight-prefetch=0 --emit=ptx -o %t/nopf.ptx
+// RUN: FileCheck %s --check-prefix=NOPF < %t/nopf.ptx
+// NOPF: griddepcontrol.launch_dependents;
+// NOPF-NEXT: griddepcontrol.wait;
+// NOPF-NOT: prefetch
+// On sm_80 the prefetches stay and the mark is a comment (no griddepcontrol
+// there).
+// RUN: quant-compile %s --target=cuda:sm_80 --emit=ptx -o %t/sm80.ptx
+// RUN: FileCheck %s --check-prefix=SM80 < %t/sm80.ptx
+// SM80-NOT: griddepcontrol
+// SM80: prefetch.L2 [
+// SM80-NOT: griddepcontrol
+// SM80: // qc.dependent_wait
+// SM80-NOT: griddepcontrol
+// RUN: %if ptxas %{ %ptxas -arch=sm_80 %t/sm80.ptx -o %t/sm80.cubin %}
 func.func @main(%x: tensor<1x4096xf32>) -> tensor<1x64xf32> {
   %cst = arith.constant dense<3> : tensor<64x4096xi4>
   %w = quant.scast %cst : tensor<64x4096xi4> to tensor<64x4096x!quant.uniform<i4:f32, 0.5>>
