@@ -21,7 +21,8 @@ one has no GPU:
       codes and f32 group scales for us, fp16 for PyTorch) plus activations
       and outputs, over the time. Beside the default choice of kernel, one row
       is also compiled with --cuda-mma-min-rows=1 (the tensor-core kernel,
-      rows of kernel 'mma'), and 2 to GEMV_ROWS rows with
+      rows of kernel 'mma') and with --cuda-weight-prefetch=0 (the GEMV
+      without its weight prefetch, 'nopf'), and 2 to GEMV_ROWS rows with
       --cuda-mma-min-rows=9 (the GEMV, kernel 'gemv'), and 16 rows or
       more with the tensor-core kernel's other block shapes of MMA_SHAPES
       (kernel 'c4', 'r1c8', ...: --cuda-mma-col-tiles, -row-tiles, -warps).
@@ -136,7 +137,8 @@ def prepare(build_bin, out):
         save_model(model, onnx_path)
         variants = [("", [])]
         if m == 1:
-            variants.append(("-mma", ["--cuda-mma-min-rows=1"]))
+            variants += [("-mma", ["--cuda-mma-min-rows=1"]),
+                         ("-nopf", ["--cuda-weight-prefetch=0"])]
         elif m <= GEMV_ROWS:
             variants.append(("-gemv", ["--cuda-mma-min-rows=9"]))
         else:
@@ -614,7 +616,8 @@ def run(out):
     print("GPU:", torch.cuda.get_device_name(0), "| PyTorch", torch.__version__)
     print("(kernel: the one quant-compile chooses by default; 'mma' marks "
           "the tensor-core kernel forced with --cuda-mma-min-rows=1, 'gemv' "
-          "the GEMV forced with --cuda-mma-min-rows=9)")
+          "the GEMV forced with --cuda-mma-min-rows=9, 'nopf' the default "
+          "without its weight prefetch, --cuda-weight-prefetch=0)")
     print("| M | N | K | kernel | quant W4A16 g128 | PyTorch fp16 | speedup | "
           "quant effective | PyTorch effective |")
     print("|---|---|---|---|---|---|---|---|---|")

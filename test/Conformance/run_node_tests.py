@@ -29,8 +29,8 @@ For a GPU (--target=cuda), which is on another machine than the compiler:
   compile; --prepare compiles only, copying each test's inputs and expected
   outputs beside its library and writing WORK_DIR/manifest.txt; then
   run_node_tests.py --run-manifest WORK_DIR QUANT_RUN on the GPU machine
-  (no onnx package or test data needed there) runs them and prints
-  "N passed, N failed".
+  (no onnx package or test data needed there) runs them, NODE_TESTS_JOBS
+  (default 4) at a time, and prints "N passed, N failed".
 """
 import argparse
 import collections
@@ -172,7 +172,7 @@ def run_manifest(work_dir, quant_run):
     passed = failed = known = 0
     with open(os.path.join(work_dir, "manifest.txt")) as m:
         lines = [l.rstrip("\n").split("\t") for l in m if l.strip()]
-    for name, lib, *rest in lines:
+    def command(name, lib, *rest):
         cmd = [quant_run, os.path.join(work_dir, lib), "--name", "m",
                "--rtol", RTOL, "--atol", ATOL]
         for flag, value in zip(rest[0::2], rest[1::2]):
@@ -182,18 +182,24 @@ def run_manifest(work_dir, quant_run):
             else:
                 value = os.path.join(work_dir, value)
             cmd += [flag, value]
-        rc, out = run(cmd)
-        if rc == 0:
-            passed += 1
-        elif name in KNOWN_DIFFERENCES:
-            known += 1
-            print("known difference %s: %s" % (name, KNOWN_DIFFERENCES[name]),
-                  flush=True)
-        else:
-            failed += 1
-            why = [l for l in out.splitlines() if l.startswith("quant-run:")]
-            print("FAIL %s: %s" % (name, why[0] if why else first_error(out)),
-                  flush=True)
+        return cmd
+    # A few models at a time (each its own process and CUDA context),
+    # reported in the manifest's order as they finish.
+    with ThreadPoolExecutor(int(os.environ.get("NODE_TESTS_JOBS", "4"))) as pool:
+        results = pool.map(lambda line: run(command(*line)), lines)
+        for (name, *_), (rc, out) in zip(lines, results):
+            if rc == 0:
+                passed += 1
+            elif name in KNOWN_DIFFERENCES:
+                known += 1
+                print("known difference %s: %s" % (
+                    name, KNOWN_DIFFERENCES[name]), flush=True)
+            else:
+                failed += 1
+                why = [l for l in out.splitlines()
+                       if l.startswith("quant-run:")]
+                print("FAIL %s: %s" % (
+                    name, why[0] if why else first_error(out)), flush=True)
     print("%d known differences" % known)
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
