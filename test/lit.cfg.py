@@ -39,6 +39,9 @@ config.substitutions.append(("%qc_bin", config.qc_tools_dir))
 config.substitutions.append(("%mlir_runner_libs", ",".join(
     os.path.join(config.llvm_tools_dir, "..", "lib", name)
     for name in ("libmlir_c_runner_utils.so", "libmlir_runner_utils.so"))))
+# The CUDA driver without a GPU (runtime/cuda/testing/fake_cuda.c).
+config.substitutions.append(("%fake_cuda", os.path.join(
+    config.qc_obj_root, "lib", "libquant_fake_cuda.so")))
 config.substitutions.append(
     ("%quant_translate_path", os.path.join(config.qc_tools_dir, "quant-translate")))
 
