@@ -679,7 +679,11 @@ void *mgpuStreamCreate(void) {
     return stream;
   }
   if (g->exec) {
+    /* Launched now, before the host code walks the call (whose launches,
+       allocations and copies then do nothing): that walk overlaps the
+       GPU's work instead of delaying it. */
     graphMode = GRAPH_REPLAY;
+    check(p_cuGraphLaunch(g->exec, stream), "cuGraphLaunch");
   } else if (!g->disabled) {
     /* Relaxed: the weights' lookups may call the driver meanwhile. */
     if (p_cuStreamBeginCapture_v2(stream, 2 /* RELAXED */) == 0)
@@ -829,8 +833,9 @@ void *quant_cuda_output(void *host, int64_t bytes) {
   return stage(host, bytes, 1);
 }
 
-/* Ends a capture (instantiating the graph) and launches the call's graph;
- * returns 1 on failure. */
+/* Ends a capture (instantiating the graph) and launches the graph it
+ * made (a replay's graph was launched at the call's start); returns 1 on
+ * failure. */
 static int finishGraph(void) {
   if (graphMode == GRAPH_CAPTURE) {
     CUgraph graph = NULL;
@@ -853,8 +858,7 @@ static int finishGraph(void) {
       failed = 1;
     }
   }
-  if (!failed && callGraph && callGraph->exec &&
-      (graphMode == GRAPH_CAPTURE || graphMode == GRAPH_REPLAY))
+  if (!failed && callGraph && callGraph->exec && graphMode == GRAPH_CAPTURE)
     check(p_cuGraphLaunch(callGraph->exec, stream), "cuGraphLaunch");
   graphMode = GRAPH_NONE;
   callGraph = NULL;

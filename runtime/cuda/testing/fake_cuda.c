@@ -10,14 +10,16 @@
  *
  * At exit it prints one line to stderr:
  *   fake-cuda: uploads N bytes B checksum C launches L dependent D
- *   modules M frees F
+ *   modules M frees F graphs G graph-launches R
  * where the uploads are cuMemcpyHtoD_v2 calls (the runtime's weight
  * uploads) and the checksum sums a 64-bit FNV-1a hash of each upload's bytes.
  *
  * Environment: FAKE_CUDA_CC (compute capability as major*10+minor, default
  * 90), FAKE_CUDA_DEVICES (default 1), FAKE_CUDA_FAIL (a function name: that
- * function returns CUDA_ERROR_OUT_OF_MEMORY, 2). No graph functions are
- * exported, so the runtime runs every call without graphs.
+ * function returns CUDA_ERROR_OUT_OF_MEMORY, 2), FAKE_CUDA_GRAPHS=1 (stream
+ * captures succeed: the work of a capture is done and counted as usual, and
+ * its graph's launches are counted, not run; without it a capture fails and
+ * the runtime runs every call without graphs).
  *
  *===----------------------------------------------------------------------===*/
 
@@ -35,7 +37,7 @@ typedef void *CUcontext, *CUmodule, *CUfunction, *CUstream, *CUevent,
 enum { kOutOfMemory = 2, kInvalidValue = 1 };
 
 static unsigned long long uploads, uploadBytes, checksum, launches,
-    dependent, modules, frees;
+    dependent, modules, frees, graphs, graphLaunches;
 
 static int failing(const char *name) {
   const char *fail = getenv("FAKE_CUDA_FAIL");
@@ -93,8 +95,10 @@ static void report(void) __attribute__((destructor));
 static void report(void) {
   fprintf(stderr,
           "fake-cuda: uploads %llu bytes %llu checksum %016llx launches %llu "
-          "dependent %llu modules %llu frees %llu\n",
-          uploads, uploadBytes, checksum, launches, dependent, modules, frees);
+          "dependent %llu modules %llu frees %llu graphs %llu graph-launches "
+          "%llu\n",
+          uploads, uploadBytes, checksum, launches, dependent, modules, frees,
+          graphs, graphLaunches);
 }
 
 CUresult cuInit(unsigned flags) {
@@ -296,5 +300,40 @@ CUresult cuDeviceGetDefaultMemPool(CUmemoryPool *pool, CUdevice device) {
 }
 CUresult cuMemPoolSetAttribute(CUmemoryPool pool, int attribute, void *value) {
   (void)pool, (void)attribute, (void)value;
+  return 0;
+}
+
+/* CUDA graphs: see FAKE_CUDA_GRAPHS above. */
+static int theGraph, theExec;
+CUresult cuStreamBeginCapture_v2(CUstream stream, int mode) {
+  (void)stream, (void)mode;
+  const char *env = getenv("FAKE_CUDA_GRAPHS");
+  return env && strcmp(env, "1") == 0 ? 0 : kInvalidValue;
+}
+CUresult cuStreamEndCapture(CUstream stream, void **graph) {
+  (void)stream;
+  *graph = &theGraph;
+  return 0;
+}
+CUresult cuGraphInstantiateWithFlags(void **exec, void *graph,
+                                     unsigned long long flags) {
+  (void)graph, (void)flags;
+  FAIL_IF_ASKED();
+  ++graphs;
+  *exec = &theExec;
+  return 0;
+}
+CUresult cuGraphLaunch(void *exec, CUstream stream) {
+  (void)exec, (void)stream;
+  FAIL_IF_ASKED();
+  ++graphLaunches;
+  return 0;
+}
+CUresult cuGraphDestroy(void *graph) {
+  (void)graph;
+  return 0;
+}
+CUresult cuGraphExecDestroy(void *exec) {
+  (void)exec;
   return 0;
 }
