@@ -547,6 +547,17 @@ static LogicalResult parseTarget(CompileOptions &options) {
     }
     options.*flag.field = value;
   }
+  // One warp's partial sums of a block, C·R tiles of 16 × 8 f32, must fit
+  // 48 KiB of shared memory (the kernel would leave such a block to the
+  // GEMV mapping).
+  if (options.gpuMmaColTiles * options.gpuMmaRowTiles > 96) {
+    llvm::errs() << "quant-compile: --cuda-mma-col-tiles="
+                 << options.gpuMmaColTiles << " times --cuda-mma-row-tiles="
+                 << options.gpuMmaRowTiles
+                 << " is over 96 tiles: one warp's partial sums would not fit "
+                    "48 KiB of shared memory\n";
+    return failure();
+  }
   options.gpuF16Products = cudaF16Products;
   if (options.emit == EmitKind::PTX && options.gpuChips.size() != 1) {
     llvm::errs() << "quant-compile: --emit=ptx writes one architecture's PTX; "
