@@ -927,6 +927,16 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       return rowIvs;
     };
     SmallVector<SmallVector<Value>> rowIvs = pointIvs();
+    // The indices of `operand` at the loop point `at`.
+    auto indicesAt = [&](OpBuilder &b, OpOperand *operand,
+                         ArrayRef<Value> at) {
+      AffineMap map = op.getMatchingIndexingMap(operand);
+      SmallVector<Value> indices;
+      for (unsigned i = 0; i < map.getNumResults(); ++i)
+        indices.push_back(affine::AffineApplyOp::create(
+            b, loc, map.getSubMap({i}), at));
+      return indices;
+    };
     if (prefetchElems > 0) {
       // Lane l of slice s prefetches lines l + 32·s, l + 32·(s + split),
       // ... of the first prefetchElems of each of its rows.
@@ -944,18 +954,13 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       {
         OpBuilder::InsertionGuard inner(rewriter);
         rewriter.setInsertionPointToStart(prefetch.getBody());
-        for (OpOperand *in : prefetched) {
-          AffineMap map = op.getMatchingIndexingMap(in);
+        for (OpOperand *in : prefetched)
           for (int64_t j = 0; j < rows; ++j) {
             SmallVector<Value> point(rowIvs[j].begin(), rowIvs[j].end());
             point[r] = prefetch.getInductionVar();
-            SmallVector<Value> indices;
-            for (unsigned i = 0; i < map.getNumResults(); ++i)
-              indices.push_back(affine::AffineApplyOp::create(
-                  rewriter, loc, map.getSubMap({i}), point));
-            prefetchL2(rewriter, loc, in->get(), indices);
+            prefetchL2(rewriter, loc, in->get(),
+                       indicesAt(rewriter, in, point));
           }
-        }
       }
       LLVM::InlineAsmOp::create(
           rewriter, loc, TypeRange{}, ValueRange{}, qc::kDependentWaitMarker,
@@ -972,13 +977,9 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       assumeAligned(rewriter, op, aligned);
     auto loadAt = [&](OpBuilder &b, OpOperand *operand,
                       ArrayRef<Value> at) -> Value {
-      AffineMap map = op.getMatchingIndexingMap(operand);
-      SmallVector<Value> indices;
-      for (unsigned i = 0; i < map.getNumResults(); ++i)
-        indices.push_back(affine::AffineApplyOp::create(
-            b, loc, map.getSubMap({i}), at));
       return memref::LoadOp::create(
-          b, loc, aligned.lookup_or(operand->get(), operand->get()), indices);
+          b, loc, aligned.lookup_or(operand->get(), operand->get()),
+          indicesAt(b, operand, at));
     };
     Block &body = op.getRegion().front();
     BlockArgument out = body.getArguments().back();
@@ -1182,7 +1183,6 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
     }
     OpOperand *outOperand = op.getDpsInitOperand(0);
     BlockArgument outArg = op.getRegion().front().getArguments().back();
-    AffineMap outMap = op.getMatchingIndexingMap(outOperand);
     for (int64_t j = 0; j < rows; ++j) {
       // The output's map does not read the reduction dimension (the loop's
       // induction variable is out of scope here).
@@ -1193,12 +1193,8 @@ struct QCMapToGPUPass : public qc::impl::QCMapToGPUBase<QCMapToGPUPass> {
       Value result = combiner->getOperand(0) == outArg
                          ? combine(old, partials[j])
                          : combine(partials[j], old);
-      SmallVector<Value> outIndices;
-      for (unsigned i = 0; i < outMap.getNumResults(); ++i)
-        outIndices.push_back(affine::AffineApplyOp::create(
-            rewriter, loc, outMap.getSubMap({i}), at));
       memref::StoreOp::create(rewriter, loc, result, outOperand->get(),
-                              outIndices);
+                              indicesAt(rewriter, outOperand, at));
     }
     return success();
   }
