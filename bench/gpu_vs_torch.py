@@ -21,8 +21,8 @@ one has no GPU:
       codes and f32 group scales for us, fp16 for PyTorch) plus activations
       and outputs, over the time. Beside the default choice of kernel, one row
       is also compiled with --cuda-mma-min-rows=1 (the tensor-core kernel,
-      rows of kernel 'mma') and with --cuda-weight-prefetch=0 (the GEMV
-      without its weight prefetch, 'nopf'), and 2 to GEMV_ROWS rows with
+      rows of kernel 'mma') and with --cuda-weight-prefetch=16 (the GEMV
+      prefetching its weights, 'pf'), and 2 to GEMV_ROWS rows with
       --cuda-mma-min-rows=9 (the GEMV, kernel 'gemv'), and 16 rows or
       more with the tensor-core kernel's other block shapes of MMA_SHAPES
       (kernel 'c4', 'r1c8', ...: --cuda-mma-col-tiles, -row-tiles, -warps).
@@ -36,9 +36,8 @@ projection (N = 4096, K = 14336) of the same M that it precedes, each a
 model of its own (so each time includes a call's fixed costs); and inside a
 model: a float MatMul 14336 -> 4096 quantized by quant to int4 g128, with
 and without --rotate (which puts the online Hadamard before it), and the
-time the Hadamard adds; each pair also with --cuda-weight-prefetch=0 (the
-GEMV's weights are then not prefetched into L2 while the Hadamard's kernel
-ends).
+time the Hadamard adds; each pair also with --cuda-weight-prefetch=16 (the
+GEMV's weights prefetched into L2 while the Hadamard's kernel ends).
 
 Last, a whole decoder, one token at a time: the 1.1 B-parameter model of
 scripts/gen_llama.py --preset 1b --seq 1 --past 128 --matmul-nbits 128 (the
@@ -49,8 +48,8 @@ weights made periodic (each tensor's first 16 KiB repeated, so that the
 library compresses for the trip; the kernels read every byte all the
 same), and once more for each of DECODER_VARIANTS (--merge-siblings=false:
 q/k/v and gate/up as separate matmuls, one kernel each;
---cuda-weight-prefetch=0: no GEMV prefetches its weights while the kernel
-before it ends); run times it with quant-run --bench
+--cuda-weight-prefetch=16: each GEMV prefetches its weights while the
+kernel before it ends); run times it with quant-run --bench
 (CUDA events, device-resident
 inputs and outputs, the key/value cache included; the runtime replays the
 calls as a CUDA graph from the second on, and once more with
@@ -94,12 +93,12 @@ MMA_SHAPES = [
 ]
 HADAMARD_ROWS = (1, 16, 64)  # qc.hadamard of size 14336 on [M, 14336]
 W8A8_SIZES = (4096, 8192)  # M = N = K
-# The down projection after the Hadamard: plain, rotated, and both without
+# The down projection after the Hadamard: plain, rotated, and both with
 # the GEMV's weight prefetch (which overlaps the Hadamard's kernel).
 HADAMARD_VARIANTS = [
     ("plain", []), ("rotated", ["--rotate"]),
-    ("plain-noprefetch", ["--cuda-weight-prefetch=0"]),
-    ("rotated-noprefetch", ["--rotate", "--cuda-weight-prefetch=0"]),
+    ("plain-prefetch", ["--cuda-weight-prefetch=16"]),
+    ("rotated-prefetch", ["--rotate", "--cuda-weight-prefetch=16"]),
 ]
 GROUP = 128
 
@@ -138,7 +137,7 @@ def prepare(build_bin, out):
         variants = [("", [])]
         if m == 1:
             variants += [("-mma", ["--cuda-mma-min-rows=1"]),
-                         ("-nopf", ["--cuda-weight-prefetch=0"])]
+                         ("-pf", ["--cuda-weight-prefetch=16"])]
         elif m <= GEMV_ROWS:
             variants.append(("-gemv", ["--cuda-mma-min-rows=9"]))
         else:
@@ -245,7 +244,7 @@ def prepare(build_bin, out):
 # alternating (suffix of the library, quant-compile flags).
 DECODER_VARIANTS = [
     ("unmerged", ["--merge-siblings=false"]),
-    ("noprefetch", ["--cuda-weight-prefetch=0"]),
+    ("prefetch", ["--cuda-weight-prefetch=16"]),
 ]
 DECODER = dict(preset="1b", past=128, block=128)
 DECODER_SHAPE = dict(layers=22, hidden=2048, heads=32, ffn=4608, vocab=32000)
@@ -442,7 +441,7 @@ def run_hadamard(out, env, gemv):
             times[variant], _ = gpu_ms(out, lib, ["-i", os.path.join(
                 out, "hadamard_m%d.x.npy" % m)], env)
             os.remove(lib)
-        for suffix, label in (("", "on (default)"), ("-noprefetch", "off")):
+        for suffix, label in (("", "off (default)"), ("-prefetch", "16 MiB")):
             plain, rotated = (times.get("plain" + suffix),
                               times.get("rotated" + suffix))
             if plain and rotated:
@@ -616,8 +615,8 @@ def run(out):
     print("GPU:", torch.cuda.get_device_name(0), "| PyTorch", torch.__version__)
     print("(kernel: the one quant-compile chooses by default; 'mma' marks "
           "the tensor-core kernel forced with --cuda-mma-min-rows=1, 'gemv' "
-          "the GEMV forced with --cuda-mma-min-rows=9, 'nopf' the default "
-          "without its weight prefetch, --cuda-weight-prefetch=0)")
+          "the GEMV forced with --cuda-mma-min-rows=9, 'pf' the GEMV "
+          "prefetching its weights, --cuda-weight-prefetch=16)")
     print("| M | N | K | kernel | quant W4A16 g128 | PyTorch fp16 | speedup | "
           "quant effective | PyTorch effective |")
     print("|---|---|---|---|---|---|---|---|---|")

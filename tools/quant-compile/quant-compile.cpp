@@ -129,9 +129,9 @@ static cl::opt<int64_t> cudaWeightPrefetch(
     "cuda-weight-prefetch",
     cl::desc("With --target=cuda: MiB of a GEMV's weights (the start of "
              "each row) that it prefetches into L2 before it waits for the "
-             "kernel before it, 0 to 1024 (default 16; on sm_90 the "
-             "dependent launch lets these reads overlap that kernel; 0: no "
-             "prefetch)"),
+             "kernel before it, 0 to 1024 (on sm_90 the dependent launch "
+             "lets these reads overlap that kernel; default 0, no "
+             "prefetch: not yet measured on a GPU)"),
     cl::value_desc("MiB"), cl::cat(category));
 
 /// The GPU kernels' integer flags: the flag, its range, the field of

@@ -699,7 +699,8 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
       block share an output point (their sums meet in workgroup memory). A
       packed int4 contraction with the f16-pair body (marker `f16`) sums
       each lane's run of 4 words in f16x2 chains of two words and scales
-      the run once. When the largest input is a constant weight (a
+      the run once. With `weight-prefetch-mib` (not by default), when the
+      largest input is a constant weight (a
       `memref.get_global`, or a placeholder of
       qc-externalize-weights{cuda}), each warp first prefetches the start
       of its rows of the constant inputs that vary with the rows (PTX
@@ -756,10 +757,11 @@ def QCMapToGPU : Pass<"qc-map-to-gpu", "::mlir::func::FuncOp"> {
            "memory; a block whose one warp's would not takes the GEMV "
            "mapping); 0: 8">,
     Option<"weightPrefetchMiB", "weight-prefetch-mib", "int64_t",
-           /*default=*/"16",
+           /*default=*/"0",
            "MiB of a GEMV's constant weights (from the start of each row) "
            "that its warps prefetch into L2 before they wait for the "
-           "kernel before them; 0: no prefetch, the wait at the entry">
+           "kernel before them; 0 (the default until it is measured on a "
+           "GPU): no prefetch, the wait at the entry">
   ];
   let dependentDialects = ["::mlir::gpu::GPUDialect",
                            "::mlir::nvgpu::NVGPUDialect",

@@ -1,6 +1,6 @@
 // RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qc-map-to-gpu{block-size=128}))' | FileCheck %s
 // RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qc-map-to-gpu{block-size=128 weight-prefetch-mib=2}))' | FileCheck %s --check-prefix=SMALL
-// RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qc-map-to-gpu{weight-prefetch-mib=0}))' | FileCheck %s --check-prefix=NOPF
+// RUN: quant-opt %s --split-input-file --pass-pipeline='builtin.module(func.func(qc-map-to-gpu{weight-prefetch-mib=16}))' | FileCheck %s --check-prefix=PF
 
 // An element-wise 2-D op: one scf.parallel over the 4x6 = 24 points, tiled by
 // 128, the tiles mapped to blocks and the points to threads with a bounds
@@ -656,34 +656,34 @@ func.func @fill_viewed_before_copy(%y1: memref<1x8xf32>) {
 
 // -----
 
-// A GEMV over constant weights (a memref.global): before its main loop each
-// warp prefetches the start of its rows into L2, lane l the 128-byte lines
-// l, l + 32, ... (here a whole row of 1 KiB, lines 0-7: the matrix is
-// under weight-prefetch-mib), then marks the wait for the kernel before it
-// (qc-gpu-dependent-launch puts griddepcontrol.wait there). With a budget
-// below the weights' size (2 MiB of 8 MiB) each row's first quarter only
-// (128 of 512 elements). With weight-prefetch-mib=0, and for the weights of
-// the GEMVs above (function arguments, perhaps written by the kernel
-// before), neither.
+// A GEMV over constant weights (a memref.global) with weight-prefetch-mib
+// (16, prefix PF): before its main loop each warp prefetches the start of its rows
+// into L2, lane l the 128-byte lines l, l + 32, ... (here a whole row of
+// 1 KiB, lines 0-7: the matrix is under the budget), then marks the wait
+// for the kernel before it (qc-gpu-dependent-launch puts griddepcontrol.wait
+// there). With a budget below the weights' size (2 MiB of 8 MiB, prefix SMALL) each
+// row's first quarter only (128 of 512 elements). By default (0), and for
+// the weights of the GEMVs above (function arguments, perhaps written by the
+// kernel before), neither.
 // CHECK-LABEL: func.func @gemv_prefetch
-// CHECK: gpu.launch
-// CHECK: scf.if
-// CHECK: scf.for %{{.*}} = %{{.*}} to %c256 step %c1024
-// CHECK-COUNT-4: llvm.inline_asm has_side_effects asm_dialect = att "prefetch.L2 [$0];", "l"
-// CHECK-NEXT: }
-// CHECK-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "// qc.dependent_wait", "~{memory}"
-// CHECK: scf.for {{.*}} iter_args
-// CHECK: gpu.launch
-// CHECK: scf.for %{{.*}} = %{{.*}} to %c512 step %c1024
-// CHECK-COUNT-4: "prefetch.L2 [$0];"
-// CHECK: "// qc.dependent_wait"
+// CHECK-NOT: llvm.inline_asm
+// PF-LABEL: func.func @gemv_prefetch
+// PF: gpu.launch
+// PF: scf.if
+// PF: scf.for %{{.*}} = %{{.*}} to %c256 step %c1024
+// PF-COUNT-4: llvm.inline_asm has_side_effects asm_dialect = att "prefetch.L2 [$0];", "l"
+// PF-NEXT: }
+// PF-NEXT: llvm.inline_asm has_side_effects asm_dialect = att "// qc.dependent_wait", "~{memory}"
+// PF: scf.for {{.*}} iter_args
+// PF: gpu.launch
+// PF: scf.for %{{.*}} = %{{.*}} to %c512 step %c1024
+// PF-COUNT-4: "prefetch.L2 [$0];"
+// PF: "// qc.dependent_wait"
 // SMALL-LABEL: func.func @gemv_prefetch
 // SMALL: scf.for %{{.*}} = %{{.*}} to %c256 step %c1024
 // SMALL: scf.for %{{.*}} = %{{.*}} to %c128 step %c1024
 // SMALL-COUNT-4: "prefetch.L2 [$0];"
 // SMALL: "// qc.dependent_wait"
-// NOPF-LABEL: func.func @gemv_prefetch
-// NOPF-NOT: llvm.inline_asm
 memref.global "private" constant @w : memref<100x256xf32> = dense<1.0>
 memref.global "private" constant @big : memref<4096x512xf32> = dense<1.0>
 func.func @gemv_prefetch(%x: memref<1x256xf32>, %y: memref<1x100xf32>,

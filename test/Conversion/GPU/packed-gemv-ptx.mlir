@@ -9,15 +9,15 @@
 // runs of 4 rows x 4 runs, 256 lop3 (one per pair of codes) against 64
 // conversions, where a conversion per word would be 128.
 // RUN: rm -rf %t && mkdir -p %t
-// RUN: quant-compile %s --target=cuda:sm_90a --emit=ptx -o %t/gemv.ptx
+// RUN: quant-compile %s --target=cuda:sm_90a --cuda-weight-prefetch=16 --emit=ptx -o %t/gemv.ptx
 // RUN: FileCheck %s < %t/gemv.ptx
 // CHECK: .visible .entry
-// The kernel lets the next one launch (qc-gpu-dependent-launch), then each
-// warp prefetches its 4 rows of constant weights into L2 (the whole matrix
-// is under --cuda-weight-prefetch: a 2 KiB row is 16 lines, lanes 0-15
-// one each) before it waits for the kernel before it; nothing is loaded
-// before the wait. With --cuda-weight-prefetch=0 the wait is at the entry
-// (NOPF).
+// The kernel lets the next one launch (qc-gpu-dependent-launch), then with
+// --cuda-weight-prefetch=16 each warp prefetches its 4 rows of constant
+// weights into L2 (the whole matrix is under 16 MiB: a 2 KiB row is 16
+// lines, lanes 0-15 one each) before it waits for the kernel before it;
+// nothing is loaded before the wait. By default (NOPF) the wait is at the
+// entry.
 // CHECK: griddepcontrol.launch_dependents;
 // CHECK-NOT: ld.global
 // CHECK-COUNT-4: prefetch.L2 [
@@ -31,14 +31,14 @@
 // RUN: echo "lop3 $(grep -c 'lop3.b32' %t/gemv.ptx) cvt $(grep -c 'cvt.f32.f16' %t/gemv.ptx)" | FileCheck %s --check-prefix=COUNT
 // COUNT: lop3 256 cvt 64
 // RUN: %if ptxas %{ %ptxas -arch=sm_90a %t/gemv.ptx -o %t/gemv.cubin %}
-// RUN: quant-compile %s --target=cuda:sm_90a --cuda-weight-prefetch=0 --emit=ptx -o %t/nopf.ptx
+// RUN: quant-compile %s --target=cuda:sm_90a --emit=ptx -o %t/nopf.ptx
 // RUN: FileCheck %s --check-prefix=NOPF < %t/nopf.ptx
 // NOPF: griddepcontrol.launch_dependents;
 // NOPF-NEXT: griddepcontrol.wait;
 // NOPF-NOT: prefetch
 // On sm_80 the prefetches stay and the mark is a comment (no griddepcontrol
 // there).
-// RUN: quant-compile %s --target=cuda:sm_80 --emit=ptx -o %t/sm80.ptx
+// RUN: quant-compile %s --target=cuda:sm_80 --cuda-weight-prefetch=16 --emit=ptx -o %t/sm80.ptx
 // RUN: FileCheck %s --check-prefix=SM80 < %t/sm80.ptx
 // SM80-NOT: griddepcontrol
 // SM80: prefetch.L2 [
