@@ -23,6 +23,7 @@
  *
  *===----------------------------------------------------------------------===*/
 
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,13 @@ enum { kOutOfMemory = 2, kInvalidValue = 1 };
 
 static unsigned long long uploads, uploadBytes, checksum, launches,
     dependent, modules, frees, graphs, graphLaunches;
+/* The counters and the allocations, for calls from several threads. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static void count(unsigned long long *counter, unsigned long long by) {
+  pthread_mutex_lock(&lock);
+  *counter += by;
+  pthread_mutex_unlock(&lock);
+}
 
 static int failing(const char *name) {
   const char *fail = getenv("FAKE_CUDA_FAIL");
@@ -63,10 +71,12 @@ static CUresult allocate(CUdeviceptr *out, size_t bytes) {
   char *p = calloc(bytes ? bytes : 1, 1);
   if (!p)
     return kOutOfMemory;
+  pthread_mutex_lock(&lock);
   if (allocationCount == allocationCapacity) {
     size_t capacity = allocationCapacity ? 2 * allocationCapacity : 64;
     Allocation *grown = realloc(allocations, capacity * sizeof(Allocation));
     if (!grown) {
+      pthread_mutex_unlock(&lock);
       free(p);
       return kOutOfMemory;
     }
@@ -76,18 +86,22 @@ static CUresult allocate(CUdeviceptr *out, size_t bytes) {
   allocations[allocationCount].base = p;
   allocations[allocationCount].bytes = bytes;
   ++allocationCount;
+  pthread_mutex_unlock(&lock);
   *out = (CUdeviceptr)(uintptr_t)p;
   return 0;
 }
 
 static CUresult release(CUdeviceptr ptr) {
+  pthread_mutex_lock(&lock);
   for (size_t i = 0; i < allocationCount; ++i)
     if (allocations[i].base == (char *)(uintptr_t)ptr) {
       free(allocations[i].base);
       allocations[i] = allocations[--allocationCount];
       ++frees;
+      pthread_mutex_unlock(&lock);
       return 0;
     }
+  pthread_mutex_unlock(&lock);
   return kInvalidValue;
 }
 
@@ -151,7 +165,7 @@ static int theModule, theFunction, theStream, theEvent, thePool;
 CUresult cuModuleLoadData(CUmodule *module, const void *image) {
   (void)image;
   FAIL_IF_ASKED();
-  ++modules;
+  count(&modules, 1);
   *module = &theModule;
   return 0;
 }
@@ -172,7 +186,7 @@ CUresult cuLaunchKernel(CUfunction f, unsigned gx, unsigned gy, unsigned gz,
   (void)f, (void)gx, (void)gy, (void)gz, (void)bx, (void)by, (void)bz;
   (void)smem, (void)stream, (void)params, (void)extra;
   FAIL_IF_ASKED();
-  ++launches;
+  count(&launches, 1);
   return 0;
 }
 /* The runtime's CUlaunchConfig and CUlaunchAttribute (quant_cuda.c). */
@@ -196,10 +210,10 @@ CUresult cuLaunchKernelEx(const LaunchConfig *config, CUfunction f,
                           void **params, void **extra) {
   (void)f, (void)params, (void)extra;
   FAIL_IF_ASKED();
-  ++launches;
+  count(&launches, 1);
   for (unsigned i = 0; i < config->numAttrs; ++i)
     if (config->attrs[i].id == 6 && config->attrs[i].value.allowed)
-      ++dependent;
+      count(&dependent, 1);
   return 0;
 }
 CUresult cuStreamCreate(CUstream *stream, unsigned flags) {
@@ -238,9 +252,9 @@ CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t bytes) {
   uint64_t hash = 1469598103934665603ull;
   for (size_t i = 0; i < bytes; ++i)
     hash = (hash ^ ((const unsigned char *)src)[i]) * 1099511628211ull;
-  checksum += hash;
-  uploadBytes += bytes;
-  ++uploads;
+  count(&checksum, hash);
+  count(&uploadBytes, bytes);
+  count(&uploads, 1);
   return 0;
 }
 CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned value, size_t count,
@@ -263,10 +277,12 @@ CUresult cuPointerGetAttributes(unsigned count, int *attributes, void **data,
     if (attributes[a] != 2) /* memory type */
       return kInvalidValue;
     unsigned type = 0; /* not the driver's: host memory */
+    pthread_mutex_lock(&lock);
     for (size_t i = 0; i < allocationCount; ++i)
       if ((char *)(uintptr_t)ptr >= allocations[i].base &&
           (char *)(uintptr_t)ptr < allocations[i].base + allocations[i].bytes)
         type = 2; /* device */
+    pthread_mutex_unlock(&lock);
     *(unsigned *)data[a] = type;
   }
   return 0;
@@ -319,14 +335,14 @@ CUresult cuGraphInstantiateWithFlags(void **exec, void *graph,
                                      unsigned long long flags) {
   (void)graph, (void)flags;
   FAIL_IF_ASKED();
-  ++graphs;
+  count(&graphs, 1);
   *exec = &theExec;
   return 0;
 }
 CUresult cuGraphLaunch(void *exec, CUstream stream) {
   (void)exec, (void)stream;
   FAIL_IF_ASKED();
-  ++graphLaunches;
+  count(&graphLaunches, 1);
   return 0;
 }
 CUresult cuGraphDestroy(void *graph) {
