@@ -88,9 +88,9 @@ void collectAliases(Value value, SmallVectorImpl<Value> &aliases) {
   }
 }
 
-/// Whether `value` is a view of a constant weight: a memref.get_global, or
-/// (after qc-externalize-weights{cuda}) a memref over the address of a
-/// weight's placeholder global.
+/// Whether `value` is a view of a constant weight: a memref.get_global of a
+/// constant global, or (after qc-externalize-weights{cuda}) a memref over
+/// the address of a weight's placeholder global.
 bool isConstantWeight(Value value) {
   while (Operation *def = value.getDefiningOp()) {
     if (auto view = dyn_cast<ViewLikeOpInterface>(def)) {
@@ -103,8 +103,11 @@ bool isConstantWeight(Value value) {
       value = def->getOperand(0);
       continue;
     }
-    if (isa<memref::GetGlobalOp>(def))
-      return true;
+    if (auto get = dyn_cast<memref::GetGlobalOp>(def)) {
+      auto global = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+          get, get.getNameAttr());
+      return global && global.getConstant();
+    }
     if (auto cast = dyn_cast<UnrealizedConversionCastOp>(def)) {
       if (cast->getNumOperands() != 1)
         return false;

@@ -712,3 +712,25 @@ func.func @gemv_prefetch(%x: memref<1x256xf32>, %y: memref<1x100xf32>,
   }
   return
 }
+
+// -----
+
+// A GEMV over a global that is not constant (state a kernel may write): no
+// prefetch, even with weight-prefetch-mib.
+// PF-LABEL: func.func @gemv_mutable_global
+// PF-NOT: llvm.inline_asm
+memref.global "private" @state : memref<100x256xf32> = dense<1.0>
+func.func @gemv_mutable_global(%x: memref<1x256xf32>, %y: memref<1x100xf32>) {
+  %w = memref.get_global @state : memref<100x256xf32>
+  linalg.generic {indexing_maps = [affine_map<(m, n, k) -> (m, k)>,
+                                   affine_map<(m, n, k) -> (n, k)>,
+                                   affine_map<(m, n, k) -> (m, n)>],
+                  iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%x, %w : memref<1x256xf32>, memref<100x256xf32>) outs(%y : memref<1x100xf32>) {
+  ^bb0(%a: f32, %b: f32, %acc: f32):
+    %p = arith.mulf %a, %b : f32
+    %s = arith.addf %acc, %p : f32
+    linalg.yield %s : f32
+  }
+  return
+}
