@@ -9,6 +9,7 @@
 #include "GPUMmaKernel.h"
 #include "GPUKernelBuilder.h"
 #include "PackedParams.h"
+#include "qc/Conversion/Passes.h"
 #include "qc/Numerics/Packing.h"
 
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
@@ -41,6 +42,11 @@ bool plain(Value v, Type element) {
 }
 
 } // namespace
+
+bool qc::packedMmaBlockFits(int64_t colTiles, int64_t rowTiles) {
+  // Per thread and tile, the 4 f32 accumulators; per warp, 32 threads'.
+  return rowTiles * colTiles * 32 * 4 * 4 <= kSharedBytes;
+}
 
 LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
                                        linalg::GenericOp op, Value init,
@@ -133,7 +139,7 @@ LogicalResult qc::buildPackedMmaKernel(RewriterBase &rewriter,
   int64_t warpCount = shape.warps > 0 ? shape.warps : kDefaultWarps;
   while (warpCount > 1 && warpCount * partials * 4 > kSharedBytes)
     warpCount /= 2;
-  if (warpCount * partials * 4 > kSharedBytes)
+  if (!qc::packedMmaBlockFits(colTileCount, rowTiles))
     return failure();
   auto launch = gpu::LaunchOp::create(
       rewriter, loc, index((n + blockCols - 1) / blockCols),

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "qc/Compiler/Compiler.h"
+#include "qc/Conversion/Passes.h"
 #include "qc/Import/ONNX.h"
 #include "qc/InitAll.h"
 
@@ -547,15 +548,16 @@ static LogicalResult parseTarget(CompileOptions &options) {
     }
     options.*flag.field = value;
   }
-  // One warp's partial sums of a block, C·R tiles of 16 × 8 f32, must fit
-  // 48 KiB of shared memory (the kernel would leave such a block to the
-  // GEMV mapping).
-  if (options.gpuMmaColTiles * options.gpuMmaRowTiles > 96) {
+  // A block whose one warp's partial sums do not fit the kernel's shared
+  // memory would silently take the GEMV mapping.
+  if (options.gpuMmaColTiles > 0 && options.gpuMmaRowTiles > 0 &&
+      !qc::packedMmaBlockFits(options.gpuMmaColTiles,
+                              options.gpuMmaRowTiles)) {
     llvm::errs() << "quant-compile: --cuda-mma-col-tiles="
-                 << options.gpuMmaColTiles << " times --cuda-mma-row-tiles="
+                 << options.gpuMmaColTiles << " with --cuda-mma-row-tiles="
                  << options.gpuMmaRowTiles
-                 << " is over 96 tiles: one warp's partial sums would not fit "
-                    "48 KiB of shared memory\n";
+                 << " is too large a block: one warp's partial sums would "
+                    "not fit the kernel's shared memory\n";
     return failure();
   }
   options.gpuF16Products = cudaF16Products;

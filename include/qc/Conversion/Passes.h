@@ -79,6 +79,11 @@ inline constexpr char kWeightsOffsetAttr[] = "qc.weights_offset";
 /// the kernel's entry.
 inline constexpr char kDependentWaitMarker[] = "// qc.dependent_wait";
 
+/// Whether one warp's partial sums of the int4 tensor-core kernel's block
+/// of `colTiles` 8-column by `rowTiles` 16-row tiles fit its shared memory
+/// (qc-map-to-gpu gives a larger block's product to the GEMV mapping).
+bool packedMmaBlockFits(int64_t colTiles, int64_t rowTiles);
+
 /// Options of the CUDA lowering (--target=cuda).
 struct LowerToCUDAOptions {
   std::string entryName = "model";
